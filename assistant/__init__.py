@@ -1,0 +1,2 @@
+"""Private desktop AI assistant."""
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+"""`python -m assistant` and the `assistant` command: the desktop app by default,
+subcommands for use without a window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="A private AI assistant that runs on your computer.")
+    p.add_argument("--version", action="version", version=f"assistant {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="answer one prompt and print it")
+    ask.add_argument("prompt", nargs="+", help="the prompt (use - to read it from standard input)")
+    _model_args(ask)
+    ask.add_argument("--json", action="store_true", help="end with one JSON line of usage and speed")
+    ask.add_argument("--no-history", action="store_true", help="do not save this exchange")
+
+    chat = sub.add_parser("chat", help="chat in the terminal; saved to the same history as the app")
+    _model_args(chat)
+    chat.add_argument("--conversation", type=int, help="continue a stored conversation by id")
+
+    doctor = sub.add_parser("doctor", help="what this computer has and how models will run")
+    doctor.add_argument("--model", help="also show the plan for this model (path or name)")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    sub.add_parser("gui", help="start the desktop app (the default)")
+    return p
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="path to a .gguf file or MLX folder, or an installed model's name")
+    p.add_argument("--system", help="system prompt")
+    p.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
+    p.add_argument("--temperature", type=float, help="0 = always the likeliest word")
+    p.add_argument("--ctx", type=int, help="context window in tokens")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in (None, "gui"):
+        from .app import run_app
+
+        return run_app(sys.argv[:1])
+    from . import cli
+
+    return cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Conversations and messages: the SQLite history store, context building and the router."""

@@ -1,0 +1,616 @@
+"""Chat history in SQLite: conversations, messages, full-text search.
+
+One connection per store, shared by the GUI thread and the inference worker and
+guarded by a lock. WAL with synchronous=FULL: every commit is on disk before it
+returns, so a message (or a partial answer) survives a crash or a power cut.
+Rows still 'streaming' when the store opens belong to a process that died
+mid-answer; `recover_interrupted` marks them failed and keeps their text.
+
+Schema changes are append-only functions in MIGRATIONS; PRAGMA user_version is
+how many of them the file has had.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from assistant.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("system", "user", "assistant")
+STATUSES = ("complete", "stopped", "failed", "streaming")
+FINAL_STATUSES = ("complete", "stopped", "failed")
+INTERRUPTED_ERROR = "interrupted: the app stopped before this answer finished"
+BUSY_TIMEOUT_MS = 5000
+
+
+# --- migrations -----------------------------------------------------------------
+# Each runs inside one transaction with the version bump; never edit a shipped
+# one, append a new function instead.
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    statements = [
+        """CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            system_prompt TEXT NULL,
+            model TEXT NULL,
+            never_cloud INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX conversations_updated ON conversations(updated_at)",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL
+                REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+            content TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'stopped', 'failed', 'streaming')),
+            engine TEXT NULL,
+            model TEXT NULL,
+            prompt_tokens INTEGER NULL,
+            completion_tokens INTEGER NULL,
+            ttft_s REAL NULL,
+            decode_tokens_per_s REAL NULL,
+            duration_s REAL NULL,
+            error TEXT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX messages_conversation ON messages(conversation_id, id)",
+        # Partial index: recovery at start-up must not scan the whole history.
+        "CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming'",
+        # External-content FTS: the text is stored once, in messages.
+        """CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, content='messages', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        )""",
+        """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END""",
+        """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END""",
+        """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END""",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
+# Index i holds the migration to version i + 1. Tests patch this name.
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1,)
+
+
+# --- records --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    system_prompt: str | None
+    model: str | None
+    never_cloud: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    status: str
+    engine: str | None
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    ttft_s: float | None
+    decode_tokens_per_s: float | None
+    duration_s: float | None
+    error: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    conversation_id: int
+    message_id: int
+    snippet: str
+    conversation_title: str
+
+
+_CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_cloud"
+_MSG_COLS = (
+    "id, conversation_id, role, content, status, engine, model, prompt_tokens,"
+    " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at"
+)
+
+
+def _conversation(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
+    return Conversation(*row[:6], never_cloud=bool(row[6]))
+
+
+def _message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:
+    return StoredMessage(*row)
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user typed into a safe FTS5 query.
+
+    Every whitespace-separated word becomes a quoted string (so `"`, `(`, `AND`,
+    `*`, `-` are just text); words are ANDed; the last word is a prefix unless
+    the user ended with a space. Returns "" when nothing searchable is left.
+    """
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return ""
+    parts = ['"' + w.replace('"', '""') + '"' for w in words]
+    if not text[-1].isspace():
+        parts[-1] += "*"
+    return " ".join(parts)
+
+
+# --- the store ------------------------------------------------------------------
+
+
+class ChatStore:
+    """Conversations and messages in one SQLite file. Thread-safe."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        # Use ChatStore.open(); this only wraps a ready connection.
+        self.path = path
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = threading.RLock()
+
+    # --- opening and closing
+
+    @classmethod
+    def open(cls, path: Path) -> ChatStore:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the folder for the chat history: {path.parent} ({exc.strerror}).",
+                "Check that the folder is writable, or point the app at another data folder.",
+            ) from exc
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _open_error(path, exc) from exc
+        try:
+            _configure(conn, path)
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        store = cls(path, conn)
+        n = store.recover_interrupted()
+        if n:
+            log.warning("marked %d interrupted answer(s) as failed in %s", n, path)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass  # an optimisation hint; closing matters more
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> ChatStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- plumbing
+
+    @contextmanager
+    def _tx(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock; sqlite errors become StorageError."""
+        with self._lock:
+            conn = self._live()
+            try:
+                # IMMEDIATE: take the write lock now, so busy_timeout applies
+                # here rather than failing midway on lock upgrade.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _runtime_error(self.path, action, exc) from exc
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._live()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise _runtime_error(self.path, action, exc) from exc
+
+    def _live(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(
+                "The chat history is closed.", "This is a bug: the store was used after close()."
+            )
+        return self._conn
+
+    # --- conversations
+
+    def create_conversation(
+        self, title: str = "New chat", system_prompt: str | None = None, model: str | None = None
+    ) -> Conversation:
+        now = time.time()
+        with self._tx("create a conversation") as c:
+            cur = c.execute(
+                "INSERT INTO conversations(title, created_at, updated_at, system_prompt, model)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (title, now, now, system_prompt, model),
+            )
+            cid = int(cur.lastrowid or 0)
+        return Conversation(cid, title, now, now, system_prompt, model, False)
+
+    def list_conversations(self) -> list[Conversation]:
+        """Most recently active first."""
+        with self._read("list conversations") as c:
+            rows = c.execute(
+                f"SELECT {_CONV_COLS} FROM conversations ORDER BY updated_at DESC, id DESC"
+            ).fetchall()
+        return [_conversation(r) for r in rows]
+
+    def get_conversation(self, conversation_id: int) -> Conversation | None:
+        with self._read("read a conversation") as c:
+            row = c.execute(
+                f"SELECT {_CONV_COLS} FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        return _conversation(row) if row else None
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        # Renaming does not bump updated_at: the list is ordered by chat activity.
+        self._update_conversation(conversation_id, "title = ?", (title,), "rename a conversation")
+
+    def set_never_cloud(self, conversation_id: int, never_cloud: bool) -> None:
+        self._update_conversation(
+            conversation_id, "never_cloud = ?", (int(never_cloud),), "change a conversation"
+        )
+
+    def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> None:
+        self._update_conversation(
+            conversation_id, "system_prompt = ?", (system_prompt,), "change a conversation"
+        )
+
+    def set_conversation_model(self, conversation_id: int, model: str | None) -> None:
+        self._update_conversation(conversation_id, "model = ?", (model,), "change a conversation")
+
+    def _update_conversation(
+        self, conversation_id: int, assignment: str, args: tuple[Any, ...], action: str
+    ) -> None:
+        with self._tx(action) as c:
+            cur = c.execute(
+                f"UPDATE conversations SET {assignment} WHERE id = ?", (*args, conversation_id)
+            )
+            if cur.rowcount == 0:
+                raise _no_conversation(conversation_id)
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Deletes it and its messages. Deleting a missing one is not an error."""
+        with self._tx("delete a conversation") as c:
+            c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # --- messages
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "complete",
+        engine: str | None = None,
+        model: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_s: float | None = None,
+        decode_tokens_per_s: float | None = None,
+        duration_s: float | None = None,
+        error: str | None = None,
+    ) -> StoredMessage:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        now = time.time()
+        values = (
+            conversation_id, role, content, status, engine, model, prompt_tokens,
+            completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, now,
+        )  # fmt: skip
+        with self._tx("save a message") as c:
+            self._require_conversation(c, conversation_id)
+            cur = c.execute(
+                f"INSERT INTO messages({_MSG_COLS.split(', ', 1)[1]})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            mid = int(cur.lastrowid or 0)
+            self._touch(c, conversation_id, now)
+        return StoredMessage(mid, *values)
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        """The conversation's messages, oldest first."""
+        with self._read("read messages") as c:
+            rows = c.execute(
+                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def get_message(self, message_id: int) -> StoredMessage | None:
+        with self._read("read a message") as c:
+            sql = f"SELECT {_MSG_COLS} FROM messages WHERE id = ?"
+            row = c.execute(sql, (message_id,)).fetchone()
+        return _message(row) if row else None
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        """Delete this message and every later one in the conversation (edit, regenerate).
+
+        Returns how many were deleted. Relies on ids growing with time, which
+        INTEGER PRIMARY KEY guarantees for new rows (max(id) + 1).
+        """
+        with self._tx("delete messages") as c:
+            cur = c.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+                (conversation_id, message_id),
+            )
+            if cur.rowcount:
+                self._touch(c, conversation_id, time.time())
+            return cur.rowcount
+
+    # --- streaming answers
+
+    def begin_answer(self, conversation_id: int, engine: str | None, model: str | None) -> int:
+        """Insert an empty assistant row marked 'streaming'; returns its id."""
+        return self.add_message(
+            conversation_id, "assistant", "", status="streaming", engine=engine, model=model
+        ).id
+
+    def save_partial(self, message_id: int, content: str) -> bool:
+        """Commit the text streamed so far. False if the row is gone or already finished.
+
+        Only touches a row still 'streaming', so a late call cannot overwrite a
+        finished answer.
+        """
+        with self._tx("save a partial answer") as c:
+            cur = c.execute(
+                "UPDATE messages SET content = ? WHERE id = ? AND status = 'streaming'",
+                (content, message_id),
+            )
+            return cur.rowcount > 0
+
+    def finish_answer(
+        self,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_s: float | None = None,
+        decode_tokens_per_s: float | None = None,
+        duration_s: float | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Write the final text, status and usage. False if the row no longer exists
+        (the user deleted the conversation mid-answer: not an error worth raising)."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {FINAL_STATUSES}, not {status!r}")
+        now = time.time()
+        with self._tx("save an answer") as c:
+            row = c.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            c.execute(
+                "UPDATE messages SET content = ?, status = ?, prompt_tokens = ?,"
+                " completion_tokens = ?, ttft_s = ?, decode_tokens_per_s = ?, duration_s = ?,"
+                " error = ? WHERE id = ?",
+                (
+                    content, status, prompt_tokens, completion_tokens, ttft_s,
+                    decode_tokens_per_s, duration_s, error, message_id,
+                ),
+            )  # fmt: skip
+            self._touch(c, row[0], now)
+            return True
+
+    def recover_interrupted(self) -> int:
+        """Mark answers left 'streaming' by a dead process as failed; keep their text."""
+        with self._tx("recover interrupted answers") as c:
+            cur = c.execute(
+                "UPDATE messages SET status = 'failed', error = ? WHERE status = 'streaming'",
+                (INTERRUPTED_ERROR,),
+            )
+            return cur.rowcount
+
+    # --- search
+
+    def search(
+        self, query: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")
+    ) -> list[SearchHit]:
+        """Full-text search over all messages, best matches first.
+
+        Any user text is safe (see fts_query). `marks` wrap matched words in the snippet.
+        """
+        match = fts_query(query)
+        if not match:
+            return []
+        with self._read("search the history") as c:
+            rows = c.execute(
+                "SELECT m.conversation_id, m.id,"
+                " snippet(messages_fts, 0, ?, ?, '…', 12), c.title"
+                " FROM messages_fts"
+                " JOIN messages m ON m.id = messages_fts.rowid"
+                " JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+                (marks[0], marks[1], match, limit),
+            ).fetchall()
+        return [SearchHit(*r) for r in rows]
+
+    # --- diagnostics
+
+    def journal_mode(self) -> str:
+        with self._read("read the journal mode") as c:
+            return str(c.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+
+    def synchronous(self) -> int:
+        """0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA."""
+        with self._read("read the sync mode") as c:
+            return int(c.execute("PRAGMA synchronous").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """'ok', or SQLite's description of what is damaged. Reads the whole file."""
+        with self._read("check the history") as c:
+            rows = c.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    # --- helpers
+
+    @staticmethod
+    def _touch(c: sqlite3.Connection, conversation_id: int, now: float) -> None:
+        c.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+
+    @staticmethod
+    def _require_conversation(c: sqlite3.Connection, conversation_id: int) -> None:
+        row = c.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise _no_conversation(conversation_id)
+
+
+# --- open-time helpers ------------------------------------------------------------
+
+
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Reading the header first: a non-database file fails here, untouched.
+        conn.execute("PRAGMA user_version").fetchone()
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise _open_error(path, exc) from exc
+    if str(mode).lower() != "wal":
+        # Some network file systems refuse WAL; the rollback journal is still safe.
+        log.warning("chat history %s runs in %s mode, not WAL", path, mode)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    known = len(MIGRATIONS)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        _refuse_newer(path, version, known)
+        while version < known:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another instance may have migrated.
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                _refuse_newer(path, version, known)
+                if version < known:
+                    MIGRATIONS[version](conn)
+                    version += 1
+                    conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StorageError(
+            f"Could not upgrade the chat history {path} to the current format: {exc}.",
+            "The file was left as it was. Free some disk space or close other copies of the"
+            " app and try again; if it keeps failing, move the file away to start a new history.",
+        ) from exc
+
+
+def _refuse_newer(path: Path, version: int, known: int) -> None:
+    if version > known:
+        raise StorageError(
+            f"The chat history {path} was written by a newer version of the app"
+            f" (format {version}; this version reads up to {known}).",
+            "Update the app, or move that file away to start a new, empty history.",
+        )
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> StorageError:
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return StorageError(
+            f"The chat history file {path} is damaged or is not a chat database.",
+            "The app has not changed it. Move it to another folder (or rename it) and start"
+            " the app again to begin a new history; keep the old file if you want to try"
+            " recovering it.",
+        )
+    return StorageError(
+        f"Could not open the chat history {path}: {exc}.",
+        "Check that the file and its folder are readable and writable.",
+    )
+
+
+def _runtime_error(path: Path, action: str, exc: sqlite3.Error) -> StorageError:
+    text = str(exc).lower()
+    if "full" in text:
+        hint = "The disk is full. Free some space and try again."
+    elif "locked" in text or "busy" in text:
+        hint = (
+            "Another program (perhaps a second copy of the app) is using the history."
+            " Close it and try again."
+        )
+    elif "readonly" in text or "read-only" in text:
+        hint = f"The file or its folder is read-only. Check the permissions of {path}."
+    elif "malformed" in text or "not a database" in text or "corrupt" in text:
+        hint = f"The history file is damaged. Quit the app and move {path} away to start a new one."
+    else:
+        hint = "Try again; if it keeps failing, restart the app."
+    return StorageError(f"Could not {action} in the chat history {path}: {exc}.", hint)
+
+
+def _no_conversation(conversation_id: int) -> StorageError:
+    return StorageError(
+        f"Conversation {conversation_id} does not exist.",
+        "It may have been deleted in another window. Reload the conversation list.",
+    )

@@ -1,0 +1,127 @@
+"""`assistant doctor`: what this computer has, how models will run, and what to fix.
+
+Many "no GPU found" reports in other apps go unexplained; this one says why and
+gives the exact command that fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import asdict
+from typing import Any
+
+from . import __version__, hardware
+from .errors import AssistantError
+from .paths import Paths
+from .settings import Settings
+
+
+def keyring_backend(timeout_s: float = 3.0) -> str:
+    """The keyring backend's name. Looking it up may talk to a Secret Service over
+    D-Bus, which can hang, so it runs on a thread with a timeout."""
+    result: list[str] = []
+
+    def probe() -> None:
+        try:
+            import keyring
+
+            kr = keyring.get_keyring()
+            result.append(f"{type(kr).__module__}.{type(kr).__name__}")
+        except Exception as exc:  # any backend error is a finding to report, not a crash
+            result.append(f"unavailable ({type(exc).__name__}: {exc})")
+
+    t = threading.Thread(target=probe, daemon=True, name="keyring-probe")
+    t.start()
+    t.join(timeout_s)
+    if not result:
+        return f"no answer within {timeout_s:.0f} s (the keyring may be locked or waiting for a password)"
+    name = result[0]
+    if name.startswith("keyring.backends.fail"):
+        return f"{name}: no usable keyring. Install and unlock one (GNOME Keyring or KWallet on Linux)."
+    return name
+
+
+def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[str, Any]:
+    hw = hardware.detect()
+    report: dict[str, Any] = {
+        "version": __version__,
+        "hardware": asdict(hw),
+        "gpu_problem": hardware.gpu_offload_diagnosis(hw),
+        "keyring": keyring_backend(),
+        "paths": {
+            "settings": str(paths.settings_file),
+            "history": str(paths.history_db),
+            "models": str(paths.models_dir),
+            "logs": str(paths.log_file),
+        },
+        "offline_mode": settings.offline_mode,
+    }
+    if model:
+        from .engines.factory import plan_for
+        from .library.installed import resolve_model
+
+        try:
+            ref = resolve_model(model, paths.models_dir)
+            report["plan"] = asdict(plan_for(ref, settings, hw))
+            report["plan"]["model"] = str(ref.path)
+        except AssistantError as exc:
+            report["plan"] = {"error": str(exc)}
+    return report
+
+
+def _line(label: str, value: object) -> str:
+    return f"  {label:<22} {value}"
+
+
+def render(report: dict[str, Any]) -> str:
+    hw = report["hardware"]
+    gb = hardware.format_bytes
+    out = [f"assistant {report['version']}", "", "Computer"]
+    out.append(_line("System", f"{hw['os_name']} {hw['os_version']} ({hw['cpu_arch']})"))
+    out.append(_line("Processor", f"{hw['cpu_name'] or 'unknown'}: {hw['physical_cores']} cores, {hw['logical_cores']} threads"))
+    out.append(_line("Memory", f"{gb(hw['ram_total_bytes'])} ({gb(hw['ram_available_bytes'])} free)"))
+    if hw["apple_silicon"]:
+        out.append(_line("Apple Silicon", "yes (Metal; MLX " + ("available" if hw["mlx_available"] else "not installed") + ")"))
+    if hw["gpus"]:
+        for g in hw["gpus"]:
+            out.append(_line("GPU", f"{g['name']}: {gb(g['vram_total_bytes'])} VRAM ({gb(g['vram_free_bytes'])} free), driver {g['driver_version'] or '?'}"))
+    else:
+        out.append(_line("GPU", "no NVIDIA GPU found"))
+    out += ["", "llama.cpp"]
+    out.append(_line("GPU offload", "yes" if hw["llama_gpu_offload"] else "no (this build runs on the CPU only)"))
+    out.append(_line("Backend", hw["llama_backend"]))
+    if report.get("gpu_problem"):
+        out += ["", "Why there is no GPU speed", *("  " + ln for ln in report["gpu_problem"].splitlines())]
+    for note in hw.get("notes") or []:
+        out.append(_line("Note", note))
+    plan = report.get("plan")
+    if plan:
+        out += ["", "Model"]
+        if "error" in plan:
+            out.append(_line("Problem", plan["error"]))
+        else:
+            out.append(_line("File", plan["model"]))
+            out.append(_line("Engine", f"{plan['engine']} on {plan['backend']}"))
+            layers = plan["n_gpu_layers"]
+            out.append(_line("GPU layers", "all" if layers < 0 else layers))
+            out.append(_line("Threads", plan["n_threads"]))
+            out.append(_line("Memory needed", gb(plan["memory_needed_bytes"])))
+            out.append(_line("Why", plan["reason"]))
+    out += ["", "Privacy and storage"]
+    out.append(_line("Keyring", report["keyring"]))
+    out.append(_line("Offline mode", "on" if report["offline_mode"] else "off"))
+    for k, v in report["paths"].items():
+        out.append(_line(k.capitalize(), v))
+    return "\n".join(out)
+
+
+def run_doctor(paths: Paths, settings: Settings, *, model: str | None, as_json: bool) -> int:
+    report = collect(paths, settings, model)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(render(report))
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,41 @@
+"""Pick and prepare the engine for a model on this machine (hardware.plan decides)."""
+
+from __future__ import annotations
+
+from .. import hardware
+from ..library.gguf_meta import read_gguf
+from ..settings import Settings
+from .base import Engine, LoadOptions, ModelRef
+
+
+def make_engine(name: str) -> Engine:
+    if name == "mlx":
+        from .mlx import MlxEngine
+
+        return MlxEngine()
+    from .llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine()
+
+
+def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | None = None) -> hardware.RunPlan:
+    hw = hw or hardware.detect()
+    n_layers = read_gguf(model.path).block_count if model.format == "gguf" else None
+    return hardware.plan(
+        model,
+        hw,
+        n_ctx=settings.context_length,
+        n_gpu_layers_setting=settings.n_gpu_layers,
+        n_layers=n_layers,
+    )
+
+
+def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, hardware.RunPlan]:
+    """The engine to use, its load options and the plan with its plain-language reason."""
+    plan = plan_for(model, settings)
+    options = LoadOptions(
+        n_ctx=settings.context_length,
+        n_gpu_layers=plan.n_gpu_layers,
+        n_threads=settings.n_threads or plan.n_threads,
+    )
+    return make_engine(plan.engine), options, plan

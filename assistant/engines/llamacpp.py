@@ -1,0 +1,394 @@
+"""llama.cpp engine on llama-cpp-python's low-level API.
+
+Why not `Llama.create_completion`: its per-token path does Python work we do not
+need (re-detokenizing the whole completion for stop checks, bookkeeping arrays).
+Here each step is one llama_decode of one token, llama.cpp's own sampler chain, and
+one token_to_piece, so Python adds almost nothing per token (bench/engine_throughput.py).
+
+Cache reuse: the tokens in the KV cache are remembered. A new request keeps the
+longest common prefix and evaluates only what follows it, so turn N of a chat costs
+the new message, not the whole history. The SWA cache is kept full-size so that
+the prefix stays usable on sliding-window models such as Gemma 3.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import gc
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+
+from ..errors import (
+    EngineError,
+    EngineUnavailableError,
+    ModelFormatError,
+    ModelTooLargeError,
+    PromptTooLongError,
+    UnsupportedArchitectureError,
+)
+from ..library.gguf_meta import GgufInfo, read_gguf, shard_paths
+from . import llamacpp_log, templates
+from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from .stops import StopMatcher
+
+log = logging.getLogger(__name__)
+
+_ALL_LAYERS = 0x7FFFFFFF
+_RAM_HEADROOM = 256 * 1024 * 1024
+
+
+def _import_llama_cpp():  # type: ignore[no-untyped-def]
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EngineUnavailableError(
+            "llama-cpp-python is not installed.",
+            "Reinstall the app, or run: pip install llama-cpp-python",
+        ) from exc
+    llamacpp_log.install()
+    return llama_cpp
+
+
+def check_memory(info: GgufInfo, n_gpu_layers: int, total_bytes: int) -> None:
+    """Refuse a model whose weights left in RAM exceed the free memory."""
+    layers = info.block_count or 0
+    if n_gpu_layers < 0 or (layers and n_gpu_layers >= layers):
+        on_cpu = total_bytes // 10  # embeddings and output stay on the host
+    elif layers and n_gpu_layers > 0:
+        on_cpu = total_bytes * (layers - n_gpu_layers) // layers
+    else:
+        on_cpu = total_bytes
+    available = psutil.virtual_memory().available
+    if on_cpu + _RAM_HEADROOM > available:
+        gb = 1024**3
+        raise ModelTooLargeError(
+            f"{info.path.name} needs about {(on_cpu + _RAM_HEADROOM) / gb:.1f} GB of memory, "
+            f"but only {available / gb:.1f} GB is free.",
+            f"File: {info.path}. Close other programs, or choose a smaller model or a "
+            "smaller quantization (for example Q4_K_M instead of Q8_0).",
+        )
+
+
+class LlamaCppEngine:
+    name = "llama.cpp"
+
+    def __init__(self) -> None:
+        self._lib = None
+        self._model = None
+        self._ctx = None
+        self._vocab = None
+        self._info: GgufInfo | None = None
+        self._template = ""
+        self._bos = ""
+        self._eos = ""
+        self._n_ctx = 0
+        self._cached: list[int] = []  # tokens whose K/V are in the cache, in order
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._backend = "CPU"
+        self.n_gpu_layers = 0
+
+    # -- properties ---------------------------------------------------------
+    @property
+    def context_length(self) -> int:
+        return self._n_ctx
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def info(self) -> GgufInfo | None:
+        return self._info
+
+    @property
+    def loaded(self) -> bool:
+        return self._ctx is not None
+
+    # -- load / unload --------------------------------------------------------
+    def load(self, model: ModelRef, options: LoadOptions) -> None:
+        if self._model is not None:
+            self.unload()
+        path = Path(model.path)
+        info = read_gguf(path)
+        parts = shard_paths(path)
+        total = sum(p.stat().st_size for p in parts if p.exists())
+        missing = [p.name for p in parts if not p.exists()]
+        if missing:
+            raise ModelFormatError(
+                f"{path.name} is split into {len(parts)} parts and some are missing: {', '.join(missing)}.",
+                f"Put all parts in {path.parent}, or download the model again.",
+            )
+        check_memory(info, options.n_gpu_layers, total)
+
+        lib = _import_llama_cpp()
+        self._lib = lib
+        mparams = lib.llama_model_default_params()
+        mparams.n_gpu_layers = _ALL_LAYERS if options.n_gpu_layers < 0 else options.n_gpu_layers
+        with llamacpp_log.capture() as lines:
+            mdl = lib.llama_model_load_from_file(str(path).encode("utf-8"), mparams)
+        if not mdl:
+            raise self._load_error(info, lines)
+        self._model = mdl
+        self._vocab = lib.llama_model_get_vocab(mdl)
+
+        n_train = lib.llama_model_n_ctx_train(mdl)
+        self._n_ctx = max(256, min(options.n_ctx, n_train) if n_train > 0 else options.n_ctx)
+        threads = options.n_threads or (psutil.cpu_count(logical=False) or 1)
+        cparams = lib.llama_context_default_params()
+        cparams.n_ctx = self._n_ctx
+        cparams.n_batch = min(512, self._n_ctx)
+        cparams.n_ubatch = min(512, self._n_ctx)
+        cparams.n_threads = threads
+        cparams.n_threads_batch = threads
+        cparams.no_perf = True
+        if hasattr(cparams, "swa_full"):
+            cparams.swa_full = True
+        with llamacpp_log.capture() as lines:
+            ctx = lib.llama_init_from_model(mdl, cparams)
+        if not ctx:
+            lib.llama_model_free(mdl)
+            self._model = None
+            raise EngineError(
+                f"llama.cpp could not create a context of {self._n_ctx} tokens for {path.name}.",
+                "Lower the context length in the model's settings. " + _last_error(lines),
+            )
+        self._ctx = ctx
+        self._info = info
+        self._cached = []
+        self.n_gpu_layers = options.n_gpu_layers
+        self._backend = _backend_name(lib) if options.n_gpu_layers != 0 else "CPU"
+        self._bos = self._token_text(lib.llama_vocab_bos(self._vocab))
+        self._eos = self._token_text(lib.llama_vocab_eos(self._vocab))
+        self._template = options.chat_template or info.chat_template or templates.pick_fallback(
+            info.architecture, self._special_vocab()
+        )
+        # render once now so a broken or hostile template fails at load, not mid-chat
+        templates.render(self._template, [Message("user", "hi")], bos_token=self._bos, eos_token=self._eos)
+        log.info("loaded %s (ctx %d, gpu layers %s, %s)", path.name, self._n_ctx, options.n_gpu_layers, self._backend)
+
+    def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
+        text = "\n".join(lines)
+        if "unknown model architecture" in text or "unknown architecture" in text:
+            return UnsupportedArchitectureError(
+                f"{info.path.name} uses the '{info.architecture}' architecture, which this "
+                "version of llama.cpp does not know.",
+                "Update llama-cpp-python (uv sync --upgrade-package llama-cpp-python, or "
+                "pip install -U llama-cpp-python), or choose another model.",
+                architecture=info.architecture,
+            )
+        return ModelFormatError(
+            f"llama.cpp could not load {info.path.name}. {_last_error(lines)}".strip(),
+            f"File: {info.path}. The file may be damaged: download it again.",
+        )
+
+    def unload(self) -> None:
+        lib = self._lib
+        if lib is not None:
+            if self._ctx is not None:
+                lib.llama_free(self._ctx)
+            if self._model is not None:
+                lib.llama_model_free(self._model)
+        self._ctx = self._model = self._vocab = None
+        self._cached = []
+        self._info = None
+        gc.collect()
+
+    # -- tokens -----------------------------------------------------------------
+    def _require_loaded(self) -> None:
+        if self._ctx is None:
+            raise EngineError("No model is loaded.", "Load a model first.")
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        n = self._lib.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, True)
+        return self._piece_buf.raw[: max(n, 0)].decode("utf-8", "replace")
+
+    def _special_vocab(self) -> set[str]:
+        lib = self._lib
+        n = lib.llama_vocab_n_tokens(self._vocab)
+        # control tokens are few; probing the first and last ranges is enough to tell template families
+        ids = list(range(min(n, 300))) + list(range(max(0, n - 300), n))
+        return {self._token_text(i) for i in ids if lib.llama_vocab_is_control(self._vocab, i)} | {
+            self._token_text(i) for i in ids
+        }
+
+    def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
+        self._require_loaded()
+        data = text.encode("utf-8")
+        cap = len(data) + 8
+        buf = (self._lib.llama_token * cap)()
+        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+        if n < 0:
+            cap = -n
+            buf = (self._lib.llama_token * cap)()
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+        return list(buf[:n])
+
+    def render_prompt(self, messages: list[Message]) -> str:
+        return templates.render(self._template, messages, bos_token=self._bos, eos_token=self._eos)
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        text = self.render_prompt(messages)
+        # templates that write the BOS text themselves must not get a second one
+        add_bos = bool(self._lib.llama_vocab_get_add_bos(self._vocab)) and not (
+            self._bos and text.startswith(self._bos)
+        )
+        return self.tokenize(text, add_bos=add_bos)
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return len(self.prompt_tokens(messages))
+
+    # -- generation ---------------------------------------------------------
+    def _sampler(self, params: GenParams):  # type: ignore[no-untyped-def]
+        lib = self._lib
+        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+        add = lambda s: lib.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if params.repeat_penalty and params.repeat_penalty != 1.0:
+            add(lib.llama_sampler_init_penalties(lib.llama_vocab_n_tokens(self._vocab), 64, params.repeat_penalty, 0.0, 0.0))
+        if params.temperature <= 0:
+            add(lib.llama_sampler_init_greedy())
+            return chain
+        if params.top_k > 0:
+            add(lib.llama_sampler_init_top_k(params.top_k))
+        if 0 < params.top_p < 1:
+            add(lib.llama_sampler_init_top_p(params.top_p, 1))
+        if params.min_p > 0:
+            add(lib.llama_sampler_init_min_p(params.min_p, 1))
+        add(lib.llama_sampler_init_temp(params.temperature))
+        seed = params.seed if params.seed is not None and params.seed >= 0 else 0xFFFFFFFF
+        add(lib.llama_sampler_init_dist(seed))
+        return chain
+
+    def _decode(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
+        """Evaluate tokens after what is cached, in batches; False if cancelled."""
+        lib = self._lib
+        step = min(512, self._n_ctx)
+        for i in range(0, len(tokens), step):
+            if cancel is not None and cancel.is_set():
+                return False
+            part = tokens[i : i + step]
+            arr = (lib.llama_token * len(part))(*part)
+            rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
+            if rc != 0:
+                # the cache no longer matches our record; start clean next time
+                self._clear_cache()
+                raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
+            self._cached.extend(part)
+        return True
+
+    def _clear_cache(self) -> None:
+        self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
+        self._cached = []
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Trim the cache to the common prefix with `tokens`; return its length."""
+        n = 0
+        for a, b in zip(self._cached, tokens):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(tokens) - 1)  # always evaluate at least one token to get fresh logits
+        if n < len(self._cached):
+            mem = self._lib.llama_get_memory(self._ctx)
+            if n <= 0 or not self._lib.llama_memory_seq_rm(mem, 0, n, -1):
+                self._clear_cache()
+                return 0
+            del self._cached[n:]
+        return n
+
+    def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
+        self._require_loaded()
+        t0 = time.perf_counter()
+        tokens = self.prompt_tokens(messages)
+        if len(tokens) + 1 > self._n_ctx:
+            raise PromptTooLongError(
+                f"The prompt is {len(tokens)} tokens, but this model's context window is {self._n_ctx} tokens.",
+                "Shorten the message, start a new chat, or raise the context length in the model's settings.",
+                limit=self._n_ctx,
+                needed=len(tokens),
+            )
+        return self._generate(tokens, params, cancel, t0)
+
+    def _generate(self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float) -> Iterator[Chunk]:
+        lib, vocab, ctx = self._lib, self._vocab, self._ctx
+        cached = self._reuse_prefix(tokens)
+        usage = Usage(prompt_tokens=len(tokens), cached_tokens=cached)
+        timings = Timings()
+        sampler = self._sampler(params)
+        try:
+            finish = "cancelled"
+            if not self._decode(tokens[cached:], cancel):
+                timings.total_s = timings.prompt_s = time.perf_counter() - t0
+                yield Chunk(done=True, finish_reason="cancelled", usage=usage, timings=timings)
+                return
+            t_prompt = time.perf_counter()
+            timings.prompt_s = t_prompt - t0
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            stops = StopMatcher(params.stop)
+            buf, buf_len = self._piece_buf, 256
+            one = (lib.llama_token * 1)()
+            t_first = 0.0
+            n_out = 0
+            sample, is_eog, to_piece, decode, batch_one = (
+                lib.llama_sampler_sample, lib.llama_vocab_is_eog, lib.llama_token_to_piece,
+                lib.llama_decode, lib.llama_batch_get_one,
+            )
+            while True:
+                if cancel.is_set():
+                    finish = "cancelled"
+                    break
+                tok = sample(sampler, ctx, -1)
+                if is_eog(vocab, tok):
+                    finish = "stop"
+                    break
+                n_out += 1
+                if n_out == 1:
+                    t_first = time.perf_counter()
+                    timings.ttft_s = t_first - t0
+                n = to_piece(vocab, tok, buf, buf_len, 0, False)
+                text = decoder.decode(buf.raw[:n]) if n > 0 else ""
+                text = stops.feed(text)
+                if text:
+                    yield Chunk(text=text)
+                if stops.stopped:
+                    finish = "stop"
+                    break
+                if n_out >= params.max_tokens or len(self._cached) + 1 >= self._n_ctx:
+                    finish = "length"
+                    break
+                one[0] = tok
+                if decode(ctx, batch_one(one, 1)) != 0:
+                    self._clear_cache()
+                    raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
+                self._cached.append(tok)
+            tail = decoder.decode(b"", final=True)
+            tail = stops.feed(tail) + stops.flush()
+            if tail:
+                yield Chunk(text=tail)
+            end = time.perf_counter()
+            usage.completion_tokens = n_out
+            timings.total_s = end - t0
+            timings.decode_s = end - t_first if n_out else 0.0
+            yield Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
+        finally:
+            lib.llama_sampler_free(sampler)
+
+
+def _last_error(lines: list[str]) -> str:
+    errs = [ln.strip() for ln in lines if "error" in ln.lower() or "failed" in ln.lower()]
+    return f"llama.cpp said: {errs[-1]}" if errs else ""
+
+
+def _backend_name(lib) -> str:  # type: ignore[no-untyped-def]
+    info = lib.llama_print_system_info().decode("utf-8", "replace")
+    for name in ("CUDA", "Metal", "Vulkan", "ROCm", "SYCL"):
+        if name.upper() in info.upper():
+            return name
+    return "CPU"

@@ -1,0 +1,55 @@
+"""Route llama.cpp's own log into Python logging, and capture it during a load.
+
+llama.cpp says why a load failed (unknown architecture, bad tensor data) only in its
+log; llama-cpp-python turns that into a bare "failed to load". Capturing the lines
+lets the engine name the real cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import threading
+from typing import Iterator
+
+log = logging.getLogger("llama.cpp")
+
+_lock = threading.Lock()
+_captures: list[list[str]] = []
+_callback = None  # the ctypes callback must stay alive for the life of the process
+
+
+def install() -> None:
+    global _callback
+    if _callback is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        line = text.decode("utf-8", "replace").rstrip("\n")
+        if not line:
+            return
+        with _lock:
+            for lines in _captures:
+                lines.append(line)
+        # ggml levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation. llama.cpp
+        # warns about harmless model quirks, so warnings stay at INFO in our log.
+        log.log({4: logging.ERROR, 3: logging.INFO}.get(level, logging.DEBUG), "%s", line)
+
+    _callback = _on_log
+    llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[list[str]]:
+    lines: list[str] = []
+    with _lock:
+        _captures.append(lines)
+    try:
+        yield lines
+    finally:
+        with _lock:
+            # by identity: two captures may hold equal lines
+            _captures[:] = [c for c in _captures if c is not lines]

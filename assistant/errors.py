@@ -1,0 +1,76 @@
+"""Typed errors. Each carries a plain-language message and a hint saying what to do.
+
+Boundaries (CLI, GUI workers, start-up, storage) catch `AssistantError` and show
+`str(err)`; nothing below them swallows errors.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error the user may see."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class SettingsError(AssistantError):
+    pass
+
+
+class StorageError(AssistantError):
+    pass
+
+
+class ModelError(AssistantError):
+    """Anything wrong with a model file or folder."""
+
+
+class ModelNotFoundError(ModelError):
+    pass
+
+
+class ModelFormatError(ModelError):
+    """Not a GGUF / not an MLX folder / truncated / corrupt."""
+
+
+class UnsupportedArchitectureError(ModelError):
+    def __init__(self, message: str, hint: str = "", architecture: str = "") -> None:
+        super().__init__(message, hint)
+        self.architecture = architecture
+
+
+class ModelTooLargeError(ModelError):
+    pass
+
+
+class EngineUnavailableError(AssistantError):
+    """The engine's library is missing or cannot run on this machine."""
+
+
+class EngineError(AssistantError):
+    """The engine failed while loading or generating."""
+
+
+class ChatTemplateError(AssistantError):
+    pass
+
+
+class PromptTooLongError(AssistantError):
+    def __init__(self, message: str, hint: str = "", limit: int = 0, needed: int = 0) -> None:
+        super().__init__(message, hint)
+        self.limit = limit
+        self.needed = needed
+
+
+class KeyringError(AssistantError):
+    pass
+
+
+class NetworkBlockedError(AssistantError):
+    """A connection was attempted while offline mode is on."""

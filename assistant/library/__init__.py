@@ -1,0 +1,1 @@
+"""The model library: model files on disk, their metadata, and finding them by name."""

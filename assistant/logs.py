@@ -1,0 +1,27 @@
+"""Logging set-up: a rotating file in the log folder; only warnings reach stderr."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+
+def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
+    root = logging.getLogger()
+    if getattr(root, "_assistant_configured", False):
+        return
+    root.setLevel(logging.DEBUG)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    fh = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    fh.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    err = logging.StreamHandler()
+    err.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    err.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(fh)
+    root.addHandler(err)
+    # third-party loggers that would print request details at DEBUG
+    for name in ("httpx", "httpcore", "urllib3", "filelock"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root._assistant_configured = True  # type: ignore[attr-defined]

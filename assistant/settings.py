@@ -1,0 +1,127 @@
+"""Typed settings saved as JSON with a schema version.
+
+A file that cannot be read is moved aside to `settings.json.bak` and the defaults
+are used; the caller gets the warning to show. Writes are atomic (temp file +
+rename), so a crash mid-save never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class GenerationDefaults:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 1024
+
+
+@dataclass
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    default_model: str = ""  # a path, or the name of an installed model
+    system_prompt: str = "You are a helpful assistant."
+    context_length: int = 4096
+    n_threads: int = 0  # 0: physical cores
+    n_gpu_layers: int = -1  # -1: auto (hardware.py decides)
+    offline_mode: bool = False
+    theme: str = "system"  # light / dark / system
+    font_size: int = 11
+    generation: GenerationDefaults = field(default_factory=GenerationDefaults)
+
+
+# version N -> function that upgrades a version-N dict to N+1
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build a dataclass from a dict, ignoring unknown keys and wrong types."""
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        default = getattr(defaults, f.name)
+        if hasattr(default, "__dataclass_fields__"):
+            if isinstance(value, dict):
+                kwargs[f.name] = _from_dict(type(default), value)
+            continue
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                kwargs[f.name] = value
+        elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            kwargs[f.name] = float(value)
+        elif isinstance(value, type(default)) and not isinstance(value, bool):
+            kwargs[f.name] = value
+        else:
+            log.warning("settings: ignoring %s=%r (expected %s)", f.name, value, type(default).__name__)
+    return cls(**kwargs)
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    version = int(data.get("schema_version", 1))
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["schema_version"] = version
+    return data
+
+
+@dataclass
+class LoadResult:
+    settings: Settings
+    warning: str = ""
+
+
+def load_settings(path: Path) -> LoadResult:
+    if not path.exists():
+        return LoadResult(Settings())
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("top level is not an object")
+        if int(data.get("schema_version", 1)) > SCHEMA_VERSION:
+            raise ValueError(f"written by a newer version (schema {data['schema_version']})")
+        return LoadResult(_from_dict(Settings, migrate(data)))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        backup = path.with_name(path.name + ".bak")
+        try:
+            os.replace(path, backup)
+        except OSError:
+            backup = path
+        msg = (
+            f"Your settings file could not be read ({exc}). It was kept as {backup} "
+            "and the default settings are in use."
+        )
+        log.warning(msg)
+        return LoadResult(Settings(), msg)
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(asdict(settings), indent=2, sort_keys=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

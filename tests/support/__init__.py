@@ -1,0 +1,1 @@
+"""Helpers shared by tests (importable because pytest's pythonpath includes tests/)."""
