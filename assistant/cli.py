@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%s", exc.message)
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     raise SystemExit(f"unknown command {args.command}")
 
 

@@ -108,3 +108,14 @@ class Engine(Protocol):
     ) -> Iterator[Chunk]: ...
 
     def unload(self) -> None: ...
+
+
+def reusable_prefix(cached: list[int], tokens: list[int]) -> int:
+    """How many leading tokens of `tokens` the cache already holds, leaving at least
+    one to evaluate (its logits give the first answer token)."""
+    n = 0
+    for a, b in zip(cached, tokens):
+        if a != b:
+            break
+        n += 1
+    return min(n, len(tokens) - 1)

@@ -20,7 +20,13 @@ def make_engine(name: str) -> Engine:
 
 def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | None = None) -> hardware.RunPlan:
     hw = hw or hardware.detect()
-    n_layers = read_gguf(model.path).block_count if model.format == "gguf" else None
+    if model.format == "mlx":
+        from .mlx import check_folder  # plain file checks; mlx itself is not imported
+
+        check_folder(model.path)  # a half-downloaded folder is named before "needs Apple Silicon"
+        n_layers = None
+    else:
+        n_layers = read_gguf(model.path).block_count
     return hardware.plan(
         model,
         hw,

@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ..library.gguf_meta import GgufInfo, read_gguf, shard_paths
 from . import llamacpp_log, templates
-from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, reusable_prefix
 from .stops import StopMatcher
 
 log = logging.getLogger(__name__)
@@ -289,12 +289,7 @@ class LlamaCppEngine:
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
         """Trim the cache to the common prefix with `tokens`; return its length."""
-        n = 0
-        for a, b in zip(self._cached, tokens):
-            if a != b:
-                break
-            n += 1
-        n = min(n, len(tokens) - 1)  # always evaluate at least one token to get fresh logits
+        n = reusable_prefix(self._cached, tokens)
         if n < len(self._cached):
             mem = self._lib.llama_get_memory(self._ctx)
             if n <= 0 or not self._lib.llama_memory_seq_rm(mem, 0, n, -1):

@@ -126,7 +126,7 @@ class _Cursor:
         return self.scalar(_SCALARS[vtype])
 
 
-def _parse(path: Path, size: int) -> tuple[dict[str, Any], int, int]:
+def _parse(path: Path) -> tuple[dict[str, Any], int, int]:
     """Return (metadata, tensor count, end of tensor data as the header declares it)."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
@@ -161,16 +161,16 @@ def _parse(path: Path, size: int) -> tuple[dict[str, Any], int, int]:
 def read_gguf(path: Path) -> GgufInfo:
     """Parse the header and tensor table; raise ModelFormatError when the file is
     damaged or incomplete (truncated downloads are the usual case)."""
-    size = check_gguf_header(path)
+    check_gguf_header(path)
     st = path.stat()
-    return _read_cached(path.resolve(), st.st_size, st.st_mtime_ns)
+    return _read_cached(path.absolute(), st.st_size, st.st_mtime_ns)
 
 
 @lru_cache(maxsize=32)
 def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
     # keyed by size and mtime: a re-downloaded file is read again
     try:
-        meta, n_tensors, data_end = _parse(path, size)
+        meta, n_tensors, data_end = _parse(path)
     except (ValueError, KeyError, struct.error, OSError) as exc:
         raise ModelFormatError(
             f"{path.name} is damaged or incomplete and cannot be read ({exc}).",
