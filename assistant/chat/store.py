@@ -6,8 +6,7 @@ returns, so a message (or a partial answer) survives a crash or a power cut.
 Rows still 'streaming' when the store opens belong to a process that died
 mid-answer; `recover_interrupted` marks them failed and keeps their text.
 
-Schema changes are append-only functions in MIGRATIONS; PRAGMA user_version is
-how many of them the file has had.
+The schema and its migrations are in schema.py.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,77 +24,14 @@ from typing import Any
 
 from assistant.errors import StorageError
 
+from .schema import BUSY_TIMEOUT_MS, configure, migrate, open_error
+
 log = logging.getLogger(__name__)
 
 ROLES = ("system", "user", "assistant")
 STATUSES = ("complete", "stopped", "failed", "streaming")
 FINAL_STATUSES = ("complete", "stopped", "failed")
 INTERRUPTED_ERROR = "interrupted: the app stopped before this answer finished"
-BUSY_TIMEOUT_MS = 5000
-
-
-# --- migrations -----------------------------------------------------------------
-# Each runs inside one transaction with the version bump; never edit a shipped
-# one, append a new function instead.
-
-
-def _migration_1(conn: sqlite3.Connection) -> None:
-    statements = [
-        """CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY,
-            title TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            system_prompt TEXT NULL,
-            model TEXT NULL,
-            never_cloud INTEGER NOT NULL DEFAULT 0
-        )""",
-        "CREATE INDEX conversations_updated ON conversations(updated_at)",
-        """CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            conversation_id INTEGER NOT NULL
-                REFERENCES conversations(id) ON DELETE CASCADE,
-            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
-            content TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL DEFAULT 'complete'
-                CHECK (status IN ('complete', 'stopped', 'failed', 'streaming')),
-            engine TEXT NULL,
-            model TEXT NULL,
-            prompt_tokens INTEGER NULL,
-            completion_tokens INTEGER NULL,
-            ttft_s REAL NULL,
-            decode_tokens_per_s REAL NULL,
-            duration_s REAL NULL,
-            error TEXT NULL,
-            created_at REAL NOT NULL
-        )""",
-        "CREATE INDEX messages_conversation ON messages(conversation_id, id)",
-        # Partial index: recovery at start-up must not scan the whole history.
-        "CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming'",
-        # External-content FTS: the text is stored once, in messages.
-        """CREATE VIRTUAL TABLE messages_fts USING fts5(
-            content, content='messages', content_rowid='id',
-            tokenize='unicode61 remove_diacritics 2'
-        )""",
-        """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-        END""",
-        """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, content)
-                VALUES ('delete', old.id, old.content);
-        END""",
-        """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, content)
-                VALUES ('delete', old.id, old.content);
-            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-        END""",
-    ]
-    for sql in statements:
-        conn.execute(sql)
-
-
-# Index i holds the migration to version i + 1. Tests patch this name.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1,)
 
 
 # --- records --------------------------------------------------------------------
@@ -199,10 +135,10 @@ class ChatStore:
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise _open_error(path, exc) from exc
+            raise open_error(path, exc) from exc
         try:
-            _configure(conn, path)
-            _migrate(conn, path)
+            configure(conn, path)
+            migrate(conn, path)
         except BaseException:
             conn.close()
             raise
@@ -291,7 +227,8 @@ class ChatStore:
         """Most recently active first."""
         with self._read("list conversations") as c:
             rows = c.execute(
-                f"SELECT {_CONV_COLS} FROM conversations ORDER BY updated_at DESC, id DESC"
+                f"SELECT {_CONV_COLS} FROM conversations WHERE deleted_at IS NULL"
+                " ORDER BY updated_at DESC, id DESC"
             ).fetchall()
         return [_conversation(r) for r in rows]
 
@@ -328,6 +265,18 @@ class ChatStore:
             )
             if cur.rowcount == 0:
                 raise _no_conversation(conversation_id)
+
+    def trash_conversation(self, conversation_id: int) -> None:
+        """Hide a conversation until `restore_conversation` or `purge_trash`."""
+        self._update_conversation(conversation_id, "deleted_at = ?", (time.time(),), "delete a conversation")
+
+    def restore_conversation(self, conversation_id: int) -> None:
+        self._update_conversation(conversation_id, "deleted_at = NULL", (), "restore a conversation")
+
+    def purge_trash(self) -> int:
+        """Delete for good every trashed conversation; returns how many."""
+        with self._tx("empty the trash") as c:
+            return c.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Deletes it and its messages. Deleting a missing one is not an error."""
@@ -487,7 +436,7 @@ class ChatStore:
                 " FROM messages_fts"
                 " JOIN messages m ON m.id = messages_fts.rowid"
                 " JOIN conversations c ON c.id = m.conversation_id"
-                " WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+                " WHERE messages_fts MATCH ? AND c.deleted_at IS NULL ORDER BY rank LIMIT ?",
                 (marks[0], marks[1], match, limit),
             ).fetchall()
         return [SearchHit(*r) for r in rows]
@@ -520,75 +469,6 @@ class ChatStore:
         row = c.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         if row is None:
             raise _no_conversation(conversation_id)
-
-
-# --- open-time helpers ------------------------------------------------------------
-
-
-def _configure(conn: sqlite3.Connection, path: Path) -> None:
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # Reading the header first: a non-database file fails here, untouched.
-        conn.execute("PRAGMA user_version").fetchone()
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as exc:
-        raise _open_error(path, exc) from exc
-    if str(mode).lower() != "wal":
-        # Some network file systems refuse WAL; the rollback journal is still safe.
-        log.warning("chat history %s runs in %s mode, not WAL", path, mode)
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    known = len(MIGRATIONS)
-    try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        _refuse_newer(path, version, known)
-        while version < known:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Re-read under the write lock: another instance may have migrated.
-                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-                _refuse_newer(path, version, known)
-                if version < known:
-                    MIGRATIONS[version](conn)
-                    version += 1
-                    conn.execute(f"PRAGMA user_version = {version}")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise StorageError(
-            f"Could not upgrade the chat history {path} to the current format: {exc}.",
-            "The file was left as it was. Free some disk space or close other copies of the"
-            " app and try again; if it keeps failing, move the file away to start a new history.",
-        ) from exc
-
-
-def _refuse_newer(path: Path, version: int, known: int) -> None:
-    if version > known:
-        raise StorageError(
-            f"The chat history {path} was written by a newer version of the app"
-            f" (format {version}; this version reads up to {known}).",
-            "Update the app, or move that file away to start a new, empty history.",
-        )
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> StorageError:
-    text = str(exc).lower()
-    if "not a database" in text or "malformed" in text or "encrypted" in text:
-        return StorageError(
-            f"The chat history file {path} is damaged or is not a chat database.",
-            "The app has not changed it. Move it to another folder (or rename it) and start"
-            " the app again to begin a new history; keep the old file if you want to try"
-            " recovering it.",
-        )
-    return StorageError(
-        f"Could not open the chat history {path}: {exc}.",
-        "Check that the file and its folder are readable and writable.",
-    )
 
 
 def _runtime_error(path: Path, action: str, exc: sqlite3.Error) -> StorageError:

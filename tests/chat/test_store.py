@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import store as store_module
+from assistant.chat import schema as schema_module
 from assistant.chat.store import INTERRUPTED_ERROR, ChatStore, fts_query
 from assistant.errors import StorageError
 
@@ -41,7 +41,7 @@ def test_open_creates_parent_dirs_and_latest_schema(db_path: Path) -> None:
         pass
     assert db_path.is_file()
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(store_module.MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema_module.MIGRATIONS)
     conn.close()
 
 
@@ -67,6 +67,22 @@ def test_list_is_newest_activity_first(store: ChatStore) -> None:
     time.sleep(0.01)
     store.add_message(a.id, "user", "hello")
     assert [c.id for c in store.list_conversations()] == [a.id, b.id]
+
+
+def test_trash_restore_and_purge(store: ChatStore) -> None:
+    keep = store.create_conversation("keep")
+    gone = store.create_conversation("gone")
+    store.add_message(gone.id, "user", "zebra crossing")
+    store.trash_conversation(gone.id)
+    assert [c.title for c in store.list_conversations()] == ["keep"]
+    assert store.search("zebra") == []
+    store.restore_conversation(gone.id)
+    assert {c.title for c in store.list_conversations()} == {"keep", "gone"}
+    assert len(store.search("zebra")) == 1
+    store.trash_conversation(gone.id)
+    assert store.purge_trash() == 1
+    assert store.get_conversation(gone.id) is None and store.messages(gone.id) == []
+    assert store.get_conversation(keep.id) is not None
 
 
 def test_delete_conversation_cascades(store: ChatStore) -> None:
@@ -290,7 +306,7 @@ def test_wal_and_full_sync(store: ChatStore) -> None:
     assert store.integrity_check() == "ok"
 
 
-def _v2_add_pinned(conn: sqlite3.Connection) -> None:
+def _v3_add_pinned(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
 
 
@@ -298,7 +314,7 @@ def _build_v1(path: Path) -> None:
     """A history as version 1 of the app left it: only migration 1, with data."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)
-    store_module._migration_1(conn)
+    schema_module._migration_1(conn)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
     conn.execute(
@@ -310,13 +326,16 @@ def _build_v1(path: Path) -> None:
 
 def test_opening_v1_runs_later_migrations(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _build_v1(db_path)
-    monkeypatch.setattr(store_module, "MIGRATIONS", (store_module._migration_1, _v2_add_pinned))
+    # the real migration 2 (trash) plus a stand-in third one
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, _v3_add_pinned))
     with ChatStore.open(db_path) as s:
         assert [c.title for c in s.list_conversations()] == ["old"]
         assert len(s.search("walrus")) == 1
+        s.trash_conversation(1)
+        assert s.list_conversations() == []
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert conn.execute("SELECT pinned FROM conversations").fetchall() == [(0,)]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("SELECT pinned, deleted_at IS NOT NULL FROM conversations").fetchall() == [(0, 1)]
     conn.close()
 
 
@@ -329,7 +348,7 @@ def test_failed_migration_leaves_file_at_old_version(
         conn.execute("ALTER TABLE conversations ADD COLUMN half INTEGER")
         conn.execute("SELECT * FROM no_such_table")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", (store_module._migration_1, broken))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (schema_module._migration_1, broken))
     with pytest.raises(StorageError, match="upgrade"):
         ChatStore.open(db_path)
     conn = sqlite3.connect(db_path)
