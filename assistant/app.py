@@ -2,7 +2,8 @@
 
 1. paths and logging, 2. Qt messages -> logging and an excepthook that logs and
 shows errors instead of dying silently, 3. settings (a damaged file is reported),
-4. the main window. Nothing here opens a network connection.
+4. offline mode, theme, 5. the chat history, 6. the main window.
+Nothing here opens a network connection.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from types import TracebackType
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from . import __version__
+from . import __version__, network
+from .chat.store import ChatStore
+from .errors import AssistantError
 from .logs import setup_logging
 from .paths import get_paths
 from .settings import load_settings
@@ -34,9 +37,9 @@ def _qt_message(mode: QtMsgType, _ctx: object, message: str) -> None:
 
 def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     log.error("unhandled error:\n%s", "".join(traceback.format_exception(etype, value, tb)))
-    app = QApplication.instance()
-    if app is not None:
-        QMessageBox.critical(None, "Something went wrong", f"{value}\n\nDetails are in the log file.")
+    if QApplication.instance() is not None:
+        text = str(value) if isinstance(value, AssistantError) else f"{etype.__name__}: {value}"
+        QMessageBox.critical(None, "Something went wrong", f"{text}\n\nDetails are in the log file.")
 
 
 def run_app(argv: list[str]) -> int:
@@ -46,13 +49,30 @@ def run_app(argv: list[str]) -> int:
     sys.excepthook = _excepthook
     app = QApplication(argv)
     app.setApplicationName("Assistant")
+    app.setApplicationDisplayName("Assistant")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("assistant")
     loaded = load_settings(paths.settings_file)
+    settings = loaded.settings
+    network.set_offline(settings.offline_mode)
+
+    from .ui.theme import apply_theme
+
+    dark = apply_theme(app, settings.theme, settings.font_size)
+    try:
+        store = ChatStore.open(paths.history_db)
+        store.purge_trash()  # deletions whose undo window a crash cut short
+    except AssistantError as exc:
+        QMessageBox.critical(None, "The chat history cannot be opened", str(exc))
+        return 1
 
     from .ui.main_window import MainWindow
 
-    window = MainWindow(paths, loaded.settings)
+    window = MainWindow(paths, settings, store)
+    window.chat.set_dark(dark)
     window.show()
     if loaded.warning:
         QMessageBox.warning(window, "Settings were reset", loaded.warning)
-    return app.exec()
+    code = app.exec()
+    store.close()
+    return code

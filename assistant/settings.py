@@ -42,6 +42,12 @@ class Settings:
     theme: str = "system"  # light / dark / system
     font_size: int = 11
     generation: GenerationDefaults = field(default_factory=GenerationDefaults)
+    # model files added from elsewhere on disk ("Add a model file..."): they stay where they are
+    extra_models: list[str] = field(default_factory=list)
+    # window state, restored at the next start
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    splitter_state: str = ""  # base64 of QSplitter.saveState()
+    last_conversation_id: int = 0
 
 
 # version N -> function that upgrades a version-N dict to N+1

@@ -1,25 +1,396 @@
-"""The main window. A placeholder until the desktop chat window lands."""
+"""The main window: conversations on the left, the chat on the right."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow
+import base64
+import logging
+from dataclasses import replace
+from pathlib import Path
 
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..chat.export import write_export
+from ..chat.store import ChatStore
+from ..errors import AssistantError
+from ..library.gguf_meta import check_gguf_header
 from ..paths import Paths
-from ..settings import Settings
+from ..settings import Settings, save_settings
+from .chat_header import ChatHeader
+from .chat_session import ChatSession
+from .chat_view import ChatView
+from .conversation_panel import ConversationPanel
+from .empty_state import EmptyState
+from .input_box import PromptEdit
+from .model_scan import ModelScan, start_scan
+from .models.installed import InstalledModelsModel, ModelEntry
+from .worker import LoadedModel
+
+log = logging.getLogger(__name__)
+
+UNDO_SECONDS = 10
+
+
+def _b64(data: QByteArray) -> str:
+    return base64.b64encode(bytes(data.data())).decode("ascii")
+
+
+def _unb64(text: str) -> QByteArray:
+    try:
+        return QByteArray(base64.b64decode(text.encode("ascii")))
+    except ValueError:
+        return QByteArray()
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, paths: Paths, settings: Settings) -> None:
+    def __init__(self, paths: Paths, settings: Settings, store: ChatStore) -> None:
         super().__init__()
+        self.paths, self.settings, self.store = paths, settings, store
         self.setWindowTitle("Assistant")
-        self.resize(900, 600)
-        label = QLabel(
-            "<h2>Assistant</h2><p>The chat window is on its way.</p>"
-            "<p>Meanwhile, chat in a terminal:<br><code>assistant chat --model PATH_TO_MODEL.gguf</code></p>"
-            f"<p>Models folder: <code>{paths.models_dir}</code></p>"
+        self.setMinimumSize(640, 420)
+        self.session = ChatSession(store, settings, self)
+        self.installed = InstalledModelsModel(self)
+        self._scan: ModelScan | None = None
+        self._scanned = False
+        self._pending_delete: int = 0
+
+        # left
+        self.panel = ConversationPanel(store, self)
+        # right
+        self.header = ChatHeader(self.installed, self)
+        self.chat = ChatView(self.session.messages, self)
+        self.prompt = PromptEdit(self)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setAccessibleName("Send message")
+        self.send_button.setToolTip("Send (Enter)")
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setAccessibleName("Stop the answer")
+        self.stop_button.setToolTip("Stop (Esc)")
+        self.stop_button.hide()
+        input_row = QHBoxLayout()
+        input_row.setContentsMargins(12, 6, 12, 10)
+        input_row.addWidget(self.prompt, 1)
+        input_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        input_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
+        chat_box = QWidget(self)
+        cb = QVBoxLayout(chat_box)
+        cb.setContentsMargins(0, 0, 0, 0)
+        cb.setSpacing(0)
+        cb.addWidget(self.chat, 1)
+        cb.addLayout(input_row)
+        self.empty = EmptyState(str(paths.models_dir), self)
+        self.scanning = QLabel("Looking for your models…", self)
+        self.scanning.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.body = QStackedWidget(self)
+        for w in (self.scanning, self.empty, chat_box):
+            self.body.addWidget(w)
+        self._chat_box = chat_box
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(0)
+        rl.addWidget(self.header)
+        rl.addWidget(self.body, 1)
+
+        # undo bar for deletions
+        self.undo_bar = QWidget(self)
+        ub = QHBoxLayout(self.undo_bar)
+        ub.setContentsMargins(12, 4, 12, 4)
+        self.undo_label = QLabel(self.undo_bar)
+        self.undo_button = QPushButton("Undo", self.undo_bar)
+        self.undo_button.setAccessibleName("Undo delete")
+        self.undo_button.clicked.connect(self._on_undo_clicked)
+        ub.addWidget(self.undo_label, 1)
+        ub.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
+        self._undo_timer.timeout.connect(self._on_undo_expired)
+        rl.addWidget(self.undo_bar)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 740])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self._build_menus()
+        self._connect()
+        self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
+        self._restore_state()
+        self.panel.reload(self.session.conversation_id)
+        self.body.setCurrentWidget(self.scanning)
+        self.rescan_models()
+
+    # -- construction ---------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        self.addAction(act)  # shortcuts work wherever the focus is
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&New chat", self._on_new_chat, QKeySequence.StandardKey.New)
+        self._action(f, "&Add a model file…", self._on_add_model)
+        f.addSeparator()
+        self._action(f, "Export chat as &Markdown…", lambda: self._export(self.session.conversation_id, "md"))
+        self._action(f, "Export chat as &JSON…", lambda: self._export(self.session.conversation_id, "json"))
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        self._action(e, "&Find in chats", self.panel.focus_search, QKeySequence.StandardKey.Find)
+        self._action(e, "&Settings…", self.open_settings, "Ctrl+,")
+        c = bar.addMenu("&Chat")
+        self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
+        self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
+        self._action(c, "&Rename chat…", self.panel.rename_current, Qt.Key.Key_F2)
+        h = bar.addMenu("&Help")
+        self._action(h, "&About Assistant", self._on_about)
+
+    def _connect(self) -> None:
+        s = self.session
+        self.prompt.prompt_submitted.connect(self._on_prompt_submitted)
+        self.send_button.clicked.connect(self.prompt.submit)
+        self.stop_button.clicked.connect(s.stop)
+        s.busy_changed.connect(self._on_busy_changed)
+        s.model_loading.connect(self.header.show_loading)
+        s.model_loaded.connect(self._on_model_loaded)
+        s.model_load_failed.connect(self._on_model_load_failed)
+        s.conversation_changed.connect(self._on_conversation_changed)
+        s.conversations_changed.connect(lambda: self.panel.reload(s.conversation_id))
+        s.error_occurred.connect(self._on_error)
+        self.chat.edit_submitted.connect(s.edit_and_resend)
+        self.chat.regenerate_requested.connect(s.regenerate)
+        self.chat.link_activated.connect(self._on_link_activated)
+        self.chat.message_copied.connect(lambda _row: self.statusBar().showMessage("Copied to the clipboard", 2000))
+        self.panel.conversation_selected.connect(s.open_conversation)
+        self.panel.search_hit_selected.connect(self._on_search_hit)
+        self.panel.new_chat_requested.connect(self._on_new_chat)
+        self.panel.delete_requested.connect(self._on_delete_requested)
+        self.panel.export_requested.connect(self._export)
+        self.header.model_chosen.connect(self._on_model_chosen)
+        self.header.add_model_requested.connect(self._on_add_model)
+        self.empty.add_model_requested.connect(self._on_add_model)
+
+    # -- models --------------------------------------------------------------------
+    def rescan_models(self) -> None:
+        self._scan = start_scan(self.paths.models_dir, replace(self.settings), self._on_models_scanned)
+
+    @Slot(object)
+    def _on_models_scanned(self, entries: list[ModelEntry]) -> None:
+        self._scan = None
+        self._scanned = True
+        self.installed.set_entries(entries)
+        runnable = [e for e in entries if e.can_run]
+        self.body.setCurrentWidget(self._chat_box if entries else self.empty)
+        self.header.add_button.setVisible(bool(entries))
+        current = self.session.loaded.model if self.session.loaded else self.session.loading
+        if current is not None:  # a model is already in use: keep it
+            self.header.select_path(str(current.path))
+            return
+        wanted = next((e for e in runnable if str(e.ref.path) == self.settings.default_model), None)
+        choice = wanted or (runnable[0] if runnable else None)
+        if choice is not None:
+            self.header.select_path(str(choice.ref.path))
+            self.session.load_model(choice.ref)
+        elif entries:
+            self.header.show_ready("None of these models can run on this computer.")
+
+    def _on_model_chosen(self, ref) -> None:  # type: ignore[no-untyped-def]
+        if self.session.loaded and self.session.loaded.model.path == ref.path:
+            return
+        self.session.load_model(ref)
+
+    def _on_model_loaded(self, loaded: LoadedModel) -> None:
+        self.header.select_path(str(loaded.model.path))
+        self.header.show_ready(
+            f"{loaded.backend} · {loaded.context_length:,} tokens of context",
+            loaded.plan_reason,
         )
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setAccessibleName("Welcome")
-        self.setCentralWidget(label)
+        self.settings.default_model = str(loaded.model.path)
+        self._save_settings()
+        self.prompt.setFocus()
+
+    def _on_model_load_failed(self, message: str) -> None:
+        self.header.show_ready("Could not load the model.")
+        QMessageBox.warning(self, "The model could not be loaded", message)
+
+    def _on_add_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a model file", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
+        )
+        if not path:
+            return
+        try:
+            check_gguf_header(Path(path))
+        except AssistantError as exc:
+            QMessageBox.warning(self, "This file cannot be used", str(exc))
+            return
+        if path not in self.settings.extra_models:
+            self.settings.extra_models.append(path)
+        self.settings.default_model = path
+        self._save_settings()
+        self.statusBar().showMessage("Added. The file stays where it is.", 4000)
+        self.rescan_models()
+
+    # -- chat ----------------------------------------------------------------------------
+    def _on_prompt_submitted(self, text: str) -> None:
+        if self.session.send(text):
+            self.prompt.clear()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.send_button.setVisible(not busy)
+        self.stop_button.setVisible(busy)
+        self.chat.set_busy(busy)
+        self.header.picker.setEnabled(not busy)
+        if busy:
+            self.chat.scroll_to_bottom()
+
+    def _on_conversation_changed(self, conversation_id: int) -> None:
+        self.panel.reload(conversation_id)
+        conv = self.store.get_conversation(conversation_id) if conversation_id else None
+        self.setWindowTitle(f"{conv.title} — Assistant" if conv else "Assistant")
+        self.settings.last_conversation_id = conversation_id
+
+    def _on_new_chat(self) -> None:
+        self.session.new_conversation()
+        self.prompt.setFocus()
+
+    def _on_search_hit(self, conversation_id: int, _message_id: int) -> None:
+        self.session.open_conversation(conversation_id)
+
+    def _on_error(self, message: str) -> None:
+        QMessageBox.warning(self, "Something went wrong", message)
+
+    def _on_link_activated(self, url: QUrl) -> None:
+        # a link in an answer opens in the browser only when the user clicks it
+        if url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)
+
+    # -- delete with undo ------------------------------------------------------------
+    def _on_delete_requested(self, conversation_id: int) -> None:
+        conv = self.store.get_conversation(conversation_id)
+        if conv is None:
+            return
+        self._on_undo_expired()  # an earlier deletion becomes final
+        if conversation_id == self.session.conversation_id:
+            self.session.new_conversation()
+        self.store.trash_conversation(conversation_id)
+        self._pending_delete = conversation_id
+        self.undo_label.setText(f"Deleted “{conv.title}”.")
+        self.undo_bar.show()
+        self._undo_timer.start()
+        self.panel.reload(self.session.conversation_id)
+
+    def _on_undo_clicked(self) -> None:
+        if self._pending_delete:
+            self.store.restore_conversation(self._pending_delete)
+            restored, self._pending_delete = self._pending_delete, 0
+            self._undo_timer.stop()
+            self.undo_bar.hide()
+            self.session.open_conversation(restored)
+            self.panel.reload(restored)
+
+    def _on_undo_expired(self) -> None:
+        if self._pending_delete:
+            self.store.purge_trash()
+            self._pending_delete = 0
+        self.undo_bar.hide()
+
+    # -- export ----------------------------------------------------------------------
+    def _export(self, conversation_id: int, kind: str) -> None:
+        conv = self.store.get_conversation(conversation_id) if conversation_id else None
+        if conv is None:
+            self.statusBar().showMessage("Open a conversation to export it.", 3000)
+            return
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in conv.title).strip() or "chat"
+        filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{safe}.{kind}"), filt)
+        if not path:
+            return
+        try:
+            write_export(Path(path), conv, self.store.messages(conv.id))
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror}.")
+            return
+        self.statusBar().showMessage(f"Exported to {path}", 4000)
+
+    # -- settings ------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        dlg = SettingsDialog(self.settings, self.paths, self)
+        dlg.settings_changed.connect(self.apply_settings)
+        dlg.network_activity_requested.connect(self.open_network_activity)
+        dlg.exec()
+
+    def open_network_activity(self) -> None:
+        from .network_view import NetworkActivityDialog
+
+        NetworkActivityDialog(self).exec()
+
+    def apply_settings(self, new: Settings) -> None:
+        self.settings.theme, self.settings.font_size = new.theme, new.font_size
+        self.settings.system_prompt, self.settings.offline_mode = new.system_prompt, new.offline_mode
+        from .. import network
+        from .theme import apply_theme
+
+        network.set_offline(new.offline_mode)
+        dark = apply_theme(QApplication.instance(), new.theme, new.font_size)  # type: ignore[arg-type]
+        self.chat.set_dark(dark)
+        self.statusBar().showMessage("Offline mode is on" if new.offline_mode else "", 0)
+        self._save_settings()
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self.settings, self.paths.settings_file)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save settings: {exc.strerror}", 5000)
+
+    # -- state -----------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        s = self.settings
+        if s.window_geometry:
+            self.restoreGeometry(_unb64(s.window_geometry))
+        else:
+            self.resize(1100, 720)
+        if s.splitter_state:
+            self.splitter.restoreState(_unb64(s.splitter_state))
+        if s.last_conversation_id and self.store.get_conversation(s.last_conversation_id):
+            self.session.open_conversation(s.last_conversation_id)
+
+    def _on_about(self) -> None:
+        QMessageBox.about(
+            self, "About Assistant",
+            f"<h3>Assistant {__version__}</h3><p>A private AI assistant that runs on your computer.</p>"
+            "<p>Licensed under the Apache License 2.0.</p>",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._on_undo_expired()
+        self.settings.window_geometry = _b64(self.saveGeometry())
+        self.settings.splitter_state = _b64(self.splitter.saveState())
+        self.settings.last_conversation_id = self.session.conversation_id
+        self._save_settings()
+        self.session.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,45 @@
+"""The prompt box: Enter sends, Shift+Enter starts a new line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
+
+
+class PromptEdit(QPlainTextEdit):
+    prompt_submitted = Signal(str)
+
+    MAX_LINES = 8
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("Message the assistant (Enter to send, Shift+Enter for a new line)")
+        self.setAccessibleName("Message")
+        self.setAccessibleDescription("Type a message. Enter sends it; Shift+Enter adds a new line.")
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().contentsChanged.connect(self.updateGeometry)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier):
+            self.submit()
+            return
+        super().keyPressEvent(event)
+
+    def submit(self) -> None:
+        text = self.toPlainText()
+        if text.strip():
+            self.prompt_submitted.emit(text)
+
+    def sizeHint(self) -> QSize:
+        # grow with the text, from one line up to MAX_LINES
+        line = self.fontMetrics().lineSpacing()
+        lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins()
+        extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        return QSize(super().sizeHint().width(), lines * line + extra)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(100, self.sizeHint().height())

@@ -1,0 +1,1 @@
+"""Qt item models with named roles; views only show them."""
