@@ -16,7 +16,7 @@ class ChatHeader(QWidget):
     def __init__(self, models: InstalledModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models = models
-        label = QLabel("&Model:", self)
+        label = self.picker_label = QLabel("&Model:", self)
         self.picker = QComboBox(self)
         self.picker.setModel(models)
         self.picker.setAccessibleName("Model")

@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from .message_widget import MessageWidget
+from .theme import colors
 from .models.messages import MessageListModel
 
 PAGE = 40
@@ -46,6 +47,7 @@ class ChatView(QScrollArea):
         self._layout.addWidget(self._more, 0, Qt.AlignmentFlag.AlignHCenter)
         self._layout.addStretch(1)
         self.setWidget(self._inner)
+        self.set_dark(False)
 
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -136,6 +138,14 @@ class ChatView(QScrollArea):
     # -- actions ----------------------------------------------------------------------
     def set_dark(self, dark: bool) -> None:
         self._dark = dark
+        c = colors(dark)
+        # bubbles: the user's tinted and outlined; who wrote what is also said in words
+        self._inner.setStyleSheet(
+            f"QFrame#userMessage {{ background: {c.user_bubble}; border: 1px solid {c.border}; border-radius: 8px; }}"
+            f"QFrame#assistantMessage {{ background: {c.assistant_bubble}; border-radius: 8px; }}"
+            f"QLabel#details, QLabel#status {{ color: {c.muted_text}; }}"
+            f"QLabel#error {{ color: {c.error_text}; }}"
+        )
         for w in self._widgets:
             w.body.set_dark(dark)
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+PARAGRAPHS = (
+    "The assistant runs an AI model right here on your computer: your words never leave it.",
+    "To start, add a model file in the <b>GGUF</b> format, for example a small one such as "
+    "Qwen 3 0.6B, Gemma 3 1B or Llama 3.2 1B (a download of about 1 GB).",
+)
 
 
 class EmptyState(QWidget):
@@ -11,28 +17,33 @@ class EmptyState(QWidget):
 
     def __init__(self, models_dir: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = QLabel("<h2>Welcome! Let's get you a model</h2>", self)
+        column = QWidget(self)
+        # a fixed text width (in characters, so it scales with the font): a centred
+        # word-wrapped label otherwise gets the height of a wider one and is cut off
+        column.setFixedWidth(column.fontMetrics().averageCharWidth() * 66)
+        col = QVBoxLayout(column)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(10)
+        title = QLabel("<h2>Welcome! Let's get you a model</h2>", column)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
-            "<p>The assistant runs an AI model right here on your computer: your words never "
-            "leave it.</p>"
-            "<p>To start, add a model file in the <b>GGUF</b> format (for example a small one "
-            "such as Qwen 3 0.6B, Gemma 3 1B or Llama 3.2 1B, a download of about 1 GB).</p>"
-            f"<p>You can also put model files in:<br><code>{models_dir}</code></p>",
-            self,
-        )
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        text.setMaximumWidth(560)
-        self.button = QPushButton("Add a model file…", self)
+        col.addWidget(title)
+        for text in (*PARAGRAPHS, f"You can also put model files in:<br><code>{models_dir}</code>"):
+            label = QLabel(text, column)
+            label.setWordWrap(True)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            col.addWidget(label)
+        self.button = QPushButton("Add a model file…", column)
         self.button.setAccessibleName("Add a model file")
         self.button.setDefault(True)
         self.button.clicked.connect(self.add_model_requested)
+        col.addSpacing(8)
+        col.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column)
+        row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addStretch(1)
-        lay.addWidget(title)
-        lay.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
-        lay.addSpacing(12)
-        lay.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addLayout(row)
         lay.addStretch(2)

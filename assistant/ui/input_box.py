@@ -38,7 +38,7 @@ class PromptEdit(QPlainTextEdit):
         line = self.fontMetrics().lineSpacing()
         lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
         margins = self.contentsMargins()
-        extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.frameWidth() + 2
         return QSize(super().sizeHint().width(), lines * line + extra)
 
     def minimumSizeHint(self) -> QSize:

@@ -204,6 +204,8 @@ class MainWindow(QMainWindow):
         runnable = [e for e in entries if e.can_run]
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
         self.header.add_button.setVisible(bool(entries))
+        self.header.picker.setVisible(bool(entries))
+        self.header.picker_label.setVisible(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
         if current is not None:  # a model is already in use: keep it
             self.header.select_path(str(current.path))
@@ -387,10 +389,13 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._on_undo_expired()
-        self.settings.window_geometry = _b64(self.saveGeometry())
-        self.settings.splitter_state = _b64(self.splitter.saveState())
-        self.settings.last_conversation_id = self.session.conversation_id
-        self._save_settings()
-        self.session.shutdown()
+        try:
+            self._on_undo_expired()
+            self.settings.window_geometry = _b64(self.saveGeometry())
+            self.settings.splitter_state = _b64(self.splitter.saveState())
+            self.settings.last_conversation_id = self.session.conversation_id
+            self._save_settings()
+        finally:
+            # the worker thread must end even if saving failed, or Qt aborts at exit
+            self.session.shutdown()
         super().closeEvent(event)
