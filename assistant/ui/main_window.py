@@ -191,6 +191,9 @@ class MainWindow(QMainWindow):
         self.header.model_chosen.connect(self._on_model_chosen)
         self.header.add_model_requested.connect(self._on_add_model)
         self.empty.add_model_requested.connect(self._on_add_model)
+        from .theme import notifier
+
+        notifier().theme_applied.connect(self.chat.set_dark)  # also when the system switches
 
     # -- models --------------------------------------------------------------------
     def rescan_models(self) -> None:
@@ -358,8 +361,7 @@ class MainWindow(QMainWindow):
         from .theme import apply_theme
 
         network.set_offline(new.offline_mode)
-        dark = apply_theme(QApplication.instance(), new.theme, new.font_size)  # type: ignore[arg-type]
-        self.chat.set_dark(dark)
+        apply_theme(QApplication.instance(), new.theme, new.font_size)  # type: ignore[arg-type]
         self.statusBar().showMessage("Offline mode is on" if new.offline_mode else "", 0)
         self._save_settings()
 
