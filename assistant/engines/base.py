@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Literal, Protocol, runtime_checkable
 
+from ..errors import PromptTooLongError
+
 ModelFormat = Literal["gguf", "mlx"]
 FinishReason = Literal["stop", "length", "cancelled"]
 
@@ -119,3 +121,14 @@ def reusable_prefix(cached: list[int], tokens: list[int]) -> int:
             break
         n += 1
     return min(n, len(tokens) - 1)
+
+
+def ensure_prompt_fits(n_tokens: int, n_ctx: int) -> None:
+    """A prompt must leave room for at least one answer token."""
+    if n_tokens + 1 > n_ctx:
+        raise PromptTooLongError(
+            f"The prompt is {n_tokens} tokens, but this model's context window is {n_ctx} tokens.",
+            "Shorten the message, start a new chat, or raise the context length in the model's settings.",
+            limit=n_ctx,
+            needed=n_tokens,
+        )

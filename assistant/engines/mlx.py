@@ -30,11 +30,10 @@ from ..errors import (
     EngineUnavailableError,
     ModelFormatError,
     ModelNotFoundError,
-    PromptTooLongError,
     UnsupportedArchitectureError,
 )
 from . import templates
-from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, reusable_prefix
+from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, ensure_prompt_fits, reusable_prefix
 from .stops import StopMatcher
 
 log = logging.getLogger(__name__)
@@ -338,13 +337,7 @@ class MlxEngine:
         self._check_thread()
         t0 = time.perf_counter()
         tokens = self.prompt_tokens(messages)
-        if len(tokens) + 1 > self._n_ctx:
-            raise PromptTooLongError(
-                f"The prompt is {len(tokens)} tokens, but this model's context window is {self._n_ctx} tokens.",
-                "Shorten the message, start a new chat, or raise the context length in the model's settings.",
-                limit=self._n_ctx,
-                needed=len(tokens),
-            )
+        ensure_prompt_fits(len(tokens), self._n_ctx)
         return self._generate(tokens, params, cancel, t0)
 
     def _generate(self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float) -> Iterator[Chunk]:
