@@ -51,7 +51,11 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("Assistant")
     app.setApplicationDisplayName("Assistant")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("assistant")
+    app.setDesktopFileName("assistant")  # matches packaging/linux/assistant.desktop
+
+    from .ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     loaded = load_settings(paths.settings_file)
     settings = loaded.settings
     network.set_offline(settings.offline_mode)

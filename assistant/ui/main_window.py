@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import __version__
 from ..chat.export import write_export
 from ..chat.store import ChatStore
 from ..errors import AssistantError
@@ -35,6 +34,7 @@ from .chat_session import ChatSession
 from .chat_view import ChatView
 from .conversation_panel import ConversationPanel
 from .empty_state import EmptyState
+from .icons import app_icon
 from .input_box import PromptEdit
 from .model_scan import ModelScan, start_scan
 from .models.installed import InstalledModelsModel, ModelEntry
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.paths, self.settings, self.store = paths, settings, store
         self.setWindowTitle("Assistant")
+        self.setWindowIcon(app_icon())
         self.setMinimumSize(640, 420)
         self.session = ChatSession(store, settings, self)
         self.installed = InstalledModelsModel(self)
@@ -384,11 +385,10 @@ class MainWindow(QMainWindow):
             self.session.open_conversation(s.last_conversation_id)
 
     def _on_about(self) -> None:
-        QMessageBox.about(
-            self, "About Assistant",
-            f"<h3>Assistant {__version__}</h3><p>A private AI assistant that runs on your computer.</p>"
-            "<p>Licensed under the Apache License 2.0.</p>",
-        )
+        from .about_dialog import AboutDialog
+
+        models = [self.installed.entry_at(i).ref for i in range(self.installed.rowCount())]  # type: ignore[union-attr]
+        AboutDialog(models, self).exec()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         try:

