@@ -1,0 +1,119 @@
+"""A private, real Secret Service for tests: its own D-Bus session bus and gnome-keyring.
+
+Everything lives in a fresh temp dir (bus socket, XDG_RUNTIME_DIR, HOME, XDG_DATA_HOME),
+so the real user's keyring is never touched. CI installs the Debian packages
+`dbus` and `gnome-keyring`; where they are missing the tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "test-keyring-password"
+_ENV_VARS = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME", "XDG_DATA_HOME")
+
+
+@dataclass
+class SecretService:
+    root: Path
+    home: Path
+    bus_address: str
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _wait_for_service(deadline: float) -> None:
+    """Until org.freedesktop.secrets answers on the bus (the daemon registers asynchronously)."""
+    import secretstorage
+
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with contextlib.closing(secretstorage.dbus_init()) as conn:
+                if secretstorage.check_service_availability(conn):
+                    return
+        except Exception as exc:  # the bus or the service is not up yet
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f"gnome-keyring-daemon did not appear on the private bus: {last}")
+
+
+@contextlib.contextmanager
+def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
+    """Start dbus-daemon + an unlocked gnome-keyring, point os.environ and `keyring` at them."""
+    dbus_daemon = shutil.which("dbus-daemon")
+    gk_daemon = shutil.which("gnome-keyring-daemon")
+    if not dbus_daemon or not gk_daemon:
+        missing = "dbus-daemon (Debian: dbus)" if not dbus_daemon else "gnome-keyring-daemon (Debian: gnome-keyring)"
+        pytest.skip(f"no Secret Service to test against: {missing} is not installed")
+
+    import keyring
+    import keyring.backends.SecretService
+
+    # a short path under /tmp: AF_UNIX socket paths are limited to ~108 bytes
+    root = Path(tempfile.mkdtemp(prefix="ss-", dir="/tmp"))
+    run_dir, home, data = root / "run", root / "home", root / "data"
+    for d in (run_dir, home, data):
+        d.mkdir(mode=0o700)
+    saved_env = {name: os.environ.get(name) for name in _ENV_VARS}
+    saved_keyring = keyring.get_keyring()
+    bus: subprocess.Popen[bytes] | None = None
+    gk: subprocess.Popen[bytes] | None = None
+    try:
+        bus = subprocess.Popen(
+            [dbus_daemon, "--session", "--nofork", "--print-address=1", f"--address=unix:path={root / 'bus'}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        assert bus.stdout is not None
+        address = bus.stdout.readline().decode().strip()
+        if not address:
+            raise RuntimeError("dbus-daemon printed no address")
+        os.environ.update(
+            DBUS_SESSION_BUS_ADDRESS=address, XDG_RUNTIME_DIR=str(run_dir), HOME=str(home), XDG_DATA_HOME=str(data),
+        )
+        # --foreground keeps it our child so teardown can stop it; --unlock reads the
+        # password from stdin and creates an unlocked "login" keyring as the default.
+        gk = subprocess.Popen(
+            [gk_daemon, "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+        )
+        assert gk.stdin is not None
+        gk.stdin.write(PASSWORD.encode())
+        gk.stdin.close()
+        _wait_for_service(time.monotonic() + timeout_s)
+        backend = keyring.backends.SecretService.Keyring()
+        if backend.priority <= 0:
+            raise RuntimeError("the SecretService backend is not viable on the private bus")
+        keyring.set_keyring(backend)
+        yield SecretService(root=root, home=home, bus_address=address)
+    finally:
+        keyring.set_keyring(saved_keyring)
+        _stop(gk)
+        _stop(bus)
+        if bus is not None and bus.stdout is not None:
+            bus.stdout.close()
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(root, ignore_errors=True)
