@@ -49,6 +49,10 @@ class ModelTooLargeError(ModelError):
     pass
 
 
+class CatalogError(AssistantError):
+    """The curated model catalog (resources/catalog.json) is missing or malformed."""
+
+
 class EngineUnavailableError(AssistantError):
     """The engine's library is missing or cannot run on this machine."""
 

@@ -1,0 +1,257 @@
+"""The curated model catalog (resources/catalog.json) and licences in plain words.
+
+The JSON is kept by hand. `load_catalog()` validates it strictly, so a typo fails in
+tests with the file, the entry id and the field named, never as a half-built library.
+`license_restrictions()` turns a licence id (ours, or a Hub repo's `license` tag) into
+short flags a non-lawyer can read; an empty tuple means permissive.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CatalogError
+
+CATALOG_PATH = Path(__file__).resolve().parents[1] / "resources" / "catalog.json"
+DEFAULT_QUANT = "Q4_K_M"
+SHARD_NAME_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
+
+# ---------------------------------------------------------------- licences
+
+_MAU_700M = "Companies with over 700 million monthly users need a separate licence from Meta"
+_BUILT_WITH_LLAMA = "Products built with it must show \"Built with Llama\""
+_LLAMA_AUP = "Use must follow Meta's acceptable use policy"
+_LLAMA_NAME = "Models trained on its outputs and shared must have names starting with \"Llama\""
+_NO_TRAIN_OTHERS = "Outputs may not be used to train or improve other models (except Llama ones)"
+_NO_COMMERCIAL = "No commercial use"
+_PASS_ON = "Anyone you share it or a changed version with must accept the same use restrictions"
+UNKNOWN_LICENSE = "Licence not recognised: read it before use"
+
+_LLAMA3X = (_MAU_700M, _BUILT_WITH_LLAMA, _LLAMA_AUP, _LLAMA_NAME)
+# Llama 3.0 and 2 forbade using outputs to improve other models; 3.1 onwards allow it
+# with the "Llama" name prefix. The Llama 4 AUP withholds its multimodal models from the EU.
+_RESTRICTIONS: dict[str, tuple[str, ...]] = {
+    "llama2": (_MAU_700M, _LLAMA_AUP, _NO_TRAIN_OTHERS),
+    "llama3": (_MAU_700M, _BUILT_WITH_LLAMA, _LLAMA_AUP, _NO_TRAIN_OTHERS),
+    "llama3.1": _LLAMA3X,
+    "llama3.2": _LLAMA3X,
+    "llama3.3": _LLAMA3X,
+    "llama4": _LLAMA3X + ("Not licensed to people or companies based in the EU (it is a multimodal model)",),
+    "gemma": ("Use must follow Google's Gemma prohibited use policy", _PASS_ON),
+    "qwen": ("Products with over 100 million monthly users need a separate licence from Alibaba Cloud",
+             "Models trained on its outputs and shared must say \"Built with Qwen\""),
+    "qwen-research": (_NO_COMMERCIAL, "For research and evaluation only"),
+    "mrl": (_NO_COMMERCIAL, "Mistral Research Licence: research and personal use only"),
+    "cc-by-nc-4.0": (_NO_COMMERCIAL, "Credit the authors"),
+    "cc-by-nc-sa-4.0": (_NO_COMMERCIAL, "Credit the authors", "Changed versions must use the same licence"),
+    "cc-by-nc-nd-4.0": (_NO_COMMERCIAL, "Credit the authors", "No changed versions may be shared"),
+    "cc-by-sa-4.0": ("Changed versions must use the same licence",),
+    "gpl-3.0": ("Software you share that includes it must be GPL too",),
+    "agpl-3.0": ("Services and software that include it must share their source under the AGPL",),
+    "openrail": ("Use restrictions in the licence apply", _PASS_ON),
+    "openrail++": ("Use restrictions in the licence apply", _PASS_ON),
+    "bigscience-openrail-m": ("Use restrictions in the licence apply", _PASS_ON),
+    "creativeml-openrail-m": ("Use restrictions in the licence apply", _PASS_ON),
+    "deepseek": ("Use restrictions in the licence apply", _PASS_ON),
+}
+_PERMISSIVE = frozenset({
+    "apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "bsd", "isc", "unlicense", "cc0-1.0",
+    "cc-by-4.0", "cc-by-3.0", "mpl-2.0", "lgpl-3.0", "lgpl-2.1", "artistic-2.0", "zlib", "bsl-1.0",
+})
+_ALIASES = {"apache2": "apache-2.0", "apache-2": "apache-2.0", "llama-3.1": "llama3.1", "llama-3.2": "llama3.2",
+            "llama-3.3": "llama3.3", "llama-4": "llama4", "gemma-terms": "gemma", "tongyi-qianwen": "qwen"}
+
+
+def license_restrictions(license_id: str | None) -> tuple[str, ...]:
+    """Plain-words flags for a licence id or Hub tag; () when permissive."""
+    key = (license_id or "").strip().lower()
+    key = _ALIASES.get(key, key)
+    if key in _PERMISSIVE:
+        return ()
+    return _RESTRICTIONS.get(key, (UNKNOWN_LICENSE,))
+
+
+# ---------------------------------------------------------------- data
+
+@dataclass(frozen=True)
+class CatalogFile:
+    quant: str
+    filenames: tuple[str, ...]  # one, or the shards in order
+    size_bytes: int  # sum of shards
+    verified: bool
+    sizes: tuple[int, ...] = ()  # per file, same order as filenames
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    name: str
+    family: str
+    params_b: float
+    active_params_b: float | None
+    context_length: int
+    license_id: str
+    license_name: str
+    license_url: str
+    license_note: str
+    restrictions: tuple[str, ...]
+    gguf_repo: str
+    files: tuple[CatalogFile, ...]
+    mlx_repo: str | None
+    strengths: tuple[str, ...]
+    good_first: bool
+    summary: str
+    verified: bool
+    # optional extras: architecture for the KV-cache size, and what was not checked
+    n_layers: int | None = None
+    kv_bytes_per_token: int | None = None
+    note: str = ""
+    unverified: tuple[str, ...] = field(default=())
+
+    def default_file(self) -> CatalogFile:
+        """Q4_K_M when there is one (the usual quality/size balance), else the first listed."""
+        return next((f for f in self.files if f.quant.upper() == DEFAULT_QUANT), self.files[0])
+
+    def file(self, quant: str) -> CatalogFile | None:
+        return next((f for f in self.files if f.quant.upper() == quant.upper()), None)
+
+    @property
+    def restrictive(self) -> bool:
+        return bool(self.restrictions)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.active_params_b is not None and self.active_params_b < self.params_b
+
+
+# ---------------------------------------------------------------- loading
+
+class _Check:
+    """Typed reads from one JSON object with errors naming file, entry and field."""
+
+    def __init__(self, path: Path, entry_id: str, obj: Any, prefix: str = "") -> None:
+        self.path, self.entry_id, self.prefix = path, entry_id, prefix
+        if not isinstance(obj, dict):
+            self.fail("", "is not a JSON object")
+        self.obj: dict[str, Any] = obj
+
+    def fail(self, key: str, why: str) -> None:
+        key = self.prefix + key if key else self.prefix.rstrip(".")
+        where = f"entry {self.entry_id!r}" + (f", field {key!r}" if key else "")
+        raise CatalogError(f"The model catalog {self.path.name} is invalid: {where} {why}.",
+                           f"Fix {self.path}.")
+
+    def get(self, key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        if key not in self.obj or self.obj[key] is None:
+            if optional:
+                return None
+            self.fail(key, "is missing")
+        value = self.obj[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float, (int, float)))
+        if not ok:
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.fail(key, f"should be {names}, not {type(value).__name__}")
+        if isinstance(value, str) and not value.strip():
+            self.fail(key, "is empty")
+        return value
+
+    def strings(self, key: str, *, optional: bool = False) -> tuple[str, ...]:
+        values = self.get(key, list, optional=optional) or []
+        if not all(isinstance(v, str) and v for v in values):
+            self.fail(key, "should be a list of non-empty strings")
+        return tuple(values)
+
+
+def _file(c: _Check, raw: Any, index: int) -> CatalogFile:
+    f = _Check(c.path, c.entry_id, raw, prefix=f"files[{index}].")
+    quant = f.get("quant", str)
+    parts = f.get("files", list)
+    if not parts:
+        c.fail(f"files[{index}].files", "is empty")
+    names, sizes = [], []
+    for p in parts:
+        if not isinstance(p, dict) or not isinstance(p.get("filename"), str) \
+                or not isinstance(p.get("size"), int) or isinstance(p.get("size"), bool) or p["size"] <= 0:
+            c.fail(f"files[{index}]", "needs every part as {\"filename\": str, \"size\": bytes > 0}")
+        names.append(p["filename"])
+        sizes.append(p["size"])
+    if len(names) > 1:  # shards must be complete and in order: -00001-of-0000N ...
+        for i, name in enumerate(names, 1):
+            m = SHARD_NAME_RE.search(name)
+            if not m or int(m.group(1)) != i or int(m.group(2)) != len(names):
+                c.fail(f"files[{index}]", f"has shard {name!r} out of order or misnamed "
+                       f"(expected -{i:05d}-of-{len(names):05d}.gguf)")
+    verified = f.get("verified", bool, optional=True)
+    return CatalogFile(quant, tuple(names), sum(sizes), True if verified is None else verified, tuple(sizes))
+
+
+def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
+    entry_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index}"
+    c = _Check(path, entry_id, raw)
+    c.get("id", str)
+    params = float(c.get("params_b", (int, float)))
+    active = c.get("active_params_b", (int, float), optional=True)
+    if params <= 0 or (active is not None and not 0 < active <= params):
+        c.fail("active_params_b" if active is not None else "params_b", "is out of range")
+    context = c.get("context_length", int)
+    if context <= 0:
+        c.fail("context_length", "should be positive")
+    raw_files = c.get("files", list)
+    if not raw_files:
+        c.fail("files", "is empty")
+    files = tuple(_file(c, f, i) for i, f in enumerate(raw_files))
+    if len({f.quant.upper() for f in files}) != len(files):
+        c.fail("files", "lists a quantization twice")
+    n_layers = kv = None
+    arch = c.get("arch", dict, optional=True)
+    if arch is not None:
+        a = _Check(path, entry_id, arch, prefix="arch.")
+        n_layers, heads, head_dim = (a.get(k, int) for k in ("n_layers", "n_kv_heads", "head_dim"))
+        if min(n_layers, heads, head_dim) <= 0:
+            c.fail("arch", "needs positive n_layers, n_kv_heads and head_dim")
+        kv = 2 * n_layers * heads * head_dim * 2  # K and V, f16 (llama.cpp's default cache type)
+    license_id = c.get("license", str)
+    strengths = c.strings("strengths")
+    if not strengths:
+        c.fail("strengths", "is empty")
+    unverified = c.strings("unverified", optional=True)
+    explicit = c.get("verified", bool, optional=True)
+    return CatalogEntry(
+        id=entry_id, name=c.get("name", str), family=c.get("family", str), params_b=params,
+        active_params_b=float(active) if active is not None else None, context_length=context,
+        license_id=license_id, license_name=c.get("license_name", str), license_url=c.get("license_url", str),
+        license_note=c.get("license_note", str),
+        restrictions=license_restrictions(license_id) + c.strings("extra_restrictions", optional=True),
+        gguf_repo=c.get("gguf_repo", str), files=files, mlx_repo=c.get("mlx_repo", str, optional=True),
+        strengths=strengths, good_first=c.get("good_first", bool), summary=c.get("summary", str),
+        verified=explicit is not False and not unverified and all(f.verified for f in files),
+        n_layers=n_layers, kv_bytes_per_token=kv, note=c.get("note", str, optional=True) or "",
+        unverified=unverified,
+    )
+
+
+def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
+    """Every entry of the catalog, validated; CatalogError on any problem."""
+    path = Path(path) if path is not None else CATALOG_PATH
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CatalogError(f"The model catalog {path} could not be read ({exc.strerror or exc}).",
+                           "Reinstall the app or restore the file.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"The model catalog {path.name} is not valid JSON ({exc}).", f"Fix {path}.") from exc
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise CatalogError(f"The model catalog {path.name} has no \"models\" list.", f"Fix {path}.")
+    entries = [_entry(path, raw, i) for i, raw in enumerate(models)]
+    seen: set[str] = set()
+    for e in entries:
+        if e.id in seen:
+            raise CatalogError(f"The model catalog {path.name} is invalid: entry {e.id!r} appears twice.",
+                               f"Fix {path}.")
+        seen.add(e.id)
+    return entries
