@@ -78,3 +78,34 @@ class KeyringError(AssistantError):
 
 class NetworkBlockedError(AssistantError):
     """A connection was attempted while offline mode is on."""
+
+
+class HubError(AssistantError):
+    """Hugging Face Hub search, listing or metadata failed."""
+
+
+class RepoNotFoundError(HubError):
+    pass
+
+
+class DownloadError(AssistantError):
+    """A model download failed (network, server, a file gone from the Hub, a bad name)."""
+
+
+class DiskFullError(DownloadError):
+    def __init__(self, message: str, hint: str = "", needed: int = 0, free: int = 0) -> None:
+        super().__init__(message, hint)
+        self.needed = needed
+        self.free = free
+
+
+class HashMismatchError(DownloadError):
+    pass
+
+
+class CloudLimitError(AssistantError):
+    """The monthly cloud spending limit is reached: no more cloud calls this month."""
+
+
+class CloudNotAllowedError(AssistantError):
+    """This conversation or the settings forbid sending to the cloud."""

@@ -1,0 +1,332 @@
+"""Hugging Face Hub: search GGUF / MLX repos, list a repo's files by quant, file metadata.
+
+Built on huggingface_hub's `HfApi` and `get_hf_file_metadata`. Every request goes
+through `network.httpx_client` (installed as huggingface_hub's client factory), so it
+lands in the network-activity record under a purpose, and Offline mode refuses it.
+
+Offline mode: each call checks `network.is_offline()` first and raises
+`NetworkBlockedError` before huggingface_hub is touched (no socket, one "blocked" line in
+the record). huggingface_hub reads the HF_HUB_OFFLINE environment variable once, at
+import, into `constants.HF_HUB_OFFLINE`, which its request hook consults on every
+request; so instead of the environment (too late after import, and inherited by child
+processes) we keep that constant in step with our Offline mode before each call, as a
+second lock on the same door. An HF_HUB_OFFLINE=1 set by the user still wins.
+Telemetry is turned off the same way (see `install_client_factory`).
+
+No token is sent (token=False): the app keeps secrets only in the keyring, and gated
+repos are reported as such.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from .. import network
+from ..errors import HubError, NetworkBlockedError, RepoNotFoundError
+
+HUB_PURPOSE = "Hugging Face Hub"
+SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+_QUANT_RE = re.compile(
+    r"(?<![A-Za-z0-9])("
+    r"I?Q[1-8](?:_(?:K|NL|XXS|XS|S|M|L|XL|[0-9]+))*"  # Q4_K_M, Q8_0, IQ3_XS, IQ4_NL, Q4_0_4_4
+    r"|TQ[12]_[0-9]|MXFP4|BF16|FP16|F16|F32|[2-8]-?BIT"
+    r")(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_ENV_OFFLINE: bool | None = None
+_factory_lock = threading.Lock()
+_factory_installed = False
+T = TypeVar("T")
+
+
+def parse_quant(filename: str) -> str | None:
+    """The quantization named in a file name ("model-Q4_K_M.gguf" -> "Q4_K_M"), or None."""
+    name = filename.rsplit("/", 1)[-1]
+    stem = SHARD_RE.sub("", name)
+    stem = re.sub(r"\.(gguf|safetensors|bin)$", "", stem, flags=re.IGNORECASE)
+    found = _QUANT_RE.findall(stem)
+    if not found:
+        folder = filename.rsplit("/", 1)[0] if "/" in filename else ""
+        found = _QUANT_RE.findall(folder)
+    if not found:
+        return None
+    quant = found[-1].upper().replace("-", "")
+    return "F16" if quant == "FP16" else quant.replace("BIT", "bit")
+
+
+@dataclass(frozen=True)
+class HubRepo:
+    repo_id: str
+    format: str  # "gguf" | "mlx"
+    downloads: int
+    likes: int
+    license_id: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class HubFile:
+    filename: str  # path in the repo
+    size: int
+    sha256: str | None  # the LFS hash; None for small files kept in git
+    quant: str | None
+    shard_index: int | None
+    shard_count: int | None
+
+
+@dataclass(frozen=True)
+class HubQuant:
+    quant: str | None
+    files: tuple[HubFile, ...]  # one file, or the shards in order
+    size: int
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """What the Hub says about one file before a download (HEAD on its resolve URL)."""
+
+    filename: str
+    url: str  # the resolve URL, pinned to the commit
+    size: int
+    sha256: str | None  # LFS files: from X-Linked-Etag
+    etag: str | None  # git blob sha1 for small files
+    commit: str | None
+
+
+def make_hub_file(filename: str, size: int, sha256: str | None) -> HubFile:
+    m = SHARD_RE.search(filename)
+    return HubFile(
+        filename=filename, size=int(size or 0), sha256=sha256, quant=parse_quant(filename),
+        shard_index=int(m.group(1)) if m else None, shard_count=int(m.group(2)) if m else None,
+    )
+
+
+def group_quants(files: list[HubFile], repo_id: str = "") -> list[HubQuant]:
+    """GGUF files grouped into downloadable units (shards together), smallest first.
+
+    A repo without GGUF files (MLX) is one unit: every file, quant from the repo name.
+    """
+    ggufs = [f for f in files if f.filename.lower().endswith(".gguf")]
+    if not ggufs:
+        if not files:
+            return []
+        ordered = tuple(sorted(files, key=lambda f: f.filename))
+        return [HubQuant(parse_quant(repo_id), ordered, sum(f.size for f in ordered))]
+    groups: dict[str, list[HubFile]] = {}
+    for f in ggufs:
+        groups.setdefault(SHARD_RE.sub("", f.filename).lower(), []).append(f)
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda f: (f.shard_index or 0, f.filename))
+        out.append(HubQuant(members[0].quant, tuple(members), sum(f.size for f in members)))
+    out.sort(key=lambda q: (q.size, q.files[0].filename))
+    return out
+
+
+def license_from_tags(tags: list[str] | None) -> str | None:
+    for tag in tags or []:
+        if isinstance(tag, str) and tag.startswith("license:"):
+            return tag.split(":", 1)[1] or None
+    return None
+
+
+# ---------------------------------------------------------------- huggingface_hub plumbing
+
+def install_client_factory() -> None:
+    """Route huggingface_hub's shared httpx client through the network record (once)."""
+    global _factory_installed
+    with _factory_lock:
+        if _factory_installed:
+            return
+        import httpx2
+        from huggingface_hub import constants, set_client_factory
+        from huggingface_hub.utils._http import hf_request_event_hook
+
+        # Telemetry off: with it on, building the User-Agent fetches an "agent harness"
+        # registry from huggingface.co (whatever the endpoint), a connection the user
+        # never asked for. The constant is read at call time, so this works after import.
+        constants.HF_HUB_DISABLE_TELEMETRY = True
+
+        def factory() -> Any:
+            return network.httpx_client(
+                HUB_PURPOSE,
+                httpx_module=httpx2,
+                event_hooks={"request": [hf_request_event_hook]},
+                follow_redirects=True,
+                timeout=httpx2.Timeout(30.0, connect=10.0),
+            )
+
+        set_client_factory(factory)
+        _factory_installed = True
+
+
+def sync_offline_flag() -> None:
+    """Keep huggingface_hub's own offline switch in step with the app's Offline mode."""
+    global _ENV_OFFLINE
+    from huggingface_hub import constants
+
+    if _ENV_OFFLINE is None:
+        _ENV_OFFLINE = bool(constants.HF_HUB_OFFLINE)
+    constants.HF_HUB_OFFLINE = _ENV_OFFLINE or network.is_offline()
+
+
+def refuse_if_offline(endpoint: str, what: str, path: str = "") -> None:
+    """Raise NetworkBlockedError (and record a "blocked" line) before any socket."""
+    sync_offline_flag()
+    if not network.is_offline():
+        return
+    url = urlsplit(endpoint)
+    host = url.hostname or endpoint
+    network.record(network.NetworkEntry(
+        time.time(), host, url.port, network.current_purpose() or what, "GET", path or "/",
+        outcome=network.BLOCKED,
+    ))
+    raise network.blocked_error(host)
+
+
+def translate_error(exc: BaseException, repo_id: str, filename: str | None = None) -> Exception:
+    """huggingface_hub / httpx errors -> our typed errors with plain messages."""
+    from huggingface_hub import errors as hf_errors
+
+    if isinstance(exc, NetworkBlockedError):
+        return exc
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return HubError(
+            f"{repo_id} is a gated model: its licence must be accepted on huggingface.co first.",
+            "Pick another model, or download this one in a web browser after accepting its licence.",
+        )
+    if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError)):
+        return RepoNotFoundError(
+            f"No model called {repo_id} on Hugging Face.",
+            "Check the name (it looks like organisation/model-name), or search for it.",
+        )
+    if isinstance(exc, hf_errors.RevisionNotFoundError):
+        return RepoNotFoundError(f"{repo_id} has no such version on Hugging Face.", "Try its main branch.")
+    if isinstance(exc, hf_errors.EntryNotFoundError):
+        err = HubError(
+            f"{filename or 'The file'} is no longer in {repo_id} on Hugging Face.",
+            "The repository changed; look at its files again and pick another one.",
+        )
+        err.gone = True  # type: ignore[attr-defined]
+        return err
+    if isinstance(exc, hf_errors.OfflineModeIsEnabled):
+        return network.blocked_error("huggingface.co")
+    if isinstance(exc, hf_errors.HfHubHTTPError):
+        status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
+        err = HubError(f"Hugging Face answered with an error (HTTP {status}).", "Try again in a while.")
+        err.retryable = status >= 500 or status in (408, 429)  # type: ignore[attr-defined]
+        return err
+    import httpx2
+
+    if isinstance(exc, httpx2.TransportError):
+        err = HubError(
+            f"Could not reach Hugging Face ({type(exc).__name__}).",
+            "Check the internet connection and try again.",
+        )
+        err.retryable = True  # type: ignore[attr-defined]
+        return err
+    return exc if isinstance(exc, Exception) else HubError(str(exc))
+
+
+class HubClient:
+    """Search and list the Hub. Blocking calls: run them off the GUI thread."""
+
+    def __init__(self, endpoint: str | None = None) -> None:
+        install_client_factory()
+        from huggingface_hub import HfApi, constants
+
+        self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+        self._api = HfApi(endpoint=self.endpoint, token=False)
+
+    @contextmanager
+    def _call(self, what: str, repo_id: str = "", path: str = "", filename: str | None = None) -> Iterator[None]:
+        refuse_if_offline(self.endpoint, f"{HUB_PURPOSE}: {what}", path)
+        try:
+            with network.purpose(f"{HUB_PURPOSE}: {what}"):
+                yield
+        except Exception as exc:
+            err = translate_error(exc, repo_id, filename)
+            if err is exc:
+                raise
+            raise err from exc
+
+    def search(self, query: str, fmt: str = "gguf", limit: int = 30) -> list[HubRepo]:
+        """Repos matching `query`, most downloaded first. fmt: "gguf" or "mlx"."""
+        if fmt not in ("gguf", "mlx"):
+            raise ValueError(f"unknown format {fmt!r}")
+        with self._call("search", path="/api/models"):
+            models = list(self._api.list_models(
+                search=query.strip() or None, filter=fmt, sort="downloads", limit=limit,
+            ))
+        return [
+            HubRepo(
+                repo_id=m.id, format=fmt, downloads=int(m.downloads or 0), likes=int(m.likes or 0),
+                license_id=license_from_tags(m.tags),
+                last_modified=m.last_modified.isoformat() if m.last_modified else None,
+            )
+            for m in models
+        ]
+
+    def repo_license(self, repo_id: str) -> str | None:
+        with self._call("model info", repo_id, f"/api/models/{repo_id}"):
+            info = self._api.model_info(repo_id)
+        card = info.card_data
+        lic = card.get("license") if card is not None else None
+        if isinstance(lic, list):
+            lic = lic[0] if lic else None
+        return str(lic) if lic else license_from_tags(info.tags)
+
+    def list_files(self, repo_id: str, revision: str = "main") -> list[HubFile]:
+        """Every file of the repo (recursive) with size, LFS sha256 and parsed quant."""
+        with self._call("list files", repo_id, f"/api/models/{repo_id}/tree/{revision}"):
+            entries = list(self._api.list_repo_tree(repo_id, recursive=True, revision=revision))
+        from huggingface_hub.hf_api import RepoFile
+
+        out = []
+        for e in entries:
+            if not isinstance(e, RepoFile):  # a folder
+                continue
+            out.append(make_hub_file(e.path, e.size, e.lfs.sha256 if e.lfs else None))
+        return sorted(out, key=lambda f: f.filename)
+
+    def quants(self, repo_id: str) -> list[HubQuant]:
+        return group_quants(self.list_files(repo_id), repo_id)
+
+    def file_metadata(self, repo_id: str, filename: str, revision: str = "main") -> RemoteFile:
+        """HEAD on the file's resolve URL: size, LFS sha256, commit. Pinned to the commit."""
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        url = hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint)
+        with self._call("file info", repo_id, urlsplit(url).path, filename):
+            meta = get_hf_file_metadata(url, token=False, endpoint=self.endpoint)
+        if meta.size is None:
+            raise HubError(f"Hugging Face did not give the size of {filename}.", "Try again later.")
+        commit = meta.commit_hash
+        etag = (meta.etag or "").lower() or None
+        pinned = hf_hub_url(repo_id, filename, revision=commit, endpoint=self.endpoint) if commit else url
+        return RemoteFile(
+            filename=filename, url=pinned, size=int(meta.size),
+            sha256=etag if etag and _SHA256_RE.match(etag) else None, etag=etag, commit=commit,
+        )
+
+
+def with_retries(fn: Callable[[], T], tries: int, base_s: float, wait: Callable[[float], bool]) -> T:
+    """Run `fn`, retrying network errors and 5xx (HubError.retryable) with exponential
+    backoff; `wait(seconds)` returns True when the caller wants to stop instead."""
+    for attempt in range(tries):
+        try:
+            return fn()
+        except HubError as exc:
+            if attempt == tries - 1 or not getattr(exc, "retryable", False):
+                raise
+            if wait(base_s * (2 ** attempt)):
+                raise
+    raise AssertionError("unreachable")
