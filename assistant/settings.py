@@ -31,6 +31,18 @@ class GenerationDefaults:
 
 
 @dataclass
+class CloudSettings:
+    """The optional cloud model. The API key is never here: it lives in the OS keyring."""
+
+    provider: str = ""  # "" (none), "openai", "anthropic", "openai-compatible"
+    model: str = ""
+    base_url: str = ""  # OpenAI-compatible servers only
+    routing_mode: str = "local"  # "local" (the default), "ask", "auto"
+    redact: bool = True  # e-mail addresses, phone numbers and key-like strings
+    monthly_limit_usd: float = 0.0  # 0: no limit
+
+
+@dataclass
 class Settings:
     schema_version: int = SCHEMA_VERSION
     default_model: str = ""  # a path, or the name of an installed model
@@ -42,12 +54,17 @@ class Settings:
     theme: str = "system"  # light / dark / system
     font_size: int = 11
     generation: GenerationDefaults = field(default_factory=GenerationDefaults)
+    cloud: CloudSettings = field(default_factory=CloudSettings)
     # model files added from elsewhere on disk ("Add a model file..."): they stay where they are
     extra_models: list[str] = field(default_factory=list)
     # window state, restored at the next start
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_state: str = ""  # base64 of QSplitter.saveState()
     last_conversation_id: int = 0
+    # per-model overrides, keyed by model path (library/model_settings.py reads them)
+    model_settings: dict[str, dict] = field(default_factory=dict)
+    advanced_settings: bool = False  # the model settings dialog shows its advanced part
+    first_run_done: bool = False  # the first-run wizard was finished or skipped
 
 
 # version N -> function that upgrades a version-N dict to N+1

@@ -84,8 +84,18 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE conversations ADD COLUMN deleted_at REAL NULL")
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    # Cloud answers: where each answer came from and what it cost; a chat's own
+    # routing mode (NULL: the settings' default). never_cloud exists since version 1.
+    conn.execute("ALTER TABLE conversations ADD COLUMN routing_mode TEXT NULL")
+    conn.execute("ALTER TABLE messages ADD COLUMN origin TEXT NULL")  # local / cloud
+    conn.execute("ALTER TABLE messages ADD COLUMN provider TEXT NULL")
+    conn.execute("ALTER TABLE messages ADD COLUMN cost_usd REAL NULL")
+    conn.execute("CREATE INDEX messages_cost ON messages(created_at) WHERE cost_usd IS NOT NULL")
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2)
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2, _migration_3)
 
 
 

@@ -46,6 +46,7 @@ class Conversation:
     system_prompt: str | None
     model: str | None
     never_cloud: bool
+    routing_mode: str | None = None  # local / ask / auto; None: the settings' default
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,9 @@ class StoredMessage:
     duration_s: float | None
     error: str | None
     created_at: float
+    origin: str | None = None  # local / cloud (None: written before the cloud existed)
+    provider: str | None = None  # a cloud answer's provider id
+    cost_usd: float | None = None  # a cloud answer's price, from the price table
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +78,16 @@ class SearchHit:
     conversation_title: str
 
 
-_CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_cloud"
+_CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_cloud, routing_mode"
 _MSG_COLS = (
     "id, conversation_id, role, content, status, engine, model, prompt_tokens,"
-    " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at"
+    " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at,"
+    " origin, provider, cost_usd"
 )
 
 
 def _conversation(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
-    return Conversation(*row[:6], never_cloud=bool(row[6]))
+    return Conversation(*row[:6], never_cloud=bool(row[6]), routing_mode=row[7])
 
 
 def _message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:
@@ -248,6 +253,9 @@ class ChatStore:
             conversation_id, "never_cloud = ?", (int(never_cloud),), "change a conversation"
         )
 
+    def set_routing_mode(self, conversation_id: int, mode: str | None) -> None:
+        self._update_conversation(conversation_id, "routing_mode = ?", (mode,), "change a conversation")
+
     def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> None:
         self._update_conversation(
             conversation_id, "system_prompt = ?", (system_prompt,), "change a conversation"
@@ -300,6 +308,8 @@ class ChatStore:
         decode_tokens_per_s: float | None = None,
         duration_s: float | None = None,
         error: str | None = None,
+        origin: str | None = None,
+        provider: str | None = None,
     ) -> StoredMessage:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
@@ -308,13 +318,13 @@ class ChatStore:
         now = time.time()
         values = (
             conversation_id, role, content, status, engine, model, prompt_tokens,
-            completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, now,
+            completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, now, origin, provider, None,
         )  # fmt: skip
         with self._tx("save a message") as c:
             self._require_conversation(c, conversation_id)
             cur = c.execute(
                 f"INSERT INTO messages({_MSG_COLS.split(', ', 1)[1]})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f" VALUES ({', '.join('?' * len(values))})",
                 values,
             )
             mid = int(cur.lastrowid or 0)
@@ -353,10 +363,14 @@ class ChatStore:
 
     # --- streaming answers
 
-    def begin_answer(self, conversation_id: int, engine: str | None, model: str | None) -> int:
+    def begin_answer(
+        self, conversation_id: int, engine: str | None, model: str | None,
+        origin: str | None = None, provider: str | None = None,
+    ) -> int:
         """Insert an empty assistant row marked 'streaming'; returns its id."""
         return self.add_message(
-            conversation_id, "assistant", "", status="streaming", engine=engine, model=model
+            conversation_id, "assistant", "", status="streaming", engine=engine, model=model,
+            origin=origin, provider=provider,
         ).id
 
     def save_partial(self, message_id: int, content: str) -> bool:
@@ -384,6 +398,7 @@ class ChatStore:
         decode_tokens_per_s: float | None = None,
         duration_s: float | None = None,
         error: str | None = None,
+        cost_usd: float | None = None,
     ) -> bool:
         """Write the final text, status and usage. False if the row no longer exists
         (the user deleted the conversation mid-answer: not an error worth raising)."""
@@ -399,10 +414,10 @@ class ChatStore:
             c.execute(
                 "UPDATE messages SET content = ?, status = ?, prompt_tokens = ?,"
                 " completion_tokens = ?, ttft_s = ?, decode_tokens_per_s = ?, duration_s = ?,"
-                " error = ? WHERE id = ?",
+                " error = ?, cost_usd = ? WHERE id = ?",
                 (
                     content, status, prompt_tokens, completion_tokens, ttft_s,
-                    decode_tokens_per_s, duration_s, error, message_id,
+                    decode_tokens_per_s, duration_s, error, cost_usd, message_id,
                 ),
             )  # fmt: skip
             self._touch(c, row[0], now)
@@ -440,6 +455,14 @@ class ChatStore:
                 (marks[0], marks[1], match, limit),
             ).fetchall()
         return [SearchHit(*r) for r in rows]
+
+    def cloud_spend(self, since: float = 0.0, conversation_id: int | None = None) -> float:
+        """US dollars of priced answers created since `since` (trashed chats count: the money is spent)."""
+        where, args = "cost_usd IS NOT NULL AND created_at >= ?", [since]
+        if conversation_id is not None:
+            where, args = where + " AND conversation_id = ?", [since, conversation_id]
+        with self._read("add up cloud costs") as c:
+            return float(c.execute(f"SELECT COALESCE(SUM(cost_usd), 0) FROM messages WHERE {where}", args).fetchone()[0])
 
     # --- diagnostics
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..engines.base import Chunk, Engine, GenParams, Message
+from ..engines.base import Chunk, Engine, GenParams, Message, Usage
 from ..errors import AssistantError
 from .context import answer_reserve, build_context
 from .store import ChatStore
@@ -48,13 +48,21 @@ def run_turn(
     model_name: str,
     user_text: str | None = None,
     on_text: Callable[[str], None] | None = None,
+    transform: Callable[[list[Message]], list[Message]] | None = None,
+    price: Callable[[Usage | None], float | None] | None = None,
 ) -> TurnResult:
     """With `user_text` None, answers the conversation's last user message again
-    (regenerate). Errors end up in the result and in the stored message."""
+    (regenerate). Errors end up in the result and in the stored message.
+    `transform` rewrites the outgoing context (cloud redaction); `price` gives a cloud
+    answer's cost from its usage. A cloud engine's answers are marked origin "cloud"."""
     if user_text is not None:
         store.add_message(conversation_id, "user", user_text)
     history = history_messages(store, conversation_id)
-    answer_id = store.begin_answer(conversation_id, engine.name, model_name)
+    cloud = engine.name == "cloud"
+    answer_id = store.begin_answer(
+        conversation_id, engine.name, model_name,
+        origin="cloud" if cloud else "local", provider=getattr(engine, "provider", None) if cloud else None,
+    )
     parts: list[str] = []
     final: Chunk | None = None
     t0 = time.perf_counter()
@@ -67,6 +75,8 @@ def run_turn(
             count_tokens=engine.count_tokens,
             reserve=answer_reserve(engine.context_length, params.max_tokens),
         )
+        if transform is not None:
+            messages = transform(messages)
         stream: Iterator[Chunk] = engine.stream_chat(messages, params, cancel)
         for chunk in stream:
             if chunk.text:
@@ -81,7 +91,9 @@ def run_turn(
                 final = chunk
     except AssistantError as exc:
         text = "".join(parts)
-        store.finish_answer(answer_id, text, "failed", error=str(exc), duration_s=time.perf_counter() - t0)
+        # a partial cloud answer was still billed for what it streamed: an estimate of it
+        cost = price(Usage(0, len(parts))) if price is not None and parts else None
+        store.finish_answer(answer_id, text, "failed", error=str(exc), duration_s=time.perf_counter() - t0, cost_usd=cost)
         return TurnResult(answer_id, text, "failed", None, exc)
     except BaseException:
         # KeyboardInterrupt or a bug: keep what we have, marked, then let it rise
@@ -99,5 +111,6 @@ def run_turn(
         ttft_s=timings.ttft_s if timings else None,
         decode_tokens_per_s=timings.decode_tokens_per_s(usage.completion_tokens) if timings and usage else None,
         duration_s=time.perf_counter() - t0,
+        cost_usd=price(usage) if price is not None else None,
     )
     return TurnResult(answer_id, text, status, final)

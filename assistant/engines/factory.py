@@ -37,11 +37,20 @@ def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | No
 
 
 def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, hardware.RunPlan]:
-    """The engine to use, its load options and the plan with its plain-language reason."""
+    """The engine to use, its load options and the plan with its plain-language reason.
+    The model's own settings (library/model_settings.py) override the app-wide ones."""
+    from ..library import model_settings
+
+    settings = model_settings.load_settings_for(settings, model.path)
+    own = model_settings.get(settings, model.path)
     plan = plan_for(model, settings)
     options = LoadOptions(
         n_ctx=settings.context_length,
         n_gpu_layers=plan.n_gpu_layers,
         n_threads=settings.n_threads or plan.n_threads,
+        chat_template=own.chat_template,
     )
-    return make_engine(plan.engine), options, plan
+    engine = plan.engine
+    if own.engine and own.engine in model_settings.engine_choices(model.format, hardware.detect()):
+        engine = own.engine
+    return make_engine(engine), options, plan

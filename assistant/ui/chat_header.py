@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from ..engines.base import ModelRef
 from .models.installed import InstalledModelsModel
@@ -12,6 +21,8 @@ from .models.installed import InstalledModelsModel
 class ChatHeader(QWidget):
     model_chosen = Signal(object)  # ModelRef
     add_model_requested = Signal()
+    library_requested = Signal()  # "Get more models…"
+    model_settings_requested = Signal()
 
     def __init__(self, models: InstalledModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -28,9 +39,20 @@ class ChatHeader(QWidget):
         self.add_button = QPushButton("Add a model file…", self)
         self.add_button.setAccessibleName("Add a model file")
         self.add_button.clicked.connect(self.add_model_requested)
+        self.library_button = QPushButton("Get more models…", self)
+        self.library_button.setAccessibleName("Get more models")
+        self.library_button.setToolTip("Open the model library (Ctrl+L)")
+        self.library_button.clicked.connect(self.library_requested)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setText("⚙")
+        self.settings_button.setAccessibleName("Model settings")
+        self.settings_button.setToolTip("Settings of this model")
+        self.settings_button.clicked.connect(self.model_settings_requested)
         self.status = QLabel(self)
         self.status.setAccessibleName("Model status")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # the status gives way first in a narrow window (its full reason is in the tooltip)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)  # llama.cpp gives no load progress: an indeterminate bar
         self.progress.setMaximumWidth(120)
@@ -41,9 +63,11 @@ class ChatHeader(QWidget):
         lay.setContentsMargins(12, 6, 12, 6)
         lay.addWidget(label)
         lay.addWidget(self.picker)
+        lay.addWidget(self.settings_button)
         lay.addWidget(self.progress)
         lay.addWidget(self.status, 1)
         lay.addWidget(self.add_button)
+        lay.addWidget(self.library_button)
 
     def _on_activated(self, row: int) -> None:
         entry = self.models.entry_at(row)

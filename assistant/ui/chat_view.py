@@ -20,6 +20,7 @@ PAGE = 40
 class ChatView(QScrollArea):
     edit_submitted = Signal(int, str)  # row, new text
     regenerate_requested = Signal()
+    retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
 
@@ -35,6 +36,7 @@ class ChatView(QScrollArea):
         self._busy = False
         self._dark = False
         self._stick_to_bottom = True
+        self.cloud_label = ""  # "OpenAI gpt-4o" when a cloud model is set up
 
         self._inner = QWidget()
         self._inner.setObjectName("chatColumn")
@@ -67,6 +69,7 @@ class ChatView(QScrollArea):
         w.copy_requested.connect(self._on_copy_requested)
         w.edit_submitted.connect(self._on_edit_submitted)
         w.regenerate_requested.connect(lambda _w: self.regenerate_requested.emit())
+        w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
         w.link_activated.connect(self.link_activated)
         self._fill(w, row)
         return w
@@ -74,6 +77,7 @@ class ChatView(QScrollArea):
     def _fill(self, w: MessageWidget, row: int) -> None:
         idx = self._model.index(row)
         M = MessageListModel
+        w.set_origin(idx.data(M.OriginRole), self.cloud_label)
         w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
@@ -148,6 +152,12 @@ class ChatView(QScrollArea):
         )
         for w in self._widgets:
             w.body.set_dark(dark)
+
+    def set_cloud_label(self, label: str) -> None:
+        self.cloud_label = label
+        for i, w in enumerate(self._widgets):
+            w.set_origin(self._model.index(self._first + i).data(MessageListModel.OriginRole), label)
+        self._update_actions()
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy

@@ -68,6 +68,10 @@ class MainWindow(QMainWindow):
         self._scan: ModelScan | None = None
         self._scanned = False
         self._pending_delete: int = 0
+        self.library = None  # LibraryWindow, made on first use
+        self.wizard = None  # FirstRunWizard at a first start with no model
+        self.hub_endpoint: str | None = None  # None: huggingface_hub's default (tests: a local Hub)
+        self._download_host = None
 
         # left
         self.panel = ConversationPanel(store, self)
@@ -87,6 +91,7 @@ class MainWindow(QMainWindow):
         input_row.addWidget(self.prompt, 1)
         input_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         input_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.input_row = input_row  # the cloud controls add "Ask <cloud model>" here
         chat_box = QWidget(self)
         cb = QVBoxLayout(chat_box)
         cb.setContentsMargins(0, 0, 0, 0)
@@ -132,6 +137,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
+        from .cloud_controls import CloudControls
+
+        self.cloud = CloudControls(self)
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self._restore_state()
         self.panel.reload(self.session.conversation_id)
@@ -161,6 +169,9 @@ class MainWindow(QMainWindow):
         e = bar.addMenu("&Edit")
         self._action(e, "&Find in chats", self.panel.focus_search, QKeySequence.StandardKey.Find)
         self._action(e, "&Settings…", self.open_settings, "Ctrl+,")
+        m = bar.addMenu("&Models")
+        self.library_action = self._action(m, "Model &library…", self.open_library, "Ctrl+L")
+        self._action(m, "Model &settings…", lambda: self.open_model_settings(None))
         c = bar.addMenu("&Chat")
         self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
         self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
@@ -191,6 +202,8 @@ class MainWindow(QMainWindow):
         self.panel.export_requested.connect(self._export)
         self.header.model_chosen.connect(self._on_model_chosen)
         self.header.add_model_requested.connect(self._on_add_model)
+        self.header.library_requested.connect(self.open_library)
+        self.header.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.empty.add_model_requested.connect(self._on_add_model)
         from .theme import notifier
 
@@ -208,6 +221,7 @@ class MainWindow(QMainWindow):
         runnable = [e for e in entries if e.can_run]
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
         self.header.add_button.setVisible(bool(entries))
+        self.header.settings_button.setVisible(bool(entries))
         self.header.picker.setVisible(bool(entries))
         self.header.picker_label.setVisible(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
@@ -221,6 +235,8 @@ class MainWindow(QMainWindow):
             self.session.load_model(choice.ref)
         elif entries:
             self.header.show_ready("None of these models can run on this computer.")
+        elif not self.settings.first_run_done and self.wizard is None:
+            QTimer.singleShot(0, self.open_wizard)
 
     def _on_model_chosen(self, ref) -> None:  # type: ignore[no-untyped-def]
         if self.session.loaded and self.session.loaded.model.path == ref.path:
@@ -235,6 +251,9 @@ class MainWindow(QMainWindow):
         )
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()
+        from ..library import usage
+
+        usage.record_used(usage.usage_path(self.paths.data_dir), loaded.model.path)
         self.prompt.setFocus()
 
     def _on_model_load_failed(self, message: str) -> None:
@@ -258,6 +277,77 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.statusBar().showMessage("Added. The file stays where it is.", 4000)
         self.rescan_models()
+
+    # -- library, model settings, first run ---------------------------------------------
+    def download_host(self):  # type: ignore[no-untyped-def]
+        """The download queue, made on first use (no network and no thread before that)."""
+        if self._download_host is None:
+            from .download_host import DownloadHost
+
+            self._download_host = DownloadHost(self.paths.models_dir, self.hub_endpoint, self)
+            self._download_host.download_finished.connect(lambda *_: self.rescan_models())
+        return self._download_host
+
+    def open_library(self, tab: int | None = None) -> None:
+        from .library_window import LibraryWindow
+
+        if self.library is None:
+            self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
+            self.library.model_use_requested.connect(self._on_model_chosen)
+            self.library.models_changed.connect(self.rescan_models)
+            self.library.model_settings_requested.connect(self.open_model_settings)
+        else:
+            self.library.refresh_offline()
+            self.library.refresh_installed()
+        if tab is not None:
+            self.library.tabs.setCurrentIndex(tab)
+        self.library.show()
+        self.library.raise_()
+        self.library.activateWindow()
+
+    def open_model_settings(self, ref=None) -> None:  # type: ignore[no-untyped-def]
+        from .. import hardware
+        from ..library.model_settings import engine_choices
+        from .model_settings_dialog import ModelSettingsDialog
+
+        ref = ref or (self.session.loaded.model if self.session.loaded else None)
+        if ref is None:
+            QMessageBox.information(self, "No model", "Load a model first, or open its settings from the library.")
+            return
+        engines = engine_choices(ref.format, hardware.detect())  # cached after the first scan
+        dlg = ModelSettingsDialog(ref, self.settings, engines, self)
+        dlg.model_settings_changed.connect(self._on_model_settings_changed)
+        dlg.advanced_toggled.connect(lambda _on: self._save_settings())
+        dlg.exec()
+
+    def _on_model_settings_changed(self, ref, old, new) -> None:  # type: ignore[no-untyped-def]
+        from ..library.model_settings import needs_reload
+
+        self._save_settings()
+        loaded = self.session.loaded.model if self.session.loaded else None
+        if loaded is not None and loaded.path == ref.path and needs_reload(old, new):
+            self.session.load_model(ref)  # context / GPU / threads / template / engine: load again
+
+    def open_wizard(self) -> None:
+        from .wizard import FirstRunWizard
+
+        if self.wizard is not None:
+            self.wizard.raise_()
+            return
+        self.wizard = FirstRunWizard(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
+        self.wizard.model_ready.connect(self._on_wizard_model_ready)
+        self.wizard.finished.connect(self._on_wizard_finished)
+        self.wizard.import_requested.connect(lambda: self.open_library(3))
+        self.wizard.show()
+
+    def _on_wizard_model_ready(self, ref) -> None:  # type: ignore[no-untyped-def]
+        self.rescan_models()
+        self.session.new_conversation()
+        self.session.load_model(ref)
+
+    def _on_wizard_finished(self, _result: int) -> None:
+        self.settings.first_run_done = True
+        self._save_settings()
 
     # -- chat ----------------------------------------------------------------------------
     def _on_prompt_submitted(self, text: str) -> None:
@@ -348,6 +438,8 @@ class MainWindow(QMainWindow):
         dlg = SettingsDialog(self.settings, self.paths, self)
         dlg.settings_changed.connect(self.apply_settings)
         dlg.network_activity_requested.connect(self.open_network_activity)
+        dlg.model_settings_requested.connect(lambda: self.open_model_settings(None))
+        self.cloud.add_settings_tab(dlg)
         dlg.exec()
 
     def open_network_activity(self) -> None:
@@ -362,6 +454,8 @@ class MainWindow(QMainWindow):
         from .theme import apply_theme
 
         network.set_offline(new.offline_mode)
+        if self.library is not None:
+            self.library.refresh_offline()
         apply_theme(QApplication.instance(), new.theme, new.font_size)  # type: ignore[arg-type]
         self.statusBar().showMessage("Offline mode is on" if new.offline_mode else "", 0)
         self._save_settings()
@@ -400,4 +494,6 @@ class MainWindow(QMainWindow):
         finally:
             # the worker thread must end even if saving failed, or Qt aborts at exit
             self.session.shutdown()
+            if self._download_host is not None:
+                self._download_host.shutdown()
         super().closeEvent(event)

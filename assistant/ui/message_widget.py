@@ -23,6 +23,7 @@ class MessageWidget(QFrame):
     copy_requested = Signal(object)  # self
     edit_submitted = Signal(object, str)  # self, new text
     regenerate_requested = Signal(object)
+    retry_requested = Signal(object, str)  # self, "cloud" / "local"
     link_activated = Signal(QUrl)
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
@@ -60,12 +61,18 @@ class MessageWidget(QFrame):
         self._copy = self._button("Copy", "Copy this message", lambda: self.copy_requested.emit(self))
         self._edit = self._button("Edit", "Edit this message and send it again", self._on_edit_clicked)
         self._regen = self._button("Regenerate", "Write this answer again", lambda: self.regenerate_requested.emit(self))
+        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"))
+        self._retry_local = self._button("Retry locally", "Retry with the local model", lambda: self.retry_requested.emit(self, "local"))
+        self._origin = ""
+        self._cloud_label = ""
         self._edit.setVisible(role == "user")
         self._regen.setVisible(False)
+        self._retry_cloud.setVisible(False)
+        self._retry_local.setVisible(False)
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self._details, 1)
-        for b in (self._copy, self._edit, self._regen):
+        for b in (self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
             actions.addWidget(b)
 
         self._editor: QPlainTextEdit | None = None
@@ -106,12 +113,23 @@ class MessageWidget(QFrame):
     def set_streaming_text(self, text: str) -> None:
         self.body.set_markdown(text)
 
+    def set_origin(self, origin: str, cloud_label: str) -> None:
+        """Where the answer came from ("local" / "cloud") and the cloud model's name ("" when none is set up)."""
+        self._origin, self._cloud_label = origin, cloud_label
+        self._retry_cloud.setText(f"Retry with {cloud_label}" if cloud_label else "Retry with cloud")
+        self._retry_cloud.setAccessibleName(f"Retry with {cloud_label or 'the cloud model'}")
+
     def set_can_regenerate(self, can: bool) -> None:
-        self._regen.setVisible(self.role == "assistant" and can)
+        answer = self.role == "assistant" and can
+        self._regen.setVisible(answer)
+        self._retry_cloud.setVisible(answer and self._origin != "cloud" and bool(self._cloud_label))
+        self._retry_local.setVisible(answer and self._origin == "cloud")
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self._edit.setEnabled(enabled)
         self._regen.setEnabled(enabled)
+        self._retry_cloud.setEnabled(enabled)
+        self._retry_local.setEnabled(enabled)
 
     def text(self) -> str:
         return self.body.plain_text()

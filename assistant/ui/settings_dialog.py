@@ -245,6 +245,7 @@ class GeneralPage(QWidget):
 class SettingsDialog(QDialog):
     settings_changed = Signal(object)  # Settings, a new copy
     network_activity_requested = Signal()
+    model_settings_requested = Signal()
 
     def __init__(
         self,
@@ -273,6 +274,11 @@ class SettingsDialog(QDialog):
         for which, name in (("Ok", "OK"), ("Cancel", "Cancel"), ("Apply", "Apply")):
             self.buttons.button(getattr(QDialogButtonBox.StandardButton, which)).setAccessibleName(name)
         self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
+        # per-model values (context, sampling, GPU) live in the model's own settings
+        self.model_settings_button = _button("&Model settings…", "Model settings")
+        self.model_settings_button.setAccessibleDescription("Settings of the loaded model only")
+        self.buttons.addButton(self.model_settings_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.model_settings_button.clicked.connect(self.model_settings_requested)
         self.apply_button.setEnabled(False)
         self.buttons.accepted.connect(self._on_ok_clicked)
         self.buttons.rejected.connect(self.reject)  # Escape and the close button also reject

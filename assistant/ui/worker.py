@@ -68,7 +68,11 @@ class InferenceWorker(QObject):
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
         self.load_started.emit(request.model)
-        self._unload()
+        if self._engine is not None:
+            # free the previous model's memory BEFORE the next one is mapped: two models
+            # at once may not fit, and a switch must never need both
+            self._unload()
+            self.unloaded.emit()
         try:
             # planning reads the model's header, so it runs here too, not on the GUI thread
             engine, options, plan = prepare(request.model, request.settings)

@@ -334,7 +334,7 @@ def test_opening_v1_runs_later_migrations(db_path: Path, monkeypatch: pytest.Mon
         s.trash_conversation(1)
         assert s.list_conversations() == []
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema_module.MIGRATIONS)
     assert conn.execute("SELECT pinned, deleted_at IS NOT NULL FROM conversations").fetchall() == [(0, 1)]
     conn.close()
 

@@ -12,9 +12,29 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ...chat.export import answer_details
+from ...chat.cost import format_usd
 from ...chat.store import StoredMessage
+from ...engines.cloud import PROVIDERS
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def origin_details(m: StoredMessage) -> str:
+    """Where an answer came from, then its details: "Local · gemma-3 · llama.cpp · 41.2 tokens/s"
+    or "Cloud · OpenAI gpt-4o · $0.0012 · 3.1 s"."""
+    if m.origin == "cloud" or m.engine == "cloud":
+        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {m.model or ''}".strip()]
+        if m.cost_usd is not None:
+            bits.append(format_usd(m.cost_usd))
+        if m.completion_tokens:
+            bits.append(f"{(m.prompt_tokens or 0) + m.completion_tokens:,} tokens")
+        if m.status == "stopped":
+            bits.append("stopped")
+        elif m.status == "failed":
+            bits.append("failed, partial answer kept" if m.content else "failed")
+        return " · ".join(bits)
+    rest = answer_details(m)
+    return "Local · " + rest if rest else "Local"
 
 
 class MessageListModel(QAbstractListModel):
@@ -24,6 +44,7 @@ class MessageListModel(QAbstractListModel):
     StatusRole = Qt.ItemDataRole.UserRole + 4  # complete / stopped / failed / streaming
     DetailsRole = Qt.ItemDataRole.UserRole + 5  # "model · engine · 41.2 tokens/s · stopped"
     ErrorRole = Qt.ItemDataRole.UserRole + 6
+    OriginRole = Qt.ItemDataRole.UserRole + 7  # local / cloud ("" for the user's messages)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -37,6 +58,7 @@ class MessageListModel(QAbstractListModel):
             self.StatusRole: b"status",
             self.DetailsRole: b"details",
             self.ErrorRole: b"error",
+            self.OriginRole: b"origin",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -55,7 +77,9 @@ class MessageListModel(QAbstractListModel):
         if role == self.StatusRole:
             return m.status
         if role == self.DetailsRole:
-            return answer_details(m) if m.role == "assistant" and m.status != "streaming" else ""
+            return origin_details(m) if m.role == "assistant" and m.status != "streaming" else ""
+        if role == self.OriginRole:
+            return (m.origin or ("cloud" if m.engine == "cloud" else "local")) if m.role == "assistant" else ""
         if role == self.ErrorRole:
             return m.error or ""
         if role == Qt.ItemDataRole.AccessibleTextRole:

@@ -1,0 +1,103 @@
+"""What goes to the cloud, exactly: optional redaction and the preview the user consents to.
+
+Redaction is pattern-based and conservative: e-mail addresses, phone numbers and
+strings that look like API keys or tokens become placeholders such as
+`[email]`. The preview is built with the same function the cloud turn uses
+(`outgoing_messages`), so what the user saw is what is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..engines.base import Message
+from .context import answer_reserve, build_context
+
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# +44 20 7946 0958, (555) 123-4567, 555-123-4567, 0171 555 1234: 7+ digits in phone-like groups
+PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?![\w])")
+# sk-..., ghp_..., xoxb-..., AKIA..., JWTs, Bearer tokens, and long random-looking strings
+TOKEN = re.compile(
+    r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"
+    r"|\b(?:ghp|gho|ghu|ghs|github_pat|xox[abpr]|glpat|hf)_[A-Za-z0-9_-]{8,}"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"
+    r"|\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}\b"
+)
+
+
+@dataclass(frozen=True)
+class Redaction:
+    text: str
+    emails: int = 0
+    phones: int = 0
+    tokens: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.emails + self.phones + self.tokens
+
+
+def _is_phone(match: str) -> bool:
+    digits = sum(ch.isdigit() for ch in match)
+    # dates (2024-05-01) and version numbers have few digits or one separator kind
+    return 7 <= digits <= 15 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", match.strip())
+
+
+def redact_text(text: str) -> Redaction:
+    counts = {"tokens": 0, "emails": 0, "phones": 0}
+
+    def sub(kind: str, label: str) -> Callable[[re.Match[str]], str]:
+        def replace(m: re.Match[str]) -> str:
+            if kind == "phones" and not _is_phone(m.group(0)):
+                return m.group(0)
+            counts[kind] += 1
+            return label
+
+        return replace
+
+    # tokens first: a key may contain digit runs that would look like a phone number
+    text = TOKEN.sub(sub("tokens", "[key]"), text)
+    text = EMAIL.sub(sub("emails", "[email]"), text)
+    text = PHONE.sub(sub("phones", "[phone]"), text)
+    return Redaction(text, counts["emails"], counts["phones"], counts["tokens"])
+
+
+def redact_messages(messages: list[Message]) -> tuple[list[Message], int]:
+    """The messages with redaction applied, and how many things were replaced."""
+    out, n = [], 0
+    for m in messages:
+        r = redact_text(m.content)
+        out.append(Message(m.role, r.text))
+        n += r.count
+    return out, n
+
+
+def outgoing_messages(
+    history: list[Message],
+    *,
+    system_prompt: str | None,
+    n_ctx: int,
+    count_tokens: Callable[[list[Message]], int],
+    max_tokens: int,
+    redact: bool,
+) -> list[Message]:
+    """Exactly the messages a cloud request carries: the context that fits the cloud
+    model's window, redacted when the user asked for it. `history` ends with the prompt."""
+    messages = build_context(
+        history,
+        system_prompt=system_prompt,
+        n_ctx=n_ctx,
+        count_tokens=count_tokens,
+        reserve=answer_reserve(n_ctx, max_tokens),
+    )
+    return redact_messages(messages)[0] if redact else messages
+
+
+def preview_text(messages: list[Message]) -> str:
+    """The outgoing messages as the consent dialog shows them."""
+    names = {"system": "System", "user": "You", "assistant": "Assistant"}
+    return "\n\n".join(f"── {names.get(m.role, m.role)} ──\n{m.content}" for m in messages)

@@ -1,0 +1,155 @@
+"""The cloud's controls in the main window, kept out of main_window.py.
+
+"Ask <cloud model>" next to Send (shown only when a cloud model is set up), the
+chat's routing menu with "Never send this chat to the cloud", Retry with the cloud /
+Retry locally, the consent dialog, the Cloud settings tab and the month's spending.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QLabel, QMenu, QPushButton
+
+from ..chat import cost
+from ..chat.cloud_route import MODES, cloud_configured, cloud_label
+from .chat_session import ConsentRequest
+from .consent_dialog import ConsentDialog
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+    from .settings_dialog import SettingsDialog
+
+
+class CloudControls(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        s = window.session
+        s.config_dir = window.paths.config_dir
+        self.consent_dialog: ConsentDialog | None = None
+
+        self.ask_button = QPushButton("Ask cloud", window)
+        self.ask_button.setToolTip("Send this message to the cloud model (Ctrl+Shift+Enter)")
+        self.ask_button.clicked.connect(self._on_ask_clicked)
+        row = window.input_row
+        row.insertWidget(row.indexOf(window.send_button), self.ask_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.spend_label = QLabel(window)
+        self.spend_label.setAccessibleName("Cloud spending")
+        window.statusBar().addPermanentWidget(self.spend_label)
+
+        chat_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Chat")
+        chat_menu.addSeparator()
+        self.ask_action = window._action(chat_menu, "&Ask the cloud model", self._on_ask_clicked, "Ctrl+Shift+Return")
+        self.retry_cloud_action = window._action(chat_menu, "Retry with the &cloud model", lambda: s.regenerate("cloud"))
+        self.retry_local_action = window._action(chat_menu, "Retry &locally", lambda: s.regenerate("local"))
+        self.routing_menu = QMenu("Cloud &routing for this chat", window)
+        chat_menu.addMenu(self.routing_menu)
+        self.mode_group = QActionGroup(self)
+        self.mode_actions: dict[str | None, QAction] = {}
+        for key, label in [(None, "Use the default (Settings)"), *MODES.items()]:
+            act = QAction(label, self.routing_menu, checkable=True)
+            act.setData(key)
+            self.mode_group.addAction(act)
+            self.routing_menu.addAction(act)
+            self.mode_actions[key] = act
+        self.mode_group.triggered.connect(self._on_mode_triggered)
+        self.routing_menu.addSeparator()
+        self.never_action = QAction("&Never send this chat to the cloud", self.routing_menu, checkable=True)
+        self.never_action.toggled.connect(self._on_never_toggled)
+        self.routing_menu.addAction(self.never_action)
+
+        s.consent_requested.connect(self._on_consent_requested)
+        s.cloud_settings_changed.connect(self._on_cloud_settings_changed)
+        s.notice.connect(lambda text: window.statusBar().showMessage(text, 8000))
+        s.turn_finished.connect(lambda _r: self.refresh_spend())
+        s.busy_changed.connect(self._on_busy_changed)
+        s.conversation_changed.connect(self._on_conversation_changed)
+        window.chat.retry_requested.connect(lambda target: s.regenerate(target))
+        self.refresh()
+
+    # -- state ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        c = self.w.settings.cloud
+        on = cloud_configured(c)
+        label = cloud_label(c) if on else ""
+        self.ask_button.setText(f"Ask {c.model}" if on else "Ask cloud")
+        self.ask_button.setAccessibleName(f"Ask {label}" if on else "Ask the cloud model")
+        self.ask_button.setVisible(on and not self.w.session.busy)
+        for act in (self.ask_action, self.retry_cloud_action, self.routing_menu.menuAction()):
+            act.setEnabled(on)
+        self.ask_action.setText(f"&Ask {label}" if on else "&Ask the cloud model")
+        self.retry_cloud_action.setText(f"Retry with {label}" if on else "Retry with the &cloud model")
+        self.w.chat.set_cloud_label(label)
+        self._sync_chat_flags()
+        self.refresh_spend()
+
+    def refresh_spend(self) -> None:
+        if not cloud_configured(self.w.settings.cloud):
+            self.spend_label.setText("")
+            return
+        month = cost.month_total(self.w.store)
+        cid = self.w.session.conversation_id
+        chat = cost.conversation_total(self.w.store, cid) if cid else 0.0
+        self.spend_label.setText(f"Cloud: {cost.format_usd(chat)} this chat · {cost.format_usd(month)} this month")
+
+    def _sync_chat_flags(self) -> None:
+        cid = self.w.session.conversation_id
+        conv = self.w.store.get_conversation(cid) if cid else None
+        mode = conv.routing_mode if conv and conv.routing_mode in MODES else None
+        self.mode_actions[mode].setChecked(True)
+        self.never_action.blockSignals(True)
+        self.never_action.setChecked(bool(conv and conv.never_cloud))
+        self.never_action.blockSignals(False)
+        for act in self.mode_actions.values():
+            act.setEnabled(conv is not None)
+        self.never_action.setEnabled(conv is not None)
+
+    # -- slots ---------------------------------------------------------------------------
+    def _on_conversation_changed(self, _conversation_id: int) -> None:
+        self._sync_chat_flags()
+        self.refresh_spend()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.ask_button.setVisible(cloud_configured(self.w.settings.cloud) and not busy)
+
+    def _on_ask_clicked(self) -> None:
+        if self.w.session.send(self.w.prompt.toPlainText(), "cloud"):
+            self.w.prompt.clear()
+
+    def _on_mode_triggered(self, act: QAction) -> None:
+        cid = self.w.session.conversation_id
+        if cid:
+            self.w.store.set_routing_mode(cid, act.data())
+
+    def _on_never_toggled(self, on: bool) -> None:
+        cid = self.w.session.conversation_id
+        if cid:
+            self.w.store.set_never_cloud(cid, on)
+
+    def _on_consent_requested(self, req: ConsentRequest) -> None:
+        dlg = ConsentDialog(req.question, req.reason, req.messages, req.redacted, self.w)
+        dlg.decided.connect(self.w.session.resolve_consent)
+        dlg.decided.connect(lambda _c: self._sync_chat_flags())
+        dlg.finished.connect(dlg.deleteLater)
+        self.consent_dialog = dlg
+        dlg.open()  # window-modal, not a nested event loop
+
+    def _on_cloud_settings_changed(self) -> None:
+        self.w._save_settings()
+        self.w.statusBar().showMessage("Hard prompts now go to the cloud automatically (Settings → Cloud).", 6000)
+
+    def add_settings_tab(self, dialog: SettingsDialog) -> None:
+        from .cloud_settings import CloudSettingsPage
+
+        self.settings_page = CloudSettingsPage(self.w.session.cloud_host, self.w.store)
+        dialog.add_tab(self.settings_page, "&Cloud", scrollable=True)
+        dialog.settings_changed.connect(self._on_settings_applied)
+
+    def _on_settings_applied(self, new: object) -> None:
+        self.w.settings.cloud = new.cloud  # type: ignore[attr-defined]
+        self.w._save_settings()
+        self.refresh()
+

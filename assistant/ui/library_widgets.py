@@ -1,0 +1,93 @@
+"""Small pieces of the model library window: table set-up, the licence confirmation
+shown before every download, and the Downloads tab's progress-bar delegate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from .models.downloads import DownloadsModel
+from .models.table import RowRole
+
+
+def _button(text: str, name: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setAccessibleName(name)
+    b.setAutoDefault(False)
+    return b
+
+
+def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
+    v = QTableView()
+    v.setModel(model)
+    v.setAccessibleName(name)
+    v.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    v.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    v.setAlternatingRowColors(True)
+    v.setWordWrap(False)
+    v.setTextElideMode(Qt.TextElideMode.ElideRight)
+    v.verticalHeader().hide()
+    v.setShowGrid(False)
+    h = v.horizontalHeader()
+    h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    h.setStretchLastSection(False)
+    h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return v
+
+
+def _selected_row(view: QTableView) -> Any:
+    idx = view.selectionModel().currentIndex() if view.selectionModel() else QModelIndex()
+    return idx.siblingAtColumn(0).data(RowRole) if idx.isValid() else None
+
+
+def confirm_license(parent: QWidget, model_name: str, license_name: str, url: str, note: str,
+                    restrictions: tuple[str, ...]) -> QMessageBox:
+    """The licence, shown before a download starts; restrictions flagged in plain words."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Before you download")
+    box.setIcon(QMessageBox.Icon.Warning if restrictions else QMessageBox.Icon.Information)
+    link = f' (<a href="{url}">read it</a>)' if url else ""
+    text = f"<b>{model_name}</b> comes under the <b>{license_name}</b> licence{link}."
+    if note:
+        text += f"<p>{note}</p>"
+    if restrictions:
+        items = "".join(f"<li>{r}</li>" for r in restrictions)
+        text += f"<p><b>This licence restricts how you may use the model:</b></p><ul>{items}</ul>"
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(text)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+    ok = box.addButton("Download", QMessageBox.ButtonRole.AcceptRole)
+    ok.setAccessibleName("Accept the licence and download")
+    box.setDefaultButton(ok)
+    return box
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws the Downloads "Progress" column as a progress bar with its text on it."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 100
+        bar.progress = int(index.data(DownloadsModel.PercentRole) or 0)
+        bar.text = str(index.data() or "")
+        bar.textVisible = True
+        bar.state = option.state
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)

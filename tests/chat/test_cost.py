@@ -1,0 +1,71 @@
+"""Prices, totals from the real store, and the monthly limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.chat.cost import (
+    answer_cost, check_monthly_limit, conversation_total, format_usd, load_prices, month_start,
+    month_total, price_for, write_user_copy,
+)
+from assistant.chat.store import ChatStore
+from assistant.engines.base import Usage
+from assistant.errors import CloudLimitError, SettingsError
+
+
+def test_builtin_table_has_dated_common_models() -> None:
+    raw = json.loads((Path(__file__).resolve().parents[2] / "assistant/resources/prices.json").read_text())
+    assert raw["checked"] and raw["source"]
+    table = load_prices()
+    assert price_for(table, "openai", "gpt-4o-mini-2024-07-18").input_per_m == 0.15  # longest prefix wins
+    assert price_for(table, "openai", "gpt-4o-2024-08-06").output_per_m == 10.0
+    assert price_for(table, "anthropic", "claude-sonnet-4-5-20250929") is not None
+    assert price_for(table, "openai-compatible", "anything") is None
+
+
+def test_answer_cost() -> None:
+    table = load_prices()
+    cost = answer_cost(table, "openai", "gpt-4o", Usage(prompt_tokens=1000, completion_tokens=500))
+    assert cost == pytest.approx((1000 * 2.5 + 500 * 10) / 1e6)
+    assert answer_cost(table, "openai-compatible", "x", Usage(1, 1)) is None
+    assert format_usd(0.0075) == "$0.0075" and format_usd(12.3) == "$12.30"
+
+
+def test_user_copy_overrides(tmp_path: Path) -> None:
+    path = write_user_copy(tmp_path)
+    data = json.loads(path.read_text())
+    data["models"]["openai-compatible"] = {"gemma": {"input": 1.0, "output": 2.0}}
+    data["models"]["openai"]["gpt-4o"] = {"input": 9.0, "output": 9.0}
+    path.write_text(json.dumps(data))
+    table = load_prices(tmp_path)
+    assert price_for(table, "openai-compatible", "gemma-3-270m").output_per_m == 2.0
+    assert price_for(table, "openai", "gpt-4o").input_per_m == 9.0
+    assert price_for(table, "openai", "gpt-4.1").input_per_m == 2.0  # the rest stays
+    path.write_text('{"models": {"openai": {"gpt-4o": {"input": "lots"}}}}')
+    with pytest.raises(SettingsError, match="not readable"):
+        load_prices(tmp_path)
+
+
+def test_totals_and_monthly_limit(tmp_path: Path) -> None:
+    with ChatStore.open(tmp_path / "h.sqlite3") as store:
+        a = store.create_conversation("a")
+        b = store.create_conversation("b")
+        for conv, cost in ((a.id, 0.25), (a.id, 0.5), (b.id, 1.0)):
+            mid = store.begin_answer(conv, "cloud", "gpt-4o", origin="cloud", provider="openai")
+            store.finish_answer(mid, "x", "complete", cost_usd=cost)
+        local = store.begin_answer(a.id, "llama.cpp", "gemma", origin="local")
+        store.finish_answer(local, "y", "complete")
+        assert store.get_message(local).origin == "local" and store.get_message(local).cost_usd is None
+        assert conversation_total(store, a.id) == pytest.approx(0.75)
+        assert month_total(store) == pytest.approx(1.75)
+        assert month_total(store, now=time.time() + 40 * 86400) == 0.0  # next month starts at zero
+        check_monthly_limit(store, 0)  # no limit
+        check_monthly_limit(store, 2.0)
+        with pytest.raises(CloudLimitError, match=r"limit of \$1.50 is reached") as info:
+            check_monthly_limit(store, 1.5)
+        assert "Settings → Cloud" in info.value.hint
+    assert month_start(time.mktime((2026, 3, 17, 12, 0, 0, 0, 0, -1))) == time.mktime((2026, 3, 1, 0, 0, 0, 0, 0, -1))

@@ -1,0 +1,72 @@
+"""llama-cpp-python's OpenAI-compatible server with the real Gemma 3 270M, on 127.0.0.1.
+
+The same start-up as tests/engines/test_cloud.py, shared by the GUI cloud tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ALIAS = "gemma-3-270m"
+
+
+@dataclass
+class LlamaServer:
+    base_url: str  # ".../v1"
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def chat_requests(self) -> int:
+        """POSTs to /v1/chat/completions that reached the server (uvicorn's access log)."""
+        return self.log_path.read_text(errors="replace").count("POST /v1/chat/completions")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_llama_server(model: Path, tmp: Path, api_key: str, timeout_s: float = 120) -> Iterator[LlamaServer]:
+    port = _free_port()
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS,
+             "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
+             "--n_threads", "2", "--api_key", api_key],
+            stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                req = urllib.request.Request(f"{base}/v1/models", headers={"Authorization": f"Bearer {api_key}"})
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama_cpp.server did not start within {timeout_s:g} s")
+            time.sleep(0.3)
+        yield LlamaServer(f"{base}/v1", proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
