@@ -154,7 +154,21 @@ class CloudSettingsPage(QWidget):
         self.spend_label = QLabel()
         self.spend_label.setAccessibleName("Cloud spending this month")
         form.addRow("This month:", self.spend_label)
+        self.prices_button = QPushButton("Edit prices…")
+        self.prices_button.setAccessibleName("Edit the price table")
+        self.prices_button.setToolTip("Open your copy of the price table (prices per million tokens)")
+        self.prices_button.clicked.connect(self._on_edit_prices)
+        form.addRow("", self.prices_button)
         return box
+
+    def _on_edit_prices(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from ..paths import get_paths
+
+        path = cost.write_user_copy(get_paths().config_dir)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     # -- SettingsPage -------------------------------------------------------------------
     def load(self, settings: Settings) -> None:

@@ -7,13 +7,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 PARAGRAPHS = (
     "The assistant runs an AI model right here on your computer: your words never leave it.",
-    "To start, add a model file in the <b>GGUF</b> format, for example a small one such as "
-    "Qwen 3 0.6B, Gemma 3 1B or Llama 3.2 1B (a download of about 1 GB).",
+    "To start, download one of the recommended models (the library shows which ones run well "
+    "on this computer), or add a model file in the <b>GGUF</b> format that you already have.",
 )
 
 
 class EmptyState(QWidget):
     add_model_requested = Signal()
+    library_requested = Signal()
 
     def __init__(self, models_dir: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,12 +34,20 @@ class EmptyState(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             col.addWidget(label)
+        self.library_button = QPushButton("Choose a recommended model…", column)
+        self.library_button.setAccessibleName("Choose a recommended model")
+        self.library_button.setDefault(True)
+        self.library_button.clicked.connect(self.library_requested)
         self.button = QPushButton("Add a model file…", column)
         self.button.setAccessibleName("Add a model file")
-        self.button.setDefault(True)
         self.button.clicked.connect(self.add_model_requested)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.library_button)
+        buttons.addWidget(self.button)
+        buttons.addStretch(1)
         col.addSpacing(8)
-        col.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        col.addLayout(buttons)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(column)

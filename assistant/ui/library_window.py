@@ -116,7 +116,7 @@ class LibraryWindow(QDialog):
         self.catalog = CatalogModel(self)
         self.catalog_view = _table(self.catalog, "Recommended models", stretch=0)
         h = self.catalog_view.horizontalHeader()
-        for col, width in ((1, 140), (2, 175), (3, 175), (4, 190)):
+        for col, width in ((1, 120), (2, 165), (3, 140), (4, 215)):
             h.resizeSection(col, width)
         self.catalog_view.selectionModel().currentRowChanged.connect(self._on_catalog_row_changed)
         self.catalog_detail = QLabel("Loading the catalog…")
@@ -403,7 +403,7 @@ class LibraryWindow(QDialog):
         self.installed.set_rows(rows)
         total = sum(r.size_bytes for r in rows if r.in_models_dir)
         self.installed_status.setText(
-            f"{len(rows)} models, {format_bytes(total)} in {self.paths.models_dir}" if rows
+            f"{len(rows)} model{'' if len(rows) == 1 else 's'}, {format_bytes(total)} in {self.paths.models_dir}" if rows
             else "No models yet: download one under Recommended, or import a file you have."
         )
 

@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         f = bar.addMenu("&File")
         self._action(f, "&New chat", self._on_new_chat, QKeySequence.StandardKey.New)
-        self._action(f, "&Add a model file…", self._on_add_model)
+        self._action(f, "&Add a model file…", self._on_add_model, "Ctrl+O")
         f.addSeparator()
         self._action(f, "Export chat as &Markdown…", lambda: self._export(self.session.conversation_id, "md"))
         self._action(f, "Export chat as &JSON…", lambda: self._export(self.session.conversation_id, "json"))
@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.header.library_requested.connect(self.open_library)
         self.header.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.empty.add_model_requested.connect(self._on_add_model)
+        self.empty.library_requested.connect(lambda: self.open_library(0))
         from .theme import notifier
 
         notifier().theme_applied.connect(self.chat.set_dark)  # also when the system switches

@@ -104,6 +104,10 @@ def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
         if backend.priority <= 0:
             raise RuntimeError("the SecretService backend is not viable on the private bus")
         keyring.set_keyring(backend)
+        # a fresh daemon may still be creating its login collection ("Prompt dismissed")
+        from .keyring_ready import wait_until_writable
+
+        wait_until_writable()
         yield SecretService(root=root, home=home, bus_address=address)
     finally:
         keyring.set_keyring(saved_keyring)

@@ -52,7 +52,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
             marks = []
             if row.recommended:
                 marks.append("★ Recommended")
-            if e.good_first:
+            elif e.good_first:  # the recommended pick is always a good first model: say it once
                 marks.append("Good first model")
             return e.name + (f"  ·  {' · '.join(marks)}" if marks else "")
         if column == 1:
