@@ -68,7 +68,7 @@ def main() -> None:
 
     # 1. first start: no model
     store = ChatStore.open(paths.history_db)
-    w = MainWindow(paths, Settings(), store)
+    w = MainWindow(paths, Settings(first_run_done=True), store)
     w.resize(1100, 720)
     w.show()
     settle(app, 1.0)
@@ -84,7 +84,7 @@ def main() -> None:
                       decode_tokens_per_s=52.4, prompt_tokens=31, completion_tokens=164)
     other = store.create_conversation("Weekend hiking plan")
     store.add_message(other.id, "user", "Plan a two-day hike.")
-    settings = Settings(extra_models=[str(assemble())], last_conversation_id=conv.id)
+    settings = Settings(extra_models=[str(assemble())], last_conversation_id=conv.id, first_run_done=True)
     w = MainWindow(paths, settings, store)
     w.resize(1100, 720)
     w.show()

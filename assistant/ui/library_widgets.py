@@ -3,6 +3,7 @@ shown before every download, and the Downloads tab's progress-bar delegate."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
@@ -61,12 +62,15 @@ def confirm_license(parent: QWidget, model_name: str, license_name: str, url: st
     box = QMessageBox(parent)
     box.setWindowTitle("Before you download")
     box.setIcon(QMessageBox.Icon.Warning if restrictions else QMessageBox.Icon.Information)
-    link = f' (<a href="{url}">read it</a>)' if url else ""
-    text = f"<b>{model_name}</b> comes under the <b>{license_name}</b> licence{link}."
+    # names and notes may come from the Hub: escaped, since the box shows rich text
+    esc = html.escape
+    link = f' (<a href="{esc(url)}">read it</a>)' if url.startswith(("https://", "http://")) else ""
+    word = "" if "licen" in license_name.lower() else " licence"
+    text = f"<b>{esc(model_name)}</b> comes under the <b>{esc(license_name)}</b>{word}{link}."
     if note:
-        text += f"<p>{note}</p>"
+        text += f"<p>{esc(note)}</p>"
     if restrictions:
-        items = "".join(f"<li>{r}</li>" for r in restrictions)
+        items = "".join(f"<li>{esc(r)}</li>" for r in restrictions)
         text += f"<p><b>This licence restricts how you may use the model:</b></p><ul>{items}</ul>"
     box.setTextFormat(Qt.TextFormat.RichText)
     box.setText(text)

@@ -116,7 +116,7 @@ class LibraryWindow(QDialog):
         self.catalog = CatalogModel(self)
         self.catalog_view = _table(self.catalog, "Recommended models", stretch=0)
         h = self.catalog_view.horizontalHeader()
-        for col, width in ((1, 120), (2, 165), (3, 140), (4, 215)):
+        for col, width in ((1, 140), (2, 175), (3, 120), (4, 215)):
             h.resizeSection(col, width)
         self.catalog_view.selectionModel().currentRowChanged.connect(self._on_catalog_row_changed)
         self.catalog_detail = QLabel("Loading the catalog…")

@@ -59,7 +59,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
             d = row.default_fit
             return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
         if column == 2:
-            return e.license_name + ("  ⚠" if e.restrictive else "")
+            return ("⚠ " if e.restrictive else "") + e.license_name  # the flag first: the name may be elided
         if column == 3:
             return ", ".join(e.strengths)
         d = row.default_fit
