@@ -28,7 +28,7 @@ from assistant.settings import CloudSettings, Settings  # noqa: E402
 from assistant.ui.consent_dialog import ConsentDialog  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
 from assistant.ui.theme import apply_theme  # noqa: E402
-from screenshots_library import settle, shot  # noqa: E402
+from screenshots import settle, shot  # noqa: E402
 
 PROMPT = ("Prove that there are infinitely many primes p with p ≡ 3 (mod 4), step by step, "
           "and mail the write-up to ana.silva@example.com.")

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from assistant.library.download import DownloadRequest  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
@@ -28,25 +28,13 @@ from assistant.ui.library_window import LibraryWindow  # noqa: E402
 from assistant.ui.theme import apply_theme  # noqa: E402
 from assistant.ui.wizard import FirstRunWizard  # noqa: E402
 from support.hub_server import LocalHub  # noqa: E402
-
-
-def settle(app: QApplication, seconds: float = 0.6) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
+from screenshots import settle, shot  # noqa: E402
 
 
 def wait(app: QApplication, cond, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout
     while not cond() and time.monotonic() < end:
         settle(app, 0.05)
-
-
-def shot(app: QApplication, widget: QWidget, path: Path) -> None:
-    settle(app)
-    widget.grab().save(str(path))
-    print("wrote", path)
 
 
 def main() -> None:

@@ -8,12 +8,8 @@ tests/support/anthropic_server.py, which speaks the documented Messages API.
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +20,10 @@ from assistant.engines.base import Chunk, Engine, GenParams, Message
 from assistant.engines.cloud import DEFAULT_CONTEXT, CloudEngine
 from assistant.errors import EngineError, NetworkBlockedError
 from support.anthropic_server import AnthropicServer, answer_pieces, answer_text
+from support.llama_server import ALIAS, LlamaServer, free_port, running_llama_server
 
 OPENAI_KEY = "sk-local-test-7f3a9c1e5b2d4f6a8c0e"
 ANTHROPIC_KEY = "sk-ant-test-2b4d6f8a0c1e3a5c7e9f"
-ALIAS = "gemma-3-270m"
 PROMPT = [Message("user", "Write a long story about a cat who lives on a boat.")]
 
 
@@ -39,63 +35,21 @@ def online() -> Iterator[None]:
     network.set_offline(False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LlamaServer:
-    def __init__(self, base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.base_url = base_url
-        self.proc = proc
-        self.log_path = log_path
-
-    def chat_requests(self) -> int:
-        """POSTs to /v1/chat/completions that reached the server (uvicorn's access log)."""
-        return self.log_path.read_text(errors="replace").count("POST /v1/chat/completions")
-
-
 @pytest.fixture(scope="module")
 def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("llama_server")
-    port = _free_port()
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma_path), "--model_alias", ALIAS,
-             "--chat_format", "gemma",  # a base model: its own template ends at once
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "2",
-             "--api_key", OPENAI_KEY],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # the poll's sockets go into a record under this module's temp dir, not the user's
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("ASSISTANT_HOME", str(tmp / "home"))
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
-                try:
-                    req = urllib.request.Request(f"{base}/v1/models", headers={"Authorization": f"Bearer {OPENAI_KEY}"})
-                    with urllib.request.urlopen(req, timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not start within 120 s")
-                time.sleep(0.3)
-        yield LlamaServer(f"{base}/v1", proc, log_path)
-    finally:
-        proc.terminate()
+    # the poll's sockets go into a record under this module's temp dir, not the user's
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASSISTANT_HOME", str(tmp / "home"))
+        cm = running_llama_server(gemma_path, tmp, OPENAI_KEY)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            server = cm.__enter__()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        cm.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +327,7 @@ def test_anthropic_offline(claude_server: AnthropicServer) -> None:
 
 
 def test_unreachable_server_in_plain_words() -> None:
-    engine = CloudEngine("openai-compatible", "m", "k", base_url=f"http://127.0.0.1:{_free_port()}/v1", max_retries=0)
+    engine = CloudEngine("openai-compatible", "m", "k", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
     _, _, err = _collect(engine.stream_chat([Message("user", "hi")], GenParams(), threading.Event()))
     assert isinstance(err, EngineError) and err.message.startswith("Could not connect to OpenAI-compatible at")
 

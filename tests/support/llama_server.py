@@ -29,7 +29,7 @@ class LlamaServer:
         return self.log_path.read_text(errors="replace").count("POST /v1/chat/completions")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def running_llama_server(model: Path, tmp: Path, api_key: str, timeout_s: float = 120) -> Iterator[LlamaServer]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
