@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import KeyringError
+
+from .keyring_ready import wait_until_writable
+
 PASSWORD = "test-keyring-password"
+START_ATTEMPTS = 3
+WRITABLE_TIMEOUT_S = 10.0
 _ENV_VARS = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME", "XDG_DATA_HOME")
 
 
@@ -57,15 +63,22 @@ def _wait_for_service(deadline: float) -> None:
     raise RuntimeError(f"gnome-keyring-daemon did not appear on the private bus: {last}")
 
 
-@contextlib.contextmanager
-def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
-    """Start dbus-daemon + an unlocked gnome-keyring, point os.environ and `keyring` at them."""
-    dbus_daemon = shutil.which("dbus-daemon")
-    gk_daemon = shutil.which("gnome-keyring-daemon")
-    if not dbus_daemon or not gk_daemon:
-        missing = "dbus-daemon (Debian: dbus)" if not dbus_daemon else "gnome-keyring-daemon (Debian: gnome-keyring)"
-        pytest.skip(f"no Secret Service to test against: {missing} is not installed")
+def _start_keyring(gk_daemon: str) -> subprocess.Popen[bytes]:
+    # --foreground keeps it our child so teardown can stop it; --unlock reads the
+    # password from stdin and creates an unlocked "login" keyring as the default.
+    gk = subprocess.Popen(
+        [gk_daemon, "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+    )
+    assert gk.stdin is not None
+    gk.stdin.write(PASSWORD.encode())
+    gk.stdin.close()
+    return gk
 
+
+@contextlib.contextmanager
+def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float) -> Iterator[SecretService]:
+    """One bus + gnome-keyring in fresh folders, writable, with os.environ and `keyring` on them."""
     import keyring
     import keyring.backends.SecretService
 
@@ -90,24 +103,14 @@ def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
         os.environ.update(
             DBUS_SESSION_BUS_ADDRESS=address, XDG_RUNTIME_DIR=str(run_dir), HOME=str(home), XDG_DATA_HOME=str(data),
         )
-        # --foreground keeps it our child so teardown can stop it; --unlock reads the
-        # password from stdin and creates an unlocked "login" keyring as the default.
-        gk = subprocess.Popen(
-            [gk_daemon, "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
-        )
-        assert gk.stdin is not None
-        gk.stdin.write(PASSWORD.encode())
-        gk.stdin.close()
+        gk = _start_keyring(gk_daemon)
         _wait_for_service(time.monotonic() + timeout_s)
         backend = keyring.backends.SecretService.Keyring()
         if backend.priority <= 0:
             raise RuntimeError("the SecretService backend is not viable on the private bus")
         keyring.set_keyring(backend)
         # a fresh daemon may still be creating its login collection ("Prompt dismissed")
-        from .keyring_ready import wait_until_writable
-
-        wait_until_writable()
+        wait_until_writable(WRITABLE_TIMEOUT_S)
         yield SecretService(root=root, home=home, bus_address=address)
     finally:
         keyring.set_keyring(saved_keyring)
@@ -121,3 +124,25 @@ def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
             else:
                 os.environ[name] = value
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
+    """Start dbus-daemon + an unlocked gnome-keyring, point os.environ and `keyring` at them."""
+    dbus_daemon = shutil.which("dbus-daemon")
+    gk_daemon = shutil.which("gnome-keyring-daemon")
+    if not dbus_daemon or not gk_daemon:
+        missing = "dbus-daemon (Debian: dbus)" if not dbus_daemon else "gnome-keyring-daemon (Debian: gnome-keyring)"
+        pytest.skip(f"no Secret Service to test against: {missing} is not installed")
+    for attempt in range(1, START_ATTEMPTS + 1):
+        with contextlib.ExitStack() as stack:
+            try:
+                service = stack.enter_context(_one_secret_service(dbus_daemon, gk_daemon, timeout_s))
+            except KeyringError:
+                # now and then a new daemon never gets its login collection and refuses every
+                # write ("Prompt dismissed") however long we wait: start over in new folders
+                if attempt == START_ATTEMPTS:
+                    raise
+                continue
+            yield service
+            return
