@@ -25,7 +25,6 @@ from assistant.ui.main_window import MainWindow
 from assistant.ui.settings_dialog import SettingsDialog
 from support.anthropic_server import AnthropicServer
 from support.llama_server import ALIAS, running_llama_server
-from support.keyring_ready import wait_until_writable
 from support.secret_service import running_secret_service
 
 OPENAI_KEY = "sk-local-scan-5e6f7a8b9c0d1e2f3a4b"
@@ -94,7 +93,6 @@ def test_no_key_text_anywhere_in_the_data_folders(
     network.set_offline(False)
     with running_secret_service(), running_llama_server(gemma_path, tmp_path, OPENAI_KEY) as server, \
             AnthropicServer(ANTHROPIC_KEY) as claude:
-        wait_until_writable()
         paths = get_paths().ensure()
         s = Settings(extra_models=[str(gemma_path)], context_length=2048, n_threads=2)
         s.generation.max_tokens = 6

@@ -53,6 +53,13 @@ def settle(app: QApplication, seconds: float = 0.6) -> None:
         time.sleep(0.01)
 
 
+def wait(app: QApplication, cond, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Process events until `cond()` holds, at most `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end:
+        settle(app, 0.05)
+
+
 def shot(app: QApplication, widget: QWidget, path: Path) -> None:
     settle(app)
     widget.grab().save(str(path))
@@ -88,9 +95,7 @@ def main() -> None:
     w = MainWindow(paths, settings, store)
     w.resize(1100, 720)
     w.show()
-    end = time.monotonic() + 60
-    while w.session.loaded is None and time.monotonic() < end:
-        settle(app, 0.1)
+    wait(app, lambda: w.session.loaded is not None, 60)
     shot(app, w, out / "chat-light.png")
 
     # 3. settings dialog

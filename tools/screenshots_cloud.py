@@ -28,7 +28,7 @@ from assistant.settings import CloudSettings, Settings  # noqa: E402
 from assistant.ui.consent_dialog import ConsentDialog  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
 from assistant.ui.theme import apply_theme  # noqa: E402
-from screenshots import settle, shot  # noqa: E402
+from screenshots import shot, wait  # noqa: E402
 
 PROMPT = ("Prove that there are infinitely many primes p with p ≡ 3 (mod 4), step by step, "
           "and mail the write-up to ana.silva@example.com.")
@@ -68,11 +68,7 @@ def main() -> None:
     w = MainWindow(paths, settings, store)
     w.resize(1100, 720)
     w.show()
-    import time
-
-    end = time.monotonic() + 60
-    while w.session.loaded is None and time.monotonic() < end:
-        settle(app, 0.1)
+    wait(app, lambda: w.session.loaded is not None, 60)
     shot(app, w, out / "cloud-chat.png")
 
     msgs, _n = redact_messages([Message("system", "You are a helpful assistant."), Message("user", PROMPT)])

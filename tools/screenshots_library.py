@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +27,7 @@ from assistant.ui.library_window import LibraryWindow  # noqa: E402
 from assistant.ui.theme import apply_theme  # noqa: E402
 from assistant.ui.wizard import FirstRunWizard  # noqa: E402
 from support.hub_server import LocalHub  # noqa: E402
-from screenshots import settle, shot  # noqa: E402
-
-
-def wait(app: QApplication, cond, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while not cond() and time.monotonic() < end:
-        settle(app, 0.05)
+from screenshots import settle, shot, wait  # noqa: E402
 
 
 def main() -> None:

@@ -9,16 +9,15 @@ short flags a non-lawyer can read; an empty tuple means permissive.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
+from .gguf_meta import SHARD_RE
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "resources" / "catalog.json"
 DEFAULT_QUANT = "Q4_K_M"
-SHARD_NAME_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
 
 # ---------------------------------------------------------------- licences
 
@@ -181,7 +180,7 @@ def _file(c: _Check, raw: Any, index: int) -> CatalogFile:
         sizes.append(p["size"])
     if len(names) > 1:  # shards must be complete and in order: -00001-of-0000N ...
         for i, name in enumerate(names, 1):
-            m = SHARD_NAME_RE.search(name)
+            m = SHARD_RE.search(name)
             if not m or int(m.group(1)) != i or int(m.group(2)) != len(names):
                 c.fail(f"files[{index}]", f"has shard {name!r} out of order or misnamed "
                        f"(expected -{i:05d}-of-{len(names):05d}.gguf)")

@@ -30,9 +30,11 @@ from urllib.parse import urlsplit
 
 from .. import network
 from ..errors import HubError, NetworkBlockedError, RepoNotFoundError
+from . import gguf_meta
 
 HUB_PURPOSE = "Hugging Face Hub"
-SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+# names from the Hub: the local shard pattern, in any case (".GGUF" exists out there)
+SHARD_RE = re.compile(gguf_meta.SHARD_RE.pattern, re.IGNORECASE)
 _QUANT_RE = re.compile(
     r"(?<![A-Za-z0-9])("
     r"I?Q[1-8](?:_(?:K|NL|XXS|XS|S|M|L|XL|[0-9]+))*"  # Q4_K_M, Q8_0, IQ3_XS, IQ4_NL, Q4_0_4_4

@@ -19,9 +19,8 @@ from ..chat.privacy import outgoing_messages
 from ..chat.router import LocalModelInfo, assess
 from ..chat.store import ChatStore, StoredMessage
 from ..chat.turn import TurnResult, history_messages
-from ..engines.base import Message
+from ..engines.base import GenParams, Message, ModelRef
 from ..errors import AssistantError
-from ..engines.base import GenParams, ModelRef
 from ..library import model_settings
 from ..settings import Settings
 from .models.messages import MessageListModel

@@ -39,17 +39,8 @@ def online() -> Iterator[None]:
 def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("llama_server")
     # the poll's sockets go into a record under this module's temp dir, not the user's
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ASSISTANT_HOME", str(tmp / "home"))
-        cm = running_llama_server(gemma_path, tmp, OPENAI_KEY)
-        try:
-            server = cm.__enter__()
-        except RuntimeError as exc:
-            pytest.fail(str(exc))
-    try:
+    with running_llama_server(gemma_path, tmp, OPENAI_KEY, home=tmp / "home") as server:
         yield server
-    finally:
-        cm.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ The same start-up as tests/engines/test_cloud.py, shared by the GUI cloud tests.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -35,8 +36,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _restore_home(saved: str | None) -> None:
+    if saved is None:
+        os.environ.pop("ASSISTANT_HOME", None)
+    else:
+        os.environ["ASSISTANT_HOME"] = saved
+
+
 @contextlib.contextmanager
-def running_llama_server(model: Path, tmp: Path, api_key: str, timeout_s: float = 120) -> Iterator[LlamaServer]:
+def running_llama_server(
+    model: Path, tmp: Path, api_key: str, timeout_s: float = 120, home: Path | None = None,
+) -> Iterator[LlamaServer]:
+    """`home`: where ASSISTANT_HOME points during the start-up poll, so the network record
+    of a module-scoped server stays out of any test's own data folder."""
     port = free_port()
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log_file:
@@ -47,7 +59,10 @@ def running_llama_server(model: Path, tmp: Path, api_key: str, timeout_s: float 
             stdout=log_file, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+    saved_home = os.environ.get("ASSISTANT_HOME")
     try:
+        if home is not None:
+            os.environ["ASSISTANT_HOME"] = str(home)
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
@@ -62,8 +77,12 @@ def running_llama_server(model: Path, tmp: Path, api_key: str, timeout_s: float 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"llama_cpp.server did not start within {timeout_s:g} s")
             time.sleep(0.3)
+        if home is not None:
+            _restore_home(saved_home)
         yield LlamaServer(f"{base}/v1", proc, log_path)
     finally:
+        if home is not None:
+            _restore_home(saved_home)
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -23,7 +23,6 @@ from assistant.settings import CloudSettings, Settings
 from assistant.ui.main_window import MainWindow
 from assistant.ui.models.messages import MessageListModel
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
-from support.keyring_ready import wait_until_writable
 from support.secret_service import running_secret_service
 
 KEY = "sk-local-consent-9d8c7b6a5f4e3d2c1b0a"
@@ -37,22 +36,15 @@ TIMEOUT = 120_000
 @pytest.fixture(scope="module")
 def secret_service(gemma_path: Path) -> Iterator[None]:
     # gemma_path first: the model is assembled under $HOME, which the Secret Service moves
-    with running_secret_service():
-        wait_until_writable()
+    with running_secret_service():  # waits until the new keyring takes writes
         yield
 
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("llama_server")
-    with pytest.MonkeyPatch.context() as mp:  # the start-up poll's record goes to a temp home
-        mp.setenv("ASSISTANT_HOME", str(tmp / "home"))
-        cm = running_llama_server(gemma_path, tmp, KEY)
-        srv = cm.__enter__()
-    try:
+    with running_llama_server(gemma_path, tmp, KEY, home=tmp / "home") as srv:
         yield srv
-    finally:
-        cm.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from assistant.ui.cloud_settings import CloudSettingsPage
 from assistant.ui.cloud_worker import CloudHost
 from assistant.ui.settings_dialog import SettingsDialog
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
-from support.keyring_ready import wait_until_writable
 from support.secret_service import running_secret_service
 
 KEY = "sk-local-settings-1a2b3c4d5e6f7a8b9c0d"
@@ -26,22 +25,15 @@ KEY = "sk-local-settings-1a2b3c4d5e6f7a8b9c0d"
 @pytest.fixture(scope="module")
 def secret_service(gemma_path: Path) -> Iterator[None]:
     # gemma_path first: the model is assembled under $HOME, which the Secret Service moves
-    with running_secret_service():
-        wait_until_writable()
+    with running_secret_service():  # waits until the new keyring takes writes
         yield
 
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("llama_server")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ASSISTANT_HOME", str(tmp / "home"))
-        cm = running_llama_server(gemma_path, tmp, KEY)
-        srv = cm.__enter__()
-    try:
+    with running_llama_server(gemma_path, tmp, KEY, home=tmp / "home") as srv:
         yield srv
-    finally:
-        cm.__exit__(None, None, None)
 
 
 @pytest.fixture
