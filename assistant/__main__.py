@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
+from assistant import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,10 +44,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
-        from .app import run_app
+        from assistant.app import run_app
 
         return run_app(sys.argv[:1])
-    from . import cli
+    from assistant import cli
 
     return cli.run(args)
 

@@ -16,12 +16,12 @@ from types import TracebackType
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from . import __version__, network
-from .chat.store import ChatStore
-from .errors import AssistantError
-from .logs import setup_logging
-from .paths import get_paths
-from .settings import load_settings
+from assistant import __version__, network
+from assistant.chat.store import ChatStore
+from assistant.errors import AssistantError
+from assistant.logs import setup_logging
+from assistant.paths import get_paths
+from assistant.settings import load_settings
 
 log = logging.getLogger("assistant.app")
 
@@ -53,14 +53,14 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("assistant")  # matches packaging/linux/assistant.desktop
 
-    from .ui.icons import app_icon
+    from assistant.ui.common.icons import app_icon
 
     app.setWindowIcon(app_icon())
     loaded = load_settings(paths.settings_file)
     settings = loaded.settings
     network.set_offline(settings.offline_mode)
 
-    from .ui.theme import apply_theme
+    from assistant.ui.common.theme import apply_theme
 
     dark = apply_theme(app, settings.theme, settings.font_size)
     try:
@@ -70,7 +70,7 @@ def run_app(argv: list[str]) -> int:
         QMessageBox.critical(None, "The chat history cannot be opened", str(exc))
         return 1
 
-    from .ui.main_window import MainWindow
+    from assistant.ui.main_window import MainWindow
 
     window = MainWindow(paths, settings, store)
     window.chat.set_dark(dark)

@@ -11,15 +11,16 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from .chat.store import ChatStore
-from .chat.turn import TurnResult, run_turn
-from .engines.base import Engine, GenParams, ModelRef
-from .engines.factory import prepare
-from .errors import AssistantError, ModelNotFoundError
-from .library.installed import installed_models, resolve_model
-from .logs import setup_logging
-from .paths import Paths, get_paths
-from .settings import Settings, load_settings
+from assistant.chat.store import ChatStore
+from assistant.chat.turn import TurnResult, run_turn
+from assistant.core.types import GenParams, ModelRef
+from assistant.engines.base import Engine
+from assistant.engines.factory import prepare
+from assistant.errors import AssistantError, ModelNotFoundError
+from assistant.library.installed import installed_models, resolve_model
+from assistant.logs import setup_logging
+from assistant.paths import Paths, get_paths
+from assistant.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     settings = loaded.settings
     try:
         if args.command == "doctor":
-            from .doctor import run_doctor
+            from assistant.doctor import run_doctor
 
             return run_doctor(paths, settings, model=args.model, as_json=args.json)
         if args.command == "ask":

@@ -12,10 +12,10 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
-from . import __version__, hardware
-from .errors import AssistantError
-from .paths import Paths
-from .settings import Settings
+from assistant import __version__, hardware
+from assistant.errors import AssistantError
+from assistant.paths import Paths
+from assistant.settings import Settings
 
 
 def keyring_backend(timeout_s: float = 3.0) -> str:
@@ -59,8 +59,8 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
         "offline_mode": settings.offline_mode,
     }
     if model:
-        from .engines.factory import plan_for
-        from .library.installed import resolve_model
+        from assistant.engines.factory import plan_for
+        from assistant.library.installed import resolve_model
 
         try:
             ref = resolve_model(model, paths.models_dir)

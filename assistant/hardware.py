@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from .engines.base import ModelRef
-from .errors import EngineUnavailableError
+from assistant.core.types import ModelRef
+from assistant.errors import EngineUnavailableError
 
 MiB = 1024**2
 OVERHEAD_FIXED = 300 * MiB  # compute buffers and scratch space, on top of 10%
@@ -212,8 +212,8 @@ def detect(refresh: bool = False) -> HardwareInfo:
 
 def gguf_layer_count(path: Path | str) -> int | None:
     """`{arch}.block_count` from a GGUF header, or None when it cannot be read."""
-    from .errors import ModelError
-    from .library.gguf_meta import read_gguf
+    from assistant.core.gguf_meta import read_gguf
+    from assistant.errors import ModelError
 
     try:
         n = read_gguf(Path(path)).block_count

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .engines.base import ModelRef
-from .errors import ModelError
-from .library.gguf_meta import read_gguf
+from assistant.core.gguf_meta import read_gguf
+from assistant.core.types import ModelRef
+from assistant.errors import ModelError
 
 APP_LICENSE = "Apache-2.0"
 
@@ -51,7 +51,7 @@ def components() -> list[Component]:
 
 
 def app_version() -> str:
-    from . import __version__
+    from assistant import __version__
 
     return __version__
 

@@ -23,9 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from support.hub_server import LocalHub  # noqa: E402
+
 from assistant.library.download import Downloader, DownloadRequest  # noqa: E402
 from assistant.library.hub import install_client_factory  # noqa: E402
-from support.hub_server import LocalHub  # noqa: E402
 
 REPO, NAME = "bench/Gemma-GGUF", "gemma-3-270m-Q4_K_M.gguf"
 

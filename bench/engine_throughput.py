@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.engines.base import GenParams, LoadOptions, Message, ModelRef  # noqa: E402
+from assistant.core.types import GenParams, LoadOptions, Message, ModelRef  # noqa: E402
 from assistant.engines.llamacpp import LlamaCppEngine  # noqa: E402
 
 PROMPT = "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle."

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.chat.router import LocalModelInfo, RouteDecision, assess  # noqa: E402
-from assistant.engines.base import Message  # noqa: E402
+from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_prompts.jsonl"
 MODELS = {

@@ -31,7 +31,7 @@ def gemma_path() -> Path:
 @pytest.fixture(scope="session")
 def gemma_engine(gemma_path: Path):  # type: ignore[no-untyped-def]
     """One loaded llama.cpp engine for the session (loading costs ~1 s each time)."""
-    from assistant.engines.base import LoadOptions, ModelRef
+    from assistant.core.types import LoadOptions, ModelRef
     from assistant.engines.llamacpp import LlamaCppEngine
 
     engine = LlamaCppEngine()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import hardware
-from assistant.engines.base import ModelRef
+from assistant.core.types import ModelRef
 from assistant.errors import EngineUnavailableError
 from assistant.hardware import GpuInfo, HardwareInfo
 

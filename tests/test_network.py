@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from assistant import network
+from assistant.network import activity
 from assistant.errors import NetworkBlockedError
 
 
@@ -97,7 +98,7 @@ def test_entries_newest_first_limit_clear_and_damaged_lines() -> None:
 
 
 def test_a_long_record_drops_its_oldest_half(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(network, "MAX_RECORD_BYTES", 2000)
+    monkeypatch.setattr(activity, "MAX_RECORD_BYTES", 2000)
     for t in range(40):
         network.record(network.NetworkEntry(float(t), "h", 443, "p"))
     times = [e.time for e in network.entries()]

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
+from support.anthropic_server import AnthropicServer
+from support.llama_server import ALIAS, running_llama_server
+from support.secret_service import running_secret_service
 
 from assistant import keys, network
 from assistant.chat.store import ChatStore
@@ -22,10 +25,7 @@ from assistant.logs import setup_logging
 from assistant.paths import get_paths
 from assistant.settings import Settings, load_settings
 from assistant.ui.main_window import MainWindow
-from assistant.ui.settings_dialog import SettingsDialog
-from support.anthropic_server import AnthropicServer
-from support.llama_server import ALIAS, running_llama_server
-from support.secret_service import running_secret_service
+from assistant.ui.settings.dialog import SettingsDialog
 
 OPENAI_KEY = "sk-local-scan-5e6f7a8b9c0d1e2f3a4b"
 ANTHROPIC_KEY = "sk-ant-scan-0f1e2d3c4b5a69788796"

@@ -23,7 +23,7 @@ from assistant.chat.store import ChatStore  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
-from assistant.ui.theme import apply_theme  # noqa: E402
+from assistant.ui.common.theme import apply_theme  # noqa: E402
 
 ANSWER = """Here is a quick comparison, and a function that computes it.
 
@@ -99,7 +99,7 @@ def main() -> None:
     shot(app, w, out / "chat-light.png")
 
     # 3. settings dialog
-    from assistant.ui.settings_dialog import SettingsDialog
+    from assistant.ui.settings.dialog import SettingsDialog
 
     dlg = SettingsDialog(settings, paths, w)
     dlg.show()

@@ -19,16 +19,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QApplication, QTabWidget  # noqa: E402
+from screenshots import shot, wait  # noqa: E402
 
 from assistant.chat.privacy import redact_messages  # noqa: E402
 from assistant.chat.store import ChatStore  # noqa: E402
-from assistant.engines.base import Message  # noqa: E402
+from assistant.core.types import Message  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import CloudSettings, Settings  # noqa: E402
-from assistant.ui.consent_dialog import ConsentDialog  # noqa: E402
+from assistant.ui.cloud.consent_dialog import ConsentDialog  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
-from assistant.ui.theme import apply_theme  # noqa: E402
-from screenshots import shot, wait  # noqa: E402
+from assistant.ui.common.theme import apply_theme  # noqa: E402
 
 PROMPT = ("Prove that there are infinitely many primes p with p ≡ 3 (mod 4), step by step, "
           "and mail the write-up to ana.silva@example.com.")
@@ -80,7 +80,7 @@ def main() -> None:
     shot(app, dlg, out / "cloud-consent.png")
     dlg.close()
 
-    from assistant.ui.settings_dialog import SettingsDialog
+    from assistant.ui.settings.dialog import SettingsDialog
 
     sd = SettingsDialog(settings, paths, w)
     w.cloud.add_settings_tab(sd)

@@ -18,16 +18,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from screenshots import settle, shot, wait  # noqa: E402
+from support.hub_server import LocalHub  # noqa: E402
 
 from assistant.library.download import DownloadRequest  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.ui.download_host import DownloadHost  # noqa: E402
-from assistant.ui.library_window import LibraryWindow  # noqa: E402
-from assistant.ui.theme import apply_theme  # noqa: E402
-from assistant.ui.wizard import FirstRunWizard  # noqa: E402
-from support.hub_server import LocalHub  # noqa: E402
-from screenshots import settle, shot, wait  # noqa: E402
+from assistant.ui.library.download_host import DownloadHost  # noqa: E402
+from assistant.ui.library.window import LibraryWindow  # noqa: E402
+from assistant.ui.common.theme import apply_theme  # noqa: E402
+from assistant.ui.library.wizard import FirstRunWizard  # noqa: E402
 
 
 def main() -> None:

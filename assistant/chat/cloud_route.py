@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..engines.cloud import PROVIDERS
-from ..errors import CloudNotAllowedError, NetworkBlockedError
-from ..settings import CloudSettings
-from .router import RouteDecision
+from assistant.chat.router import RouteDecision
+from assistant.engines.cloud import PROVIDERS
+from assistant.errors import CloudNotAllowedError, NetworkBlockedError
+from assistant.settings import CloudSettings
 
 Mode = Literal["local", "ask", "auto"]
 RouteKind = Literal["local", "ask", "cloud"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..engines.base import Message
-from ..errors import PromptTooLongError
+from assistant.core.types import Message
+from assistant.errors import PromptTooLongError
 
 TokenCounter = Callable[[list[Message]], int]
 

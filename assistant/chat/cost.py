@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..engines.base import Usage
-from ..errors import CloudLimitError, SettingsError
-from .store import ChatStore
+from assistant.chat.store import ChatStore
+from assistant.core.types import Usage
+from assistant.errors import CloudLimitError, SettingsError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .store import Conversation, StoredMessage
+from assistant.chat.records import Conversation, StoredMessage
 
 EXPORT_FORMAT = 1
 _ROLE = {"user": "You", "assistant": "Assistant", "system": "System"}

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..engines.base import Message
-from .context import answer_reserve, build_context
+from assistant.chat.context import answer_reserve, build_context
+from assistant.core.types import Message
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # +44 20 7946 0958, (555) 123-4567, 555-123-4567, 0171 555 1234: 7+ digits in phone-like groups

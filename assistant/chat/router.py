@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..engines.base import Message
+from assistant.core.types import Message
 
 __all__ = [
     "LocalModelInfo",

@@ -17,14 +17,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from assistant.chat.records import (
+    CONV_COLS,
+    MSG_COLS,
+    Conversation,
+    SearchHit,
+    StoredMessage,
+    conversation_from_row,
+    fts_query,
+    message_from_row,
+)
+from assistant.chat.schema import BUSY_TIMEOUT_MS, configure, migrate, open_error
 from assistant.errors import StorageError
-
-from .schema import BUSY_TIMEOUT_MS, configure, migrate, open_error
 
 log = logging.getLogger(__name__)
 
@@ -32,82 +40,6 @@ ROLES = ("system", "user", "assistant")
 STATUSES = ("complete", "stopped", "failed", "streaming")
 FINAL_STATUSES = ("complete", "stopped", "failed")
 INTERRUPTED_ERROR = "interrupted: the app stopped before this answer finished"
-
-
-# --- records --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    id: int
-    title: str
-    created_at: float
-    updated_at: float
-    system_prompt: str | None
-    model: str | None
-    never_cloud: bool
-    routing_mode: str | None = None  # local / ask / auto; None: the settings' default
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    id: int
-    conversation_id: int
-    role: str
-    content: str
-    status: str
-    engine: str | None
-    model: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    ttft_s: float | None
-    decode_tokens_per_s: float | None
-    duration_s: float | None
-    error: str | None
-    created_at: float
-    origin: str | None = None  # local / cloud (None: written before the cloud existed)
-    provider: str | None = None  # a cloud answer's provider id
-    cost_usd: float | None = None  # a cloud answer's price, from the price table
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    conversation_id: int
-    message_id: int
-    snippet: str
-    conversation_title: str
-
-
-_CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_cloud, routing_mode"
-_MSG_COLS = (
-    "id, conversation_id, role, content, status, engine, model, prompt_tokens,"
-    " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at,"
-    " origin, provider, cost_usd"
-)
-
-
-def _conversation(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
-    return Conversation(*row[:6], never_cloud=bool(row[6]), routing_mode=row[7])
-
-
-def _message(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:
-    return StoredMessage(*row)
-
-
-def fts_query(text: str) -> str:
-    """Turn what a user typed into a safe FTS5 query.
-
-    Every whitespace-separated word becomes a quoted string (so `"`, `(`, `AND`,
-    `*`, `-` are just text); words are ANDed; the last word is a prefix unless
-    the user ended with a space. Returns "" when nothing searchable is left.
-    """
-    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
-    if not words:
-        return ""
-    parts = ['"' + w.replace('"', '""') + '"' for w in words]
-    if not text[-1].isspace():
-        parts[-1] += "*"
-    return " ".join(parts)
 
 
 # --- the store ------------------------------------------------------------------
@@ -232,17 +164,17 @@ class ChatStore:
         """Most recently active first."""
         with self._read("list conversations") as c:
             rows = c.execute(
-                f"SELECT {_CONV_COLS} FROM conversations WHERE deleted_at IS NULL"
+                f"SELECT {CONV_COLS} FROM conversations WHERE deleted_at IS NULL"
                 " ORDER BY updated_at DESC, id DESC"
             ).fetchall()
-        return [_conversation(r) for r in rows]
+        return [conversation_from_row(r) for r in rows]
 
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         with self._read("read a conversation") as c:
             row = c.execute(
-                f"SELECT {_CONV_COLS} FROM conversations WHERE id = ?", (conversation_id,)
+                f"SELECT {CONV_COLS} FROM conversations WHERE id = ?", (conversation_id,)
             ).fetchone()
-        return _conversation(row) if row else None
+        return conversation_from_row(row) if row else None
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         # Renaming does not bump updated_at: the list is ordered by chat activity.
@@ -323,7 +255,7 @@ class ChatStore:
         with self._tx("save a message") as c:
             self._require_conversation(c, conversation_id)
             cur = c.execute(
-                f"INSERT INTO messages({_MSG_COLS.split(', ', 1)[1]})"
+                f"INSERT INTO messages({MSG_COLS.split(', ', 1)[1]})"
                 f" VALUES ({', '.join('?' * len(values))})",
                 values,
             )
@@ -335,16 +267,16 @@ class ChatStore:
         """The conversation's messages, oldest first."""
         with self._read("read messages") as c:
             rows = c.execute(
-                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                f"SELECT {MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     def get_message(self, message_id: int) -> StoredMessage | None:
         with self._read("read a message") as c:
-            sql = f"SELECT {_MSG_COLS} FROM messages WHERE id = ?"
+            sql = f"SELECT {MSG_COLS} FROM messages WHERE id = ?"
             row = c.execute(sql, (message_id,)).fetchone()
-        return _message(row) if row else None
+        return message_from_row(row) if row else None
 
     def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
         """Delete this message and every later one in the conversation (edit, regenerate).

@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..engines.base import Chunk, Engine, GenParams, Message, Usage
-from ..errors import AssistantError
-from .context import answer_reserve, build_context
-from .store import ChatStore
+from assistant.chat.context import answer_reserve, build_context
+from assistant.chat.store import ChatStore
+from assistant.core.types import Chunk, GenParams, Message, Usage
+from assistant.engines.base import Engine
+from assistant.errors import AssistantError
 
 PARTIAL_SAVE_S = 2.0  # a crash loses at most this much of a growing answer
 

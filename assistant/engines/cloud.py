@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import network
-from ..errors import AssistantError, EngineError, NetworkBlockedError
-from .base import Chunk, FinishReason, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant import network
+from assistant.core.types import Chunk, FinishReason, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.errors import AssistantError, EngineError, NetworkBlockedError
 
 log = logging.getLogger(__name__)
 

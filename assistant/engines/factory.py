@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from .. import hardware
-from ..library.gguf_meta import read_gguf
-from ..settings import Settings
-from .base import Engine, LoadOptions, ModelRef
+from assistant import hardware
+from assistant.core.gguf_meta import read_gguf
+from assistant.core.types import LoadOptions, ModelRef
+from assistant.engines.base import Engine
+from assistant.settings import Settings
 
 
 def make_engine(name: str) -> Engine:
     if name == "mlx":
-        from .mlx import MlxEngine
+        from assistant.engines.mlx import MlxEngine
 
         return MlxEngine()
-    from .llamacpp import LlamaCppEngine
+    from assistant.engines.llamacpp import LlamaCppEngine
 
     return LlamaCppEngine()
 
@@ -21,7 +22,7 @@ def make_engine(name: str) -> Engine:
 def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | None = None) -> hardware.RunPlan:
     hw = hw or hardware.detect()
     if model.format == "mlx":
-        from .mlx import check_folder  # plain file checks; mlx itself is not imported
+        from assistant.engines.mlx import check_folder  # plain file checks; mlx itself is not imported
 
         check_folder(model.path)  # a half-downloaded folder is named before "needs Apple Silicon"
         n_layers = None
@@ -39,7 +40,7 @@ def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | No
 def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, hardware.RunPlan]:
     """The engine to use, its load options and the plan with its plain-language reason.
     The model's own settings (library/model_settings.py) override the app-wide ones."""
-    from ..library import model_settings
+    from assistant.library import model_settings
 
     settings = model_settings.load_settings_for(settings, model.path)
     own = model_settings.get(settings, model.path)

@@ -24,17 +24,18 @@ from typing import Iterator
 
 import psutil
 
-from ..errors import (
+from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
+from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.engines import llamacpp_log, templates
+from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.engines.stops import StopMatcher
+from assistant.errors import (
     EngineError,
     EngineUnavailableError,
     ModelFormatError,
     ModelTooLargeError,
     UnsupportedArchitectureError,
 )
-from ..library.gguf_meta import GgufInfo, read_gguf, shard_paths
-from . import llamacpp_log, templates
-from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, ensure_prompt_fits, reusable_prefix
-from .stops import StopMatcher
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import (
+from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.engines import templates
+from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.engines.stops import StopMatcher
+from assistant.errors import (
     ChatTemplateError,
     EngineError,
     EngineUnavailableError,
@@ -32,9 +36,6 @@ from ..errors import (
     ModelNotFoundError,
     UnsupportedArchitectureError,
 )
-from . import templates
-from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, ensure_prompt_fits, reusable_prefix
-from .stops import StopMatcher
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..errors import ChatTemplateError
-from .base import Message
+from assistant.core.types import Message
+from assistant.errors import ChatTemplateError
 
 CHATML = (
     "{% for message in messages %}"

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CatalogError
-from .gguf_meta import SHARD_RE
+from assistant.core.gguf_meta import SHARD_RE
+from assistant.errors import CatalogError
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "resources" / "catalog.json"
 DEFAULT_QUANT = "Q4_K_M"

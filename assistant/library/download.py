@@ -24,15 +24,27 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import network
-from ..errors import DiskFullError, DownloadError, HashMismatchError, HubError, NetworkBlockedError
-from .download_support import (
-    PART_SUFFIX, DownloadCancelled, DownloadPaused, DownloadProgress, DownloadRequest, FileHasher,
-    ProgressMeter, Retryable, disk_free, folder_name, human_size, raise_disk_error, remove_empty_dirs,
-    safe_path, write_block,
+from assistant import network
+from assistant.errors import DiskFullError, DownloadError, HashMismatchError, HubError, NetworkBlockedError
+from assistant.library.download_support import (
+    PART_SUFFIX,
+    DownloadCancelled,
+    DownloadPaused,
+    DownloadProgress,
+    DownloadRequest,
+    FileHasher,
+    ProgressMeter,
+    Retryable,
+    disk_free,
+    folder_name,
+    human_size,
+    raise_disk_error,
+    remove_empty_dirs,
+    safe_path,
+    write_block,
 )
-from .hub import HubClient, RemoteFile, parse_quant, refuse_if_offline, with_retries
-from .manifest import ManifestFile, ModelManifest, write_manifest
+from assistant.library.hub import HubClient, RemoteFile, parse_quant, refuse_if_offline, with_retries
+from assistant.library.manifest import ManifestFile, ModelManifest, write_manifest
 
 __all__ = [
     "DownloadCancelled", "DownloadPaused", "DownloadProgress", "DownloadRequest", "Downloader", "RetryPolicy",

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import AssistantError
-from .download import Downloader, DownloadRequest
-from .download_support import DownloadCancelled, DownloadPaused, DownloadProgress
+from assistant.errors import AssistantError
+from assistant.library.download import Downloader, DownloadRequest
+from assistant.library.download_support import DownloadCancelled, DownloadPaused, DownloadProgress
 
 log = logging.getLogger(__name__)
 _ACTIVE = ("checking", "downloading", "verifying")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import DiskFullError, DownloadError
-from .hub import RemoteFile
+from assistant.errors import DiskFullError, DownloadError
+from assistant.library.hub import RemoteFile
 
 PART_SUFFIX = ".part"
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")

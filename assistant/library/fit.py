@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from ..hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory, format_bytes
-from .catalog import CatalogEntry, CatalogFile
+from assistant.hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory, format_bytes
+from assistant.library.catalog import CatalogEntry, CatalogFile
 
 GiB = 1024**3
 OS_RESERVE_MIN = int(1.5 * GiB)  # the OS, the app itself and a browser need at least this

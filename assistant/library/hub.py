@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .. import network
-from ..errors import HubError, NetworkBlockedError, RepoNotFoundError
-from . import gguf_meta
+from assistant import network
+from assistant.core import gguf_meta
+from assistant.errors import HubError, NetworkBlockedError, RepoNotFoundError
 
 HUB_PURPOSE = "Hugging Face Hub"
 # names from the Hub: the local shard pattern, in any case (".GGUF" exists out there)

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ModelFormatError, ModelNotFoundError, StorageError
-from .gguf_meta import SHARD_RE, read_gguf, shard_paths
+from assistant.core.gguf_meta import SHARD_RE, read_gguf, shard_paths
+from assistant.errors import ModelFormatError, ModelNotFoundError, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..engines.base import ModelRef
-from ..errors import ModelError, ModelNotFoundError, StorageError
-from .gguf_meta import SHARD_RE, shard_paths
+from assistant.core.gguf_meta import SHARD_RE, shard_paths
+from assistant.core.types import ModelRef
+from assistant.errors import ModelError, ModelNotFoundError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _manifest(folder: Path) -> Any:
     if not (folder / MANIFEST_NAME).exists():
         return None
     try:
-        from .manifest import read_manifest
+        from assistant.library.manifest import read_manifest
     except ImportError:  # pragma: no cover - manifest.py ships with the library
         return None
     try:
@@ -145,7 +145,7 @@ def _manifest(folder: Path) -> Any:
 
 def quant_from_name(filename: str) -> str | None:
     try:
-        from .hub import parse_quant
+        from assistant.library.hub import parse_quant
 
         return parse_quant(filename)
     except ImportError:  # pragma: no cover
@@ -155,7 +155,7 @@ def quant_from_name(filename: str) -> str | None:
 
 def _gguf_details(path: Path) -> tuple[str | None, str | None]:
     """(quantization, licence) from the GGUF header; (None, None) when unreadable."""
-    from .gguf_meta import read_gguf
+    from assistant.core.gguf_meta import read_gguf
 
     try:
         info = read_gguf(path)
@@ -167,7 +167,7 @@ def _gguf_details(path: Path) -> tuple[str | None, str | None]:
 def describe(ref: ModelRef, models_dir: Path, usage: dict[str, str] | None = None) -> InstalledModel:
     """Size on disk, format, quantization, licence, source repo and last use of one model.
     Reads the model's header: call it off the GUI thread."""
-    from .usage import last_used
+    from assistant.library.usage import last_used
 
     files = model_files(ref)
     folder = ref.path if ref.format == "mlx" else ref.path.parent
@@ -181,9 +181,9 @@ def describe(ref: ModelRef, models_dir: Path, usage: dict[str, str] | None = Non
     lic = getattr(man, "license_name", None) or getattr(man, "license", None)
     if ref.format == "gguf":
         if not quant or not lic:
-            q, l = _gguf_details(ref.path)
+            q, gguf_lic = _gguf_details(ref.path)
             quant = quant or q or quant_from_name(ref.path.name)
-            lic = lic or l
+            lic = lic or gguf_lic
     elif not quant:
         quant = quant_from_name(ref.path.name)
     return InstalledModel(

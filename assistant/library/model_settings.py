@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..engines.base import GenParams
-from ..settings import Settings
+from assistant.core.types import GenParams
+from assistant.settings import Settings
 
 ENGINES = ("llama.cpp", "mlx")
 LOAD_KEYS = ("context_length", "n_gpu_layers", "n_threads", "chat_template", "engine")

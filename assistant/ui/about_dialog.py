@@ -8,9 +8,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from ..engines.base import ModelRef
-from ..licenses import APP_LICENSE, app_version, components, model_license
-from .icons import icon_path
+from assistant.core.types import ModelRef
+from assistant.licenses import APP_LICENSE, app_version, components, model_license
+from assistant.ui.common.icons import icon_path
 
 Index = QModelIndex | QPersistentModelIndex
 

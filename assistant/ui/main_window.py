@@ -23,22 +23,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..chat.export import write_export
-from ..chat.store import ChatStore
-from ..errors import AssistantError
-from ..library.gguf_meta import check_gguf_header
-from ..paths import Paths
-from ..settings import Settings, save_settings
-from .chat_header import ChatHeader
-from .chat_session import ChatSession
-from .chat_view import ChatView
-from .conversation_panel import ConversationPanel
-from .empty_state import EmptyState
-from .icons import app_icon
-from .input_box import PromptEdit
-from .model_scan import ModelScan, start_scan
-from .models.installed import InstalledModelsModel, ModelEntry
-from .worker import LoadedModel
+from assistant.chat.export import write_export
+from assistant.chat.store import ChatStore
+from assistant.core.gguf_meta import check_gguf_header
+from assistant.errors import AssistantError
+from assistant.paths import Paths
+from assistant.settings import Settings, save_settings
+from assistant.ui.chat.chat_view import ChatView
+from assistant.ui.chat.conversation_panel import ConversationPanel
+from assistant.ui.chat.empty_state import EmptyState
+from assistant.ui.chat.engine_host import LoadedModel
+from assistant.ui.chat.header import ChatHeader
+from assistant.ui.chat.input_box import PromptEdit
+from assistant.ui.chat.model_scan import ModelScan, start_scan
+from assistant.ui.chat.models.installed import InstalledModelsModel, ModelEntry
+from assistant.ui.chat.session import ChatSession
+from assistant.ui.common.actions import add_action
+from assistant.ui.common.icons import app_icon
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,13 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
-        from .cloud_controls import CloudControls
+        from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 
-        self.cloud = CloudControls(self)
+        self.cloud = CloudControls(CloudControlsHost(
+            window=self, session=self.session, store=self.store, chat_menu=self.chat_menu,
+            input_row=self.input_row, send_button=self.send_button, prompt=self.prompt, chat=self.chat,
+            status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
+        ))
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self._restore_state()
         self.panel.reload(self.session.conversation_id)
@@ -148,13 +153,7 @@ class MainWindow(QMainWindow):
 
     # -- construction ---------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        act.triggered.connect(slot)
-        menu.addAction(act)
-        self.addAction(act)  # shortcuts work wherever the focus is
-        return act
+        return add_action(self, menu, text, slot, shortcut)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -172,7 +171,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Models")
         self.library_action = self._action(m, "Model &library…", self.open_library, "Ctrl+L")
         self._action(m, "Model &settings…", lambda: self.open_model_settings(None))
-        c = bar.addMenu("&Chat")
+        c = self.chat_menu = bar.addMenu("&Chat")
         self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
         self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
         self._action(c, "&Rename chat…", self.panel.rename_current, Qt.Key.Key_F2)
@@ -206,7 +205,7 @@ class MainWindow(QMainWindow):
         self.header.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.empty.add_model_requested.connect(self._on_add_model)
         self.empty.library_requested.connect(lambda: self.open_library(0))
-        from .theme import notifier
+        from assistant.ui.common.theme import notifier
 
         notifier().theme_applied.connect(self.chat.set_dark)  # also when the system switches
 
@@ -252,7 +251,7 @@ class MainWindow(QMainWindow):
         )
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()
-        from ..library import usage
+        from assistant.library import usage
 
         usage.record_used(usage.usage_path(self.paths.data_dir), loaded.model.path)
         self.prompt.setFocus()
@@ -283,14 +282,14 @@ class MainWindow(QMainWindow):
     def download_host(self):  # type: ignore[no-untyped-def]
         """The download queue, made on first use (no network and no thread before that)."""
         if self._download_host is None:
-            from .download_host import DownloadHost
+            from assistant.ui.library.download_host import DownloadHost
 
             self._download_host = DownloadHost(self.paths.models_dir, self.hub_endpoint, self)
             self._download_host.download_finished.connect(lambda *_: self.rescan_models())
         return self._download_host
 
     def open_library(self, tab: int | None = None) -> None:
-        from .library_window import LibraryWindow
+        from assistant.ui.library.window import LibraryWindow
 
         if self.library is None:
             self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
@@ -307,9 +306,9 @@ class MainWindow(QMainWindow):
         self.library.activateWindow()
 
     def open_model_settings(self, ref=None) -> None:  # type: ignore[no-untyped-def]
-        from .. import hardware
-        from ..library.model_settings import engine_choices
-        from .model_settings_dialog import ModelSettingsDialog
+        from assistant import hardware
+        from assistant.library.model_settings import engine_choices
+        from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 
         ref = ref or (self.session.loaded.model if self.session.loaded else None)
         if ref is None:
@@ -322,7 +321,7 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def _on_model_settings_changed(self, ref, old, new) -> None:  # type: ignore[no-untyped-def]
-        from ..library.model_settings import needs_reload
+        from assistant.library.model_settings import needs_reload
 
         self._save_settings()
         loaded = self.session.loaded.model if self.session.loaded else None
@@ -330,7 +329,7 @@ class MainWindow(QMainWindow):
             self.session.load_model(ref)  # context / GPU / threads / template / engine: load again
 
     def open_wizard(self) -> None:
-        from .wizard import FirstRunWizard
+        from assistant.ui.library.wizard import FirstRunWizard
 
         if self.wizard is not None:
             self.wizard.raise_()
@@ -434,7 +433,7 @@ class MainWindow(QMainWindow):
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:
-        from .settings_dialog import SettingsDialog
+        from assistant.ui.settings.dialog import SettingsDialog
 
         dlg = SettingsDialog(self.settings, self.paths, self)
         dlg.settings_changed.connect(self.apply_settings)
@@ -444,15 +443,15 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def open_network_activity(self) -> None:
-        from .network_view import NetworkActivityDialog
+        from assistant.ui.settings.network_view import NetworkActivityDialog
 
         NetworkActivityDialog(self).exec()
 
     def apply_settings(self, new: Settings) -> None:
         self.settings.theme, self.settings.font_size = new.theme, new.font_size
         self.settings.system_prompt, self.settings.offline_mode = new.system_prompt, new.offline_mode
-        from .. import network
-        from .theme import apply_theme
+        from assistant import network
+        from assistant.ui.common.theme import apply_theme
 
         network.set_offline(new.offline_mode)
         if self.library is not None:
@@ -480,7 +479,7 @@ class MainWindow(QMainWindow):
             self.session.open_conversation(s.last_conversation_id)
 
     def _on_about(self) -> None:
-        from .about_dialog import AboutDialog
+        from assistant.ui.about_dialog import AboutDialog
 
         models = [self.installed.entry_at(i).ref for i in range(self.installed.rowCount())]  # type: ignore[union-attr]
         AboutDialog(models, self).exec()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from assistant.chat.cloud_route import (
-    Consent, apply_consent, ask_question, check_explicit, cloud_configured, effective_mode, route,
+    Consent,
+    apply_consent,
+    ask_question,
+    check_explicit,
+    cloud_configured,
+    effective_mode,
+    route,
 )
 from assistant.chat.router import LocalModelInfo, assess
 from assistant.errors import CloudNotAllowedError, NetworkBlockedError

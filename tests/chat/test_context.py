@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.chat.context import answer_reserve, build_context
-from assistant.engines.base import Message
+from assistant.core.types import Message
 from assistant.errors import PromptTooLongError
 
 

@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 
 from assistant.chat.cost import (
-    answer_cost, check_monthly_limit, conversation_total, format_usd, load_prices, month_start,
-    month_total, price_for, write_user_copy,
+    answer_cost,
+    check_monthly_limit,
+    conversation_total,
+    format_usd,
+    load_prices,
+    month_start,
+    month_total,
+    price_for,
+    write_user_copy,
 )
 from assistant.chat.store import ChatStore
-from assistant.engines.base import Usage
+from assistant.core.types import Usage
 from assistant.errors import CloudLimitError, SettingsError
 
 

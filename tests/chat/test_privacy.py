@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.chat.privacy import outgoing_messages, preview_text, redact_messages, redact_text
-from assistant.engines.base import Message
+from assistant.core.types import Message
 from assistant.engines.cloud import CloudEngine
 
 

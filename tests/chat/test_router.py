@@ -16,7 +16,7 @@ from assistant.chat.router import (
     assess_answer,
     threshold_for,
 )
-from assistant.engines.base import Message
+from assistant.core.types import Message
 
 DATA = Path(__file__).with_name("router_prompts.jsonl")
 TINY = LocalModelInfo("Gemma 3 1B", 1.0, 8192)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from assistant.chat import schema as schema_module
-from assistant.chat.store import INTERRUPTED_ERROR, ChatStore, fts_query
+from assistant.chat.records import fts_query
+from assistant.chat.store import INTERRUPTED_ERROR, ChatStore
 from assistant.errors import StorageError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from assistant import network
-from assistant.engines.base import Chunk, Engine, GenParams, Message
-from assistant.engines.cloud import DEFAULT_CONTEXT, CloudEngine
-from assistant.errors import EngineError, NetworkBlockedError
 from support.anthropic_server import AnthropicServer, answer_pieces, answer_text
 from support.llama_server import ALIAS, LlamaServer, free_port, running_llama_server
+
+from assistant import network
+from assistant.core.types import Chunk, GenParams, Message
+from assistant.engines.base import Engine
+from assistant.engines.cloud import DEFAULT_CONTEXT, CloudEngine
+from assistant.errors import EngineError, NetworkBlockedError
 
 OPENAI_KEY = "sk-local-test-7f3a9c1e5b2d4f6a8c0e"
 ANTHROPIC_KEY = "sk-ant-test-2b4d6f8a0c1e3a5c7e9f"

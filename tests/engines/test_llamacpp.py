@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engines.base import GenParams, LoadOptions, Message, ModelRef
+from assistant.core.types import GenParams, LoadOptions, Message, ModelRef
 from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import EngineError, PromptTooLongError
 

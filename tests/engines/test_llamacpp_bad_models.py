@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from support.gguf_edit import sparse_huge_copy, truncated_copy, with_string_metadata
 
-from assistant.engines.base import LoadOptions, ModelRef
+from assistant.core.types import LoadOptions, ModelRef
 from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import (
     ModelFormatError,

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("mlx_lm")
 
-from assistant.engines.base import Chunk, GenParams, LoadOptions, Message, ModelRef  # noqa: E402
+from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef  # noqa: E402
 from assistant.engines.mlx import MlxEngine  # noqa: E402
 from assistant.errors import (  # noqa: E402
     ChatTemplateError,

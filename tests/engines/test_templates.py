@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from support.gguf_edit import with_string_metadata
 
+from assistant.core.gguf_meta import read_gguf
+from assistant.core.types import GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import templates
-from assistant.engines.base import GenParams, LoadOptions, Message, ModelRef
 from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import ChatTemplateError
-from assistant.library.gguf_meta import read_gguf
+
 
 # the payload of CVE-2024-34359 (llama-cpp-python rendered GGUF templates unsandboxed)
 def exploit(marker: Path) -> str:

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.hub_server import LocalHub, make_repo_files
 
 from assistant import network
 from assistant.errors import DiskFullError, DownloadError, HashMismatchError, HubError, RepoNotFoundError
 from assistant.library.download import Downloader, DownloadPaused, DownloadRequest, RetryPolicy
 from assistant.library.download_support import DownloadProgress
 from assistant.library.manifest import read_manifest
-from support.hub_server import LocalHub, make_repo_files
 
 REPO = "bartowski/Tiny-GGUF"
 Q4 = "model-Q4_K_M.gguf"

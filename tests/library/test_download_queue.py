@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.hub_server import LocalHub, make_repo_files
 
 from assistant import network
 from assistant.errors import RepoNotFoundError
 from assistant.library.download import Downloader, DownloadRequest, RetryPolicy
 from assistant.library.download_queue import DownloadQueue
 from assistant.library.download_support import DownloadProgress
-from support.hub_server import LocalHub, make_repo_files
 
 REPO = "bartowski/Tiny-GGUF"
 Q4 = "model-Q4_K_M.gguf"

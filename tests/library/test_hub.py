@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.hub_server import LocalHub, make_repo_files
 
 from assistant import network
 from assistant.errors import RepoNotFoundError
 from assistant.library.hub import HubClient, group_quants, make_hub_file, parse_quant
-from support.hub_server import LocalHub, make_repo_files
 
 
 @pytest.fixture

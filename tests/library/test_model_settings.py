@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.core.types import ModelRef
 from assistant.engines.factory import prepare
-from assistant.engines.base import ModelRef
 from assistant.library import model_settings as ms_mod
 from assistant.library.model_settings import ModelSettings
 from assistant.settings import Settings, load_settings, save_settings

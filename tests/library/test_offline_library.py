@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.hub_server import LocalHub, make_repo_files
 
 from assistant import network
 from assistant.errors import NetworkBlockedError
 from assistant.library.download import Downloader, DownloadRequest
 from assistant.library.download_queue import DownloadQueue
-from support.hub_server import LocalHub, make_repo_files
 
 REPO = "bartowski/Tiny-GGUF"
 

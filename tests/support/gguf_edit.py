@@ -12,7 +12,7 @@ import shutil
 import struct
 from pathlib import Path
 
-from assistant.library.gguf_meta import _ARRAY, _STRING, _Cursor
+from assistant.core.gguf_meta import _ARRAY, _STRING, _Cursor
 
 
 def _kv_spans(buf: mmap.mmap) -> tuple[list[tuple[str, int, int]], int, int, int]:

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import KeyringError
-
-from .keyring_ready import wait_until_writable
+from support.keyring_ready import wait_until_writable
 
 PASSWORD = "test-keyring-password"
 START_ATTEMPTS = 3

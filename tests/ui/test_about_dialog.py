@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.engines.base import ModelRef
+from assistant.core.types import ModelRef
 from assistant.licenses import components, model_license
 from assistant.ui.about_dialog import AboutDialog
 

@@ -21,8 +21,8 @@ from assistant.chat.export import to_json, to_markdown
 from assistant.chat.store import ChatStore
 from assistant.paths import get_paths
 from assistant.settings import Settings, load_settings
+from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.main_window import MainWindow
-from assistant.ui.models.messages import MessageListModel
 
 LOAD_TIMEOUT = 60_000
 TURN_TIMEOUT = 120_000

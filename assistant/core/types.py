@@ -1,0 +1,86 @@
+"""The shared vocabulary of the app: model references, messages, sampling parameters,
+chunks of an answer, usage and timings.
+
+A floor below engines, library, chat and ui: everything may import it, it imports
+nothing of the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ModelFormat = Literal["gguf", "mlx"]
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    path: Path
+    format: ModelFormat
+    name: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or (self.path.stem if self.format == "gguf" else self.path.name)
+
+
+@dataclass
+class LoadOptions:
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0  # -1: all layers
+    n_threads: int = 0  # 0: engine default (physical cores)
+    chat_template: str | None = None  # override the model's own
+    seed: int = -1
+
+
+@dataclass
+class GenParams:
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Message:
+    role: str  # system / user / assistant
+    content: str
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the previous turn's cache
+
+    @property
+    def evaluated_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+
+@dataclass
+class Timings:
+    ttft_s: float = 0.0  # from call to first token
+    prompt_s: float = 0.0  # prompt evaluation
+    decode_s: float = 0.0  # first token to last token
+    total_s: float = 0.0
+
+    def decode_tokens_per_s(self, completion_tokens: int) -> float:
+        # the first token comes out of prompt evaluation; the rest are decode steps
+        steps = completion_tokens - 1
+        return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
+
+
+@dataclass
+class Chunk:
+    text: str = ""
+    done: bool = False
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+    timings: Timings | None = None

@@ -1,0 +1,1 @@
+"""The chat: session, view, messages, conversation list, header, engine host."""

@@ -1,0 +1,200 @@
+"""The chat: a scrolling column of MessageWidgets that shows a MessageListModel.
+
+Only the newest PAGE messages get widgets when a conversation opens (a chat of
+1,000 messages opens in a blink); "Show earlier messages" adds more.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from assistant.ui.chat.message_widget import MessageWidget
+from assistant.ui.chat.models.messages import MessageListModel
+from assistant.ui.common.theme import colors
+
+PAGE = 40
+
+
+class ChatView(QScrollArea):
+    edit_submitted = Signal(int, str)  # row, new text
+    regenerate_requested = Signal()
+    retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
+    link_activated = Signal(QUrl)
+    message_copied = Signal(int)
+
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAccessibleName("Conversation")
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._model = model
+        self._first = 0  # model row of the first widget
+        self._widgets: list[MessageWidget] = []
+        self._busy = False
+        self._dark = False
+        self._stick_to_bottom = True
+        self.cloud_label = ""  # "OpenAI gpt-4o" when a cloud model is set up
+
+        self._inner = QWidget()
+        self._inner.setObjectName("chatColumn")
+        self._layout = QVBoxLayout(self._inner)
+        self._layout.setContentsMargins(16, 12, 16, 12)
+        self._layout.setSpacing(10)
+        self._more = QPushButton("Show earlier messages")
+        self._more.setAccessibleName("Show earlier messages")
+        self._more.clicked.connect(self._on_more_clicked)
+        self._layout.addWidget(self._more, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._layout.addStretch(1)
+        self.setWidget(self._inner)
+        self.set_dark(False)
+
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+        model.modelReset.connect(self._rebuild)
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.rowsRemoved.connect(self._on_rows_removed)
+        model.dataChanged.connect(self._on_data_changed)
+        self._rebuild()
+
+    # -- building ------------------------------------------------------------------
+    def _make(self, row: int) -> MessageWidget:
+        m = self._model.message_at(row)
+        assert m is not None
+        w = MessageWidget(m.role, self._inner)
+        w.body.set_dark(self._dark)
+        w.copy_requested.connect(self._on_copy_requested)
+        w.edit_submitted.connect(self._on_edit_submitted)
+        w.regenerate_requested.connect(lambda _w: self.regenerate_requested.emit())
+        w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
+        w.link_activated.connect(self.link_activated)
+        self._fill(w, row)
+        return w
+
+    def _fill(self, w: MessageWidget, row: int) -> None:
+        idx = self._model.index(row)
+        M = MessageListModel
+        w.set_origin(idx.data(M.OriginRole), self.cloud_label)
+        w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole))
+
+    def _insert_widget(self, pos: int, w: MessageWidget) -> None:
+        # layout: [more button, widgets..., stretch]
+        align = Qt.AlignmentFlag(0)
+        self._layout.insertWidget(1 + pos, w, 0, align)
+        self._widgets.insert(pos, w)
+
+    def _rebuild(self) -> None:
+        for w in self._widgets:
+            w.deleteLater()
+        self._widgets = []
+        n = self._model.rowCount()
+        self._first = max(0, n - PAGE)
+        self._inner.setUpdatesEnabled(False)
+        for row in range(self._first, n):
+            self._insert_widget(row - self._first, self._make(row))
+        self._inner.setUpdatesEnabled(True)
+        self._more.setVisible(self._first > 0)
+        self._update_actions()
+        self._stick_to_bottom = True
+        QTimer.singleShot(0, self.scroll_to_bottom)
+
+    def _on_more_clicked(self) -> None:
+        start = max(0, self._first - PAGE)
+        bar = self.verticalScrollBar()
+        from_bottom = bar.maximum() - bar.value()
+        for row in range(self._first - 1, start - 1, -1):
+            self._insert_widget(0, self._make(row))
+        self._first = start
+        self._more.setVisible(self._first > 0)
+        # keep the message the user was looking at in place
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum() - from_bottom))
+
+    # -- model signals ------------------------------------------------------------------
+    def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            self._insert_widget(row - self._first, self._make(row))
+        self._update_actions()
+
+    def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
+        lo, hi = max(first, self._first), last
+        for row in range(hi, lo - 1, -1):
+            w = self._widgets.pop(row - self._first)
+            self._layout.removeWidget(w)
+            w.deleteLater()
+        if first < self._first:
+            self._first = max(0, self._first - (min(last, self._first - 1) - first + 1))
+        self._update_actions()
+
+    def _on_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: list[int] | None = None) -> None:
+        for row in range(top.row(), bottom.row() + 1):
+            if row < self._first:
+                continue
+            w = self._widgets[row - self._first]
+            if roles == [MessageListModel.ContentRole, Qt.ItemDataRole.DisplayRole]:
+                w.set_streaming_text(self._model.index(row).data(MessageListModel.ContentRole))
+            else:
+                self._fill(w, row)
+        self._update_actions()
+
+    # -- actions ----------------------------------------------------------------------
+    def set_dark(self, dark: bool) -> None:
+        self._dark = dark
+        c = colors(dark)
+        # bubbles: the user's tinted and outlined; who wrote what is also said in words
+        self._inner.setStyleSheet(
+            f"QFrame#userMessage {{ background: {c.user_bubble}; border: 1px solid {c.border}; border-radius: 8px; }}"
+            f"QFrame#assistantMessage {{ background: {c.assistant_bubble}; border-radius: 8px; }}"
+            f"QLabel#details, QLabel#status {{ color: {c.muted_text}; }}"
+            f"QLabel#error {{ color: {c.error_text}; }}"
+        )
+        for w in self._widgets:
+            w.body.set_dark(dark)
+
+    def set_cloud_label(self, label: str) -> None:
+        self.cloud_label = label
+        for i, w in enumerate(self._widgets):
+            w.set_origin(self._model.index(self._first + i).data(MessageListModel.OriginRole), label)
+        self._update_actions()
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        last = len(self._widgets) - 1
+        for i, w in enumerate(self._widgets):
+            w.set_can_regenerate(i == last and w.role == "assistant" and not self._busy)
+            w.set_actions_enabled(not self._busy)
+
+    def _row_of(self, w: MessageWidget) -> int:
+        return self._first + self._widgets.index(w)
+
+    def _on_copy_requested(self, w: MessageWidget) -> None:
+        QGuiApplication.clipboard().setText(w.text())
+        self.message_copied.emit(self._row_of(w))
+
+    def _on_edit_submitted(self, w: MessageWidget, text: str) -> None:
+        w.close_editor()
+        self.edit_submitted.emit(self._row_of(w), text)
+
+    def widget_at(self, row: int) -> MessageWidget | None:
+        i = row - self._first
+        return self._widgets[i] if 0 <= i < len(self._widgets) else None
+
+    # -- scrolling -----------------------------------------------------------------------
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick_to_bottom = value >= bar.maximum() - 24
+
+    def _on_range_changed(self, _lo: int, hi: int) -> None:
+        # follow a growing answer only while the user is reading the bottom
+        if self._stick_to_bottom:
+            self.verticalScrollBar().setValue(hi)
+
+    def scroll_to_bottom(self) -> None:
+        self._stick_to_bottom = True
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())

@@ -1,0 +1,154 @@
+"""The inference worker: one long-lived QThread that owns the loaded engine.
+
+Loading and generating both run there (MLX requires one thread for both), so the
+GUI thread never waits on the engine. Requests arrive as queued signals; results
+leave as queued signals. Stop is a threading.Event the GUI sets directly: the engine
+checks it between tokens, so stopping does not wait for a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from assistant.chat.store import ChatStore
+from assistant.chat.turn import TurnResult, run_turn
+from assistant.core.types import GenParams, ModelRef
+from assistant.engines.base import Engine
+from assistant.engines.factory import prepare
+from assistant.errors import AssistantError, EngineError
+from assistant.settings import Settings
+from assistant.ui.common.thread_host import ThreadHost
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    model: ModelRef
+    settings: Settings  # a copy: context length, threads, GPU layers
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: ModelRef
+    engine: str
+    backend: str
+    context_length: int
+    plan_reason: str
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    request_id: int
+    conversation_id: int
+    user_text: str | None  # None: answer the last user message again
+    system_prompt: str | None
+    params: GenParams
+
+
+class InferenceWorker(QObject):
+    """Lives on the worker thread; every slot runs there."""
+
+    load_started = Signal(object)  # ModelRef
+    loaded = Signal(object)  # LoadedModel
+    load_failed = Signal(object)  # AssistantError
+    unloaded = Signal()
+    token_received = Signal(int, str)  # request id, text
+    turn_finished = Signal(int, object)  # request id, TurnResult
+
+    def __init__(self, store: ChatStore) -> None:
+        super().__init__()
+        self._store = store
+        self._engine: Engine | None = None
+        self._model: ModelRef | None = None
+        self.cancel = threading.Event()
+
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        self.load_started.emit(request.model)
+        if self._engine is not None:
+            # free the previous model's memory BEFORE the next one is mapped: two models
+            # at once may not fit, and a switch must never need both
+            self._unload()
+            self.unloaded.emit()
+        try:
+            # planning reads the model's header, so it runs here too, not on the GUI thread
+            engine, options, plan = prepare(request.model, request.settings)
+            engine.load(request.model, options)
+        except AssistantError as exc:
+            self.load_failed.emit(exc)
+            return
+        except Exception as exc:  # an engine bug must not kill the thread silently
+            log.exception("loading %s failed", request.model.path)
+            self.load_failed.emit(EngineError(f"Loading {request.model.display_name} failed: {exc}", "See the log for details."))
+            return
+        self._engine, self._model = engine, request.model
+        self.loaded.emit(LoadedModel(request.model, engine.name, engine.backend, engine.context_length, plan.reason))
+
+    @Slot()
+    def unload(self) -> None:
+        self._unload()
+        self.unloaded.emit()
+
+    def _unload(self) -> None:
+        if self._engine is not None:
+            self._engine.unload()
+        self._engine = self._model = None
+
+    @Slot(object)
+    def run(self, request: TurnRequest) -> None:
+        if self._engine is None or self._model is None:
+            err = EngineError("No model is loaded.", "Choose a model in the chat header.")
+            self.turn_finished.emit(request.request_id, TurnResult(0, "", "failed", None, err))
+            return
+        rid = request.request_id
+        try:
+            result = run_turn(
+                self._store,
+                self._engine,
+                request.conversation_id,
+                system_prompt=request.system_prompt,
+                params=request.params,
+                cancel=self.cancel,
+                model_name=self._model.display_name,
+                user_text=request.user_text,
+                on_text=lambda text: self.token_received.emit(rid, text),
+            )
+        except AssistantError as exc:  # storage failed before the answer row existed
+            result = TurnResult(0, "", "failed", None, exc)
+        except Exception as exc:
+            log.exception("generation failed")
+            result = TurnResult(0, "", "failed", None, EngineError(f"Generation failed: {exc}", "See the log for details."))
+        self.turn_finished.emit(rid, result)
+
+
+class EngineHost(ThreadHost):
+    """Owns the inference thread and forwards requests to it with queued signals."""
+
+    _load_requested = Signal(object)
+    _run_requested = Signal(object)
+    _unload_requested = Signal()
+
+    def __init__(self, store: ChatStore, parent: QObject | None = None) -> None:
+        super().__init__("inference", InferenceWorker(store), parent)
+        self._load_requested.connect(self.worker.load)
+        self._run_requested.connect(self.worker.run)
+        self._unload_requested.connect(self.worker.unload)
+
+    def load(self, request: LoadRequest) -> None:
+        self._load_requested.emit(request)
+
+    def unload(self) -> None:
+        self._unload_requested.emit()
+
+    def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams) -> int:
+        rid = self.next_request()
+        self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params))
+        return rid
+
+    def _before_quit(self) -> None:
+        self._unload_requested.emit()  # the engine is freed on the thread that owns it

@@ -1,0 +1,171 @@
+"""One message in the chat: who wrote it, its Markdown, its details and actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.ui.common.markdown_view import MarkdownView
+
+STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
+
+
+class MessageWidget(QFrame):
+    copy_requested = Signal(object)  # self
+    edit_submitted = Signal(object, str)  # self, new text
+    regenerate_requested = Signal(object)
+    retry_requested = Signal(object, str)  # self, "cloud" / "local"
+    link_activated = Signal(QUrl)
+
+    def __init__(self, role: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setFrameShape(QFrame.Shape.StyledPanel if role == "user" else QFrame.Shape.NoFrame)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
+
+        self._who = QLabel("You" if role == "user" else "Assistant")
+        self._who.setObjectName("who")
+        f = self._who.font()
+        f.setBold(True)
+        self._who.setFont(f)
+        self._status = QLabel()
+        self._status.setObjectName("status")
+        self._details = QLabel()
+        self._details.setObjectName("details")
+        self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self._who)
+        head.addWidget(self._status)
+        head.addStretch(1)
+
+        self.body = MarkdownView(self)
+        self.body.link_activated.connect(self.link_activated)
+        self._error = QLabel()
+        self._error.setWordWrap(True)
+        self._error.setObjectName("error")
+        self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._error.hide()
+
+        self._copy = self._button("Copy", "Copy this message", lambda: self.copy_requested.emit(self))
+        self._edit = self._button("Edit", "Edit this message and send it again", self._on_edit_clicked)
+        self._regen = self._button("Regenerate", "Write this answer again", lambda: self.regenerate_requested.emit(self))
+        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"))
+        self._retry_local = self._button("Retry locally", "Retry with the local model", lambda: self.retry_requested.emit(self, "local"))
+        self._origin = ""
+        self._cloud_label = ""
+        self._edit.setVisible(role == "user")
+        self._regen.setVisible(False)
+        self._retry_cloud.setVisible(False)
+        self._retry_local.setVisible(False)
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self._details, 1)
+        for b in (self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
+            actions.addWidget(b)
+
+        self._editor: QPlainTextEdit | None = None
+        self._editor_box = QWidget(self)
+        self._editor_box.hide()
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 6)
+        lay.setSpacing(4)
+        lay.addLayout(head)
+        lay.addWidget(self.body)
+        lay.addWidget(self._editor_box)
+        lay.addWidget(self._error)
+        lay.addLayout(actions)
+
+    def _button(self, text: str, name: str, slot) -> QPushButton:  # type: ignore[no-untyped-def]
+        b = QPushButton(text, self)
+        b.setFlat(True)
+        b.setAccessibleName(name)
+        b.setToolTip(name)
+        b.setCursor(Qt.CursorShape.PointingHandCursor)
+        b.clicked.connect(slot)
+        return b
+
+    # -- content ---------------------------------------------------------------
+    def set_content(self, text: str, status: str, details: str, error: str) -> None:
+        self.body.set_markdown(text if text or status != "streaming" else "…")
+        label = STATUS_TEXT.get(status, "")
+        self._status.setText(f"· {label}" if label else "")
+        self._status.setVisible(bool(label))
+        self._details.setText(details)
+        self._error.setText(f"⚠ {error}" if error and status == "failed" else "")
+        self._error.setVisible(bool(error) and status == "failed")
+        done = status != "streaming"
+        self._copy.setEnabled(done)
+        self._edit.setEnabled(done)
+
+    def set_streaming_text(self, text: str) -> None:
+        self.body.set_markdown(text)
+
+    def set_origin(self, origin: str, cloud_label: str) -> None:
+        """Where the answer came from ("local" / "cloud") and the cloud model's name ("" when none is set up)."""
+        self._origin, self._cloud_label = origin, cloud_label
+        self._retry_cloud.setText(f"Retry with {cloud_label}" if cloud_label else "Retry with cloud")
+        self._retry_cloud.setAccessibleName(f"Retry with {cloud_label or 'the cloud model'}")
+
+    def set_can_regenerate(self, can: bool) -> None:
+        answer = self.role == "assistant" and can
+        self._regen.setVisible(answer)
+        self._retry_cloud.setVisible(answer and self._origin != "cloud" and bool(self._cloud_label))
+        self._retry_local.setVisible(answer and self._origin == "cloud")
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        self._edit.setEnabled(enabled)
+        self._regen.setEnabled(enabled)
+        self._retry_cloud.setEnabled(enabled)
+        self._retry_local.setEnabled(enabled)
+
+    def text(self) -> str:
+        return self.body.plain_text()
+
+    # -- editing ---------------------------------------------------------------------
+    def _on_edit_clicked(self) -> None:
+        if self._editor is None:
+            self._editor = QPlainTextEdit(self._editor_box)
+            self._editor.setAccessibleName("Edit message")
+            send = QPushButton("Save and send", self._editor_box)
+            send.setAccessibleName("Save the edited message and send it")
+            send.setDefault(True)
+            cancel = QPushButton("Cancel", self._editor_box)
+            cancel.setAccessibleName("Cancel editing")
+            send.clicked.connect(self._on_edit_saved)
+            cancel.clicked.connect(self.close_editor)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(cancel)
+            row.addWidget(send)
+            lay = QVBoxLayout(self._editor_box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(self._editor)
+            lay.addLayout(row)
+        self._editor.setPlainText(self.text())
+        self.body.hide()
+        self._editor_box.show()
+        self._editor.setFocus()
+
+    def _on_edit_saved(self) -> None:
+        if self._editor is not None and self._editor.toPlainText().strip():
+            self.edit_submitted.emit(self, self._editor.toPlainText())
+
+    def close_editor(self) -> None:
+        self._editor_box.hide()
+        self.body.show()
+
+    def editing(self) -> bool:
+        return self._editor_box.isVisible()

@@ -1,0 +1,1 @@
+"""Item models of the chat: conversations and search hits, messages, installed models."""

@@ -1,0 +1,138 @@
+"""The messages of the open conversation as a Qt list model.
+
+The streaming answer is a row like any other: its content grows through
+`set_streaming_text`, called on the GUI's render timer (not per token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from assistant.chat.cost import format_usd
+from assistant.chat.export import answer_details
+from assistant.chat.records import StoredMessage
+from assistant.engines.cloud import PROVIDERS
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def origin_details(m: StoredMessage) -> str:
+    """Where an answer came from, then its details: "Local · gemma-3 · llama.cpp · 41.2 tokens/s"
+    or "Cloud · OpenAI gpt-4o · $0.0012 · 3.1 s"."""
+    if m.origin == "cloud" or m.engine == "cloud":
+        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {m.model or ''}".strip()]
+        if m.cost_usd is not None:
+            bits.append(format_usd(m.cost_usd))
+        if m.completion_tokens:
+            bits.append(f"{(m.prompt_tokens or 0) + m.completion_tokens:,} tokens")
+        if m.status == "stopped":
+            bits.append("stopped")
+        elif m.status == "failed":
+            bits.append("failed, partial answer kept" if m.content else "failed")
+        return " · ".join(bits)
+    rest = answer_details(m)
+    return "Local · " + rest if rest else "Local"
+
+
+class MessageListModel(QAbstractListModel):
+    IdRole = Qt.ItemDataRole.UserRole + 1
+    RoleRole = Qt.ItemDataRole.UserRole + 2  # user / assistant
+    ContentRole = Qt.ItemDataRole.UserRole + 3
+    StatusRole = Qt.ItemDataRole.UserRole + 4  # complete / stopped / failed / streaming
+    DetailsRole = Qt.ItemDataRole.UserRole + 5  # "model · engine · 41.2 tokens/s · stopped"
+    ErrorRole = Qt.ItemDataRole.UserRole + 6
+    OriginRole = Qt.ItemDataRole.UserRole + 7  # local / cloud ("" for the user's messages)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[StoredMessage] = []
+
+    def roleNames(self) -> dict[int, bytes]:
+        return {
+            self.IdRole: b"messageId",
+            self.RoleRole: b"role",
+            self.ContentRole: b"content",
+            self.StatusRole: b"status",
+            self.DetailsRole: b"details",
+            self.ErrorRole: b"error",
+            self.OriginRole: b"origin",
+        }
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        m = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, self.ContentRole):
+            return m.content
+        if role == self.IdRole:
+            return m.id
+        if role == self.RoleRole:
+            return m.role
+        if role == self.StatusRole:
+            return m.status
+        if role == self.DetailsRole:
+            return origin_details(m) if m.role == "assistant" and m.status != "streaming" else ""
+        if role == self.OriginRole:
+            return (m.origin or ("cloud" if m.engine == "cloud" else "local")) if m.role == "assistant" else ""
+        if role == self.ErrorRole:
+            return m.error or ""
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            who = "You" if m.role == "user" else "Assistant"
+            return f"{who}: {m.content}"
+        return None
+
+    def message_at(self, row: int) -> StoredMessage | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def messages(self) -> list[StoredMessage]:
+        return list(self._rows)
+
+    def set_messages(self, rows: list[StoredMessage]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def sync(self, rows: list[StoredMessage]) -> None:
+        """Make the model equal to `rows`, touching only rows that differ."""
+        common = min(len(rows), len(self._rows))
+        for i in range(common):
+            if self._rows[i] != rows[i]:
+                self._rows[i] = rows[i]
+                idx = self.index(i)
+                self.dataChanged.emit(idx, idx)
+        if len(self._rows) > len(rows):
+            self.beginRemoveRows(QModelIndex(), len(rows), len(self._rows) - 1)
+            del self._rows[len(rows):]
+            self.endRemoveRows()
+        elif len(rows) > len(self._rows):
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(rows) - 1)
+            self._rows.extend(rows[len(self._rows):])
+            self.endInsertRows()
+
+    def append(self, message: StoredMessage) -> int:
+        row = len(self._rows)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._rows.append(message)
+        self.endInsertRows()
+        return row
+
+    def truncate(self, row: int) -> None:
+        """Remove `row` and everything after it."""
+        if row >= len(self._rows):
+            return
+        self.beginRemoveRows(QModelIndex(), row, len(self._rows) - 1)
+        del self._rows[row:]
+        self.endRemoveRows()
+
+    def set_streaming_text(self, row: int, text: str) -> None:
+        m = self._rows[row]
+        if m.content != text:
+            self._rows[row] = replace(m, content=text)
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [self.ContentRole, Qt.ItemDataRole.DisplayRole])

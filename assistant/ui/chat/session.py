@@ -1,0 +1,286 @@
+"""The chat as the GUI drives it: send, stream, stop, regenerate, edit and resend.
+
+Owns the engine host (worker thread) and the message model of the open
+conversation. Tokens arrive by queued signal and are buffered; a 40 ms timer
+re-renders the growing answer, never once per token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from assistant.chat import cloud_route
+from assistant.chat.dispatch import SendPolicy
+from assistant.chat.router import LocalModelInfo
+from assistant.chat.store import ChatStore, StoredMessage
+from assistant.chat.turn import TurnResult
+from assistant.core.types import GenParams, Message, ModelRef
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
+from assistant.ui.chat.models.messages import MessageListModel
+from assistant.ui.cloud.worker import CloudHost
+
+log = logging.getLogger(__name__)
+
+RENDER_INTERVAL_MS = 40
+
+
+def _title_from(text: str) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "New chat")
+    return line[:60] + ("…" if len(line) > 60 else "")
+
+
+class ChatSession(QObject):
+    busy_changed = Signal(bool)  # an answer is being written
+    model_loading = Signal(object)  # ModelRef
+    model_loaded = Signal(object)  # LoadedModel
+    model_load_failed = Signal(str)
+    conversation_changed = Signal(int)  # 0: a new, not yet saved chat
+    conversations_changed = Signal()  # titles / order changed: the list should reload
+    turn_finished = Signal(object)  # TurnResult
+    error_occurred = Signal(str)
+    consent_requested = Signal(object)  # ConsentRequest: the GUI asks, then calls resolve_consent
+    notice = Signal(str)  # a passing note for the status bar
+    cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
+
+    def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.messages = MessageListModel(self)
+        self.host = EngineHost(store, self)
+        self.cloud_host = CloudHost(store, self)
+        self.policy = SendPolicy(store, settings)
+        self.config_dir = None  # Path of the user's price-table copy; set by the window
+        self._pending: str | None = None  # the prompt awaiting the user's consent
+        self.conversation_id = 0
+        self.loaded: LoadedModel | None = None
+        self.loading: ModelRef | None = None
+        self._request_id = 0
+        self._stream_row = -1
+        self._parts: list[str] = []
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_render_tick)
+        w = self.host.worker
+        w.token_received.connect(self._on_token_received)
+        w.turn_finished.connect(self._on_turn_finished)
+        w.load_started.connect(self._on_load_started)
+        w.loaded.connect(self._on_loaded)
+        w.load_failed.connect(self._on_load_failed)
+        self.cloud_host.worker.token_received.connect(self._on_token_received)
+        self.cloud_host.worker.turn_finished.connect(self._on_turn_finished)
+
+    @property
+    def settings(self) -> Settings:
+        return self.policy.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.policy.settings = settings
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._request_id != 0
+
+    @property
+    def _model_path(self):  # type: ignore[no-untyped-def]
+        return self.loaded.model.path if self.loaded else None
+
+    def params(self) -> GenParams:
+        """The loaded model's own sampling values (library/model_settings.py), else the defaults."""
+        return self.policy.params(self._model_path)
+
+    def system_prompt(self) -> str:
+        return self.policy.system_prompt(self._model_path)
+
+    # -- models ------------------------------------------------------------------------
+    def load_model(self, model: ModelRef) -> None:
+        if self.busy:
+            self.stop()
+        self.loading = model
+        self.host.load(LoadRequest(model, replace(self.settings)))
+
+    def _on_load_started(self, model: ModelRef) -> None:
+        self.model_loading.emit(model)
+
+    def _on_loaded(self, loaded: LoadedModel) -> None:
+        self.loaded, self.loading = loaded, None
+        self.model_loaded.emit(loaded)
+
+    def _on_load_failed(self, error: Exception) -> None:
+        self.loaded = self.loading = None
+        self.model_load_failed.emit(str(error))
+
+    # -- conversations -------------------------------------------------------------------
+    def open_conversation(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            return
+        self.stop()
+        self._stream_row = -1  # a stopping answer must not render into the next chat
+        conv = self.store.get_conversation(conversation_id) if conversation_id else None
+        self.conversation_id = conv.id if conv else 0
+        self.messages.set_messages(self.store.messages(conv.id) if conv else [])
+        self.conversation_changed.emit(self.conversation_id)
+
+    def new_conversation(self) -> None:
+        self.open_conversation(0)
+
+    def reload(self) -> None:
+        """Re-read the open conversation (after a delete or rename elsewhere)."""
+        if self.conversation_id and self.store.get_conversation(self.conversation_id) is None:
+            self.new_conversation()
+        elif self.conversation_id:
+            self.messages.sync(self.store.messages(self.conversation_id))
+
+    # -- turns ---------------------------------------------------------------------------
+    def send(self, text: str, target: str | None = None) -> bool:
+        """Send a prompt. `target` None routes it (settings, chat, router); "cloud": Ask <cloud>."""
+        text = text.strip()
+        if not text or self.busy or self._pending is not None:
+            return False
+        if target == "cloud" and not self._cloud_allowed():
+            return False
+        if self.loaded is None and target != "cloud":
+            self.error_occurred.emit("Choose a model first: no model is loaded.")
+            return False
+        if not self.conversation_id:
+            conv = self.store.create_conversation(
+                title=_title_from(text), system_prompt=self.system_prompt() or None,
+                model=self.loaded.model.display_name if self.loaded else None,
+            )
+            self.conversation_id = conv.id
+            self.conversation_changed.emit(conv.id)
+        self.messages.append(self._placeholder("user", text, "complete"))
+        self._route(text, target)
+        return True
+
+    def regenerate(self, target: str | None = None) -> bool:
+        """Answer the last user message again, replacing the last answer.
+        `target` "cloud": Retry with the cloud model; "local" or None: the local model."""
+        if self.busy or self._pending is not None or not self.conversation_id:
+            return False
+        if (self.loaded is None and target != "cloud") or (target == "cloud" and not self._cloud_allowed()):
+            return False
+        rows = self.messages.messages()
+        if not rows or rows[-1].role != "assistant" or rows[-1].id <= 0:
+            return False
+        self.store.delete_messages_from(self.conversation_id, rows[-1].id)
+        self.messages.truncate(len(rows) - 1)
+        self._start(None, "cloud" if target == "cloud" else "local")
+        return True
+
+    def edit_and_resend(self, row: int, new_text: str) -> bool:
+        """Replace a user message and everything after it, then answer it."""
+        m = self.messages.message_at(row)
+        if self.busy or self.loaded is None or m is None or m.role != "user" or m.id <= 0 or not new_text.strip():
+            return False
+        self.store.delete_messages_from(self.conversation_id, m.id)
+        self.messages.truncate(row)
+        self.messages.append(self._placeholder("user", new_text.strip(), "complete"))
+        self._start(new_text.strip())
+        return True
+
+    def stop(self) -> None:
+        if self.busy:
+            self.host.stop()
+            self.cloud_host.stop()
+
+    def _placeholder(self, role: str, content: str, status: str) -> StoredMessage:
+        engine = self.loaded.engine if self.loaded else None
+        model = self.loaded.model.display_name if self.loaded else None
+        return StoredMessage(0, self.conversation_id, role, content, status, engine, model,
+                             None, None, None, None, None, None, time.time())
+
+    def _start(self, user_text: str | None, target: str = "local") -> None:
+        placeholder = self._placeholder("assistant", "", "streaming")
+        if target == "cloud":
+            c = self.settings.cloud
+            placeholder = replace(placeholder, engine="cloud", model=c.model, origin="cloud", provider=c.provider)
+        self._stream_row = self.messages.append(placeholder)
+        self._parts = []
+        self._dirty = False
+        system = self.policy.turn_system_prompt(self.conversation_id, self._model_path)
+        if target == "cloud":
+            self._request_id = self.cloud_host.run(dict(
+                conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
+                params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir))
+        else:
+            self._request_id = self.host.run(self.conversation_id, user_text, system, self.params())
+        self._timer.start()
+        self.busy_changed.emit(True)
+
+    def _on_token_received(self, request_id: int, text: str) -> None:
+        if request_id == self._request_id:
+            self._parts.append(text)
+            self._dirty = True
+
+    def _on_render_tick(self) -> None:
+        if self._dirty and 0 <= self._stream_row < self.messages.rowCount():
+            self._dirty = False
+            self.messages.set_streaming_text(self._stream_row, "".join(self._parts))
+
+    def _on_turn_finished(self, request_id: int, result: TurnResult) -> None:
+        if request_id != self._request_id:
+            return
+        self._timer.stop()
+        self._request_id = 0
+        self._stream_row = -1
+        conv_id = self.conversation_id
+        if conv_id:
+            # the stored rows carry ids, usage and status: the placeholders become them
+            self.messages.sync(self.store.messages(conv_id))
+        self.busy_changed.emit(False)
+        self.conversations_changed.emit()
+        if result.error is not None:
+            self.error_occurred.emit(str(result.error))
+        self.turn_finished.emit(result)
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.host.shutdown()
+        self.cloud_host.shutdown()
+
+    # -- the cloud (the rules are chat/dispatch.py's) --------------------------------------
+    def _cloud_allowed(self) -> bool:
+        """The checks an explicit cloud request must pass; a refusal is said in plain words."""
+        try:
+            self.policy.check_cloud_allowed(self.conversation_id)
+        except AssistantError as exc:
+            self.error_occurred.emit(str(exc))
+            return False
+        return True
+
+    def _route(self, text: str, target: str | None) -> None:
+        if target == "cloud":
+            self._start(text, "cloud")
+            return
+        local = LocalModelInfo(self.loaded.model.display_name, None, self.loaded.context_length) if self.loaded else None
+        d = self.policy.decide(text, self.conversation_id, local=local, model_path=self._model_path)
+        if d.notice:
+            self.notice.emit(d.notice)
+        if d.consent is not None:
+            self._pending = text
+            self.consent_requested.emit(d.consent)
+            return
+        self._start(text, d.target)
+
+    def outgoing_preview(self, text: str | None) -> list[Message]:
+        """Exactly the messages a cloud request for `text` would carry (after redaction)."""
+        return self.policy.outgoing_preview(text, self.conversation_id, self._model_path)
+
+    def resolve_consent(self, consent: cloud_route.Consent) -> None:
+        """The user's answer to consent_requested."""
+        if self._pending is None:
+            return
+        text, self._pending = self._pending, None
+        target, changed = self.policy.apply_consent(self.conversation_id, consent)
+        if changed:
+            self.cloud_settings_changed.emit()
+        self._start(text, target)

@@ -1,0 +1,1 @@
+"""The cloud model: Ask/Retry controls, consent, Settings → Cloud, its worker thread."""

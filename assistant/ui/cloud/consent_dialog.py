@@ -1,0 +1,88 @@
+"""Asks before a prompt goes to the cloud, and shows exactly what would be sent."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.chat.cloud_route import Consent
+from assistant.chat.privacy import preview_text
+from assistant.core.types import Message
+
+
+class ConsentDialog(QDialog):
+    decided = Signal(object)  # Consent
+
+    def __init__(
+        self, question: str, reason: str, messages: list[Message], redacted: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Send to the cloud?")
+        self.setAccessibleName("Send to the cloud?")
+        self._sent = False
+        self.question = QLabel(f"<b>{question}</b>")
+        self.question.setWordWrap(True)
+        self.reason = QLabel(reason)
+        self.reason.setWordWrap(True)
+        self.reason.setAccessibleName("Why")
+        what = QLabel(
+            f"These {len(messages)} messages would be sent"
+            + (", with e-mail addresses, phone numbers and key-like strings hidden:" if redacted else ", exactly as shown:")
+        )
+        what.setWordWrap(True)
+        self.preview = QPlainTextEdit(preview_text(messages))
+        self.preview.setReadOnly(True)
+        self.preview.setAccessibleName("Messages that will be sent")
+        self.preview.setMinimumSize(480, 200)
+        self.always = QCheckBox("&Always send hard prompts (Automatic mode)")
+        self.always.setAccessibleName("Always send hard prompts")
+        self.never = QCheckBox("&Never send this chat to the cloud")
+        self.never.setAccessibleName("Never send this chat to the cloud")
+        self.never.toggled.connect(self._on_never_toggled)
+        self.send_button = QPushButton("&Send")
+        self.send_button.setAccessibleName("Send to the cloud")
+        self.local_button = QPushButton("&Keep local")
+        self.local_button.setAccessibleName("Keep local: answer with the local model")
+        self.local_button.setDefault(True)  # Enter never sends data off the machine by accident
+        self.local_button.setShortcut(QKeySequence("Escape"))
+        self.send_button.clicked.connect(lambda: self._finish(True))
+        self.local_button.clicked.connect(lambda: self._finish(False))
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.local_button)
+        row.addWidget(self.send_button)
+        lay = QVBoxLayout(self)
+        for w in (self.question, self.reason, what):
+            lay.addWidget(w)
+        lay.addWidget(self.preview, 1)
+        lay.addWidget(self.always)
+        lay.addWidget(self.never)
+        lay.addLayout(row)
+
+    def _on_never_toggled(self, on: bool) -> None:
+        self.send_button.setEnabled(not on)
+        self.always.setEnabled(not on)
+
+    def _finish(self, send: bool) -> None:
+        if self._sent:
+            return
+        self._sent = True
+        send = send and not self.never.isChecked()
+        self.decided.emit(Consent(send=send, always=self.always.isChecked() and send, never_this_chat=self.never.isChecked()))
+        self.accept() if send else self.reject()
+
+    def reject(self) -> None:  # Escape or the close button: keep local
+        if not self._sent:
+            self._sent = True
+            self.decided.emit(Consent(send=False, never_this_chat=self.never.isChecked()))
+        super().reject()

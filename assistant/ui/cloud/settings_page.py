@@ -1,0 +1,259 @@
+"""Settings → Cloud: provider, model, API key (in the keyring), routing, privacy and cost.
+
+Key Save / Test / Delete and the model list run on the cloud worker's thread (keyring
+calls with a timeout, one cheap request to the provider); the page only shows their
+plain-words results. The key field is a password field, cleared once the key is
+saved: after entry the key is shown masked, never in full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant import keys
+from assistant.chat import cost
+from assistant.chat.cloud_route import MODES
+from assistant.chat.store import ChatStore
+from assistant.engines.cloud import PROVIDERS
+from assistant.settings import CloudSettings, Settings
+from assistant.ui.cloud.worker import CloudHost, KeyOpResult
+
+PROVIDER_CHOICES = [("", "None (local only)")] + list(PROVIDERS.items())
+MODE_HELP = {
+    "local": "Nothing is ever sent to the cloud.",
+    "ask": "When a prompt looks hard for the local model, you are asked first and shown what would be sent.",
+    "auto": "Prompts that look hard for the local model go to the cloud without asking.",
+}
+
+
+def _button(text: str, name: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setAccessibleName(name)
+    b.setAutoDefault(False)
+    return b
+
+
+class CloudSettingsPage(QWidget):
+    """A SettingsPage (load / apply_to / edited) for the settings dialog."""
+
+    edited = Signal()
+
+    def __init__(self, host: CloudHost, store: ChatStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._host = host
+        self._store = store
+        self._ops: dict[int, str] = {}
+        host.worker.key_op_finished.connect(self._on_key_op_finished)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_provider())
+        layout.addWidget(self._build_key())
+        layout.addWidget(self._build_routing())
+        layout.addWidget(self._build_cost())
+        layout.addStretch(1)
+
+    # -- building ------------------------------------------------------------------
+    def _build_provider(self) -> QGroupBox:
+        box = QGroupBox("Cloud model")
+        form = QFormLayout(box)
+        self.provider_combo = QComboBox()
+        self.provider_combo.setAccessibleName("Cloud provider")
+        for key, label in PROVIDER_CHOICES:
+            self.provider_combo.addItem(label, key)
+        self.provider_combo.currentIndexChanged.connect(self._on_provider_changed)
+        form.addRow("&Provider:", self.provider_combo)
+        self.base_url_edit = QLineEdit()
+        self.base_url_edit.setAccessibleName("Server base URL")
+        self.base_url_edit.setPlaceholderText("http://127.0.0.1:8080/v1")
+        self.base_url_edit.textEdited.connect(self._on_value_changed)
+        self.base_url_label = QLabel("Server &URL:")
+        self.base_url_label.setBuddy(self.base_url_edit)
+        form.addRow(self.base_url_label, self.base_url_edit)
+        self.model_combo = QComboBox()
+        self.model_combo.setEditable(True)
+        self.model_combo.setAccessibleName("Cloud model")
+        self.model_combo.editTextChanged.connect(self._on_value_changed)
+        self.models_button = _button("&Fetch list", "Fetch the provider's model list")
+        self.models_button.clicked.connect(lambda: self._start_op("models"))
+        row = QHBoxLayout()
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(self.models_button)
+        model_label = QLabel("M&odel:")
+        model_label.setBuddy(self.model_combo)
+        form.addRow(model_label, row)
+        return box
+
+    def _build_key(self) -> QGroupBox:
+        box = QGroupBox("API key")
+        v = QVBoxLayout(box)
+        self.key_edit = QLineEdit()
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setAccessibleName("API key")
+        self.key_edit.setAccessibleDescription("Stored only in the system keyring, never in a file")
+        self.key_edit.setPlaceholderText("Paste the key, then Save")
+        self.save_key_button = _button("&Save key", "Save the API key in the keyring and check it")
+        self.test_key_button = _button("&Test key", "Check the stored API key")
+        self.delete_key_button = _button("&Delete key", "Delete the API key from the keyring")
+        self.save_key_button.clicked.connect(self._on_save_key_clicked)
+        self.test_key_button.clicked.connect(lambda: self._start_op("test"))
+        self.delete_key_button.clicked.connect(lambda: self._start_op("delete"))
+        row = QHBoxLayout()
+        row.addWidget(self.key_edit, 1)
+        for b in (self.save_key_button, self.test_key_button, self.delete_key_button):
+            row.addWidget(b)
+        self.key_status = QLabel("Keys are kept only in the system keyring.")
+        self.key_status.setWordWrap(True)
+        self.key_status.setAccessibleName("API key status")
+        v.addLayout(row)
+        v.addWidget(self.key_status)
+        return box
+
+    def _build_routing(self) -> QGroupBox:
+        box = QGroupBox("When to use it")
+        form = QFormLayout(box)
+        self.mode_combo = QComboBox()
+        self.mode_combo.setAccessibleName("Routing mode")
+        for key, label in MODES.items():
+            self.mode_combo.addItem(label, key)
+        self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
+        form.addRow("&Routing:", self.mode_combo)
+        self.mode_help = QLabel()
+        self.mode_help.setWordWrap(True)
+        form.addRow("", self.mode_help)
+        self.redact_check = QCheckBox("&Hide e-mail addresses, phone numbers and key-like strings before sending")
+        self.redact_check.setAccessibleName("Redact personal data before sending")
+        self.redact_check.toggled.connect(self._on_value_changed)
+        form.addRow("", self.redact_check)
+        return box
+
+    def _build_cost(self) -> QGroupBox:
+        box = QGroupBox("Cost")
+        form = QFormLayout(box)
+        self.limit_spin = QDoubleSpinBox()
+        self.limit_spin.setRange(0, 100_000)
+        self.limit_spin.setDecimals(2)
+        self.limit_spin.setPrefix("$ ")
+        self.limit_spin.setSpecialValueText("No limit")
+        self.limit_spin.setAccessibleName("Monthly cloud limit in US dollars")
+        self.limit_spin.valueChanged.connect(self._on_value_changed)
+        form.addRow("Monthly &limit:", self.limit_spin)
+        self.spend_label = QLabel()
+        self.spend_label.setAccessibleName("Cloud spending this month")
+        form.addRow("This month:", self.spend_label)
+        self.prices_button = QPushButton("Edit prices…")
+        self.prices_button.setAccessibleName("Edit the price table")
+        self.prices_button.setToolTip("Open your copy of the price table (prices per million tokens)")
+        self.prices_button.clicked.connect(self._on_edit_prices)
+        form.addRow("", self.prices_button)
+        return box
+
+    def _on_edit_prices(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from assistant.paths import get_paths
+
+        path = cost.write_user_copy(get_paths().config_dir)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    # -- SettingsPage -------------------------------------------------------------------
+    def load(self, settings: Settings) -> None:
+        c = settings.cloud
+        keys_ = [k for k, _ in PROVIDER_CHOICES]
+        self.provider_combo.setCurrentIndex(keys_.index(c.provider) if c.provider in keys_ else 0)
+        self.base_url_edit.setText(c.base_url)
+        self.model_combo.setEditText(c.model)
+        self.mode_combo.setCurrentIndex(max(0, list(MODES).index(c.routing_mode) if c.routing_mode in MODES else 0))
+        self.redact_check.setChecked(c.redact)
+        self.limit_spin.setValue(c.monthly_limit_usd)
+        self.refresh_spend()
+        self._update_visibility()
+
+    def apply_to(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, cloud=self.cloud_settings())
+
+    def cloud_settings(self) -> CloudSettings:
+        return CloudSettings(
+            provider=str(self.provider_combo.currentData() or ""),
+            model=self.model_combo.currentText().strip(),
+            base_url=self.base_url_edit.text().strip(),
+            routing_mode=str(self.mode_combo.currentData()),
+            redact=self.redact_check.isChecked(),
+            monthly_limit_usd=float(self.limit_spin.value()),
+        )
+
+    def refresh_spend(self) -> None:
+        spent = cost.month_total(self._store)
+        self.spend_label.setText(f"{cost.format_usd(spent)} spent on cloud answers")
+
+    # -- slots ----------------------------------------------------------------------------
+    def _on_value_changed(self, *_: object) -> None:
+        self.edited.emit()
+
+    def _on_provider_changed(self, *_: object) -> None:
+        self._update_visibility()
+        self.edited.emit()
+
+    def _on_mode_changed(self, *_: object) -> None:
+        self.mode_help.setText(MODE_HELP.get(str(self.mode_combo.currentData()), ""))
+        self.edited.emit()
+
+    def _update_visibility(self) -> None:
+        provider = str(self.provider_combo.currentData() or "")
+        compatible = provider == "openai-compatible"
+        self.base_url_edit.setVisible(compatible)
+        self.base_url_label.setVisible(compatible)
+        for w in (self.model_combo, self.models_button, self.key_edit, self.save_key_button,
+                  self.test_key_button, self.delete_key_button, self.mode_combo, self.redact_check):
+            w.setEnabled(bool(provider))
+        self.mode_help.setText(MODE_HELP.get(str(self.mode_combo.currentData()), ""))
+
+    def _on_save_key_clicked(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            self.key_status.setText("Paste the key first.")
+            return
+        self._start_op("save", key)
+        self.key_edit.clear()  # the field never holds the key once it is on its way to the keyring
+        self.key_edit.setPlaceholderText(f"Saving {keys.mask(key)}…")
+
+    def _start_op(self, kind: str, key: str = "") -> None:
+        cloud = self.cloud_settings()
+        if not cloud.provider:
+            self.key_status.setText("Choose a provider first.")
+            return
+        for b in (self.save_key_button, self.test_key_button, self.delete_key_button, self.models_button):
+            b.setEnabled(False)
+        self.key_status.setText({"save": "Saving and checking the key…", "test": "Checking the key…",
+                                 "delete": "Deleting the key…", "models": "Fetching the model list…"}[kind])
+        self._ops[self._host.key_op(kind, cloud, key)] = kind
+
+    def _on_key_op_finished(self, result: KeyOpResult) -> None:
+        if self._ops.pop(result.op_id, None) is None:
+            return  # another page's request
+        for b in (self.save_key_button, self.test_key_button, self.delete_key_button, self.models_button):
+            b.setEnabled(True)
+        self.key_status.setText(("✓ " if result.ok else "⚠ ") + result.message)
+        if result.kind == "save":
+            self.key_edit.setPlaceholderText("A key is saved (hidden)" if result.ok else "Paste the key, then Save")
+        elif result.kind == "delete" and result.ok:
+            self.key_edit.setPlaceholderText("Paste the key, then Save")
+        if result.kind == "models" and result.ok:
+            current = self.model_combo.currentText()
+            self.model_combo.clear()
+            self.model_combo.addItems(list(result.models))
+            self.model_combo.setEditText(current or (result.models[0] if result.models else ""))

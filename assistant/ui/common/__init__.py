@@ -1,0 +1,1 @@
+"""Shared by every feature: theme, icons, thread-pool jobs, Markdown rendering, the table model base."""

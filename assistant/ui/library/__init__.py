@@ -1,0 +1,1 @@
+"""The model library: catalog, Hub search, downloads, installed models, first-run wizard, model settings."""

@@ -1,0 +1,89 @@
+"""The curated catalog with how each model fits this computer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+
+from assistant.hardware import format_bytes
+from assistant.library.catalog import CatalogEntry, CatalogFile
+from assistant.library.fit import FitEstimate, FitLevel
+from assistant.ui.common.table_model import RowTableModel
+
+FIT_COLORS = {  # readable on light and dark bases
+    FitLevel.GPU_FULL: "#2e7d32",
+    FitLevel.GPU_PARTIAL: "#1565c0",
+    FitLevel.CPU_ONLY: "#a15c00",
+    FitLevel.NO_FIT: "#c62828",
+}
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    entry: CatalogEntry
+    fits: tuple[tuple[CatalogFile, FitEstimate], ...]  # one per quantization
+    recommended: bool = False
+
+    @property
+    def default_fit(self) -> tuple[CatalogFile, FitEstimate] | None:
+        f = self.entry.default_file()
+        return next((p for p in self.fits if p[0] == f), self.fits[0] if self.fits else None)
+
+
+def _params(e: CatalogEntry) -> str:
+    text = f"{e.params_b:g}B"
+    return f"{text} ({e.active_params_b:g}B active)" if e.is_moe else text
+
+
+class CatalogModel(RowTableModel[CatalogRow]):
+    columns = ("Model", "Size", "Licence", "Good at", "On this computer")
+    EntryRole = Qt.ItemDataRole.UserRole + 10
+    FitRole = Qt.ItemDataRole.UserRole + 11
+    RecommendedRole = Qt.ItemDataRole.UserRole + 12
+    GoodFirstRole = Qt.ItemDataRole.UserRole + 13
+    extra_roles = {EntryRole: b"entry", FitRole: b"fit", RecommendedRole: b"recommended", GoodFirstRole: b"goodFirst"}
+
+    def cell(self, row: CatalogRow, column: int) -> str:
+        e = row.entry
+        if column == 0:
+            marks = []
+            if row.recommended:
+                marks.append("★ Recommended")
+            elif e.good_first:  # the recommended pick is always a good first model: say it once
+                marks.append("Good first model")
+            return e.name + (f"  ·  {' · '.join(marks)}" if marks else "")
+        if column == 1:
+            d = row.default_fit
+            return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
+        if column == 2:
+            return ("⚠ " if e.restrictive else "") + e.license_name  # the flag first: the name may be elided
+        if column == 3:
+            return ", ".join(e.strengths)
+        d = row.default_fit
+        return f"{d[1].label} ({d[0].quant})" if d else ""
+
+    def role_value(self, row: CatalogRow, column: int, role: int) -> Any:
+        d = row.default_fit
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 4 and d:
+                return d[1].detail
+            if column == 2:
+                return row.entry.license_note + ("\n" + "\n".join(row.entry.restrictions) if row.entry.restrictions else "")
+            if column == 0:
+                return row.entry.summary
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == 4 and d:
+            return QColor(FIT_COLORS[d[1].level])
+        if role == Qt.ItemDataRole.FontRole and column == 0 and row.recommended:
+            f = QFont()
+            f.setBold(True)
+            return f
+        return {
+            self.EntryRole: row.entry,
+            self.FitRole: d[1] if d else None,
+            self.RecommendedRole: row.recommended,
+            self.GoodFirstRole: row.entry.good_first,
+        }.get(role)

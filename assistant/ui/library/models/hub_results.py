@@ -1,0 +1,66 @@
+"""Hugging Face search results, and the quantizations of one repo with their fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from assistant.hardware import format_bytes
+from assistant.library.fit import FitEstimate
+from assistant.ui.common.table_model import RowTableModel
+from assistant.ui.library.models.catalog import FIT_COLORS
+
+
+class HubResultsModel(RowTableModel[Any]):  # rows: library.hub.HubRepo
+    columns = ("Repository", "Downloads", "Likes", "Licence")
+    RepoIdRole = Qt.ItemDataRole.UserRole + 20
+    LicenseRole = Qt.ItemDataRole.UserRole + 21
+    extra_roles = {RepoIdRole: b"repoId", LicenseRole: b"license"}
+
+    def cell(self, row: Any, column: int) -> str:
+        if column == 0:
+            return row.repo_id
+        if column == 1:
+            return f"{row.downloads:,}"
+        if column == 2:
+            return f"{row.likes:,}"
+        return row.license_id or "not stated"
+
+    def role_value(self, row: Any, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return {self.RepoIdRole: row.repo_id, self.LicenseRole: row.license_id}.get(role)
+
+
+@dataclass(frozen=True)
+class QuantRow:
+    quant: Any  # library.hub.HubQuant
+    fit: FitEstimate | None
+
+
+class HubFilesModel(RowTableModel[QuantRow]):
+    columns = ("Quantization", "Files", "Size", "On this computer")
+    QuantRole = Qt.ItemDataRole.UserRole + 22
+    FitRole = Qt.ItemDataRole.UserRole + 23
+    extra_roles = {QuantRole: b"quant", FitRole: b"fit"}
+
+    def cell(self, row: QuantRow, column: int) -> str:
+        q = row.quant
+        if column == 0:
+            return q.quant or "unknown"
+        if column == 1:
+            first = q.files[0].filename if q.files else ""
+            return first + (f" (+{len(q.files) - 1} parts)" if len(q.files) > 1 else "")
+        if column == 2:
+            return format_bytes(q.size)
+        return row.fit.label if row.fit else "unknown"
+
+    def role_value(self, row: QuantRow, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3 and row.fit:
+            return row.fit.detail
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row.fit:
+            return QColor(FIT_COLORS[row.fit.level])
+        return {self.QuantRole: row.quant, self.FitRole: row.fit}.get(role)

@@ -1,0 +1,97 @@
+"""Small pieces of the model library window: table set-up, the licence confirmation
+shown before every download, and the Downloads tab's progress-bar delegate."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from assistant.ui.common.table_model import RowRole
+from assistant.ui.library.models.downloads import DownloadsModel
+
+
+def _button(text: str, name: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setAccessibleName(name)
+    b.setAutoDefault(False)
+    return b
+
+
+def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
+    v = QTableView()
+    v.setModel(model)
+    v.setAccessibleName(name)
+    v.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    v.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    v.setAlternatingRowColors(True)
+    v.setWordWrap(False)
+    v.setTextElideMode(Qt.TextElideMode.ElideRight)
+    v.verticalHeader().hide()
+    v.setShowGrid(False)
+    h = v.horizontalHeader()
+    h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    h.setStretchLastSection(False)
+    h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return v
+
+
+def _selected_row(view: QTableView) -> Any:
+    idx = view.selectionModel().currentIndex() if view.selectionModel() else QModelIndex()
+    return idx.siblingAtColumn(0).data(RowRole) if idx.isValid() else None
+
+
+def confirm_license(parent: QWidget, model_name: str, license_name: str, url: str, note: str,
+                    restrictions: tuple[str, ...]) -> QMessageBox:
+    """The licence, shown before a download starts; restrictions flagged in plain words."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Before you download")
+    box.setIcon(QMessageBox.Icon.Warning if restrictions else QMessageBox.Icon.Information)
+    # names and notes may come from the Hub: escaped, since the box shows rich text
+    esc = html.escape
+    link = f' (<a href="{esc(url)}">read it</a>)' if url.startswith(("https://", "http://")) else ""
+    word = "" if "licen" in license_name.lower() else " licence"
+    text = f"<b>{esc(model_name)}</b> comes under the <b>{esc(license_name)}</b>{word}{link}."
+    if note:
+        text += f"<p>{esc(note)}</p>"
+    if restrictions:
+        items = "".join(f"<li>{esc(r)}</li>" for r in restrictions)
+        text += f"<p><b>This licence restricts how you may use the model:</b></p><ul>{items}</ul>"
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(text)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+    ok = box.addButton("Download", QMessageBox.ButtonRole.AcceptRole)
+    ok.setAccessibleName("Accept the licence and download")
+    box.setDefaultButton(ok)
+    return box
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws the Downloads "Progress" column as a progress bar with its text on it."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 100
+        bar.progress = int(index.data(DownloadsModel.PercentRole) or 0)
+        bar.text = str(index.data() or "")
+        bar.textVisible = True
+        bar.state = option.state
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)

@@ -1,1 +1,0 @@
-"""Qt item models with named roles; views only show them."""

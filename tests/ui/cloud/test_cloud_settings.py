@@ -1,0 +1,123 @@
+"""Settings → Cloud: the key into the real Secret Service, checked against the real
+llama_cpp.server, the model list fetched off the GUI thread, the routing settings saved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.llama_server import ALIAS, LlamaServer, running_llama_server
+from support.secret_service import running_secret_service
+
+from assistant import keys, network
+from assistant.chat.cloud_route import key_id
+from assistant.chat.store import ChatStore
+from assistant.paths import get_paths
+from assistant.settings import CloudSettings, Settings
+from assistant.ui.cloud.settings_page import CloudSettingsPage
+from assistant.ui.cloud.worker import CloudHost
+from assistant.ui.settings.dialog import SettingsDialog
+
+KEY = "sk-local-settings-1a2b3c4d5e6f7a8b9c0d"
+
+
+@pytest.fixture(scope="module")
+def secret_service(gemma_path: Path) -> Iterator[None]:
+    # gemma_path first: the model is assembled under $HOME, which the Secret Service moves
+    with running_secret_service():  # waits until the new keyring takes writes
+        yield
+
+
+@pytest.fixture(scope="module")
+def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    tmp = tmp_path_factory.mktemp("llama_server")
+    with running_llama_server(gemma_path, tmp, KEY, home=tmp / "home") as srv:
+        yield srv
+
+
+@pytest.fixture
+def page(qtbot, secret_service: None):  # type: ignore[no-untyped-def]
+    network.set_offline(False)
+    paths = get_paths().ensure()
+    store = ChatStore.open(paths.history_db)
+    host = CloudHost(store)
+    dlg = SettingsDialog(Settings(), paths)
+    qtbot.addWidget(dlg)
+    p = CloudSettingsPage(host, store)
+    dlg.add_tab(p, "&Cloud", scrollable=True)
+    yield dlg, p
+    host.shutdown()
+    store.close()
+
+
+def choose(p: CloudSettingsPage, server: LlamaServer) -> None:
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("openai-compatible"))
+    p.base_url_edit.setText(server.base_url)
+    p.model_combo.setEditText(ALIAS)
+
+
+def test_defaults_are_local_only(page) -> None:  # type: ignore[no-untyped-def]
+    dlg, p = page
+    assert p.provider_combo.currentData() == "" and p.mode_combo.currentData() == "local"
+    assert not p.save_key_button.isEnabled() and not p.base_url_edit.isVisibleTo(p)
+    assert p.key_edit.echoMode() == p.key_edit.EchoMode.Password
+    assert p.spend_label.text().startswith("$0.0000")
+    for w in (p.provider_combo, p.base_url_edit, p.model_combo, p.key_edit, p.save_key_button, p.test_key_button,
+              p.delete_key_button, p.mode_combo, p.redact_check, p.limit_spin, p.models_button):
+        assert w.accessibleName()
+
+
+def test_save_test_list_delete_key(qtbot, page, server: LlamaServer) -> None:  # type: ignore[no-untyped-def]
+    dlg, p = page
+    choose(p, server)
+    assert p.base_url_edit.isVisibleTo(p)
+    p.key_edit.setText(KEY + "\n")
+    p.save_key_button.click()
+    assert p.key_edit.text() == ""  # the field lets go of the key at once
+    assert KEY not in p.key_edit.placeholderText()
+    qtbot.waitUntil(lambda: p.save_key_button.isEnabled(), timeout=30_000)
+    assert p.key_status.text() == "✓ Saved in the system keyring. The key works."
+    assert keys.get_key(key_id(p.cloud_settings())) == KEY
+
+    p.models_button.click()
+    qtbot.waitUntil(lambda: p.models_button.isEnabled(), timeout=30_000)
+    assert [p.model_combo.itemText(i) for i in range(p.model_combo.count())] == [ALIAS]
+
+    p.key_edit.setText("sk-wrong-key-0000000000000000")
+    p.save_key_button.click()
+    qtbot.waitUntil(lambda: p.save_key_button.isEnabled(), timeout=30_000)
+    assert p.key_status.text().startswith("⚠ The OpenAI-compatible API key was refused (401).")
+    assert "sk-wrong" not in p.key_status.text()
+
+    p.delete_key_button.click()
+    qtbot.waitUntil(lambda: p.delete_key_button.isEnabled(), timeout=30_000)
+    assert "deleted" in p.key_status.text()
+    assert keys.get_key(key_id(p.cloud_settings())) is None
+
+
+def test_routing_limit_and_redaction_reach_the_settings(qtbot, page, server: LlamaServer) -> None:  # type: ignore[no-untyped-def]
+    dlg, p = page
+    got: list[Settings] = []
+    dlg.settings_changed.connect(got.append)
+    choose(p, server)
+    p.mode_combo.setCurrentIndex(p.mode_combo.findData("ask"))
+    assert "asked first" in p.mode_help.text()
+    p.redact_check.setChecked(False)
+    p.limit_spin.setValue(5)
+    assert dlg.apply_button.isEnabled()
+    dlg.apply_button.click()
+    assert got[-1].cloud == CloudSettings("openai-compatible", ALIAS, server.base_url, "ask", False, 5.0)
+    assert KEY not in repr(got[-1])
+
+
+def test_offline_key_check_is_refused_in_plain_words(qtbot, page, server: LlamaServer) -> None:  # type: ignore[no-untyped-def]
+    dlg, p = page
+    choose(p, server)
+    network.set_offline(True)
+    try:
+        p.test_key_button.click()
+        qtbot.waitUntil(lambda: p.test_key_button.isEnabled(), timeout=30_000)
+    finally:
+        network.set_offline(False)
+    assert "Offline mode is on" in p.key_status.text()

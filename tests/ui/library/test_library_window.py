@@ -1,0 +1,250 @@
+"""The model library window: catalog with fit labels, Hub search against a local Hub,
+downloads, the Installed list (delete, import), per-model settings, offline mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from assistant import network
+from assistant.core.types import ModelRef
+from assistant.library import model_settings as msm
+from assistant.library.fit import LABELS
+from assistant.paths import get_paths
+from assistant.settings import Settings, load_settings, save_settings
+from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
+from assistant.ui.library.window import OFFLINE_SEARCH, LibraryWindow
+
+WAIT = 20_000
+
+
+def _no_downloads():  # type: ignore[no-untyped-def]
+    raise AssertionError("no download expected")
+
+
+def make(qtbot, settings: Settings | None = None, endpoint: str | None = None, downloads=_no_downloads) -> LibraryWindow:  # type: ignore[no-untyped-def]
+    paths = get_paths().ensure()
+    w = LibraryWindow(paths, settings or Settings(), downloads, endpoint=endpoint)
+    qtbot.addWidget(w)
+    w.resize(1100, 720)
+    w.show()
+    qtbot.waitUntil(lambda: not w.busy, timeout=WAIT)
+    return w
+
+
+@pytest.fixture(autouse=True)
+def _online():  # type: ignore[no-untyped-def]
+    network.set_offline(False)
+    yield
+    network.set_offline(False)
+
+
+def test_catalog_shows_fit_labels_and_the_recommended_model(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    w = make(qtbot)
+    m = w.catalog
+    assert m.rowCount() >= 3
+    qtmodeltester.check(m)
+    fit_texts = [m.index(r, 4).data() for r in range(m.rowCount())]
+    assert all(any(label in t for label in LABELS.values()) for t in fit_texts), fit_texts
+    recommended = [r for r in range(m.rowCount()) if m.index(r, 0).data(m.RecommendedRole)]
+    assert len(recommended) <= 1
+    if recommended:
+        assert "Recommended" in m.index(recommended[0], 0).data()
+    assert any("Good first model" in m.index(r, 0).data() for r in range(m.rowCount()))
+    # every quantization of the selected model is listed with its own fit label
+    assert w.quant_combo.count() >= 1
+    assert all(any(lab in w.quant_combo.itemText(i) for lab in LABELS.values()) for i in range(w.quant_combo.count()))
+
+
+def test_licence_is_shown_before_a_download_and_restrictions_are_flagged(qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = make(qtbot)
+    row = next(r for r in w.catalog.rows() if r.entry.restrictions)
+    seen: dict[str, str] = {}
+
+    def cancel() -> None:
+        box = w.license_box
+        assert box is not None
+        seen["text"] = box.text()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(100, cancel)
+    assert w.download_catalog_file(row.entry, row.entry.default_file()) is None  # cancelled: nothing queued
+    assert row.entry.license_name in seen["text"]
+    assert "restricts" in seen["text"] and row.entry.restrictions[0] in seen["text"]
+
+
+def test_offline_search_makes_no_call(qtbot) -> None:  # type: ignore[no-untyped-def]
+    network.set_offline(True)
+    before = len(network.entries())
+    w = make(qtbot, endpoint="http://127.0.0.1:9")
+    assert w.banner.isVisible() and not w.search_box.isEnabled()
+    w.search_box.setText("qwen")
+    w.search()
+    assert w.search_status.text() == OFFLINE_SEARCH
+    assert w.hub_results.rowCount() == 0 and not w.busy
+    assert len(network.entries()) == before
+
+
+def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.hub_server import LocalHub
+
+    with LocalHub() as hub:
+        hub.add_repo("acme/Tiny-GGUF", {"tiny-Q4_K_M.gguf": gemma_path, "README.md": b"# tiny"},
+                     downloads=1234, license="apache-2.0", tags=["gguf"])
+        hub.add_repo("acme/Other-GGUF", {"other-Q8_0.gguf": b"GGUF" + bytes(2048)}, downloads=5, tags=["gguf"])
+        w = make(qtbot, endpoint=hub.url)
+        w.tabs.setCurrentIndex(1)
+        w.search_box.setText("tiny")
+        w.search()
+        qtbot.waitUntil(lambda: w.hub_results.rowCount() >= 1 and not w.busy, timeout=WAIT)
+        qtmodeltester.check(w.hub_results)
+        repos = [w.hub_results.index(r, 0).data() for r in range(w.hub_results.rowCount())]
+        assert "acme/Tiny-GGUF" in repos
+        row = repos.index("acme/Tiny-GGUF")
+        assert w.hub_results.index(row, 1).data() == "1,234"
+        assert w.hub_results.index(row, 3).data() == "apache-2.0"
+        w.results_view.selectRow(row)
+        qtbot.waitUntil(lambda: w.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
+        qtmodeltester.check(w.hub_files)
+        assert w.hub_files.index(0, 0).data() == "Q4_K_M"
+        assert w.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
+        assert any(lab == w.hub_files.index(0, 3).data() for lab in LABELS.values())
+
+
+def _put(models: Path, gemma_path: Path, name: str) -> Path:
+    dst = models / f"org__{name}" / f"{name}.gguf"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(gemma_path.read_bytes())  # a copy: deleting it frees its size (a hard link frees nothing)
+    return dst
+
+
+def test_installed_lists_details_and_delete_frees_the_files(qtbot, qtmodeltester, gemma_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    models = get_paths().ensure().models_dir
+    a = _put(models, gemma_path, "gemma-a")
+    w = make(qtbot)
+    m = w.installed
+    assert m.rowCount() == 1
+    qtmodeltester.check(m)
+    assert [m.index(0, c).data() for c in (0, 2, 3, 5)] == ["gemma-a", "GGUF", "Q4_K_M", "Never"]
+    assert "MB" in m.index(0, 1).data()
+    asked: list[str] = []
+
+    def yes(_parent, _title, text, *_a):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    changed: list[bool] = []
+    w.models_changed.connect(lambda: changed.append(True))
+    w.tabs.setCurrentIndex(3)
+    w.installed_view.selectRow(0)
+    w.delete_button.click()
+    qtbot.waitUntil(lambda: m.rowCount() == 0 and not w.busy, timeout=WAIT)
+    assert "frees 241.6 MB" in asked[0] or ("frees" in asked[0] and "MB" in asked[0])
+    assert not a.exists() and not a.parent.exists() and changed
+
+
+def test_import_a_gguf_file_shows_it_in_installed(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make(qtbot)
+    assert w.installed.rowCount() == 0
+    w.import_path(gemma_path)
+    qtbot.waitUntil(lambda: w.installed.rowCount() == 1 and not w.busy, timeout=WAIT)
+    row = w.installed.row_at(0)
+    assert row.in_models_dir and row.quant == "Q4_K_M"
+    used: list[ModelRef] = []
+    w.model_use_requested.connect(used.append)
+    w.installed_view.selectRow(0)
+    w.use_button.click()
+    assert used and used[0].path == row.path
+
+
+def test_model_settings_dialog_persists_per_model(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    s = Settings()
+    ref = ModelRef(gemma_path, "gguf")
+    dlg = ModelSettingsDialog(ref, s, ["llama.cpp"])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert not dlg.advanced_box.isVisible()
+    dlg.advanced.setChecked(True)
+    assert dlg.advanced_box.isVisible() and s.advanced_settings
+    assert not dlg.engine.isVisible()  # one engine can run it: no choice shown
+    dlg.context.setValue(1536)
+    dlg.temperature.setValue(0.3)
+    dlg.top_k.setValue(12)
+    dlg.gpu_layers.setValue(0)
+    changed: list[tuple] = []
+    dlg.model_settings_changed.connect(lambda *a: changed.append(a))
+    dlg.accept()
+    assert changed and msm.needs_reload(changed[0][1], changed[0][2])
+    p = get_paths().ensure().settings_file
+    save_settings(s, p)
+    back = load_settings(p).settings
+    own = msm.get(back, gemma_path)
+    assert (own.context_length, own.temperature, own.top_k, own.n_gpu_layers) == (1536, 0.3, 12, 0)
+    assert own.top_p is None  # unchanged values stay app-wide defaults
+    assert msm.gen_params(back, gemma_path).top_k == 12 and back.advanced_settings
+    dlg2 = ModelSettingsDialog(ref, back, ["llama.cpp", "mlx"])
+    qtbot.addWidget(dlg2)
+    dlg2.show()
+    assert dlg2.context.value() == 1536 and dlg2.advanced_box.isVisible() and dlg2.engine.isVisible()
+
+
+def _accept_licence(qtbot, owner) -> None:  # type: ignore[no-untyped-def]
+    """Click "Download" in the licence box as soon as it is up."""
+    def click() -> None:
+        box = owner.license_box
+        if box is None:
+            QTimer.singleShot(50, click)
+            return
+        ok = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
+        ok.click()
+
+    QTimer.singleShot(50, click)
+
+
+def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("assistant.library.download_queue")
+    from assistant.chat.store import ChatStore
+    from assistant.ui.main_window import MainWindow
+    from tests.support.hub_server import LocalHub
+
+    paths = get_paths().ensure()
+    with LocalHub() as hub:
+        hub.add_repo("acme/Tiny-GGUF", {"tiny-Q4_K_M.gguf": gemma_path}, downloads=7, license="apache-2.0", tags=["gguf"])
+        hub.throttle_bps = 60_000_000  # bytes/s: slow enough to see progress before the end
+        store = ChatStore.open(paths.history_db)
+        mw = MainWindow(paths, Settings(first_run_done=True, context_length=1024, n_threads=2), store)
+        qtbot.addWidget(mw)
+        mw.hub_endpoint = hub.url
+        mw.show()
+        qtbot.waitUntil(lambda: mw._scanned, timeout=WAIT)
+        assert mw.installed.rowCount() == 0 and mw.wizard is None
+        mw.open_library()
+        lib = mw.library
+        qtbot.waitUntil(lambda: not lib.busy, timeout=WAIT)
+        lib.search_box.setText("tiny")
+        lib.search()
+        qtbot.waitUntil(lambda: lib.hub_results.rowCount() == 1 and not lib.busy, timeout=WAIT)
+        lib.results_view.selectRow(0)
+        qtbot.waitUntil(lambda: lib.hub_files.rowCount() == 1 and not lib.busy, timeout=WAIT)
+        states: list[str] = []
+        _accept_licence(qtbot, lib)
+        lib.hub_download.click()
+        host = mw.download_host()
+        host.progress_changed.connect(lambda _i, p: states.append(p.state))
+        assert lib.tabs.currentIndex() == 2 and lib.downloads_view.model() is host.model
+        qtbot.waitUntil(lambda: lib.installed.rowCount() == 1, timeout=120_000)
+        assert "downloading" in states and "done" in states
+        qtmodeltester_rows = host.model.rowCount()
+        assert qtmodeltester_rows == 1 and host.model.index(0, 3).data() == "Done"
+        installed = lib.installed.row_at(0)
+        assert installed.repo_id == "acme/Tiny-GGUF" and installed.quant == "Q4_K_M"
+        # the chat header's picker sees it, and the first model is loaded
+        qtbot.waitUntil(lambda: mw.installed.rowCount() == 1, timeout=WAIT)
+        assert mw.header.picker.count() == 1 and "tiny-Q4_K_M" in mw.header.picker.itemText(0)
+        qtbot.waitUntil(lambda: mw.session.loaded is not None, timeout=60_000)
+        mw.close()
+        store.close()

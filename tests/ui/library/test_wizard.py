@@ -1,0 +1,118 @@
+"""The first-run wizard: online with a local Hub (recommended -> download -> chat ready),
+offline (says downloads need the network, offers a file), and the first start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from assistant import network
+from assistant.paths import get_paths
+from assistant.settings import Settings
+from assistant.ui.library.wizard import OFFLINE_TEXT, FirstRunWizard
+
+WAIT = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _online():  # type: ignore[no-untyped-def]
+    network.set_offline(False)
+    yield
+    network.set_offline(False)
+
+
+def test_offline_wizard_says_downloads_need_the_network(qtbot) -> None:  # type: ignore[no-untyped-def]
+    network.set_offline(True)
+    before = len(network.entries())
+    w = FirstRunWizard(get_paths().ensure(), Settings(), lambda: pytest.fail("no download offline"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hw is not None, timeout=WAIT)
+    assert "RAM" in w.hw_label.text() and "Engine" in w.hw_label.text()
+    w.next_button.click()
+    assert w.pages.currentIndex() == 1
+    assert w.offline_label.isVisible() and w.offline_label.text() == OFFLINE_TEXT
+    assert not w.download_button.isEnabled() and w.import_button.isVisible()
+    asked: list[bool] = []
+    w.import_requested.connect(lambda: asked.append(True))
+    w.import_button.click()
+    assert asked and len(network.entries()) == before
+
+
+def test_online_wizard_downloads_the_recommended_model_and_is_ready(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("assistant.library.download_queue")
+    from assistant.ui.library.download_host import DownloadHost
+    from tests.support.hub_server import LocalHub
+
+    paths = get_paths().ensure()
+    with LocalHub() as hub:
+        hub.throttle_bps = 80_000_000
+        hosts: list[DownloadHost] = []
+
+        def host() -> DownloadHost:
+            if not hosts:
+                hosts.append(DownloadHost(paths.models_dir, hub.url))
+            return hosts[0]
+
+        w = FirstRunWizard(paths, Settings(), host, endpoint=hub.url)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.hw is not None, timeout=WAIT)
+        assert w.choice is not None, "the catalog should recommend something for this machine"
+        entry, file, fit = w.choice
+        # the local Hub serves the recommended repo (the real Gemma bytes under its file names)
+        hub.add_repo(entry.gguf_repo, {name: gemma_path for name in file.filenames},
+                     license=entry.license_id, tags=["gguf"])
+        w.next_button.click()
+        assert entry.name in w.model_label.text() and entry.license_name in w.model_label.text()
+        assert fit.label in w.model_label.text()
+        progress: list[int] = []
+        w.progress.valueChanged.connect(progress.append)
+
+        def accept() -> None:
+            box = w.license_box
+            if box is None:
+                QTimer.singleShot(50, accept)
+                return
+            next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole).click()
+
+        QTimer.singleShot(50, accept)
+        w.download_button.click()
+        assert w.pages.currentIndex() == 2
+        qtbot.waitUntil(lambda: w.pages.currentIndex() == 3, timeout=120_000)
+        assert progress and progress[-1] == 100 and len(set(progress)) >= 2
+        ready: list = []
+        w.model_ready.connect(ready.append)
+        w.next_button.click()
+        assert ready and ready[0].path.exists() and ready[0].path.name == file.filenames[0]
+        hosts[0].shutdown()
+
+
+def test_first_start_without_models_shows_the_wizard_and_skip_sets_first_run_done(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from assistant.chat.store import ChatStore
+    from assistant.settings import load_settings
+    from assistant.ui.main_window import MainWindow
+
+    paths = get_paths().ensure()
+    store = ChatStore.open(paths.history_db)
+    mw = MainWindow(paths, Settings(), store)
+    qtbot.addWidget(mw)
+    mw.show()
+    qtbot.waitUntil(lambda: mw.wizard is not None and mw.wizard.isVisible(), timeout=WAIT)
+    mw.wizard.skip_button.click()
+    assert mw.settings.first_run_done
+    assert load_settings(paths.settings_file).settings.first_run_done
+    mw.close()
+    store.close()
+    # the next start does not show it again
+    store = ChatStore.open(paths.history_db)
+    mw2 = MainWindow(paths, load_settings(paths.settings_file).settings, store)
+    qtbot.addWidget(mw2)
+    qtbot.waitUntil(lambda: mw2._scanned, timeout=WAIT)
+    qtbot.wait(100)
+    assert mw2.wizard is None
+    mw2.close()
+    store.close()
