@@ -20,10 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(ask)
     ask.add_argument("--json", action="store_true", help="end with one JSON line of usage and speed")
     ask.add_argument("--no-history", action="store_true", help="do not save this exchange")
+    ask.add_argument("--cloud", action="store_true", help="send this prompt to the cloud model set up in the app")
+    _routing_args(ask)
 
     chat = sub.add_parser("chat", help="chat in the terminal; saved to the same history as the app")
     _model_args(chat)
     chat.add_argument("--conversation", type=int, help="continue a stored conversation by id")
+    _routing_args(chat)
 
     doctor = sub.add_parser("doctor", help="what this computer has and how models will run")
     doctor.add_argument("--model", help="also show the plan for this model (path or name)")
@@ -31,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
+
+
+def _routing_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--route", choices=("local", "ask", "auto"),
+                   help="where hard prompts go: local only, ask first, or the cloud automatically (default: the app's setting)")
+    p.add_argument("--yes", action="store_true", help="send to the cloud without asking when the route says ask")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
 import sys
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Iterator
 
+from assistant import network
+from assistant.chat.dispatch import SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
+from assistant.cli_cloud import choose_target
 from assistant.core.types import GenParams, ModelRef
 from assistant.engines.base import Engine
 from assistant.engines.factory import prepare
@@ -35,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if loaded.warning:
         print(f"Warning: {loaded.warning}", file=sys.stderr)
     settings = loaded.settings
+    network.set_offline(settings.offline_mode)  # the app's Offline mode holds in the terminal too
     try:
         if args.command == "doctor":
             from assistant.doctor import run_doctor
@@ -72,17 +78,10 @@ def _pick_model(spec: str | None, paths: Paths, settings: Settings) -> ModelRef:
 
 
 def _apply_overrides(args: argparse.Namespace, settings: Settings) -> GenParams:
-    g = settings.generation
     if args.ctx:
         settings.context_length = args.ctx
-    return GenParams(
-        max_tokens=args.max_tokens if args.max_tokens is not None else g.max_tokens,
-        temperature=args.temperature if args.temperature is not None else g.temperature,
-        top_p=g.top_p,
-        top_k=g.top_k,
-        min_p=g.min_p,
-        repeat_penalty=g.repeat_penalty,
-    )
+    overrides = {k: v for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature)) if v is not None}
+    return dataclasses.replace(settings.generation, **overrides)
 
 
 def _load(model: ModelRef, settings: Settings) -> Engine:
@@ -126,20 +125,34 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         print("Error: the prompt is empty.", file=sys.stderr)
         return EXIT_ERROR
     params = _apply_overrides(args, settings)
-    model = _pick_model(args.model, paths, settings)
     system = args.system if args.system is not None else settings.system_prompt
-    engine = _load(model, settings)
     cancel = threading.Event()
     with ChatStore.open(paths.history_db if not args.no_history else _memory_db()) as store:
-        conv = store.create_conversation(title=_title(prompt), system_prompt=system, model=model.display_name)
-        with _ctrl_c_stops(cancel):
-            result = run_turn(
-                store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
-                model_name=model.display_name, user_text=prompt, on_text=_print_text,
-            )
-    engine.unload()
+        policy = SendPolicy(store, settings)
+        if args.cloud:
+            policy.check_cloud_allowed(0)  # before anything is stored: say why not, and stop
+        model = None if args.cloud else _pick_model(args.model, paths, settings)
+        target = choose_target(policy, prompt, 0, model, explicit_cloud=args.cloud, mode=args.route, yes=args.yes)
+        name = model.display_name if model is not None and target == "local" else settings.cloud.model
+        conv = store.create_conversation(title=_title(prompt), system_prompt=system, model=name)
+        if target == "cloud":
+            with _ctrl_c_stops(cancel):
+                result = run_cloud_turn(store, replace(settings.cloud), conv.id, user_text=prompt, system_prompt=system,
+                                        params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir)
+            print()
+            return _report(result, "cloud", settings.cloud.provider, name, as_json=args.json)
+        assert model is not None
+        engine = _load(model, settings)
+        try:
+            with _ctrl_c_stops(cancel):
+                result = run_turn(
+                    store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
+                    model_name=model.display_name, user_text=prompt, on_text=_print_text,
+                )
+        finally:
+            engine.unload()
     print()
-    return _report(result, engine, model, as_json=args.json)
+    return _report(result, engine.name, engine.backend, model.display_name, as_json=args.json)
 
 
 def _memory_db():  # type: ignore[no-untyped-def]
@@ -153,7 +166,7 @@ def _title(prompt: str) -> str:
     return line[:60] + ("…" if len(line) > 60 else "")
 
 
-def _report(result: TurnResult, engine: Engine, model: ModelRef, *, as_json: bool) -> int:
+def _report(result: TurnResult, engine: str, backend: str, model: str, *, as_json: bool) -> int:
     if result.error is not None:
         print(f"Error: {result.error}", file=sys.stderr)
         return EXIT_ERROR
@@ -163,9 +176,9 @@ def _report(result: TurnResult, engine: Engine, model: ModelRef, *, as_json: boo
         chunk = result.chunk
         usage, timings = (chunk.usage, chunk.timings) if chunk else (None, None)
         print(json.dumps({
-            "engine": engine.name,
-            "backend": engine.backend,
-            "model": model.display_name,
+            "engine": engine,
+            "backend": backend,
+            "model": model,
             "prompt_tokens": usage.prompt_tokens if usage else 0,
             "completion_tokens": usage.completion_tokens if usage else 0,
             "ttft_s": round(timings.ttft_s, 4) if timings else None,
@@ -186,6 +199,7 @@ def _chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     system = args.system if args.system is not None else settings.system_prompt
     engine = _load(model, settings)
     with ChatStore.open(paths.history_db) as store:
+        policy = SendPolicy(store, settings)
         if args.conversation:
             conv = store.get_conversation(args.conversation)
             if conv is None:
@@ -212,12 +226,17 @@ def _chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             if conv is None:
                 conv = store.create_conversation(title=_title(text), system_prompt=system, model=model.display_name)
             cancel = threading.Event()
-            sys.stdout.write("assistant> ")
+            target = choose_target(policy, text, conv.id, model, explicit_cloud=False, mode=args.route, yes=args.yes)
+            sys.stdout.write("assistant> " if target == "local" else f"{settings.cloud.model}> ")
             with _ctrl_c_stops(cancel):
-                result = run_turn(
-                    store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
-                    model_name=model.display_name, user_text=text, on_text=_print_text,
-                )
+                if target == "cloud":
+                    result = run_cloud_turn(store, replace(settings.cloud), conv.id, user_text=text, system_prompt=system,
+                                            params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir)
+                else:
+                    result = run_turn(
+                        store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
+                        model_name=model.display_name, user_text=text, on_text=_print_text,
+                    )
             print()
             if result.error is not None:
                 print(f"Error: {result.error}", file=sys.stderr)

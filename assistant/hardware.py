@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 from assistant.core.types import ModelRef
+from assistant.core.units import format_bytes
 from assistant.errors import EngineUnavailableError
 
 MiB = 1024**2
@@ -70,16 +71,6 @@ class RunPlan:
     fits_in_memory: bool
     memory_needed_bytes: int
     n_layers: int | None = None
-
-
-def format_bytes(n: int | float) -> str:
-    """'1.2 GB'. Binary units with the usual short names, as OS tools and GPU drivers show them."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(size) < 1024:
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
 
 
 # ---------------------------------------------------------------- detection

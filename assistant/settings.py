@@ -15,19 +15,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from assistant.core.types import GenParams
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class GenerationDefaults:
-    temperature: float = 0.7
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    repeat_penalty: float = 1.1
-    max_tokens: int = 1024
 
 
 @dataclass
@@ -53,7 +45,7 @@ class Settings:
     offline_mode: bool = False
     theme: str = "system"  # light / dark / system
     font_size: int = 11
-    generation: GenerationDefaults = field(default_factory=GenerationDefaults)
+    generation: GenParams = field(default_factory=GenParams)  # the app-wide sampling values
     cloud: CloudSettings = field(default_factory=CloudSettings)
     # model files added from elsewhere on disk ("Add a model file..."): they stay where they are
     extra_models: list[str] = field(default_factory=list)
@@ -80,6 +72,10 @@ def _from_dict(cls: type, data: dict[str, Any]) -> Any:
             continue
         value = data[f.name]
         default = getattr(defaults, f.name)
+        if default is None:  # optional numbers (a seed): None or an int
+            if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+                kwargs[f.name] = value
+            continue
         if hasattr(default, "__dataclass_fields__"):
             if isinstance(value, dict):
                 kwargs[f.name] = _from_dict(type(default), value)

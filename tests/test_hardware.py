@@ -65,13 +65,6 @@ def test_detect_this_machine() -> None:
     assert hardware.gpu_offload_diagnosis(hw) is None  # no GPU here, so nothing is wrong
 
 
-def test_format_bytes() -> None:
-    assert hardware.format_bytes(0) == "0 B"
-    assert hardware.format_bytes(1536) == "1.5 KB"
-    assert hardware.format_bytes(int(1.2 * GB)) == "1.2 GB"
-    assert hardware.format_bytes(3 * 1024 * GB) == "3.0 TB"
-
-
 def test_estimate_memory() -> None:
     weights = 4 * GB
     known = hardware.estimate_memory(weights, 32, 4096, 128 * 1024)

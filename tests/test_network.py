@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from assistant import network
-from assistant.network import activity
 from assistant.errors import NetworkBlockedError
+from assistant.network import activity
 
 
 @pytest.fixture(autouse=True)

@@ -37,12 +37,17 @@ class LoadOptions:
 
 @dataclass
 class GenParams:
-    max_tokens: int = 512
+    """Sampling parameters: the one type and the one set of defaults. Settings keep the
+    app-wide values in this type; a model's own settings override single fields."""
+
+    max_tokens: int = 1024
     temperature: float = 0.7
     top_p: float = 0.95
     top_k: int = 40
     min_p: float = 0.05
-    repeat_penalty: float = 1.1
+    # 1.0 is off, as in llama.cpp and llama-server: many model cards ask for none, and
+    # the penalties sampler scans the whole vocabulary (262k tokens for Gemma 3) per token
+    repeat_penalty: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
 

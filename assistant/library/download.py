@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import network
+from assistant.core.units import format_bytes
 from assistant.errors import DiskFullError, DownloadError, HashMismatchError, HubError, NetworkBlockedError
 from assistant.library.download_support import (
     PART_SUFFIX,
@@ -37,7 +38,6 @@ from assistant.library.download_support import (
     Retryable,
     disk_free,
     folder_name,
-    human_size,
     raise_disk_error,
     remove_empty_dirs,
     safe_path,
@@ -209,8 +209,8 @@ class Downloader:
         free = self.free_space(self.models_dir)
         if needed + SPACE_MARGIN > free:
             raise DiskFullError(
-                f"Not enough disk space: the download needs {human_size(needed + SPACE_MARGIN)}, "
-                f"and {human_size(free)} is free.",
+                f"Not enough disk space: the download needs {format_bytes(needed + SPACE_MARGIN)}, "
+                f"and {format_bytes(free)} is free.",
                 "Free some space (or delete models you no longer use) and try again.",
                 needed=needed + SPACE_MARGIN, free=free,
             )
@@ -247,7 +247,7 @@ class Downloader:
         hasher = FileHasher(r)
         have = part.stat().st_size if part.exists() else 0
         if have:  # re-hash what is on disk: a crash may have left anything there
-            meter.state("checking", f"Checking the {human_size(have)} already downloaded of {r.filename}")
+            meter.state("checking", f"Checking the {format_bytes(have)} already downloaded of {r.filename}")
             with open(part, "rb") as f:
                 while block := f.read(1 << 20):
                     hasher.update(block)
@@ -264,7 +264,7 @@ class Downloader:
                 if tries >= self.retry.tries:
                     raise DownloadError(
                         f"The download of {r.filename} stopped: {exc.reason}, {tries} times.",
-                        f"The {human_size(_size(part))} downloaded so far is kept; try again later to resume.",
+                        f"The {format_bytes(_size(part))} downloaded so far is kept; try again later to resume.",
                     ) from exc
                 meter.state("downloading", f"{exc.reason}; trying again ({tries} of {self.retry.tries - 1})")
                 if self._wait(self.retry.base_s * 2 ** (tries - 1), cancel, pause):

@@ -80,14 +80,6 @@ def safe_path(base: Path, name: str) -> Path:
     return target
 
 
-def human_size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
 def disk_free(path: Path) -> int:
     p = path
     while not p.exists():

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from assistant.hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory, format_bytes
+from assistant.core.units import format_bytes
+from assistant.hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory
 from assistant.library.catalog import CatalogEntry, CatalogFile
 
 GiB = 1024**3

@@ -10,6 +10,7 @@ effect at the next message.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from assistant.core.types import GenParams
 from assistant.settings import Settings
 
 ENGINES = ("llama.cpp", "mlx")
+SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
 LOAD_KEYS = ("context_length", "n_gpu_layers", "n_threads", "chat_template", "engine")
 
 
@@ -124,20 +126,13 @@ def load_settings_for(settings: Settings, path: Path | str) -> Settings:
 
 
 def gen_params(settings: Settings, path: Path | str | None) -> GenParams:
-    """Sampling values for the next message with this model."""
-    g = settings.generation
+    """Sampling values for the next message with this model: the app-wide values with the
+    model's own overrides on top."""
     if path is None:
-        return GenParams(max_tokens=g.max_tokens, temperature=g.temperature, top_p=g.top_p,
-                         top_k=g.top_k, min_p=g.min_p, repeat_penalty=g.repeat_penalty)
-    e = effective(settings, path)
-    return GenParams(
-        max_tokens=int(e.max_tokens or g.max_tokens),
-        temperature=float(e.temperature if e.temperature is not None else g.temperature),
-        top_p=float(e.top_p if e.top_p is not None else g.top_p),
-        top_k=int(e.top_k if e.top_k is not None else g.top_k),
-        min_p=float(e.min_p if e.min_p is not None else g.min_p),
-        repeat_penalty=float(e.repeat_penalty if e.repeat_penalty is not None else g.repeat_penalty),
-    )
+        return dataclasses.replace(settings.generation)
+    ms = get(settings, path)
+    overrides = {name: getattr(ms, name) for name in SAMPLING_KEYS if getattr(ms, name) is not None}
+    return dataclasses.replace(settings.generation, **overrides)
 
 
 def system_prompt(settings: Settings, path: Path | str | None) -> str:

@@ -37,7 +37,6 @@ Decisions:
 
 from __future__ import annotations
 
-from assistant.network.guard import blocked_error, current_purpose, install, is_offline, purpose, set_offline
 from assistant.network.activity import (
     ATTEMPTED,
     BLOCKED,
@@ -52,6 +51,7 @@ from assistant.network.activity import (
     record_path,
     subscribe,
 )
+from assistant.network.guard import blocked_error, current_purpose, install, is_offline, purpose, set_offline
 from assistant.network.transports import async_httpx_client, httpx_client
 
 __all__ = [

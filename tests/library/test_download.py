@@ -180,11 +180,11 @@ def test_wrong_repo_and_vanished_file(hub: LocalHub, models: Path) -> None:
 
 
 def test_full_disk_is_refused_before_starting(hub: LocalHub, models: Path) -> None:
-    d = _dl(hub, models, free_space=lambda p: 1_000_000)
+    d = _dl(hub, models, free_space=lambda p: 1_048_576)
     with pytest.raises(DiskFullError) as info:
         d.download(DownloadRequest(REPO, [Q4]))
     assert "needs" in info.value.message and "1.0 MB is free" in info.value.message
-    assert info.value.free == 1_000_000 and info.value.needed > 2_000_000
+    assert info.value.free == 1_048_576 and info.value.needed > 2_000_000
     assert hub.gets(Q4) == []
 
 

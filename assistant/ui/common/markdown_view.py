@@ -17,11 +17,14 @@ reported (link_activated), for http/https, on a click or Enter.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from PySide6.QtCore import QEvent, QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
+    QFont,
     QFontDatabase,
+    QFontInfo,
     QGuiApplication,
     QPalette,
     QResizeEvent,
@@ -58,6 +61,19 @@ _LINK_CHAR.setProperty(QTextFormat.Property.FontSizeAdjustment, -1)
 def _is_local(url: QUrl) -> bool:
     # file URLs with a host are network shares (SMB): they would leak, so not local
     return url.scheme() == "qrc" or (url.scheme() == "file" and not url.host())
+
+
+@functools.cache
+def code_font_family() -> str:
+    """The family for code: Qt's own fixed font, unless this machine's fontconfig maps it
+    to a font that is not fixed-pitch; then the first installed family that is."""
+    fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    if QFontInfo(fixed).fixedPitch():
+        return fixed.family()
+    for family in QFontDatabase.families():
+        if QFontDatabase.isFixedPitch(family) and QFontInfo(QFont(family)).fixedPitch():
+            return family
+    return fixed.family()  # no fixed-pitch font at all: still the best guess
 
 
 class MarkdownView(QTextBrowser):
@@ -170,7 +186,7 @@ class MarkdownView(QTextBrowser):
         each code block starts."""
         doc = self.document()
         cursor = QTextCursor(doc)
-        fixed_family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+        fixed_family = code_font_family()
         code_block = QTextBlockFormat()
         code_block.setBackground(self._highlighter.background())
         code_block.setNonBreakableLines(False)  # wrap long lines: there is no scrollbar

@@ -1,6 +1,6 @@
 """A read-only table model over a list of rows: columns with display functions and
 named roles. The library's item models (catalog, Hub results, downloads, installed)
-are small subclasses of it."""
+and the network activity model are small subclasses of it."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         if not index.isValid() or not 0 <= index.row() < len(self._rows) or not 0 <= index.column() < len(self.columns):
             return None
         row = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.cell(row, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return self.role_value(row, index.column(), role) or self.cell(row, index.column())
         if role == RowRole:
             return row

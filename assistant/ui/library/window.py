@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import network
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.library import usage
 from assistant.library.installed import InstalledModel, delete_model, list_installed
 from assistant.paths import Paths

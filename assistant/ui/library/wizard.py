@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from assistant import network
 from assistant.core.types import ModelRef
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.library.installed import model_ref_for_path
 from assistant.paths import Paths
 from assistant.settings import Settings

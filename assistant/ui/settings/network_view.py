@@ -11,14 +11,7 @@ import time
 import weakref
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -34,10 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import network
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.network import NetworkEntry
-
-Index = QModelIndex | QPersistentModelIndex
+from assistant.ui.common.table_model import RowRole, RowTableModel
 
 INTRO = "Every connection this app has made to another computer. Nothing is sent anywhere else."
 EMPTY = "No connections yet. This app has not contacted any other computer."
@@ -54,6 +46,8 @@ def _size(n: int | None) -> str:
 
 def _outcome(e: NetworkEntry) -> str:
     if e.outcome == network.OK:
+        if e.status and e.status >= 400:  # the server answered, but with an error
+            return f"Error (HTTP {e.status})"
         return f"OK (HTTP {e.status})" if e.status else "OK"
     if e.outcome == network.BLOCKED:
         return "Blocked (Offline mode)"
@@ -71,21 +65,21 @@ def _details(e: NetworkEntry) -> str:
     return "\n".join(lines)
 
 
-class NetworkActivityModel(QAbstractTableModel):
+class NetworkActivityModel(RowTableModel[NetworkEntry]):
     """The record, newest first. Column order: Time, Host, Purpose, Sent, Received, Outcome."""
 
-    EntryRole = Qt.ItemDataRole.UserRole + 1  # the NetworkEntry
+    EntryRole = RowRole  # the NetworkEntry
     SortRole = Qt.ItemDataRole.UserRole + 2  # raw value to sort by (epoch, bytes, text)
+    extra_roles = {EntryRole: b"entry", SortRole: b"sortKey"}
 
     TIME, HOST, PURPOSE, SENT, RECEIVED, OUTCOME = range(6)
-    HEADERS = ("Time", "Host", "Purpose", "Sent", "Received", "Outcome")
+    HEADERS = columns = ("Time", "Host", "Purpose", "Sent", "Received", "Outcome")
 
     entries_changed = Signal()  # after a reload or a new row
     _entry_recorded = Signal(object)  # NetworkEntry | None, from any thread
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[NetworkEntry] = []
         self._entry_recorded.connect(self._on_entry_recorded, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = network.subscribe(self._listener(weakref.ref(self)))
         self.reload()
@@ -109,9 +103,7 @@ class NetworkActivityModel(QAbstractTableModel):
         self._unsubscribe()
 
     def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = network.entries()
-        self.endResetModel()
+        self.set_rows(network.entries())
         self.entries_changed.emit()
 
     def _on_entry_recorded(self, entry: NetworkEntry | None) -> None:
@@ -125,54 +117,15 @@ class NetworkActivityModel(QAbstractTableModel):
         self.entries_changed.emit()
 
     def entry_at(self, row: int) -> NetworkEntry | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
-    # -- Qt model -----------------------------------------------------------------------
-    def roleNames(self) -> dict[int, bytes]:
-        names = dict(super().roleNames())
-        names.update({self.EntryRole: b"entry", self.SortRole: b"sortKey"})
-        return names
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
+    # -- cells (RowTableModel) ----------------------------------------------------------
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self.HEADERS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in (self.SENT, self.RECEIVED):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        e, col = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(e, col)
-        if role == self.SortRole:
-            return self._sort_key(e, col)
-        if role == self.EntryRole:
-            return e
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col in (self.SENT, self.RECEIVED) and e.bytes_sent is None:
-                return NOT_MEASURED
-            return _details(e)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{self.HEADERS[col]}: {self._display(e, col)}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.SENT, self.RECEIVED):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole and section in (self.SENT, self.RECEIVED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return super().headerData(section, orientation, role)
 
-    def _display(self, e: NetworkEntry, col: int) -> str:
+    def cell(self, e: NetworkEntry, col: int) -> str:
         if col == self.TIME:
             return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time))
         if col == self.HOST:
@@ -185,6 +138,19 @@ class NetworkActivityModel(QAbstractTableModel):
             return _size(e.bytes_received)
         return _outcome(e)
 
+    def role_value(self, e: NetworkEntry, col: int, role: int) -> Any:
+        if role == self.SortRole:
+            return self._sort_key(e, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col in (self.SENT, self.RECEIVED) and e.bytes_sent is None:
+                return NOT_MEASURED
+            return _details(e)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{self.HEADERS[col]}: {self.cell(e, col)}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.SENT, self.RECEIVED):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
     def _sort_key(self, e: NetworkEntry, col: int) -> Any:
         if col == self.TIME:
             return e.time
@@ -192,7 +158,7 @@ class NetworkActivityModel(QAbstractTableModel):
             return -1 if e.bytes_sent is None else e.bytes_sent
         if col == self.RECEIVED:
             return -1 if e.bytes_received is None else e.bytes_received
-        return self._display(e, col).casefold()
+        return self.cell(e, col).casefold()
 
 
 class NetworkActivityDialog(QDialog):

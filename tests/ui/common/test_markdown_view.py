@@ -6,12 +6,12 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QColor, QFont, QFontInfo, QGuiApplication, QTextDocument, QTextTable
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontInfo, QGuiApplication, QTextDocument, QTextTable
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from assistant.ui.common.fences import copy_label, parse_fences, with_copy_links
 from assistant.ui.common.highlighter import PygmentsHighlighter, is_code_block, lexer_for
-from assistant.ui.common.markdown_view import MarkdownView
+from assistant.ui.common.markdown_view import MarkdownView, code_font_family
 
 PY_CODE = 'def greet(name: str) -> str:\n    """Say hello."""\n    return f"Hello, {name}!"  # friendly'
 
@@ -173,10 +173,14 @@ def test_renders_heading_list_table_and_highlighted_code(view: MarkdownView) -> 
 
     code = _code_blocks(doc)
     assert "\n".join(b.text() for b in code) == PY_CODE
+    family = code_font_family()
     for b in code:
         if b.text():
             font = b.charFormat().font()
-            assert QFontInfo(font).fixedPitch(), font.family()
+            assert family in (b.charFormat().fontFamilies() or [font.family()]), font.family()
+            # where the machine has a fixed-pitch font at all, code gets one
+            if any(QFontDatabase.isFixedPitch(f) for f in QFontDatabase.families()):
+                assert QFontInfo(font).fixedPitch(), font.family()
     default_fg = view.palette().color(view.foregroundRole())
     colored = [
         r for b in code for r in b.layout().formats()

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.library.catalog import CatalogEntry, CatalogFile
 from assistant.library.fit import FitEstimate, FitLevel
 from assistant.ui.common.table_model import RowTableModel

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.ui.common.table_model import RowTableModel
 
 STATE_TEXT = {

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from assistant.hardware import format_bytes
+from assistant.core.units import format_bytes
 from assistant.library.installed import InstalledModel
 from assistant.library.usage import describe_last_used
 from assistant.ui.common.table_model import RowTableModel
