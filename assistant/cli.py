@@ -11,6 +11,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Iterator
 
 from assistant import network
@@ -19,6 +20,7 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.cli_cloud import choose_target
 from assistant.core.types import GenParams, ModelRef
+from assistant.doctor import run_doctor
 from assistant.engines.base import Engine
 from assistant.engines.factory import prepare
 from assistant.errors import AssistantError, ModelNotFoundError
@@ -43,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
     network.set_offline(settings.offline_mode)  # the app's Offline mode holds in the terminal too
     try:
         if args.command == "doctor":
-            from assistant.doctor import run_doctor
 
             return run_doctor(paths, settings, model=args.model, as_json=args.json)
         if args.command == "ask":
@@ -156,7 +157,6 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 
 def _memory_db():  # type: ignore[no-untyped-def]
-    from pathlib import Path
 
     return Path(":memory:")
 

@@ -13,7 +13,9 @@ from dataclasses import asdict
 from typing import Any
 
 from assistant import __version__, hardware
+from assistant.engines.factory import plan_for
 from assistant.errors import AssistantError
+from assistant.library.installed import resolve_model
 from assistant.paths import Paths
 from assistant.settings import Settings
 
@@ -59,8 +61,6 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
         "offline_mode": settings.offline_mode,
     }
     if model:
-        from assistant.engines.factory import plan_for
-        from assistant.library.installed import resolve_model
 
         try:
             ref = resolve_model(model, paths.models_dir)

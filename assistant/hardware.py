@@ -20,9 +20,10 @@ from pathlib import Path
 
 import psutil
 
+from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import ModelRef
 from assistant.core.units import format_bytes
-from assistant.errors import EngineUnavailableError
+from assistant.errors import EngineUnavailableError, ModelError
 
 MiB = 1024**2
 OVERHEAD_FIXED = 300 * MiB  # compute buffers and scratch space, on top of 10%
@@ -123,7 +124,7 @@ def _nvidia(notes: list[str]) -> tuple[list[GpuInfo], bool]:
             why = "is not installed" if not smi else "did not answer"
             notes.append(f"An NVIDIA driver is loaded but nvidia-smi {why}, so the GPU's VRAM is unknown.")
         return [], proc_driver
-    header = _run([smi]) or ""  # only the full table shows the CUDA version the driver supports
+    header = (_run([smi]) if smi else None) or ""  # only the full table shows the CUDA version the driver supports
     m = re.search(r"CUDA Version:\s*([\d.]+)", header)
     gpus = []
     for line in out.strip().splitlines():
@@ -203,8 +204,6 @@ def detect(refresh: bool = False) -> HardwareInfo:
 
 def gguf_layer_count(path: Path | str) -> int | None:
     """`{arch}.block_count` from a GGUF header, or None when it cannot be read."""
-    from assistant.core.gguf_meta import read_gguf
-    from assistant.errors import ModelError
 
     try:
         n = read_gguf(Path(path)).block_count

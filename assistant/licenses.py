@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from assistant import __version__
 from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import ModelRef
 from assistant.errors import ModelError
@@ -51,7 +52,6 @@ def components() -> list[Component]:
 
 
 def app_version() -> str:
-    from assistant import __version__
 
     return __version__
 

@@ -6,6 +6,8 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from assistant.keys import install_log_redaction
+
 
 def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
     root = logging.getLogger()
@@ -25,7 +27,6 @@ def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
     for name in ("httpx", "httpcore", "urllib3", "filelock"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # API keys never reach a log, even if a library logs request headers at DEBUG
-    from assistant.keys import install_log_redaction
 
     install_log_redaction()
     root._assistant_configured = True  # type: ignore[attr-defined]

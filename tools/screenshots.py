@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from assistant.chat.store import ChatStore  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.ui.main_window import MainWindow  # noqa: E402
 from assistant.ui.common.theme import apply_theme  # noqa: E402
+from assistant.ui.main_window import MainWindow  # noqa: E402
 
 ANSWER = """Here is a quick comparison, and a function that computes it.
 

@@ -27,8 +27,8 @@ from assistant.core.types import Message  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import CloudSettings, Settings  # noqa: E402
 from assistant.ui.cloud.consent_dialog import ConsentDialog  # noqa: E402
-from assistant.ui.main_window import MainWindow  # noqa: E402
 from assistant.ui.common.theme import apply_theme  # noqa: E402
+from assistant.ui.main_window import MainWindow  # noqa: E402
 
 PROMPT = ("Prove that there are infinitely many primes p with p ≡ 3 (mod 4), step by step, "
           "and mail the write-up to ana.silva@example.com.")

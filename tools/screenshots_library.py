@@ -24,9 +24,9 @@ from support.hub_server import LocalHub  # noqa: E402
 from assistant.library.download import DownloadRequest  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.library.download_host import DownloadHost  # noqa: E402
 from assistant.ui.library.window import LibraryWindow  # noqa: E402
-from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.library.wizard import FirstRunWizard  # noqa: E402
 
 

@@ -7,7 +7,7 @@ cloud") and the router's decision; the answer names the route and says why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.chat.router import RouteDecision
@@ -100,7 +100,6 @@ class Consent:
 
 def apply_consent(cloud: CloudSettings, consent: Consent) -> tuple[CloudSettings, bool]:
     """The settings after the choice, and whether the chat is to be marked never-cloud."""
-    from dataclasses import replace
 
     if consent.never_this_chat:
         return cloud, True

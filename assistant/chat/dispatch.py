@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 
-from assistant import keys, network
+from assistant import keys, model_settings, network
 from assistant.chat import cloud_route, cost
 from assistant.chat.cloud_route import Consent, key_id
 from assistant.chat.privacy import outgoing_messages, redact_messages
@@ -25,7 +25,6 @@ from assistant.chat.turn import TurnResult, history_messages, run_turn
 from assistant.core.types import GenParams, Message, Usage
 from assistant.engines.cloud import CloudEngine
 from assistant.errors import AssistantError, EngineError
-from assistant.library import model_settings
 from assistant.settings import CloudSettings, Settings
 
 log = logging.getLogger(__name__)

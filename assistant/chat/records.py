@@ -57,7 +57,8 @@ MSG_COLS = (
 
 
 def conversation_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
-    return Conversation(*row[:6], never_cloud=bool(row[6]), routing_mode=row[7])
+    cid, title, created, updated, system_prompt, model, never, mode = tuple(row)[:8]
+    return Conversation(cid, title, created, updated, system_prompt, model, bool(never), mode)
 
 
 def message_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredMessage:

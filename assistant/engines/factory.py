@@ -39,8 +39,8 @@ def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | No
 
 def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, hardware.RunPlan]:
     """The engine to use, its load options and the plan with its plain-language reason.
-    The model's own settings (library/model_settings.py) override the app-wide ones."""
-    from assistant.library import model_settings
+    The model's own settings (model_settings.py) override the app-wide ones."""
+    from assistant import model_settings
 
     settings = model_settings.load_settings_for(settings, model.path)
     own = model_settings.get(settings, model.path)

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import psutil
 
@@ -79,7 +79,7 @@ class LlamaCppEngine:
     name = "llama.cpp"
 
     def __init__(self) -> None:
-        self._lib = None
+        self._lib: Any = None  # the llama_cpp module, imported at load
         self._model = None
         self._ctx = None
         self._vocab = None

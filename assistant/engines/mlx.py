@@ -287,7 +287,7 @@ class MlxEngine:
         n = reusable_prefix(self._cache_tokens, tokens)
         extra = len(self._cache_tokens) - n
         if extra > 0:
-            if n > 0 and can_trim_prompt_cache(self._cache) and trim_prompt_cache(self._cache, extra) == extra:
+            if n > 0 and self._cache is not None and can_trim_prompt_cache(self._cache) and trim_prompt_cache(self._cache, extra) == extra:
                 del self._cache_tokens[n:]
             else:
                 self._new_cache()

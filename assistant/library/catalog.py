@@ -189,7 +189,7 @@ def _file(c: _Check, raw: Any, index: int) -> CatalogFile:
 
 
 def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
-    entry_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index}"
+    entry_id: str = raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index}"
     c = _Check(path, entry_id, raw)
     c.get("id", str)
     params = float(c.get("params_b", (int, float)))

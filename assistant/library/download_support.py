@@ -138,6 +138,7 @@ class FileHasher:
         self.reset()
 
     def reset(self) -> None:
+        self._h: Any
         if self.r.sha256:
             self._h = hashlib.sha256()
         elif self.r.etag and re.fullmatch(r"[0-9a-f]{40}", self.r.etag):

@@ -10,24 +10,23 @@ partial downloads) and `*.part` files are never models.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from assistant.core.gguf_meta import SHARD_RE, shard_paths
+from assistant.core.gguf_meta import SHARD_RE, read_gguf, shard_paths
 from assistant.core.types import ModelRef
 from assistant.errors import ModelError, ModelNotFoundError, StorageError
+from assistant.library.hub import parse_quant
+from assistant.library.manifest import read_manifest
+from assistant.library.usage import last_used
 
 log = logging.getLogger(__name__)
 
 MLX_MARKER = "config.json"
 MANIFEST_NAME = ".assistant-model.json"
-_QUANT_RE = re.compile(
-    r"(?<![A-Za-z0-9])(I?Q\d(?:_[A-Z0-9]+)*|F16|BF16|F32|MXFP4)(?![A-Za-z0-9])", re.IGNORECASE
-)
 
 
 def model_ref_for_path(path: Path) -> ModelRef:
@@ -129,12 +128,8 @@ def _file_bytes(f: Path) -> int:
 
 
 def _manifest(folder: Path) -> Any:
-    """H2's manifest for the folder, or None (no manifest, or an unreadable one)."""
+    """The download's manifest for the folder, or None (no manifest, or an unreadable one)."""
     if not (folder / MANIFEST_NAME).exists():
-        return None
-    try:
-        from assistant.library.manifest import read_manifest
-    except ImportError:  # pragma: no cover - manifest.py ships with the library
         return None
     try:
         return read_manifest(folder)
@@ -144,19 +139,11 @@ def _manifest(folder: Path) -> Any:
 
 
 def quant_from_name(filename: str) -> str | None:
-    try:
-        from assistant.library.hub import parse_quant
-
-        return parse_quant(filename)
-    except ImportError:  # pragma: no cover
-        m = _QUANT_RE.search(filename)
-        return m.group(1).upper() if m else None
+    return parse_quant(filename)
 
 
 def _gguf_details(path: Path) -> tuple[str | None, str | None]:
     """(quantization, licence) from the GGUF header; (None, None) when unreadable."""
-    from assistant.core.gguf_meta import read_gguf
-
     try:
         info = read_gguf(path)
     except (ModelError, OSError):
@@ -167,8 +154,6 @@ def _gguf_details(path: Path) -> tuple[str | None, str | None]:
 def describe(ref: ModelRef, models_dir: Path, usage: dict[str, str] | None = None) -> InstalledModel:
     """Size on disk, format, quantization, licence, source repo and last use of one model.
     Reads the model's header: call it off the GUI thread."""
-    from assistant.library.usage import last_used
-
     files = model_files(ref)
     folder = ref.path if ref.format == "mlx" else ref.path.parent
     in_dir = _inside(ref.path, models_dir)

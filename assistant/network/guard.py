@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from assistant.errors import NetworkBlockedError
@@ -185,7 +186,7 @@ def _is_localhost_name(host: str) -> bool:
 
 def _from_socketpair() -> bool:
     """True when the connect comes from the stdlib's socketpair() emulation (Windows)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     here = globals()
     while frame is not None and frame.f_globals is here:
         frame = frame.f_back

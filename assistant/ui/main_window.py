@@ -23,12 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant import hardware, network
 from assistant.chat.export import write_export
 from assistant.chat.store import ChatStore
 from assistant.core.gguf_meta import check_gguf_header
 from assistant.errors import AssistantError
+from assistant.library import usage
+from assistant.model_settings import engine_choices, needs_reload
 from assistant.paths import Paths
 from assistant.settings import Settings, save_settings
+from assistant.ui.about_dialog import AboutDialog
 from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.conversation_panel import ConversationPanel
 from assistant.ui.chat.empty_state import EmptyState
@@ -38,8 +42,16 @@ from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.model_scan import ModelScan, start_scan
 from assistant.ui.chat.models.installed import InstalledModelsModel, ModelEntry
 from assistant.ui.chat.session import ChatSession
+from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.icons import app_icon
+from assistant.ui.common.theme import apply_theme, notifier
+from assistant.ui.library.download_host import DownloadHost
+from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
+from assistant.ui.library.window import LibraryWindow
+from assistant.ui.library.wizard import FirstRunWizard
+from assistant.ui.settings.dialog import SettingsDialog
+from assistant.ui.settings.network_view import NetworkActivityDialog
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +150,6 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect()
-        from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 
         self.cloud = CloudControls(CloudControlsHost(
             window=self, session=self.session, store=self.store, chat_menu=self.chat_menu,
@@ -205,7 +216,6 @@ class MainWindow(QMainWindow):
         self.header.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.empty.add_model_requested.connect(self._on_add_model)
         self.empty.library_requested.connect(lambda: self.open_library(0))
-        from assistant.ui.common.theme import notifier
 
         notifier().theme_applied.connect(self.chat.set_dark)  # also when the system switches
 
@@ -251,7 +261,6 @@ class MainWindow(QMainWindow):
         )
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()
-        from assistant.library import usage
 
         usage.record_used(usage.usage_path(self.paths.data_dir), loaded.model.path)
         self.prompt.setFocus()
@@ -282,14 +291,12 @@ class MainWindow(QMainWindow):
     def download_host(self):  # type: ignore[no-untyped-def]
         """The download queue, made on first use (no network and no thread before that)."""
         if self._download_host is None:
-            from assistant.ui.library.download_host import DownloadHost
 
             self._download_host = DownloadHost(self.paths.models_dir, self.hub_endpoint, self)
             self._download_host.download_finished.connect(lambda *_: self.rescan_models())
         return self._download_host
 
     def open_library(self, tab: int | None = None) -> None:
-        from assistant.ui.library.window import LibraryWindow
 
         if self.library is None:
             self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
@@ -306,9 +313,6 @@ class MainWindow(QMainWindow):
         self.library.activateWindow()
 
     def open_model_settings(self, ref=None) -> None:  # type: ignore[no-untyped-def]
-        from assistant import hardware
-        from assistant.library.model_settings import engine_choices
-        from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 
         ref = ref or (self.session.loaded.model if self.session.loaded else None)
         if ref is None:
@@ -321,7 +325,6 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def _on_model_settings_changed(self, ref, old, new) -> None:  # type: ignore[no-untyped-def]
-        from assistant.library.model_settings import needs_reload
 
         self._save_settings()
         loaded = self.session.loaded.model if self.session.loaded else None
@@ -329,7 +332,6 @@ class MainWindow(QMainWindow):
             self.session.load_model(ref)  # context / GPU / threads / template / engine: load again
 
     def open_wizard(self) -> None:
-        from assistant.ui.library.wizard import FirstRunWizard
 
         if self.wizard is not None:
             self.wizard.raise_()
@@ -433,7 +435,6 @@ class MainWindow(QMainWindow):
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:
-        from assistant.ui.settings.dialog import SettingsDialog
 
         dlg = SettingsDialog(self.settings, self.paths, self)
         dlg.settings_changed.connect(self.apply_settings)
@@ -443,15 +444,12 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def open_network_activity(self) -> None:
-        from assistant.ui.settings.network_view import NetworkActivityDialog
 
         NetworkActivityDialog(self).exec()
 
     def apply_settings(self, new: Settings) -> None:
         self.settings.theme, self.settings.font_size = new.theme, new.font_size
         self.settings.system_prompt, self.settings.offline_mode = new.system_prompt, new.offline_mode
-        from assistant import network
-        from assistant.ui.common.theme import apply_theme
 
         network.set_offline(new.offline_mode)
         if self.library is not None:
@@ -479,7 +477,6 @@ class MainWindow(QMainWindow):
             self.session.open_conversation(s.last_conversation_id)
 
     def _on_about(self) -> None:
-        from assistant.ui.about_dialog import AboutDialog
 
         models = [self.installed.entry_at(i).ref for i in range(self.installed.rowCount())]  # type: ignore[union-attr]
         AboutDialog(models, self).exec()

@@ -94,7 +94,7 @@ class ChatSession(QObject):
         return self.loaded.model.path if self.loaded else None
 
     def params(self) -> GenParams:
-        """The loaded model's own sampling values (library/model_settings.py), else the defaults."""
+        """The loaded model's own sampling values (model_settings.py), else the defaults."""
         return self.policy.params(self._model_path)
 
     def system_prompt(self) -> str:

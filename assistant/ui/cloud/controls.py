@@ -24,6 +24,7 @@ from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.cloud.consent_dialog import ConsentDialog
+from assistant.ui.cloud.settings_page import CloudSettingsPage
 from assistant.ui.common.actions import add_action
 from assistant.ui.settings.dialog import SettingsDialog
 
@@ -168,7 +169,6 @@ class CloudControls(QObject):
         self.h.status_bar.showMessage("Hard prompts now go to the cloud automatically (Settings → Cloud).", 6000)
 
     def add_settings_tab(self, dialog: SettingsDialog) -> None:
-        from assistant.ui.cloud.settings_page import CloudSettingsPage
 
         self.settings_page = CloudSettingsPage(self.h.session.cloud_host, self.h.store)
         dialog.add_tab(self.settings_page, "&Cloud", scrollable=True)

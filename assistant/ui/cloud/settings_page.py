@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +31,7 @@ from assistant.chat import cost
 from assistant.chat.cloud_route import MODES
 from assistant.chat.store import ChatStore
 from assistant.engines.cloud import PROVIDERS
+from assistant.paths import get_paths
 from assistant.settings import CloudSettings, Settings
 from assistant.ui.cloud.worker import CloudHost, KeyOpResult
 
@@ -162,10 +164,7 @@ class CloudSettingsPage(QWidget):
         return box
 
     def _on_edit_prices(self) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
 
-        from assistant.paths import get_paths
 
         path = cost.write_user_copy(get_paths().config_dir)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))

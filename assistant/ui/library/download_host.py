@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from assistant.library.download_queue import DownloadQueue
 from assistant.ui.library.models.downloads import DownloadsModel
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ class DownloadHost(QObject):
 
     def __init__(self, models_dir: Path, endpoint: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from assistant.library.download_queue import DownloadQueue
 
         self.model = DownloadsModel(self)
         self._lock = threading.Lock()

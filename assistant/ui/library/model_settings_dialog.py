@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant import model_settings as msm
 from assistant.core.types import ModelRef
-from assistant.library import model_settings as msm
-from assistant.library.model_settings import ModelSettings
+from assistant.model_settings import ModelSettings
 from assistant.settings import Settings
 
 AUTO = "Automatic"

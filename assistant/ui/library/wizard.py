@@ -23,9 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant import network
+from assistant import hardware, network
 from assistant.core.types import ModelRef
 from assistant.core.units import format_bytes
+from assistant.library.catalog import load_catalog
+from assistant.library.download import DownloadRequest
+from assistant.library.fit import recommend
 from assistant.library.installed import model_ref_for_path
 from assistant.paths import Paths
 from assistant.settings import Settings
@@ -141,9 +144,6 @@ class FirstRunWizard(QDialog):
         self._jobs.append(job)
 
     def _look(self) -> tuple[Any, Any]:
-        from assistant import hardware
-        from assistant.library.catalog import load_catalog
-        from assistant.library.fit import recommend
 
         hw = hardware.detect()
         return hw, recommend(load_catalog(), hw, self.settings.context_length)
@@ -195,7 +195,6 @@ class FirstRunWizard(QDialog):
         self.accept()
 
     def _on_download(self) -> None:
-        from assistant.library.download import DownloadRequest
 
         if self.choice is None or network.is_offline():
             self._fill_choice()

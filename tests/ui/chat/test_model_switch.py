@@ -8,11 +8,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from assistant import model_settings
 from assistant.chat.store import ChatStore
 from assistant.core.types import ModelRef
 from assistant.engines.llamacpp import LlamaCppEngine
-from assistant.library import model_settings
-from assistant.library.model_settings import ModelSettings
+from assistant.model_settings import ModelSettings
 from assistant.paths import get_paths
 from assistant.settings import Settings
 from assistant.ui.chat.session import ChatSession

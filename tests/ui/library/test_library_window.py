@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from assistant import model_settings as msm
 from assistant import network
 from assistant.core.types import ModelRef
-from assistant.library import model_settings as msm
 from assistant.library.fit import LABELS
 from assistant.paths import get_paths
 from assistant.settings import Settings, load_settings, save_settings

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant import model_settings as ms_mod
 from assistant.core.types import ModelRef
 from assistant.engines.factory import prepare
-from assistant.library import model_settings as ms_mod
-from assistant.library.model_settings import ModelSettings
+from assistant.model_settings import ModelSettings
 from assistant.settings import Settings, load_settings, save_settings
 
 
