@@ -20,21 +20,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.chat.router_features import (  # noqa: E402
-    HISTORY_FEATURES, TEXT_FEATURES, estimate_tokens, history_features,
+from assistant.chat.router_features import (
+    HISTORY_FEATURES,
+    TEXT_FEATURES,
+    estimate_tokens,
+    history_features,
 )
-from assistant.chat.router_features import text_features as _text_features  # noqa: E402
-from assistant.chat.router_model import WEIGHTS_PATH, Linear  # noqa: E402
+from assistant.chat.router_features import text_features as _text_features
+from assistant.chat.router_model import WEIGHTS_PATH, Linear
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 OLD = ROOT / "tests" / "chat" / "router_prompts.jsonl"
@@ -49,7 +52,7 @@ MIN_PRECISION = 0.88
 SIZE_SLOPE = 0.6
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(_text_features(text).items())
 

@@ -27,19 +27,24 @@ from dataclasses import dataclass, field
 
 from ..engines.base import Message
 from . import router_lexicon as lx
-from .router_features import dominant_script, estimate_tokens, history_features, text_features
+from .router_features import (
+    dominant_script,
+    estimate_tokens,
+    history_features,
+    text_features,
+)
 from .router_model import GROUPS, load_weights, sigmoid
 
 __all__ = [
+    "ENTROPY_UNSURE",
+    "LOGPROB_UNSURE",
     "LocalModelInfo",
     "RouteDecision",
     "assess",
     "assess_answer",
-    "threshold_for",
-    "model_params_billion",
     "estimate_tokens",
-    "LOGPROB_UNSURE",
-    "ENTROPY_UNSURE",
+    "model_params_billion",
+    "threshold_for",
 ]
 
 
@@ -66,7 +71,7 @@ class RouteDecision:
 # already describe the weakest models people run.
 _UNKNOWN_SIZE_BILLION = 4.0  # unknown size: treat like a small-but-not-tiny model
 
-_SIZE_IN_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([bm])\b", re.I)
+_SIZE_IN_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([bm])\b", re.IGNORECASE)
 
 
 def model_params_billion(model: LocalModelInfo) -> float | None:

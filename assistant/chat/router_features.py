@@ -17,7 +17,7 @@ import re
 
 from . import router_lexicon as lx
 
-__all__ = ["text_features", "history_features", "dominant_script", "estimate_tokens", "TEXT_FEATURES", "HISTORY_FEATURES"]
+__all__ = ["HISTORY_FEATURES", "TEXT_FEATURES", "dominant_script", "estimate_tokens", "history_features", "text_features"]
 
 _HEAD, _TAIL = 12_000, 4_000  # characters scanned at the start and the end of a long text
 

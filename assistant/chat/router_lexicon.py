@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["lex", "LOW_RESOURCE_SCRIPTS", "MAJOR_SCRIPTS"]
+__all__ = ["LOW_RESOURCE_SCRIPTS", "MAJOR_SCRIPTS", "lex"]
 
 
 def lex(words: str, bare: str = "") -> re.Pattern[str]:
@@ -21,7 +21,7 @@ def lex(words: str, bare: str = "") -> re.Pattern[str]:
     parts = [rf"\b(?:{words})\b"] if words else []
     if bare:
         parts.append(f"(?:{bare})")
-    return re.compile("|".join(parts), re.I)
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- scripts
@@ -73,7 +73,7 @@ LOW_RESOURCE_WORDS = lex(
 
 # ---------------------------------------------------------------- code
 
-CODE_FENCE = re.compile(r"```|^(?: {4}|\t)\S.*[;{}()]\s*$", re.M)
+CODE_FENCE = re.compile(r"```|^(?: {4}|\t)\S.*[;{}()]\s*$", re.MULTILINE)
 CODE_CHARS = re.compile(r"[{}\[\];=<>()|&*^%$#@\\`]")
 # Tokens that are code, not English: "def", "#include", "console.log", "self." ...
 CODE_KEYWORDS = lex(
@@ -87,7 +87,7 @@ STACK_TRACE = re.compile(
     r"^\s+at [\w.$<>]+\(.*:\d+\)|\bpanic:|\bsigsegv\b|segmentation fault|exception in thread|"
     r"\bcore dumped\b|^\w*(error|exception): .+$|goroutine \d+|exit code: ?\d{2,3}|"
     r"\bcrashloopbackoff\b|\boomkilled\b|\b(?:e\d{4}|err_\w+)\b",
-    re.I | re.M,
+    re.IGNORECASE | re.MULTILINE,
 )
 # Asking for code to be written, changed or explained in depth (not a one-liner).
 CODE_TASK = lex(
@@ -162,19 +162,19 @@ PROBABILITY = lex(
 ALGEBRA = re.compile(
     r"\b\d*[a-z]\s*[\^]\s*\w|\d\s*\^\s*\d|\b\d+[a-z]\s*[+\-=]|\b[a-z]\s*=\s*-?\d|\bf\(x\)|"
     r"\b(ln|log|sin|cos|tan|sqrt|arctan)\s*\(|[√∫∑∏≤≥≠∞π²³]|\bmod\b|\bn\s*[+\-*/^]\s*\d",
-    re.I,
+    re.IGNORECASE,
 )
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.' ]*\d%?|(?<![\w.])\d%?")
 MULTI_DIGIT = re.compile(r"(?<![\w.,])\d{2,}(?:[.,]\d+)?")
 DECIMAL = re.compile(r"\d\.\d|\d,\d{1,2}(?!\d)")  # 9.11, 3,2 %; not 3,000
-ARITH_OP = re.compile(r"\d\s*(?:[×x*/+\-^]|times|mal|fois|por|minus|plus|moins|menos|умнож\w*)\s*\d", re.I)
+ARITH_OP = re.compile(r"\d\s*(?:[×x*/+\-^]|times|mal|fois|por|minus|plus|moins|menos|умнож\w*)\s*\d", re.IGNORECASE)
 # A number followed by a unit or currency ("65 mph", "3,000 €", "38.9度"), or a currency sign.
 UNITS = re.compile(
     r"\d\s*(?:km/h|mph|km|kg|g|mg|ml|m|cm|h|min|s|hours?|minutes?|seconds?|days?|weeks?|months?|"
     r"years?|percent|%|apr|euros?|dollars?|yen|rupees|heures?|horas?|stunden|minuten|jahre?n?|"
     r"jours|días|anos|часов|минут|лет|рубл\w*|ريال\w*|小时|分钟|公斤|公里|度|円|元|个|個|रुपये)(?!\w)|"
     r"[$€£¥₹]\s*\d|R\$\s*\d",
-    re.I,
+    re.IGNORECASE,
 )
 # Questions that ask for a quantity.
 QUANTITY_Q = lex(
@@ -209,7 +209,7 @@ SEQUENCE = re.compile(
     r"\b(then|puis|luego|dann)\b[^.?!]{0,200}\b(finally|enfin|finalmente|schließlich)\b|"
     r"\b(and|then) (explain|show|prove|give|write|compare|evaluate|use|modify|tell|find|generali[sz]e|"
     r"redo|forecast|compute|rank|argue|defend|propose|recommend)\b",
-    re.I,
+    re.IGNORECASE,
 )
 ANALYSIS = lex(
     r"analy[sz]\w*|critique|assess\w*|evaluate\w*|compare|comparison|weigh|trade-?offs?|root cause|"
@@ -239,7 +239,7 @@ CONSTRAINT = lex(
 LONG_COUNT = re.compile(
     r"(\d{1,2}(?:[,. ]\d{3})+|\d{3,6})\s*-?\s*(words?|pages?|mots|palabras|palavras|parole|wörter\w*|слов)|"
     r"[一二三四五六七八九十百千万\d]+字",
-    re.I,
+    re.IGNORECASE,
 )
 LONG_FORMAT = lex(
     r"detailed|comprehensive|in-depth|in depth|thorough|complete|full|entire|essay|report|thesis|"

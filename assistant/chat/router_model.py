@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["Linear", "Weights", "load_weights", "WEIGHTS_PATH", "sigmoid", "GROUPS"]
+__all__ = ["GROUPS", "WEIGHTS_PATH", "Linear", "Weights", "load_weights", "sigmoid"]
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "resources" / "router_weights.json"
 
