@@ -1,8 +1,11 @@
-"""The router: the labelled set, its precision/recall, and specific behaviours."""
+"""The router: its data set, its shipped weights, held-out accuracy and specific behaviours."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,66 +15,169 @@ from assistant.chat.router import (
     ENTROPY_UNSURE,
     LOGPROB_UNSURE,
     LocalModelInfo,
+    RouteDecision,
     assess,
     assess_answer,
     threshold_for,
 )
+from assistant.chat.router_features import HISTORY_FEATURES, TEXT_FEATURES
+from assistant.chat.router_model import WEIGHTS_PATH, load_weights
 from assistant.core.types import Message
 
-DATA = Path(__file__).with_name("router_prompts.jsonl")
+HERE = Path(__file__).parent
+DATA = HERE / "router_data"
+OLD = HERE / "router_prompts.jsonl"  # the original hand-tuning set: training data now
+SPLITS = ("train", "validation", "test")
 TINY = LocalModelInfo("Gemma 3 1B", 1.0, 8192)
 MID = LocalModelInfo("Llama 3.1 8B", 8.0, 8192)
 BIG = LocalModelInfo("Qwen 2.5 32B", 32.0, 32768)
 
 
-def load_rows() -> list[dict]:
-    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def split_rows(split: str) -> list[dict]:
+    return load_rows(DATA / f"{split}.jsonl")
 
 
 def history_of(row: dict) -> list[Message]:
     return [Message(m["role"], m["content"]) for m in row.get("history", [])]
 
 
-def judged_hard(rows: list[dict], model: LocalModelInfo) -> list[bool]:
-    return [assess(r["prompt"], history_of(r), model).hard for r in rows]
+def key_of(row: dict) -> str:
+    return row["prompt"] + "".join("\x1f" + m["content"] for m in row.get("history", []))
 
 
-def test_labelled_set_is_large_varied_and_well_formed() -> None:
-    rows = load_rows()
-    assert len(rows) >= 120
-    labels = [r["label"] for r in rows]
-    assert set(labels) == {"hard", "easy"}
-    hard = labels.count("hard")
-    assert 0.4 <= hard / len(rows) <= 0.6  # roughly balanced
-    for r in rows:
-        assert r["prompt"].strip() and r["why"].strip()
-        for m in r.get("history", []):
-            assert m["role"] in ("user", "assistant", "system") and m["content"]
-    # not separable by length alone: some short hard and some long easy prompts
-    assert any(r["label"] == "hard" and len(r["prompt"]) < 60 for r in rows)
-    assert any(r["label"] == "easy" and len(r["prompt"]) > 400 for r in rows)
-    assert any("history" in r for r in rows)
+def split_by_hash(row: dict) -> str:
+    """The rule that assigned every fresh prompt to its split, before any fitting."""
+    bucket = int(hashlib.sha256(key_of(row).encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 60 else "validation" if bucket < 80 else "test"
 
 
-def test_precision_and_recall_on_hard_for_a_1b_model() -> None:
-    rows = load_rows()
-    decided = judged_hard(rows, TINY)
+def decide(rows: list[dict], model: LocalModelInfo) -> list[RouteDecision]:
+    return [assess(r["prompt"], history_of(r), model) for r in rows]
+
+
+def precision_recall(rows: list[dict], model: LocalModelInfo) -> tuple[float, float]:
+    decided = [d.hard for d in decide(rows, model)]
     truth = [r["label"] == "hard" for r in rows]
     tp = sum(d and t for d, t in zip(decided, truth))
     fp = sum(d and not t for d, t in zip(decided, truth))
     fn = sum(t and not d for d, t in zip(decided, truth))
-    precision = tp / (tp + fp)
-    recall = tp / (tp + fn)
-    # measured 1.00 / 0.97 on this (tuning) set; a fresh held-out set did worse
+    return tp / max(1, tp + fp), tp / max(1, tp + fn)
+
+
+# ---------------------------------------------------------------- the data set
+
+def test_data_set_is_large_split_by_hash_and_disjoint() -> None:
+    splits = {s: split_rows(s) for s in SPLITS}
+    assert sum(len(rows) for rows in splits.values()) >= 500  # fresh prompts, the old set aside
+    keys = {s: {key_of(r) for r in rows} for s, rows in splits.items()}
+    keys["train"] |= {key_of(r) for r in load_rows(OLD)}
+    assert not keys["train"] & keys["validation"]
+    assert not keys["train"] & keys["test"]
+    assert not keys["validation"] & keys["test"]
+    for split, rows in splits.items():
+        assert all(split_by_hash(r) == split for r in rows), split
+        assert len(rows) >= 80
+        hard = sum(r["label"] == "hard" for r in rows)
+        assert 0.35 <= hard / len(rows) <= 0.65  # roughly balanced
+
+
+def test_data_set_is_varied() -> None:
+    rows = [r for s in SPLITS for r in split_rows(s)]
+    for r in rows:
+        assert r["label"] in ("hard", "easy") and r["prompt"].strip() and r["why"].strip()
+        assert r["lang"] and r["domain"]
+        for m in r.get("history", []):
+            assert m["role"] in ("user", "assistant", "system") and m["content"]
+    assert len({r["lang"] for r in rows}) >= 9
+    assert len({r["domain"] for r in rows}) >= 17
+    for split in SPLITS:  # every split has multi-turn cases and both kinds of decoys
+        rows_s = split_rows(split)
+        assert any(r.get("history") and r["label"] == "hard" for r in rows_s)
+        assert any(r.get("history") and r["label"] == "easy" for r in rows_s)
+        assert any(r.get("kind") == "easy-looks-hard" for r in rows_s)
+        assert any(r.get("kind") == "hard-looks-easy" for r in rows_s)
+    # not separable by length alone
+    assert any(r["label"] == "hard" and len(r["prompt"]) < 60 for r in rows)
+    assert any(r["label"] == "easy" and len(r["prompt"]) > 400 for r in rows)
+
+
+# ---------------------------------------------------------------- the shipped weights
+
+def test_weights_load_and_name_every_feature() -> None:
+    data = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+    assert set(data["text_model"]["weights"]) == set(TEXT_FEATURES)
+    assert set(data["model"]["weights"]) == set(TEXT_FEATURES + HISTORY_FEATURES)
+    w = load_weights()
+    assert w.size_slope > 0
+    assert w.model.weights["proof"] > 0 and w.model.weights["brief"] < 0  # the signs make sense
+
+
+def test_router_needs_no_ml_library() -> None:
+    code = "import sys, assistant.chat.router; print(sorted(m for m in ('numpy', 'sklearn', 'PySide6') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=HERE.parents[1]).stdout.strip()
+    assert out == "[]"
+
+
+# ---------------------------------------------------------------- accuracy
+
+def test_held_out_test_split_meets_the_goal_for_a_1b_model() -> None:
+    # the test split was never used to fit or choose anything (tools/fit_router.py never reads it)
+    precision, recall = precision_recall(split_rows("test"), TINY)
     assert precision >= 0.85
-    assert recall >= 0.85
+    assert recall >= 0.80
 
 
-def test_bigger_models_are_judged_hard_less_often() -> None:
-    rows = load_rows()
-    tiny, mid, big = (sum(judged_hard(rows, m)) for m in (TINY, MID, BIG))
-    assert tiny > mid > big
+HELD_OUT_HARD = [
+    ("Prove that the product of any two consecutive integers is even.", "math"),
+    ("ሰላም፣ ስለ ላሊበላ አብያተ ክርስቲያናት ታሪክ በዝርዝር ንገረኝ።", "Ethiopic"),
+    ("Write a 2,500-word essay on the history of the bicycle, with sections and references.", "long answer"),
+    (('Traceback (most recent call last):\n  File "job.py", line 9, in <module>\n    run()\n'
+     "TypeError: run() missing 1 required positional argument: 'cfg'\nhow do I fix this?"), "error trace"),
+    ("I'm on warfarin and my dentist wants to prescribe amoxicillin and ibuprofen. Is that safe?", "medical"),
+]
+HELD_OUT_EASY = [
+    "What's the capital of Japan?",
+    "Translate 'good luck with your exam' into Spanish.",
+    "Give me a short recipe for scrambled eggs.",
+    "What does CPU stand for?",
+    "Please summarise this in one sentence:\n\n"
+    + ("The library will close early on Friday for staff training, and will reopen on Saturday "
+       "at the usual time. Returned books can be left in the drop box. ") * 3,
+]
+
+
+@pytest.mark.parametrize(("prompt", "named"), HELD_OUT_HARD)
+def test_clear_hard_prompts_are_hard_and_say_why(prompt: str, named: str) -> None:
+    d = assess(prompt, [], TINY)
+    assert d.hard and named in d.reason
+
+
+@pytest.mark.parametrize("prompt", HELD_OUT_EASY)
+def test_clear_easy_prompts_are_easy(prompt: str) -> None:
+    assert not assess(prompt, [], TINY).hard
+
+
+def test_held_out_examples_are_not_in_the_data() -> None:
+    prompts = {r["prompt"] for s in SPLITS for r in split_rows(s)} | {r["prompt"] for r in load_rows(OLD)}
+    assert not prompts & ({p for p, _ in HELD_OUT_HARD} | set(HELD_OUT_EASY))
+
+
+# ---------------------------------------------------------------- model size
+
+def test_bigger_models_raise_the_bar() -> None:
     assert threshold_for(TINY) < threshold_for(MID) < threshold_for(BIG)
+    rows = split_rows("validation")
+    tiny, mid, big = (sum(d.hard for d in decide(rows, m)) for m in (TINY, MID, BIG))
+    assert tiny > mid > big
+    # same prompt, same score: only the bar moves
+    prompt = "A shop gives 15% off, then another 10% off the reduced price. What's the total discount?"
+    small, large = assess(prompt, [], TINY), assess(prompt, [], BIG)
+    assert small.hard and not large.hard and small.score > large.score
 
 
 def test_model_size_is_read_from_the_name_when_unknown() -> None:
@@ -79,7 +185,11 @@ def test_model_size_is_read_from_the_name_when_unknown() -> None:
     assert threshold_for(named) == threshold_for(TINY)
     assert threshold_for(LocalModelInfo("gemma-3-270m", None, 8192)) == threshold_for(TINY)
     assert threshold_for(LocalModelInfo("qwen2.5-32b-instruct", None, 8192)) == threshold_for(BIG)
+    unknown = threshold_for(LocalModelInfo("my-finetune", None, 8192))
+    assert threshold_for(TINY) < unknown < threshold_for(BIG)
 
+
+# ---------------------------------------------------------------- the context window
 
 def test_long_conversation_near_the_context_window_is_hard() -> None:
     model = LocalModelInfo("Gemma 3 1B", 1.0, 2048)
@@ -100,31 +210,25 @@ def test_prompt_over_the_window_is_hard_even_for_a_big_model() -> None:
     assert any("does not fit" in r for r in decision.reasons)
 
 
+# ---------------------------------------------------------------- reasons
+
 def test_reasons_are_plain_sentences_naming_the_model() -> None:
-    for row in load_rows():
-        d = assess(row["prompt"], history_of(row), TINY)
+    rows = split_rows("train") + split_rows("validation")
+    hard_seen = 0
+    for row, d in zip(rows, decide(rows, TINY)):
         assert d.reason.endswith(".") and d.reason[0].isupper()
         assert TINY.name in d.reason
+        assert "{" not in d.reason and "_" not in d.reason  # no template or feature names leak
         if d.hard:
+            hard_seen += 1
             assert d.reason.startswith(f"This looks hard for {TINY.name}: it ")
-            assert d.reasons and all(r.strip() for r in d.reasons)
+            assert d.reasons and all(r.strip() and r[0].islower() for r in d.reasons)
+            assert "combines several demanding signals" not in d.reason  # a real feature is named
             assert d.score >= 1.0
         else:
             assert d.reason == f"Looks fine for {TINY.name}."
             assert d.score < 1.0
-
-
-def test_specific_signals_are_named() -> None:
-    d = assess("Prove that there are infinitely many primes.", [], TINY)
-    assert d.hard and "math" in d.reason
-    d = assess("ስለ ኢትዮጵያ ታሪክ አጭር ማብራሪያ ስጠኝ።", [], TINY)
-    assert d.hard and "Ethiopic" in d.reason
-    d = assess("Write a 2,000-word essay on the history of tea.", [], TINY)
-    assert d.hard and "long answer" in d.reason
-    trace = 'Traceback (most recent call last):\n  File "a.py", line 3, in <module>\nKeyError: \'x\'\nwhy?'
-    d = assess(trace, [], TINY)
-    assert d.hard and "error trace" in d.reason
-    assert not assess("What's the capital of France?", [], TINY).hard
+    assert hard_seen > 100
 
 
 def test_follow_up_inherits_the_difficulty_of_the_conversation() -> None:
@@ -132,17 +236,26 @@ def test_follow_up_inherits_the_difficulty_of_the_conversation() -> None:
         Message("user", "Prove that every finite group of order p^2 is abelian."),
         Message("assistant", "Let G have order p^2. By the class equation the centre is non-trivial..."),
     ]
-    assert assess("why does the centre have to be non-trivial?", history, TINY).hard
+    follow_up = assess("why does the centre have to be non-trivial?", history, TINY)
+    assert follow_up.hard and "earlier question" in follow_up.reason
     assert not assess("why does the centre have to be non-trivial?", [], MID).hard
+    assert not assess("great, thanks a lot!", history, TINY).hard  # a closing turn asks nothing hard
 
 
-def test_assess_is_fast() -> None:
-    rows = load_rows()
+# ---------------------------------------------------------------- speed, edge cases, after the answer
+
+def test_assess_is_fast_enough() -> None:
+    rows = split_rows("validation")
     start = time.perf_counter()
     for row in rows:
         assess(row["prompt"], history_of(row), TINY)
     per_prompt = (time.perf_counter() - start) / len(rows)
-    assert per_prompt < 0.005  # typical is well under 1 ms; slack for slow CI machines
+    assert per_prompt < 0.2  # a sanity bound only; bench/router_eval.py reports the real figure
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "\n\n"])
+def test_empty_prompts_are_easy(prompt: str) -> None:
+    assert not assess(prompt, [], TINY).hard
 
 
 def test_assess_answer_thresholds() -> None:
@@ -157,8 +270,3 @@ def test_assess_answer_thresholds() -> None:
     assert high is not None and any("entropy" in r for r in high.reasons)
     both = assess_answer(-4.0, 3.5, TINY)
     assert both is not None and len(both.reasons) == 2
-
-
-@pytest.mark.parametrize("prompt", ["", "   ", "\n\n"])
-def test_empty_prompts_are_easy(prompt: str) -> None:
-    assert not assess(prompt, [], TINY).hard

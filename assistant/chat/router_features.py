@@ -1,0 +1,212 @@
+"""Structural features of a request, for the router's logistic model.
+
+Every feature is a small, bounded number with a meaning a person can read
+("constraints counted", "multi-digit numbers", "asks for a proof"), so the weights
+in resources/router_weights.json can be checked by eye and each "hard" decision can
+be explained by the features that pushed it there. Pure Python, no I/O.
+
+Only the first and last part of a very long text are scanned: the cues that matter
+(the task, its constraints) sit at the start or the end, and the router must stay
+fast on a pasted 50-page document.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from assistant.chat import router_lexicon as lx
+
+__all__ = ["HISTORY_FEATURES", "TEXT_FEATURES", "dominant_script", "estimate_tokens", "history_features", "text_features"]
+
+_HEAD, _TAIL = 12_000, 4_000  # characters scanned at the start and the end of a long text
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\ufe00-\ufe0f\U0001f000-\U0001faff]")
+_NUMBERED_ITEM = re.compile(r"(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S")
+_QUESTION = re.compile(r"[?？؟]")
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count without a tokenizer: ~4 characters per token for ASCII,
+    ~1 token per character elsewhere (CJK and most scripts split finely)."""
+    if text.isascii():
+        return len(text) // 4 + 1
+    non_ascii = len(_NON_ASCII.findall(text))
+    return (len(text) - non_ascii) // 4 + non_ascii + 1
+
+
+def dominant_script(text: str) -> tuple[str, bool, float] | None:
+    """(script name, is low-resource, share of letters) of the main non-Latin script."""
+    if text.isascii():
+        return None
+    chars = _NON_LATIN.findall(text, 0, 20_000)[:2_000]  # a sample is enough
+    if not chars:
+        return None
+    counts: dict[tuple[str, bool], int] = {}
+    for ch in chars:
+        cp = ord(ch)
+        for table, low in ((lx.LOW_RESOURCE_SCRIPTS, True), (lx.MAJOR_SCRIPTS, False)):
+            hit = next((name for lo, hi, name in table if lo <= cp <= hi), None)
+            if hit:
+                counts[(hit, low)] = counts.get((hit, low), 0) + 1
+                break
+    if not counts:
+        return None
+    (name, low), n = max(counts.items(), key=lambda kv: kv[1])
+    letters = len(_LETTER.findall(text, 0, 20_000)) or 1
+    return name, low, min(1.0, n / letters)
+
+
+def _distinct(rx: re.Pattern[str], text: str) -> int:
+    return len({m.group(0).lower() for m in rx.finditer(text)})
+
+
+def _count(rx: re.Pattern[str], text: str) -> int:
+    return sum(1 for _ in rx.finditer(text))
+
+
+def _requested_words(text: str) -> int:
+    """The answer length asked for, in words (0 when none is named)."""
+    m = lx.LONG_COUNT.search(text)
+    if not m:
+        return 0
+    if m.group(1):
+        n = int(re.sub(r"[,. ]", "", m.group(1)))
+        unit = m.group(2).lower()
+        return n * 300 if unit.startswith("page") else n
+    # Chinese / Japanese "五千字": characters, ~1.5 per word; numerals may be written out
+    han = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    mult = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+    s = m.group(0)[:-1]
+    if s.isdigit():
+        return int(s) * 2 // 3
+    total, cur = 0, 0
+    for ch in s:
+        if ch in han:
+            cur = han[ch]
+        elif ch in mult:
+            total += (cur or 1) * mult[ch]
+            cur = 0
+    return (total + cur) * 2 // 3
+
+
+# Feature names, in a fixed order: the weights file lists its weights by these names.
+TEXT_FEATURES: list[str] = [
+    "length", "long_input", "short_request", "questions", "numbered_items",
+    "numbers", "multi_digit", "decimals", "arithmetic", "units", "quantity_question", "word_problem",
+    "algebra", "proof", "math_terms", "probability", "puzzle", "char_level", "precise_fact",
+    "steps", "sequence", "analysis", "design", "constraints",
+    "long_output", "long_format", "transform", "brief", "social",
+    "code_fence", "code_density", "code_keywords", "code_task", "tech_deep", "tech_basic",
+    "medical", "legal", "finance", "personal_stakes",
+    "low_resource_script", "major_script", "low_resource_language",
+]
+HISTORY_FEATURES: list[str] = [
+    "history_hardness", "follow_up", "follow_up_on_hard", "closing_turn", "history_code",
+]
+
+
+def text_features(text: str) -> dict[str, float]:
+    """Features of one piece of user text: the prompt, or an earlier turn."""
+    tokens = estimate_tokens(text)
+    if len(text) > _HEAD + _TAIL:
+        text = text[:_HEAD] + "\n" + text[-_TAIL:]
+    f: dict[str, float] = {}
+
+    # --- size and shape
+    f["length"] = math.log1p(tokens) / 4  # ~1.0 at 50 tokens, ~1.7 at 1,000
+    f["long_input"] = max(0.0, math.log(tokens / 150)) if tokens > 150 else 0.0
+    f["short_request"] = 1.0 if tokens <= 12 else 0.0
+    f["questions"] = min(3, len(_QUESTION.findall(text)))
+    f["numbered_items"] = min(6, len(_NUMBERED_ITEM.findall(text))) / 2
+
+    # --- quantities and arithmetic
+    numbers = len(lx.NUMBER.findall(text))
+    f["numbers"] = math.log1p(numbers)
+    f["multi_digit"] = min(4, len(lx.MULTI_DIGIT.findall(text))) / 2
+    f["decimals"] = min(3, len(lx.DECIMAL.findall(text)))
+    f["arithmetic"] = min(3, len(lx.ARITH_OP.findall(text)))
+    f["units"] = min(4, len(lx.UNITS.findall(text))) / 2
+    quantity = 1.0 if lx.QUANTITY_Q.search(text) else 0.0
+    f["quantity_question"] = quantity
+    f["word_problem"] = quantity * min(5, numbers) / 2  # a "how much" over several given numbers
+
+    # --- maths, logic, knowledge
+    f["algebra"] = min(4, len(lx.ALGEBRA.findall(text))) / 2
+    f["proof"] = 1.0 if lx.PROOF.search(text) else 0.0
+    f["math_terms"] = min(3, _distinct(lx.MATH_TERMS, text))
+    f["probability"] = min(2, _distinct(lx.PROBABILITY, text))
+    f["puzzle"] = min(2, _distinct(lx.PUZZLE, text))
+    f["char_level"] = 1.0 if lx.CHAR_LEVEL.search(text) else 0.0
+    year = 1.0 if lx.YEAR.search(text) else 0.0
+    f["precise_fact"] = (1.0 if lx.PRECISE_FACT.search(text) else 0.0) + 0.5 * year * quantity
+
+    # --- reasoning and planning
+    f["steps"] = min(2, _count(lx.STEPS, text))
+    f["sequence"] = min(2, _count(lx.SEQUENCE, text))
+    f["analysis"] = min(3, _distinct(lx.ANALYSIS, text))
+    f["design"] = min(2, _distinct(lx.DESIGN, text))
+    f["constraints"] = math.log1p(_count(lx.CONSTRAINT, text))
+
+    # --- output size, and tasks that stay small
+    words = _requested_words(text)
+    f["long_output"] = min(3.0, max(0.0, math.log(words / 250))) if words > 250 else 0.0
+    f["long_format"] = min(2, _distinct(lx.LONG_FORMAT, text))
+    f["transform"] = 1.0 if lx.TRANSFORM.search(text) else 0.0
+    f["brief"] = 1.0 if lx.BRIEF.search(text) else 0.0
+    f["social"] = 1.0 if tokens <= 20 and lx.SOCIAL.search(text) else 0.0
+
+    # --- code
+    f["code_fence"] = 1.0 if lx.CODE_FENCE.search(text) else 0.0
+    # An error trace is a request to debug, whatever the words around it say. Kept
+    # apart too (unweighted: too rare to fit alone) so the reason can name it.
+    f["stack_trace"] = 1.0 if lx.STACK_TRACE.search(text) else 0.0
+    f["code_density"] = min(2.0, 10 * len(lx.CODE_CHARS.findall(text)) / max(40, len(text)))
+    f["code_keywords"] = min(6, _distinct(lx.CODE_KEYWORDS, text)) / 2
+    f["code_task"] = min(2, _distinct(lx.CODE_TASK, text) + f["stack_trace"])
+    f["tech_deep"] = min(3, _distinct(lx.TECH_DEEP, text))
+    f["tech_basic"] = min(3, _distinct(lx.TECH_BASIC, text))
+
+    # --- advice where a wrong answer costs something
+    personal = 1.0 if lx.PERSONAL.search(text) else 0.0
+    medical = min(3, _distinct(lx.MEDICAL, text))
+    legal = min(3, _distinct(lx.LEGAL, text))
+    finance = min(3, _distinct(lx.FINANCE, text))
+    f["medical"], f["legal"], f["finance"] = medical, legal, finance
+    f["personal_stakes"] = personal * min(3, medical + legal + finance)
+
+    # --- language
+    script = dominant_script(text)
+    f["low_resource_script"] = script[2] if script and script[1] else 0.0
+    f["major_script"] = script[2] if script and not script[1] else 0.0
+    f["low_resource_language"] = min(
+        2, _distinct(lx.LOW_RESOURCE_LANGS, text) + _distinct(lx.LOW_RESOURCE_WORDS, text)
+    )
+    return f
+
+
+def history_features(prompt: str, prompt_tokens: int, last_user_logit: float | None,
+                     last_assistant: str | None) -> dict[str, float]:
+    """How the conversation so far bears on this turn.
+
+    `last_user_logit` is the text model's score for the previous user turn: a short
+    follow-up ("and for n = 7?") is as hard as the question it builds on, while
+    "thanks, that's all" is not, however hard the question was.
+    """
+    f = dict.fromkeys(HISTORY_FEATURES, 0.0)
+    if last_user_logit is None:
+        return f
+    hardness = max(-4.0, min(4.0, last_user_logit))
+    f["history_hardness"] = hardness / 2
+    follows = prompt_tokens <= 40 and bool(lx.FOLLOW_UP.search(prompt))
+    closing = prompt_tokens <= 20 and bool(lx.SOCIAL.search(prompt)) and not _QUESTION.search(prompt)
+    # a short turn that leans on the last one: how hard that one was decides
+    f["follow_up"] = 1.0 if follows and not closing else 0.0
+    f["follow_up_on_hard"] = f["follow_up"] * max(0.0, hardness) / 2
+    f["closing_turn"] = 1.0 if closing else 0.0
+    if last_assistant:
+        head = last_assistant[:4000]
+        f["history_code"] = 1.0 if lx.CODE_FENCE.search(head) or len(lx.CODE_KEYWORDS.findall(head)) >= 2 else 0.0
+    return f
