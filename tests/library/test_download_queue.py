@@ -97,10 +97,12 @@ def test_pause_resume_and_cancel(hub: LocalHub, home: Path) -> None:
         hub.throttle_bps = 1_500_000
         b = q.enqueue(DownloadRequest(REPO, SHARDS))
         rec.wait_for(lambda p: p.request.filenames == SHARDS and p.state == "downloading" and p.bytes_done > 50_000)
+        downloads = models / ".downloads"
+        assert list(downloads.rglob("*.part"))  # the shard download is writing its part now
         q.cancel(b)
         rec.wait_for(lambda p: p.state == "cancelled")
         assert q.wait_idle(10)
-        assert not list((models / ".downloads").rglob("*.part")) if (models / ".downloads").exists() else True
+        assert list(downloads.rglob("*.part")) == []  # cancel removed it
         assert not (models / "bartowski__Tiny-GGUF" / SHARDS[0]).exists()
     finally:
         q.shutdown()

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QProxyStyle
 
-from assistant.ui.common.theme import apply_theme, colors, contrast_ratio, is_dark, make_palette, notifier
+from assistant.ui.common.theme import apply_theme, colors, contrast_ratio, is_dark, make_palette, notifier, system_is_dark
 
 R = QPalette.ColorRole
 G = QPalette.ColorGroup
@@ -103,10 +103,11 @@ def test_contrast_ratio_extremes() -> None:
     assert contrast_ratio(QColor("#777777"), QColor("#777777")) == pytest.approx(1.0)
 
 
-def test_system_does_not_crash_offscreen(qapp: QApplication) -> None:
+def test_system_applies_the_scheme_the_platform_reports(qapp: QApplication) -> None:
     dark = apply_theme(qapp, "system", 11)
-    assert isinstance(dark, bool)
-    assert dark == is_dark(qapp)
+    assert dark == system_is_dark(qapp.styleHints().colorScheme())  # offscreen reports Unknown: light
+    window = qapp.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Window)
+    assert window == make_palette(dark).color(QPalette.ColorGroup.Active, QPalette.ColorRole.Window)
 
 
 def test_system_follows_color_scheme_changes(qapp: QApplication, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -138,4 +139,9 @@ def test_font_size_applied_and_clamped(qapp: QApplication) -> None:
 
 
 def test_unknown_theme_falls_back_to_system(qapp: QApplication) -> None:
-    assert apply_theme(qapp, "purple", 11) == apply_theme(qapp, "system", 11)
+    apply_theme(qapp, "purple", 11)
+    # following the system, not stuck on light: a scheme change is obeyed both ways
+    qapp.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert is_dark(qapp)
+    qapp.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert not is_dark(qapp)

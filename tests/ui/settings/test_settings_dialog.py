@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QUrl
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QUrl
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QWidget,
 )
@@ -179,9 +180,11 @@ def test_network_activity_button_emits(qtbot, dialog: SettingsDialog) -> None:  
 
 
 def test_offline_explanation_shown(dialog: SettingsDialog) -> None:
-    texts = [label.text() for label in dialog.findChildren(QLabel) if label.isVisible()]
-    assert OFFLINE_EXPLANATION in texts
-    assert OFFLINE_EXPLANATION == "While on, the app opens no network connection of any kind."
+    shown = [label for label in dialog.findChildren(QLabel) if label.isVisible() and label.text() == OFFLINE_EXPLANATION]
+    assert len(shown) == 1
+    # beside the switch it explains, and read out with it
+    assert dialog.general.offline_check.accessibleDescription() == OFFLINE_EXPLANATION
+    assert shown[0].parentWidget() is dialog.general.offline_check.parentWidget()
 
 
 def test_every_input_has_an_accessible_name(dialog: SettingsDialog) -> None:
@@ -212,9 +215,33 @@ def test_tab_order_is_visual(dialog: SettingsDialog) -> None:
         assert w is b, f"after {a.accessibleName()} comes {w.accessibleName() or type(w).__name__}"
 
 
-def test_size_hint_is_reasonable(dialog: SettingsDialog) -> None:
-    hint = dialog.sizeHint()
-    assert 0 < hint.width() <= 900 and 0 < hint.height() <= 900
+def test_fits_an_800x600_screen_with_nothing_cut_off(qtbot, dialog: SettingsDialog) -> None:  # type: ignore[no-untyped-def]
+    dialog.resize(dialog.sizeHint().boundedTo(QSize(800, 560)))
+    qtbot.waitUntil(lambda: dialog.width() <= 800 and dialog.height() <= 560)
+    bounds = dialog.rect()
+    inputs = [w for w in dialog.findChildren(QWidget) if isinstance(w, INPUTS) and w.isVisible()]
+    assert inputs
+    cut, unreachable = [], []
+    for w in inputs:
+        r = QRect(w.mapTo(dialog, QPoint(0, 0)), w.size())
+        if r.right() > bounds.right():
+            cut.append(w.accessibleName())  # nothing may run off the right edge
+        scroll = next((a for a in _ancestors(w) if isinstance(a, QScrollArea)), None)
+        if not bounds.contains(r) and scroll is None:
+            unreachable.append(w.accessibleName())  # below the edge only inside a scroll area
+    assert cut == [] and unreachable == []
+    for area in dialog.findChildren(QScrollArea):
+        if area.isVisible():  # tall pages scroll down, never sideways
+            assert area.widget().width() <= area.viewport().width()
+
+
+def _ancestors(w: QWidget) -> list[QWidget]:
+    out = []
+    p = w.parentWidget()
+    while p is not None:
+        out.append(p)
+        p = p.parentWidget()
+    return out
 
 
 def test_add_tab(qtbot, dialog: SettingsDialog) -> None:  # type: ignore[no-untyped-def]
@@ -223,6 +250,12 @@ def test_add_tab(qtbot, dialog: SettingsDialog) -> None:  # type: ignore[no-unty
     assert dialog.tabs.count() == 2
     assert dialog.tabs.tabText(index) == "&Models"
     assert dialog.tabs.widget(index) is extra
+    dialog.tabs.setCurrentIndex(index)
+    qtbot.waitUntil(extra.isVisible)
+    tall = QLabel("\n".join(f"line {i}" for i in range(200)))
+    scrolled = dialog.add_tab(tall, "&Tall", scrollable=True)
+    page = dialog.tabs.widget(scrolled)
+    assert isinstance(page, QScrollArea) and page.widget() is tall  # a tall page scrolls, not clipped
 
 
 def test_added_settings_page_joins_ok(qtbot, dialog: SettingsDialog, settings: Settings) -> None:  # type: ignore[no-untyped-def]
