@@ -66,16 +66,17 @@ def main() -> None:
         shot(app, w, out / "library-catalog.png")
 
         w.tabs.setCurrentIndex(1)
-        w.search_box.setText("Qwen3-4B")
-        w.search()
-        wait(app, lambda: w.hub_results.rowCount() >= 1 and not w.busy)
-        w.results_view.selectRow(0)
-        wait(app, lambda: w.hub_files.rowCount() >= 1 and not w.busy)
+        s = w.search_tab
+        s.search_box.setText("Qwen3-4B")
+        s.search()
+        wait(app, lambda: s.hub_results.rowCount() >= 1 and not w.busy)
+        s.results_view.selectRow(0)
+        wait(app, lambda: s.hub_files.rowCount() >= 1 and not w.busy)
         shot(app, w, out / "library-search.png")
 
         hub.throttle_bps = 6_000_000
-        dl = w._enqueue(DownloadRequest(repo_id="bartowski/Qwen_Qwen3-4B-GGUF", filenames=["Qwen_Qwen3-4B-Q4_K_M.gguf"],
-                                       quant="Q4_K_M", license_id="apache-2.0"))
+        dl = w.context.enqueue(DownloadRequest(repo_id="bartowski/Qwen_Qwen3-4B-GGUF", filenames=["Qwen_Qwen3-4B-Q4_K_M.gguf"],
+                                              quant="Q4_K_M", license_id="apache-2.0"))
         h = host()
         settle(app, 8.0)
         shot(app, w, out / "library-download.png")

@@ -123,10 +123,11 @@ def test_main_window_switches_from_the_library_and_reloads_on_a_load_setting(qtb
         assert w.session.loaded.model.path == a and w.header.picker.count() == 2
         first = w.session.host.worker._engine
         w.open_library(3)
-        qtbot.waitUntil(lambda: w.library.installed.rowCount() == 2 and not w.library.busy, timeout=LOAD_TIMEOUT)
-        row = next(i for i in range(2) if w.library.installed.row_at(i).path == b)
-        w.library.installed_view.selectRow(row)
-        w.library.use_button.click()  # "Use this model"
+        tab = w.library.installed_tab
+        qtbot.waitUntil(lambda: tab.installed.rowCount() == 2 and not w.library.busy, timeout=LOAD_TIMEOUT)
+        row = next(i for i in range(2) if tab.installed.row_at(i).path == b)
+        tab.installed_view.selectRow(row)
+        tab.use_button.click()  # "Use this model"
         qtbot.waitUntil(lambda: w.session.loaded is not None and w.session.loaded.model.path == b, timeout=LOAD_TIMEOUT)
         assert not first.loaded and w.header.picker.currentIndex() == w.installed.row_of_path(str(b))
         # a load option changed for the loaded model: it loads again with it

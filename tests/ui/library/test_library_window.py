@@ -16,7 +16,8 @@ from assistant.library.fit import LABELS
 from assistant.paths import get_paths
 from assistant.settings import Settings, load_settings, save_settings
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
-from assistant.ui.library.window import OFFLINE_SEARCH, LibraryWindow
+from assistant.ui.library.tabs.search import OFFLINE_SEARCH
+from assistant.ui.library.window import LibraryWindow
 
 WAIT = 20_000
 
@@ -43,8 +44,8 @@ def _online():  # type: ignore[no-untyped-def]
 
 
 def test_catalog_shows_fit_labels_and_the_recommended_model(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
-    w = make(qtbot)
-    m = w.catalog
+    tab = make(qtbot).recommended_tab
+    m = tab.catalog
     assert m.rowCount() >= 3
     qtmodeltester.check(m)
     fit_texts = [m.index(r, 4).data() for r in range(m.rowCount())]
@@ -55,13 +56,14 @@ def test_catalog_shows_fit_labels_and_the_recommended_model(qtbot, qtmodeltester
         assert "Recommended" in m.index(recommended[0], 0).data()
     assert any("Good first model" in m.index(r, 0).data() for r in range(m.rowCount()))
     # every quantization of the selected model is listed with its own fit label
-    assert w.quant_combo.count() >= 1
-    assert all(any(lab in w.quant_combo.itemText(i) for lab in LABELS.values()) for i in range(w.quant_combo.count()))
+    combo = tab.quant_combo
+    assert combo.count() >= 1
+    assert all(any(lab in combo.itemText(i) for lab in LABELS.values()) for i in range(combo.count()))
 
 
 def test_licence_is_shown_before_a_download_and_restrictions_are_flagged(qtbot) -> None:  # type: ignore[no-untyped-def]
     w = make(qtbot)
-    row = next(r for r in w.catalog.rows() if r.entry.restrictions)
+    row = next(r for r in w.recommended_tab.catalog.rows() if r.entry.restrictions)
     seen: dict[str, str] = {}
 
     def cancel() -> None:
@@ -80,11 +82,12 @@ def test_offline_search_makes_no_call(qtbot) -> None:  # type: ignore[no-untyped
     network.set_offline(True)
     before = len(network.entries())
     w = make(qtbot, endpoint="http://127.0.0.1:9")
-    assert w.banner.isVisible() and not w.search_box.isEnabled()
-    w.search_box.setText("qwen")
+    s = w.search_tab
+    assert w.banner.isVisible() and not s.search_box.isEnabled()
+    s.search_box.setText("qwen")
     w.search()
-    assert w.search_status.text() == OFFLINE_SEARCH
-    assert w.hub_results.rowCount() == 0 and not w.busy
+    assert s.search_status.text() == OFFLINE_SEARCH
+    assert s.hub_results.rowCount() == 0 and not w.busy
     assert len(network.entries()) == before
 
 
@@ -97,21 +100,22 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
         hub.add_repo("acme/Other-GGUF", {"other-Q8_0.gguf": b"GGUF" + bytes(2048)}, downloads=5, tags=["gguf"])
         w = make(qtbot, endpoint=hub.url)
         w.tabs.setCurrentIndex(1)
-        w.search_box.setText("tiny")
-        w.search()
-        qtbot.waitUntil(lambda: w.hub_results.rowCount() >= 1 and not w.busy, timeout=WAIT)
-        qtmodeltester.check(w.hub_results)
-        repos = [w.hub_results.index(r, 0).data() for r in range(w.hub_results.rowCount())]
+        s = w.search_tab
+        s.search_box.setText("tiny")
+        s.search()
+        qtbot.waitUntil(lambda: s.hub_results.rowCount() >= 1 and not w.busy, timeout=WAIT)
+        qtmodeltester.check(s.hub_results)
+        repos = [s.hub_results.index(r, 0).data() for r in range(s.hub_results.rowCount())]
         assert "acme/Tiny-GGUF" in repos
         row = repos.index("acme/Tiny-GGUF")
-        assert w.hub_results.index(row, 1).data() == "1,234"
-        assert w.hub_results.index(row, 3).data() == "apache-2.0"
-        w.results_view.selectRow(row)
-        qtbot.waitUntil(lambda: w.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
-        qtmodeltester.check(w.hub_files)
-        assert w.hub_files.index(0, 0).data() == "Q4_K_M"
-        assert w.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
-        assert any(lab == w.hub_files.index(0, 3).data() for lab in LABELS.values())
+        assert s.hub_results.index(row, 1).data() == "1,234"
+        assert s.hub_results.index(row, 3).data() == "apache-2.0"
+        s.results_view.selectRow(row)
+        qtbot.waitUntil(lambda: s.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
+        qtmodeltester.check(s.hub_files)
+        assert s.hub_files.index(0, 0).data() == "Q4_K_M"
+        assert s.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
+        assert any(lab == s.hub_files.index(0, 3).data() for lab in LABELS.values())
 
 
 def _put(models: Path, gemma_path: Path, name: str) -> Path:
@@ -125,7 +129,8 @@ def test_installed_lists_details_and_delete_frees_the_files(qtbot, qtmodeltester
     models = get_paths().ensure().models_dir
     a = _put(models, gemma_path, "gemma-a")
     w = make(qtbot)
-    m = w.installed
+    tab = w.installed_tab
+    m = tab.installed
     assert m.rowCount() == 1
     qtmodeltester.check(m)
     assert [m.index(0, c).data() for c in (0, 2, 3, 5)] == ["gemma-a", "GGUF", "Q4_K_M", "Never"]
@@ -140,8 +145,8 @@ def test_installed_lists_details_and_delete_frees_the_files(qtbot, qtmodeltester
     changed: list[bool] = []
     w.models_changed.connect(lambda: changed.append(True))
     w.tabs.setCurrentIndex(3)
-    w.installed_view.selectRow(0)
-    w.delete_button.click()
+    tab.installed_view.selectRow(0)
+    tab.delete_button.click()
     qtbot.waitUntil(lambda: m.rowCount() == 0 and not w.busy, timeout=WAIT)
     assert "frees 241.6 MB" in asked[0] or ("frees" in asked[0] and "MB" in asked[0])
     assert not a.exists() and not a.parent.exists() and changed
@@ -149,15 +154,17 @@ def test_installed_lists_details_and_delete_frees_the_files(qtbot, qtmodeltester
 
 def test_import_a_gguf_file_shows_it_in_installed(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = make(qtbot)
-    assert w.installed.rowCount() == 0
+    tab = w.installed_tab
+    assert tab.installed.rowCount() == 0
     w.import_path(gemma_path)
-    qtbot.waitUntil(lambda: w.installed.rowCount() == 1 and not w.busy, timeout=WAIT)
-    row = w.installed.row_at(0)
+    assert w.tabs.currentWidget() is tab
+    qtbot.waitUntil(lambda: tab.installed.rowCount() == 1 and not w.busy, timeout=WAIT)
+    row = tab.installed.row_at(0)
     assert row.in_models_dir and row.quant == "Q4_K_M"
     used: list[ModelRef] = []
     w.model_use_requested.connect(used.append)
-    w.installed_view.selectRow(0)
-    w.use_button.click()
+    tab.installed_view.selectRow(0)
+    tab.use_button.click()
     assert used and used[0].path == row.path
 
 
@@ -225,22 +232,23 @@ def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot
         mw.open_library()
         lib = mw.library
         qtbot.waitUntil(lambda: not lib.busy, timeout=WAIT)
-        lib.search_box.setText("tiny")
-        lib.search()
-        qtbot.waitUntil(lambda: lib.hub_results.rowCount() == 1 and not lib.busy, timeout=WAIT)
-        lib.results_view.selectRow(0)
-        qtbot.waitUntil(lambda: lib.hub_files.rowCount() == 1 and not lib.busy, timeout=WAIT)
+        s = lib.search_tab
+        s.search_box.setText("tiny")
+        s.search()
+        qtbot.waitUntil(lambda: s.hub_results.rowCount() == 1 and not lib.busy, timeout=WAIT)
+        s.results_view.selectRow(0)
+        qtbot.waitUntil(lambda: s.hub_files.rowCount() == 1 and not lib.busy, timeout=WAIT)
         states: list[str] = []
         _accept_licence(qtbot, lib)
-        lib.hub_download.click()
+        s.hub_download.click()
         host = mw.download_host()
         host.progress_changed.connect(lambda _i, p: states.append(p.state))
-        assert lib.tabs.currentIndex() == 2 and lib.downloads_view.model() is host.model
-        qtbot.waitUntil(lambda: lib.installed.rowCount() == 1, timeout=120_000)
+        assert lib.tabs.currentIndex() == 2 and lib.downloads_tab.downloads_view.model() is host.model
+        qtbot.waitUntil(lambda: lib.installed_tab.installed.rowCount() == 1, timeout=120_000)
         assert "downloading" in states and "done" in states
         qtmodeltester_rows = host.model.rowCount()
         assert qtmodeltester_rows == 1 and host.model.index(0, 3).data() == "Done"
-        installed = lib.installed.row_at(0)
+        installed = lib.installed_tab.installed.row_at(0)
         assert installed.repo_id == "acme/Tiny-GGUF" and installed.quant == "Q4_K_M"
         # the chat header's picker sees it, and the first model is loaded
         qtbot.waitUntil(lambda: mw.installed.rowCount() == 1, timeout=WAIT)

@@ -1,0 +1,57 @@
+"""The library's Downloads tab: the download host's queue as a table with a progress bar
+per row, and Pause, Resume, Cancel for the selected download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QVBoxLayout, QWidget
+
+from assistant.ui.library.context import LibraryContext
+from assistant.ui.library.models.downloads import DownloadsModel
+from assistant.ui.library.widgets import ProgressDelegate, _button, _selected_row, _table
+
+
+class DownloadsTab(QWidget):
+    download_finished = Signal(str, object)  # download id, Path of the model
+
+    def __init__(self, context: LibraryContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._host: Any = None  # the DownloadHost, once a download is queued
+        self.downloads = DownloadsModel(self)  # replaced by the host's model on first use
+        self.downloads_view = _table(self.downloads, "Downloads")
+        self.downloads_view.setItemDelegateForColumn(1, ProgressDelegate(self.downloads_view))
+        for col, width in ((1, 230), (2, 170), (3, 220)):
+            self.downloads_view.horizontalHeader().resizeSection(col, width)
+        self.pause_button = _button("Pause", "Pause the download")
+        self.resume_button = _button("Resume", "Resume the download")
+        self.cancel_button = _button("Cancel", "Cancel the download")
+        self.pause_button.clicked.connect(lambda: self._on_download_action("pause"))
+        self.resume_button.clicked.connect(lambda: self._on_download_action("resume"))
+        self.cancel_button.clicked.connect(lambda: self._on_download_action("cancel"))
+        self.downloads_empty = QLabel("Nothing is downloading. Pick a model under Recommended or Search.")
+        row = QHBoxLayout()
+        row.addWidget(self.downloads_empty, 1)
+        for b in (self.pause_button, self.resume_button, self.cancel_button):
+            row.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.downloads_view, 1)
+        lay.addLayout(row)
+        context.download_queued.connect(self._on_download_queued)
+
+    def _on_download_queued(self, host: Any, _dl_id: str) -> None:
+        if self._host is host:
+            return
+        self._host = host
+        self.downloads = host.model
+        self.downloads_view.setModel(host.model)
+        self.downloads_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        host.download_finished.connect(self.download_finished)
+        host.progress_changed.connect(lambda *_: self.downloads_empty.setText(""))
+
+    def _on_download_action(self, action: str) -> None:
+        row = _selected_row(self.downloads_view)
+        if row is None or self._host is None:
+            return
+        getattr(self._host, action)(row.download_id)

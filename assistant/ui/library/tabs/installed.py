@@ -1,0 +1,142 @@
+"""The library's Installed tab: the models on this computer (scanned on the thread pool),
+with Use this model, Settings…, Delete… and importing a GGUF file or an MLX folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
+
+from assistant.core.units import format_bytes
+from assistant.library import usage
+from assistant.library.installed import InstalledModel, delete_model, list_installed
+from assistant.ui.library.context import LibraryContext
+from assistant.ui.library.models.installed import LibraryInstalledModel
+from assistant.ui.library.widgets import _button, _selected_row, _table
+
+
+class InstalledTab(QWidget):
+    model_use_requested = Signal(object)  # ModelRef
+    model_settings_requested = Signal(object)  # ModelRef
+    models_changed = Signal()  # imported or deleted: the picker should rescan
+    import_started = Signal()  # the window shows this tab
+
+    def __init__(self, context: LibraryContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = context
+        self.installed = LibraryInstalledModel(self)
+        self.installed_view = _table(self.installed, "Installed models")
+        for col, width in ((1, 110), (2, 70), (3, 110), (4, 150), (5, 110)):
+            self.installed_view.horizontalHeader().resizeSection(col, width)
+        self.installed_view.doubleClicked.connect(lambda _i: self._on_use())
+        self.use_button = _button("Use this model", "Use this model in the chat")
+        self.settings_button = _button("Settings…", "Settings of this model")
+        self.delete_button = _button("Delete…", "Delete this model")
+        self.import_button = _button("Import a model file…", "Import a GGUF model file")
+        self.import_folder_button = _button("Import an MLX folder…", "Import an MLX model folder")
+        self.use_button.clicked.connect(self._on_use)
+        self.settings_button.clicked.connect(self._on_model_settings)
+        self.delete_button.clicked.connect(self._on_delete)
+        self.import_button.clicked.connect(self._on_import_file)
+        self.import_folder_button.clicked.connect(self._on_import_folder)
+        self.installed_status = QLabel()
+        self.installed_status.setAccessibleName("Installed models status")
+        row = QHBoxLayout()
+        for b in (self.use_button, self.settings_button, self.delete_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.import_button)
+        row.addWidget(self.import_folder_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.installed_view, 1)
+        lay.addWidget(self.installed_status)
+        lay.addLayout(row)
+
+    def refresh_installed(self) -> None:
+        paths = self._ctx.paths
+        models_dir, extra = paths.models_dir, list(self._ctx.settings.extra_models)
+        usage_file = usage.usage_path(paths.data_dir)
+        self._ctx.run(lambda: list_installed(models_dir, extra, usage.load_usage(usage_file)), self._on_installed)
+
+    def _on_installed(self, rows: list[InstalledModel]) -> None:
+        self.installed.set_rows(rows)
+        total = sum(r.size_bytes for r in rows if r.in_models_dir)
+        self.installed_status.setText(
+            f"{len(rows)} model{'' if len(rows) == 1 else 's'}, {format_bytes(total)} in {self._ctx.paths.models_dir}" if rows
+            else "No models yet: download one under Recommended, or import a file you have."
+        )
+
+    def _current_installed(self) -> InstalledModel | None:
+        return _selected_row(self.installed_view)
+
+    def _on_use(self) -> None:
+        m = self._current_installed()
+        if m is not None:
+            self.model_use_requested.emit(m.ref)
+
+    def _on_model_settings(self) -> None:
+        m = self._current_installed()
+        if m is not None:
+            self.model_settings_requested.emit(m.ref)
+
+    def _on_delete(self) -> None:
+        from assistant.library.installed import freed_bytes
+
+        m = self._current_installed()
+        if m is None:
+            return
+        if not m.in_models_dir:
+            QMessageBox.information(self, "Not in the library folder",
+                                    f"{m.path} was added from elsewhere on disk; it is not deleted.")
+            return
+        freed = freed_bytes(m)
+        answer = QMessageBox.question(
+            self, "Delete this model?",
+            f"Delete {m.name}? This frees {format_bytes(freed)} of disk space. You can download it again later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        models_dir, usage_file = self._ctx.paths.models_dir, usage.usage_path(self._ctx.paths.data_dir)
+
+        def work() -> int:
+            n = delete_model(m, models_dir)
+            usage.forget(usage_file, m.path)
+            return n
+
+        self._ctx.run(work, self._on_deleted)
+
+    def _on_deleted(self, freed: int) -> None:
+        self.installed_status.setText(f"Deleted. {format_bytes(freed)} freed.")
+        self.refresh_installed()
+        self.models_changed.emit()
+
+    def _on_import_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a model file", str(Path.home()),
+                                              "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.import_path(Path(path))
+
+    def _on_import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import an MLX model folder", str(Path.home()))
+        if path:
+            self.import_path(Path(path))
+
+    def import_path(self, src: Path) -> None:
+        """Copy a GGUF file (with its shards) or an MLX folder into the models folder."""
+        from assistant.library.importer import import_model
+
+        models_dir = self._ctx.paths.models_dir
+        self.installed_status.setText(f"Importing {src.name}…")
+        self.import_started.emit()
+        self._ctx.run(lambda: import_model(src, models_dir), self._on_imported, self._on_import_failed)
+
+    def _on_imported(self, path: Path) -> None:
+        self.installed_status.setText(f"Imported {path.name}.")
+        self.refresh_installed()
+        self.models_changed.emit()
+
+    def _on_import_failed(self, exc: Exception) -> None:
+        self.installed_status.setText("The import failed.")
+        QMessageBox.warning(self, "This model cannot be imported", str(exc))

@@ -1,0 +1,108 @@
+"""The library's Recommended tab: the curated catalog with a fit label per model and per
+quantization (catalog and fit estimates computed on the thread pool), and Download…."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from assistant import network
+from assistant.core.units import format_bytes
+from assistant.ui.library.context import LibraryContext
+from assistant.ui.library.models.catalog import CatalogModel, CatalogRow
+from assistant.ui.library.widgets import _button, _selected_row, _table
+
+
+class RecommendedTab(QWidget):
+    hardware_detected = Signal(object)  # hardware.Hardware, found while the catalog loaded
+
+    def __init__(self, context: LibraryContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = context
+        self.hw: Any = None
+        self.catalog = CatalogModel(self)
+        self.catalog_view = _table(self.catalog, "Recommended models", stretch=0)
+        h = self.catalog_view.horizontalHeader()
+        for col, width in ((1, 140), (2, 175), (3, 120), (4, 215)):
+            h.resizeSection(col, width)
+        self.catalog_view.selectionModel().currentRowChanged.connect(self._on_catalog_row_changed)
+        self.catalog_detail = QLabel("Loading the catalog…")
+        self.catalog_detail.setWordWrap(True)
+        self.catalog_detail.setAccessibleName("About the selected model")
+        self.quant_combo = QComboBox()
+        self.quant_combo.setAccessibleName("Quantization")
+        self.quant_combo.setMinimumContentsLength(36)
+        self.catalog_download = _button("Download…", "Download the selected model")
+        self.catalog_download.clicked.connect(self._on_catalog_download)
+        self.catalog_download.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Version:"))
+        row.addWidget(self.quant_combo, 1)
+        row.addWidget(self.catalog_download)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.catalog_view, 1)
+        lay.addWidget(self.catalog_detail)
+        lay.addLayout(row)
+
+    def load_catalog(self) -> None:
+        ctx = self._ctx.settings.context_length
+
+        def work() -> tuple[Any, list[CatalogRow]]:
+            from assistant import hardware
+            from assistant.library.catalog import load_catalog
+            from assistant.library.fit import estimate_fit, recommend
+
+            hw = hardware.detect()
+            entries = load_catalog()
+            best = recommend(entries, hw, ctx)
+            rows = [
+                CatalogRow(e, tuple((f, estimate_fit(e, f, hw, ctx)) for f in e.files),
+                           recommended=best is not None and best[0].id == e.id)
+                for e in entries
+            ]
+            rows.sort(key=lambda r: (not r.recommended, not r.entry.good_first, r.entry.params_b))
+            return hw, rows
+
+        self._ctx.run(work, self._on_catalog_loaded)
+
+    def _on_catalog_loaded(self, result: tuple[Any, list[CatalogRow]]) -> None:
+        self.hw, rows = result
+        self.hardware_detected.emit(self.hw)
+        self.catalog.set_rows(rows)
+        if rows:
+            self.catalog_view.selectRow(0)
+
+    def _on_catalog_row_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        row: CatalogRow | None = self.catalog.row_at(current.row())
+        self.quant_combo.clear()
+        if row is None:
+            return
+        e = row.entry
+        restr = f"<br><b>Licence limits:</b> {'; '.join(e.restrictions)}" if e.restrictions else ""
+        self.catalog_detail.setText(f"<b>{e.name}</b> — {e.summary}<br>Licence: {e.license_name}. {e.license_note}{restr}")
+        default = e.default_file()
+        for f, fit in row.fits:
+            self.quant_combo.addItem(f"{f.quant} · {format_bytes(f.size_bytes)} · {fit.label}", f.quant)
+            self.quant_combo.setItemData(self.quant_combo.count() - 1, fit.detail, Qt.ItemDataRole.ToolTipRole)
+            if f == default:
+                self.quant_combo.setCurrentIndex(self.quant_combo.count() - 1)
+        self.catalog_download.setEnabled(not network.is_offline())
+
+    def _on_catalog_download(self) -> None:
+        row: CatalogRow | None = _selected_row(self.catalog_view)
+        if row is None:
+            return
+        file = row.entry.file(self.quant_combo.currentData() or "") or row.entry.default_file()
+        self.download_catalog_file(row.entry, file)
+
+    def download_catalog_file(self, entry: Any, file: Any) -> str | None:
+        """Show the entry's licence, then queue `file` of it; the download id, or None."""
+        from assistant.library.download import DownloadRequest
+
+        if not self._ctx.license_ok(entry.name, entry.license_name, entry.license_url, entry.license_note, entry.restrictions):
+            return None
+        req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
+                              license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
+        return self._ctx.enqueue(req)

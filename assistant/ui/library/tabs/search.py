@@ -1,0 +1,130 @@
+"""The library's Search Hugging Face tab: GGUF repositories matching a query, the files
+of the selected one by quantization with a fit label each, and Download…. In Offline
+mode it says so and makes no call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from assistant import network
+from assistant.ui.library.context import LibraryContext
+from assistant.ui.library.models.hub_results import HubFilesModel, HubResultsModel, QuantRow
+from assistant.ui.library.widgets import _button, _selected_row, _table
+
+OFFLINE_SEARCH = "Offline mode is on: searching Hugging Face is off."
+
+
+class SearchTab(QWidget):
+    def __init__(self, context: LibraryContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = context
+        self._hw: Any = None  # from the Recommended tab's catalog load; detected here if it is not in yet
+        self._repo_license: str | None = None
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search GGUF models on Hugging Face")
+        self.search_box.setAccessibleName("Search Hugging Face")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.returnPressed.connect(self.search)
+        self.search_button = _button("Search", "Search")
+        self.search_button.clicked.connect(self.search)
+        self.search_status = QLabel()
+        self.search_status.setAccessibleName("Search status")
+        self.search_status.setWordWrap(True)
+        self.hub_results = HubResultsModel(self)
+        self.results_view = _table(self.hub_results, "Search results")
+        for col, width in ((1, 110), (2, 70), (3, 130)):
+            self.results_view.horizontalHeader().resizeSection(col, width)
+        self.results_view.selectionModel().currentRowChanged.connect(self._on_result_changed)
+        self.hub_files = HubFilesModel(self)
+        self.files_view = _table(self.hub_files, "Files of the repository", stretch=1)
+        for col, width in ((0, 110), (2, 100), (3, 160)):
+            self.files_view.horizontalHeader().resizeSection(col, width)
+        self.hub_download = _button("Download…", "Download the selected file")
+        self.hub_download.clicked.connect(self._on_hub_download)
+        top = QHBoxLayout()
+        top.addWidget(self.search_box, 1)
+        top.addWidget(self.search_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.hub_download)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.search_status)
+        lay.addWidget(self.results_view, 3)
+        lay.addWidget(QLabel("Files (each quantization is one version of the model):"))
+        lay.addWidget(self.files_view, 2)
+        lay.addLayout(bottom)
+
+    def set_hardware(self, hw: Any) -> None:
+        self._hw = hw
+
+    def refresh_offline(self) -> None:
+        off = network.is_offline()
+        self.search_box.setEnabled(not off)
+        self.search_button.setEnabled(not off)
+        self.search_status.setText(OFFLINE_SEARCH if off else "Type a model name, for example “qwen 0.6b”.")
+
+    def _hub(self) -> Any:
+        from assistant.library.hub import HubClient
+
+        return HubClient(self._ctx.endpoint)
+
+    def search(self) -> None:
+        query = self.search_box.text().strip()
+        if network.is_offline():
+            self.search_status.setText(OFFLINE_SEARCH)
+            return
+        if not query:
+            return
+        self.search_status.setText(f"Searching for “{query}”…")
+        self.hub_files.set_rows([])
+        self._ctx.run(lambda: self._hub().search(query), self._on_search_done, self._on_search_failed)
+
+    def _on_search_done(self, repos: list[Any]) -> None:
+        self.hub_results.set_rows(repos)
+        self.search_status.setText(f"{len(repos)} repositories found." if repos else "Nothing found: try other words.")
+
+    def _on_search_failed(self, exc: Exception) -> None:
+        self.search_status.setText(str(exc).replace("\n", " "))
+
+    def _on_result_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        repo = self.hub_results.row_at(current.row())
+        if repo is None or network.is_offline():
+            return
+        ctx, hw = self._ctx.settings.context_length, self._hw
+        self._repo_license = repo.license_id
+
+        def work() -> list[QuantRow]:
+            from assistant import hardware
+            from assistant.library.fit import estimate_fit_bytes
+
+            h = hw or hardware.detect()
+            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in self._hub().quants(repo.repo_id)]
+
+        self.search_status.setText(f"Listing the files of {repo.repo_id}…")
+        self._ctx.run(work, self._on_files_done, self._on_search_failed)
+
+    def _on_files_done(self, rows: list[QuantRow]) -> None:
+        self.hub_files.set_rows(rows)
+        self.search_status.setText(f"{len(rows)} versions. Pick one and press Download.")
+        if rows:
+            self.files_view.selectRow(0)
+
+    def _on_hub_download(self) -> None:
+        from assistant.library.catalog import license_restrictions
+        from assistant.library.download import DownloadRequest
+
+        repo = _selected_row(self.results_view)
+        q: QuantRow | None = _selected_row(self.files_view)
+        if repo is None or q is None:
+            return
+        lic = repo.license_id or "not stated"
+        if not self._ctx.license_ok(repo.repo_id, lic, f"https://huggingface.co/{repo.repo_id}", "",
+                                    license_restrictions(repo.license_id)):
+            return
+        req = DownloadRequest(repo.repo_id, [f.filename for f in q.quant.files], license_id=repo.license_id,
+                              quant=q.quant.quant)
+        self._ctx.enqueue(req)
