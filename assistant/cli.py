@@ -157,7 +157,6 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 
 def _memory_db():  # type: ignore[no-untyped-def]
-
     return Path(":memory:")
 
 

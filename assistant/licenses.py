@@ -52,7 +52,6 @@ def components() -> list[Component]:
 
 
 def app_version() -> str:
-
     return __version__
 
 

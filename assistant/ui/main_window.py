@@ -297,7 +297,6 @@ class MainWindow(QMainWindow):
         return self._download_host
 
     def open_library(self, tab: int | None = None) -> None:
-
         if self.library is None:
             self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
             self.library.model_use_requested.connect(self._on_model_chosen)
@@ -313,7 +312,6 @@ class MainWindow(QMainWindow):
         self.library.activateWindow()
 
     def open_model_settings(self, ref=None) -> None:  # type: ignore[no-untyped-def]
-
         ref = ref or (self.session.loaded.model if self.session.loaded else None)
         if ref is None:
             QMessageBox.information(self, "No model", "Load a model first, or open its settings from the library.")
@@ -325,14 +323,12 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def _on_model_settings_changed(self, ref, old, new) -> None:  # type: ignore[no-untyped-def]
-
         self._save_settings()
         loaded = self.session.loaded.model if self.session.loaded else None
         if loaded is not None and loaded.path == ref.path and needs_reload(old, new):
             self.session.load_model(ref)  # context / GPU / threads / template / engine: load again
 
     def open_wizard(self) -> None:
-
         if self.wizard is not None:
             self.wizard.raise_()
             return
@@ -435,7 +431,6 @@ class MainWindow(QMainWindow):
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:
-
         dlg = SettingsDialog(self.settings, self.paths, self)
         dlg.settings_changed.connect(self.apply_settings)
         dlg.network_activity_requested.connect(self.open_network_activity)
@@ -444,7 +439,6 @@ class MainWindow(QMainWindow):
         dlg.exec()
 
     def open_network_activity(self) -> None:
-
         NetworkActivityDialog(self).exec()
 
     def apply_settings(self, new: Settings) -> None:
@@ -477,7 +471,6 @@ class MainWindow(QMainWindow):
             self.session.open_conversation(s.last_conversation_id)
 
     def _on_about(self) -> None:
-
         models = [self.installed.entry_at(i).ref for i in range(self.installed.rowCount())]  # type: ignore[union-attr]
         AboutDialog(models, self).exec()
 

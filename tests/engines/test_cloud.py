@@ -21,7 +21,7 @@ from assistant import network
 from assistant.core.types import Chunk, GenParams, Message
 from assistant.engines.base import Engine
 from assistant.engines.cloud import DEFAULT_CONTEXT, CloudEngine
-from assistant.errors import EngineError, NetworkBlockedError
+from assistant.errors import AssistantError, EngineError, NetworkBlockedError
 
 OPENAI_KEY = "sk-local-test-7f3a9c1e5b2d4f6a8c0e"
 ANTHROPIC_KEY = "sk-ant-test-2b4d6f8a0c1e3a5c7e9f"
@@ -69,7 +69,9 @@ def _record_text() -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _collect(it: Iterator[Chunk]) -> tuple[list[str], Chunk | None, BaseException | None]:
+def _collect(it: Iterator[Chunk]) -> tuple[list[str], Chunk | None, AssistantError | None]:
+    """The streamed texts, the final chunk, and the engine's typed error if it raised one.
+    Anything else (a bug, an SDK exception that escaped) fails the test where it happens."""
     texts: list[str] = []
     last: Chunk | None = None
     try:
@@ -78,7 +80,7 @@ def _collect(it: Iterator[Chunk]) -> tuple[list[str], Chunk | None, BaseExceptio
                 last = c
             elif c.text:
                 texts.append(c.text)
-    except Exception as exc:  # noqa: BLE001 - returned for the test to judge
+    except AssistantError as exc:  # returned for the test to judge
         return texts, last, exc
     return texts, last, None
 
@@ -341,8 +343,9 @@ def test_key_absent_from_what_we_control_with_sdk_debug_logging(
         for n in names:
             logging.getLogger(n).setLevel(logging.DEBUG)
             logging.getLogger(n).addHandler(handler)
-        _collect(_openai(llama_server).stream_chat(PROMPT, GenParams(max_tokens=4), threading.Event()))
-        _collect(_anthropic(claude_server).stream_chat([Message("user", "hi")], GenParams(), threading.Event()))
+        for engine, messages in ((_openai(llama_server), PROMPT), (_anthropic(claude_server), [Message("user", "hi")])):
+            texts, last, err = _collect(engine.stream_chat(messages, GenParams(max_tokens=4), threading.Event()))
+            assert err is None and texts and last is not None  # the requests really ran, with the logs on
         for engine in (_openai(llama_server, key=OPENAI_KEY + "x"), _anthropic(claude_server, key=ANTHROPIC_KEY + "x")):
             try:
                 engine.check_key()

@@ -169,7 +169,6 @@ class CloudControls(QObject):
         self.h.status_bar.showMessage("Hard prompts now go to the cloud automatically (Settings → Cloud).", 6000)
 
     def add_settings_tab(self, dialog: SettingsDialog) -> None:
-
         self.settings_page = CloudSettingsPage(self.h.session.cloud_host, self.h.store)
         dialog.add_tab(self.settings_page, "&Cloud", scrollable=True)
         dialog.settings_changed.connect(self._on_settings_applied)

@@ -164,8 +164,6 @@ class CloudSettingsPage(QWidget):
         return box
 
     def _on_edit_prices(self) -> None:
-
-
         path = cost.write_user_copy(get_paths().config_dir)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 

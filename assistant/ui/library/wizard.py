@@ -144,7 +144,6 @@ class FirstRunWizard(QDialog):
         self._jobs.append(job)
 
     def _look(self) -> tuple[Any, Any]:
-
         hw = hardware.detect()
         return hw, recommend(load_catalog(), hw, self.settings.context_length)
 
@@ -195,7 +194,6 @@ class FirstRunWizard(QDialog):
         self.accept()
 
     def _on_download(self) -> None:
-
         if self.choice is None or network.is_offline():
             self._fill_choice()
             return

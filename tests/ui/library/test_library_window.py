@@ -213,7 +213,6 @@ def _accept_licence(qtbot, owner) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("assistant.library.download_queue")
     from assistant.chat.store import ChatStore
     from assistant.ui.main_window import MainWindow
     from tests.support.hub_server import LocalHub

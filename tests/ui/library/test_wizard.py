@@ -43,7 +43,6 @@ def test_offline_wizard_says_downloads_need_the_network(qtbot) -> None:  # type:
 
 
 def test_online_wizard_downloads_the_recommended_model_and_is_ready(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("assistant.library.download_queue")
     from assistant.ui.library.download_host import DownloadHost
     from tests.support.hub_server import LocalHub
 
@@ -112,7 +111,9 @@ def test_first_start_without_models_shows_the_wizard_and_skip_sets_first_run_don
     mw2 = MainWindow(paths, load_settings(paths.settings_file).settings, store)
     qtbot.addWidget(mw2)
     qtbot.waitUntil(lambda: mw2._scanned, timeout=WAIT)
-    qtbot.wait(100)
+    flushed: list[bool] = []
+    QTimer.singleShot(0, lambda: flushed.append(True))  # runs after anything the scan queued (the wizard would be)
+    qtbot.waitUntil(lambda: flushed, timeout=WAIT)
     assert mw2.wizard is None
     mw2.close()
     store.close()

@@ -125,5 +125,7 @@ def test_closed_dialog_stops_listening(qtbot) -> None:  # type: ignore[no-untype
     dlg.show()
     dlg.close()
     network.record(_entries()[0])
-    qtbot.wait(50)
+    flushed: list[bool] = []
+    QTimer.singleShot(0, lambda: flushed.append(True))  # queued after the record's own (queued) signal
+    qtbot.waitUntil(lambda: flushed)
     assert dlg.model.rowCount() == 0

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVB
 
 from assistant.core.units import format_bytes
 from assistant.library import usage
-from assistant.library.installed import InstalledModel, delete_model, list_installed
+from assistant.library.importer import import_model
+from assistant.library.installed import InstalledModel, delete_model, freed_bytes, list_installed
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.installed import LibraryInstalledModel
 from assistant.ui.library.widgets import _button, _selected_row, _table
@@ -81,8 +82,6 @@ class InstalledTab(QWidget):
             self.model_settings_requested.emit(m.ref)
 
     def _on_delete(self) -> None:
-        from assistant.library.installed import freed_bytes
-
         m = self._current_installed()
         if m is None:
             return
@@ -125,7 +124,6 @@ class InstalledTab(QWidget):
 
     def import_path(self, src: Path) -> None:
         """Copy a GGUF file (with its shards) or an MLX folder into the models folder."""
-        from assistant.library.importer import import_model
 
         models_dir = self._ctx.paths.models_dir
         self.installed_status.setText(f"Importing {src.name}…")

@@ -8,8 +8,11 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from assistant import network
+from assistant import hardware, network
 from assistant.core.units import format_bytes
+from assistant.library.catalog import load_catalog
+from assistant.library.download import DownloadRequest
+from assistant.library.fit import estimate_fit, recommend
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.catalog import CatalogModel, CatalogRow
 from assistant.ui.library.widgets import _button, _selected_row, _table
@@ -50,10 +53,6 @@ class RecommendedTab(QWidget):
         ctx = self._ctx.settings.context_length
 
         def work() -> tuple[Any, list[CatalogRow]]:
-            from assistant import hardware
-            from assistant.library.catalog import load_catalog
-            from assistant.library.fit import estimate_fit, recommend
-
             hw = hardware.detect()
             entries = load_catalog()
             best = recommend(entries, hw, ctx)
@@ -99,7 +98,6 @@ class RecommendedTab(QWidget):
 
     def download_catalog_file(self, entry: Any, file: Any) -> str | None:
         """Show the entry's licence, then queue `file` of it; the download id, or None."""
-        from assistant.library.download import DownloadRequest
 
         if not self._ctx.license_ok(entry.name, entry.license_name, entry.license_url, entry.license_note, entry.restrictions):
             return None

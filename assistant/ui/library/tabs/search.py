@@ -9,7 +9,11 @@ from typing import Any
 from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from assistant import network
+from assistant import hardware, network
+from assistant.library.catalog import license_restrictions
+from assistant.library.download import DownloadRequest
+from assistant.library.fit import estimate_fit_bytes
+from assistant.library.hub import HubClient
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.hub_results import HubFilesModel, HubResultsModel, QuantRow
 from assistant.ui.library.widgets import _button, _selected_row, _table
@@ -68,8 +72,6 @@ class SearchTab(QWidget):
         self.search_status.setText(OFFLINE_SEARCH if off else "Type a model name, for example “qwen 0.6b”.")
 
     def _hub(self) -> Any:
-        from assistant.library.hub import HubClient
-
         return HubClient(self._ctx.endpoint)
 
     def search(self) -> None:
@@ -98,9 +100,6 @@ class SearchTab(QWidget):
         self._repo_license = repo.license_id
 
         def work() -> list[QuantRow]:
-            from assistant import hardware
-            from assistant.library.fit import estimate_fit_bytes
-
             h = hw or hardware.detect()
             return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in self._hub().quants(repo.repo_id)]
 
@@ -114,9 +113,6 @@ class SearchTab(QWidget):
             self.files_view.selectRow(0)
 
     def _on_hub_download(self) -> None:
-        from assistant.library.catalog import license_restrictions
-        from assistant.library.download import DownloadRequest
-
         repo = _selected_row(self.results_view)
         q: QuantRow | None = _selected_row(self.files_view)
         if repo is None or q is None:
