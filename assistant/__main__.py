@@ -48,6 +48,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
     p.add_argument("--temperature", type=float, help="0 = always the likeliest word")
     p.add_argument("--ctx", type=int, help="context window in tokens")
+    p.add_argument("--seed", type=int, help="fixed sampling seed: the same prompt gives the same answer")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,8 @@ def _pick_model(spec: str | None, paths: Paths, settings: Settings) -> ModelRef:
 def _apply_overrides(args: argparse.Namespace, settings: Settings) -> GenParams:
     if args.ctx:
         settings.context_length = args.ctx
-    overrides = {k: v for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature)) if v is not None}
+    given = (("max_tokens", args.max_tokens), ("temperature", args.temperature), ("seed", args.seed))
+    overrides = {k: v for k, v in given if v is not None}
     return dataclasses.replace(settings.generation, **overrides)
 
 

@@ -282,6 +282,13 @@ def _call_with_timeout(fn: Callable[[], T], timeout_s: float, secret: str | None
         if isinstance(exc, KeyringError):
             raise KeyringError(_sanitise(exc.message, secret), _sanitise(exc.hint, secret)) from None
         detail = _sanitise(f"{type(exc).__name__}: {exc}", secret)
+        if type(exc).__name__ == "KeyringLocked" or "prompt dismissed" in str(exc).lower():
+            # a locked keyring whose password prompt could not be shown (no desktop, or dismissed)
+            raise KeyringError(
+                "The system keyring is locked: it needs its password, and no password prompt could be shown.",
+                "Unlock it (for example by logging in to the desktop, or with `gnome-keyring-daemon --unlock`) "
+                "and try again. The app never stores keys in a plain file.",
+            ) from None
         # `from None`: the original exception (and its frames' locals) may hold the key
         raise KeyringError(f"The system keyring failed: {detail}", _keyring_failure_hint(exc)) from None
     return result[0]

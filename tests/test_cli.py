@@ -110,14 +110,18 @@ def test_ctrl_c_stops_and_keeps_the_partial_answer(gemma_path: Path, home: Path)
     env = dict(os.environ, PYTHONPATH=str(REPO), ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", "ask", "--model", str(gemma_path), "--max-tokens", "2000",
-         "--temperature", "0.8", "Write a very long story about a dragon."],
+         "--temperature", "0.8", "--seed", "7", "Write a very long story about a dragon."],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     assert proc.stdout is not None
     got = b""
     deadline = time.time() + 120
     while len(got) < 40 and time.time() < deadline:
-        got += os.read(proc.stdout.fileno(), 64)
+        chunk = os.read(proc.stdout.fileno(), 64)
+        if not chunk:  # the process ended before Ctrl-C: say so, do not spin
+            break
+        got += chunk
+    assert len(got) >= 40 and proc.poll() is None, f"the answer ended before Ctrl-C: {got!r}"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

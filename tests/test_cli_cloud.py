@@ -27,7 +27,7 @@ HARD = (
 
 
 @pytest.fixture(scope="module")
-def secret_service(gemma_path: Path) -> Iterator[None]:
+def secret_service() -> Iterator[None]:
     with running_secret_service():
         yield
 

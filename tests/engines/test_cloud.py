@@ -8,6 +8,7 @@ tests/support/anthropic_server.py, which speaks the documented Messages API.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.anthropic_server import AnthropicServer, answer_pieces, answer_text
-from support.llama_server import ALIAS, LlamaServer, free_port, running_llama_server
+from support.llama_server import ALIAS, LlamaServer, running_llama_server
 
 from assistant import network
 from assistant.core.types import Chunk, GenParams, Message
@@ -321,7 +322,10 @@ def test_anthropic_offline(claude_server: AnthropicServer) -> None:
 
 
 def test_unreachable_server_in_plain_words() -> None:
-    engine = CloudEngine("openai-compatible", "m", "k", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
+    with socket.socket() as s:  # a port that was just closed: connecting to it is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    engine = CloudEngine("openai-compatible", "m", "k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     _, _, err = _collect(engine.stream_chat([Message("user", "hi")], GenParams(), threading.Event()))
     assert isinstance(err, EngineError) and err.message.startswith("Could not connect to OpenAI-compatible at")
 

@@ -51,18 +51,24 @@ def test_cancel_mid_answer_stops_at_once(gemma_engine: LlamaCppEngine) -> None:
     assert final.usage.completion_tokens <= 4
 
 
-def test_follow_up_turn_reuses_the_cache(gemma_engine: LlamaCppEngine, gemma_path: Path) -> None:
-    turn1 = [Message("user", "Write one sentence about rivers.")]
-    answer1, chunks1 = collect(gemma_engine, turn1)
-    assert chunks1[-1].usage.cached_tokens <= chunks1[-1].usage.prompt_tokens
-    turn2 = turn1 + [Message("assistant", answer1), Message("user", "And one about lakes?")]
-    answer2, chunks2 = collect(gemma_engine, turn2)
-    usage = chunks2[-1].usage
-    new_part = usage.prompt_tokens - gemma_engine.count_tokens(turn1)
-    # only the new messages (and the re-tokenized end of the answer) are evaluated
-    assert usage.cached_tokens >= gemma_engine.count_tokens(turn1)
-    assert usage.evaluated_prompt_tokens <= new_part + 8
-    assert usage.evaluated_prompt_tokens < usage.prompt_tokens / 2
+def test_follow_up_turn_reuses_the_cache(gemma_path: Path) -> None:
+    # an engine of its own: the session engine's cache holds whatever the tests before ran
+    warm = LlamaCppEngine()
+    warm.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=2))
+    try:
+        turn1 = [Message("user", "Write one sentence about rivers.")]
+        answer1, chunks1 = collect(warm, turn1)
+        assert chunks1[-1].usage.cached_tokens == 0  # a new engine has nothing to reuse
+        turn2 = turn1 + [Message("assistant", answer1), Message("user", "And one about lakes?")]
+        answer2, chunks2 = collect(warm, turn2)
+        usage = chunks2[-1].usage
+        new_part = usage.prompt_tokens - warm.count_tokens(turn1)
+        # only the new messages (and the re-tokenized end of the answer) are evaluated
+        assert usage.cached_tokens >= warm.count_tokens(turn1)
+        assert usage.evaluated_prompt_tokens <= new_part + 8
+        assert usage.evaluated_prompt_tokens < usage.prompt_tokens / 2
+    finally:
+        warm.unload()
 
     # the reused cache gives the same greedy answer as a fresh engine with no cache
     fresh = LlamaCppEngine()

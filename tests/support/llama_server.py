@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -30,10 +30,13 @@ class LlamaServer:
         return self.log_path.read_text(errors="replace").count("POST /v1/chat/completions")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_LISTENING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+def _bound_port(log_path: Path) -> int | None:
+    """The port the server bound (it was started on port 0, so nothing can take it first)."""
+    m = _LISTENING.search(log_path.read_bytes())
+    return int(m.group(1)) if m else None
 
 
 def _restore_home(saved: str | None) -> None:
@@ -49,25 +52,29 @@ def running_llama_server(
 ) -> Iterator[LlamaServer]:
     """`home`: where ASSISTANT_HOME points during the start-up poll, so the network record
     of a module-scoped server stays out of any test's own data folder."""
-    port = free_port()
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS,
-             "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
+             "--chat_format", "gemma", "--host", "127.0.0.1", "--port", "0", "--n_ctx", "1024",
              "--n_threads", "2", "--api_key", api_key],
             stdout=log_file, stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
     saved_home = os.environ.get("ASSISTANT_HOME")
     try:
         if home is not None:
             os.environ["ASSISTANT_HOME"] = str(home)
         deadline = time.monotonic() + timeout_s
+        base = ""
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
+            if not base:
+                port = _bound_port(log_path)
+                base = f"http://127.0.0.1:{port}" if port else ""
             try:
+                if not base:
+                    raise OSError("not listening yet")
                 req = urllib.request.Request(f"{base}/v1/models", headers={"Authorization": f"Bearer {api_key}"})
                 with urllib.request.urlopen(req, timeout=2) as r:
                     if r.status == 200:

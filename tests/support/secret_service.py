@@ -25,7 +25,10 @@ from support.keyring_ready import wait_until_writable
 PASSWORD = "test-keyring-password"
 START_ATTEMPTS = 3
 WRITABLE_TIMEOUT_S = 10.0
-_ENV_VARS = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "HOME", "XDG_DATA_HOME")
+# Only the bus address goes into this process's environment (the keyring client and any CLI
+# subprocess find the service through it); the daemon's own folders go to the daemon alone,
+# so HOME never changes under the tests (the test model lives in HOME's cache).
+_ENV_VARS = ("DBUS_SESSION_BUS_ADDRESS",)
 
 
 @dataclass
@@ -62,21 +65,21 @@ def _wait_for_service(deadline: float) -> None:
     raise RuntimeError(f"gnome-keyring-daemon did not appear on the private bus: {last}")
 
 
-def _start_keyring(gk_daemon: str) -> subprocess.Popen[bytes]:
+def _start_keyring(gk_daemon: str, env: dict[str, str], unlocked: bool) -> subprocess.Popen[bytes]:
     # --foreground keeps it our child so teardown can stop it; --unlock reads the
-    # password from stdin and creates an unlocked "login" keyring as the default.
-    gk = subprocess.Popen(
-        [gk_daemon, "--foreground", "--unlock", "--components=secrets"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
-    )
+    # password from stdin and creates an unlocked "login" keyring as the default. Without
+    # it the daemon has no unlocked collection: like a desktop where nobody typed the password.
+    args = [gk_daemon, "--foreground", "--components=secrets"] + (["--unlock"] if unlocked else [])
+    gk = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     assert gk.stdin is not None
-    gk.stdin.write(PASSWORD.encode())
+    if unlocked:
+        gk.stdin.write(PASSWORD.encode())
     gk.stdin.close()
     return gk
 
 
 @contextlib.contextmanager
-def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float) -> Iterator[SecretService]:
+def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float, unlocked: bool = True) -> Iterator[SecretService]:
     """One bus + gnome-keyring in fresh folders, writable, with os.environ and `keyring` on them."""
     import keyring
     import keyring.backends.SecretService
@@ -99,17 +102,16 @@ def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float) -> I
         address = bus.stdout.readline().decode().strip()
         if not address:
             raise RuntimeError("dbus-daemon printed no address")
-        os.environ.update(
-            DBUS_SESSION_BUS_ADDRESS=address, XDG_RUNTIME_DIR=str(run_dir), HOME=str(home), XDG_DATA_HOME=str(data),
-        )
-        gk = _start_keyring(gk_daemon)
+        os.environ["DBUS_SESSION_BUS_ADDRESS"] = address
+        daemon_env = dict(os.environ, XDG_RUNTIME_DIR=str(run_dir), HOME=str(home), XDG_DATA_HOME=str(data))
+        gk = _start_keyring(gk_daemon, daemon_env, unlocked)
         _wait_for_service(time.monotonic() + timeout_s)
         backend = keyring.backends.SecretService.Keyring()
         if backend.priority <= 0:
             raise RuntimeError("the SecretService backend is not viable on the private bus")
         keyring.set_keyring(backend)
-        # a fresh daemon may still be creating its login collection ("Prompt dismissed")
-        wait_until_writable(WRITABLE_TIMEOUT_S)
+        if unlocked:  # a fresh daemon may still be creating its login collection ("Prompt dismissed")
+            wait_until_writable(WRITABLE_TIMEOUT_S)
         yield SecretService(root=root, home=home, bus_address=address)
     finally:
         keyring.set_keyring(saved_keyring)
@@ -125,14 +127,27 @@ def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float) -> I
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
-    """Start dbus-daemon + an unlocked gnome-keyring, point os.environ and `keyring` at them."""
+def _daemons() -> tuple[str, str]:
     dbus_daemon = shutil.which("dbus-daemon")
     gk_daemon = shutil.which("gnome-keyring-daemon")
     if not dbus_daemon or not gk_daemon:
         missing = "dbus-daemon (Debian: dbus)" if not dbus_daemon else "gnome-keyring-daemon (Debian: gnome-keyring)"
         pytest.skip(f"no Secret Service to test against: {missing} is not installed")
+    return dbus_daemon, gk_daemon
+
+
+@contextlib.contextmanager
+def locked_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
+    """A real gnome-keyring that nobody unlocked: every write needs a password prompt."""
+    dbus_daemon, gk_daemon = _daemons()
+    with _one_secret_service(dbus_daemon, gk_daemon, timeout_s, unlocked=False) as service:
+        yield service
+
+
+@contextlib.contextmanager
+def running_secret_service(timeout_s: float = 15.0) -> Iterator[SecretService]:
+    """Start dbus-daemon + an unlocked gnome-keyring, point os.environ and `keyring` at them."""
+    dbus_daemon, gk_daemon = _daemons()
     for attempt in range(1, START_ATTEMPTS + 1):
         with contextlib.ExitStack() as stack:
             try:

@@ -100,6 +100,7 @@ def test_send_streams_tokens_and_stores_the_answer(qtbot, window: MainWindow) ->
 def test_stop_keeps_the_partial_answer(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     window.settings.generation.max_tokens = 1000
     window.settings.generation.temperature = 0.8
+    window.settings.generation.seed = 7  # the same long story on every machine and run
     window.prompt.setPlainText("Write a very long story about dragons.")
     qtbot.keyClick(window.prompt, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(window.session.messages.messages()[-1].content) > 10, timeout=TURN_TIMEOUT)
@@ -117,6 +118,7 @@ def test_regenerate_replaces_the_last_answer(qtbot, window: MainWindow) -> None:
     send(qtbot, window, "Say something.")
     first = window.store.messages(window.session.conversation_id)[-1]
     window.settings.generation.temperature = 1.0
+    window.settings.generation.seed = 11
     window.chat.widget_at(1)._regen.click()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=TURN_TIMEOUT)
     msgs = window.store.messages(window.session.conversation_id)

