@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -22,6 +24,9 @@ from assistant.errors import AssistantError
 from assistant.logs import setup_logging
 from assistant.paths import get_paths
 from assistant.settings import load_settings
+from assistant.ui.common.icons import app_icon
+from assistant.ui.common.theme import apply_theme
+from assistant.ui.main_window import MainWindow
 
 log = logging.getLogger("assistant.app")
 
@@ -42,6 +47,13 @@ def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackT
         QMessageBox.critical(None, "Something went wrong", f"{text}\n\nDetails are in the log file.")
 
 
+@dataclass
+class Started:
+    window: Any  # MainWindow
+    store: ChatStore
+    settings_warning: str
+
+
 def run_app(argv: list[str]) -> int:
     paths = get_paths().ensure()
     setup_logging(paths.log_file)
@@ -52,31 +64,34 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationDisplayName("Assistant")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("assistant")  # matches packaging/linux/assistant.desktop
+    started = start(app)
+    if started is None:
+        return 1
+    code = app.exec()
+    started.store.close()
+    return code
 
-    from assistant.ui.common.icons import app_icon
 
+def start(app: QApplication) -> Started | None:
+    """Steps 3-6 on an existing QApplication (tests start the real app this way too)."""
+    paths = get_paths().ensure()
     app.setWindowIcon(app_icon())
     loaded = load_settings(paths.settings_file)
     settings = loaded.settings
     network.set_offline(settings.offline_mode)
-
-    from assistant.ui.common.theme import apply_theme
-
     dark = apply_theme(app, settings.theme, settings.font_size)
     try:
         store = ChatStore.open(paths.history_db)
-        store.purge_trash()  # deletions whose undo window a crash cut short
+        purged = store.purge_trash()  # deletions whose undo window a crash cut short
+        if purged:
+            log.info("purged %d chats left in the trash by the last run", purged)
     except AssistantError as exc:
         QMessageBox.critical(None, "The chat history cannot be opened", str(exc))
-        return 1
-
-    from assistant.ui.main_window import MainWindow
-
+        return None
     window = MainWindow(paths, settings, store)
     window.chat.set_dark(dark)
     window.show()
+    log.info("window shown (assistant %s, offline mode %s)", __version__, "on" if settings.offline_mode else "off")
     if loaded.warning:
         QMessageBox.warning(window, "Settings were reset", loaded.warning)
-    code = app.exec()
-    store.close()
-    return code
+    return Started(window, store, loaded.warning)

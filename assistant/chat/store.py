@@ -436,7 +436,10 @@ def _runtime_error(path: Path, action: str, exc: sqlite3.Error) -> StorageError:
             " Close it and try again."
         )
     elif "readonly" in text or "read-only" in text:
-        hint = f"The file or its folder is read-only. Check the permissions of {path}."
+        return StorageError(
+            f"The chat history {path} is read-only, so the app could not {action}.",
+            f"Check the permissions of {path} and its folder (or move it to a folder you can write to).",
+        )
     elif "malformed" in text or "not a database" in text or "corrupt" in text:
         hint = f"The history file is damaged. Quit the app and move {path} away to start a new one."
     else:
