@@ -415,13 +415,14 @@ class CloudEngine:
                 + (" and the server address" if where else "")
                 + ", or retry locally.",
             )
+        # an error event inside the stream: no status (OpenAI SDK) or the stream's own 200 (Anthropic SDK)
+        if mid_stream and kinds & {"APIError"} and (status is None or status < 400):
+            detail = self._provider_message(exc)
+            return EngineError(
+                f"{label} stopped the answer with an error" + (f": {detail}" if detail else "."),
+                ("The partial answer was kept. " if partial else "") + "Retry, or retry locally.",
+            )
         if status is None:
-            if mid_stream and kinds & {"APIError"}:  # an error event inside the stream
-                detail = self._provider_message(exc)
-                return EngineError(
-                    f"{label} stopped the answer with an error" + (f": {detail}" if detail else "."),
-                    ("The partial answer was kept. " if partial else "") + "Retry, or retry locally.",
-                )
             if not kinds & {"OpenAIError", "AnthropicError"}:
                 # not the SDK's (so no key in it): a bug here or in the SDK, worth its traceback
                 log.error("unexpected error from the %s request", label, exc_info=exc)

@@ -8,7 +8,13 @@ Knobs, set on the instance between requests:
 - `rate_limit_first`: answer 429 (with retry-after) to that many requests first;
 - `drop_after`: in a stream, cut the TCP connection after that many text deltas,
   without the chunked body's end, as a dropped network would;
-- `delay_s`: wait before answering (timeouts).
+- `delay_s`: wait before answering (timeouts);
+- `fail_next`: (status, error type, message) answers for the next requests, in order, as
+  real servers send them (403 permission, 404 model, 500, 529 overloaded...);
+- `error_event_after`: in a stream, send the documented `error` event after that many
+  text deltas (an overloaded server mid-answer), then end the stream;
+- `end_early_after`: in a stream, end the body cleanly after that many deltas, without
+  message_delta / message_stop (a proxy that cut the stream short).
 
 The key is checked in `x-api-key` (the documented header) or `Authorization: Bearer`
 (what the anthropic SDK 2.x sends); a wrong one gets the documented 401 error JSON.
@@ -46,6 +52,9 @@ class AnthropicServer:
         self.rate_limit_first = 0
         self.drop_after: int | None = None
         self.delay_s = 0.0
+        self.fail_next: list[tuple[int, str, str]] = []
+        self.error_event_after: int | None = None
+        self.end_early_after: int | None = None
         self.requests: list[tuple[str, str]] = []
         self.last_body: dict[str, Any] | None = None
         self.last_headers: dict[str, str] = {}
@@ -69,6 +78,9 @@ class AnthropicServer:
             self.rate_limit_first = 0
             self.drop_after = None
             self.delay_s = 0.0
+            self.fail_next = []
+            self.error_event_after = None
+            self.end_early_after = None
             self.requests.clear()
             self.last_body = None
             self.last_headers = {}
@@ -137,8 +149,12 @@ def _make_handler(server: AnthropicServer) -> type[http.server.BaseHTTPRequestHa
                 if limited:
                     server.rate_limit_first -= 1
                 delay = server.delay_s
+                failure = server.fail_next.pop(0) if server.fail_next else None
             if not self._key_ok():
                 self._error(401, "authentication_error", "invalid x-api-key")
+                return False
+            if failure is not None:
+                self._error(*failure)
                 return False
             if limited:
                 # retry-after-ms keeps the SDK's backoff short in tests; retry-after is the standard one
@@ -222,6 +238,15 @@ def _make_handler(server: AnthropicServer) -> type[http.server.BaseHTTPRequestHa
                                           "content_block": {"type": "text", "text": ""}})
             event("ping", {"type": "ping"})
             for i, piece in enumerate(pieces):
+                if server.error_event_after is not None and i >= server.error_event_after:
+                    event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                if server.end_early_after is not None and i >= server.end_early_after:
+                    self.wfile.write(b"0\r\n\r\n")  # a clean end of the body, but no message_stop
+                    self.wfile.flush()
+                    return
                 if server.drop_after is not None and i >= server.drop_after:
                     # cut the connection without the chunked terminator: the client sees an incomplete body
                     self.connection.shutdown(socket.SHUT_RDWR)
