@@ -113,7 +113,7 @@ def test_first_start_without_models_shows_the_wizard_and_skip_sets_first_run_don
     qtbot.waitUntil(lambda: mw2._scanned, timeout=WAIT)
     flushed: list[bool] = []
     QTimer.singleShot(0, lambda: flushed.append(True))  # runs after anything the scan queued (the wizard would be)
-    qtbot.waitUntil(lambda: flushed, timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(flushed), timeout=WAIT)
     assert mw2.wizard is None
     mw2.close()
     store.close()

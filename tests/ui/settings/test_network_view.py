@@ -127,5 +127,5 @@ def test_closed_dialog_stops_listening(qtbot) -> None:  # type: ignore[no-untype
     network.record(_entries()[0])
     flushed: list[bool] = []
     QTimer.singleShot(0, lambda: flushed.append(True))  # queued after the record's own (queued) signal
-    qtbot.waitUntil(lambda: flushed)
+    qtbot.waitUntil(lambda: bool(flushed))
     assert dlg.model.rowCount() == 0
