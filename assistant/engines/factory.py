@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 from .. import hardware
 from ..library.gguf_meta import read_gguf
 from ..settings import Settings
 from .base import Engine, LoadOptions, ModelRef
 
 
-def make_engine(name: str) -> Engine:
-    if name == "mlx":
-        from .mlx import MlxEngine
+# "1": local engines run in this process (tests and benchmarks that need the engine itself)
+IN_PROCESS_ENV = "ASSISTANT_ENGINE_IN_PROCESS"
 
-        return MlxEngine()
-    from .llamacpp import LlamaCppEngine
 
-    return LlamaCppEngine()
+def make_engine(name: str, *, in_process: bool = False) -> Engine:
+    """A local engine ("llama.cpp" or "mlx"): a proxy to a child process of its own
+    (engines/host.py), so a crash in native code cannot take the app down; with
+    `in_process` (or ASSISTANT_ENGINE_IN_PROCESS=1) the engine itself."""
+    from .host import EngineProxy, make_in_process
+
+    if in_process or os.environ.get(IN_PROCESS_ENV) == "1":
+        return make_in_process(name)
+    return EngineProxy("mlx" if name == "mlx" else "llama.cpp")
 
 
 def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | None = None) -> hardware.RunPlan:

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import psutil
 
@@ -32,7 +32,7 @@ from ..errors import (
     UnsupportedArchitectureError,
 )
 from ..library.gguf_meta import GgufInfo, read_gguf, shard_paths
-from . import llamacpp_log, templates
+from . import llamacpp_log, safe_mode, templates
 from .base import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage, ensure_prompt_fits, reusable_prefix
 from .stops import StopMatcher
 
@@ -91,6 +91,9 @@ class LlamaCppEngine:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._backend = "CPU"
         self.n_gpu_layers = 0
+        # set by the engine's host process (engines/host.py) before load
+        self.safe = safe_mode.settings(0)
+        self.on_load_progress: Callable[[float], None] | None = None
 
     # -- properties ---------------------------------------------------------
     @property
@@ -128,7 +131,18 @@ class LlamaCppEngine:
         lib = _import_llama_cpp()
         self._lib = lib
         mparams = lib.llama_model_default_params()
-        mparams.n_gpu_layers = _ALL_LAYERS if options.n_gpu_layers < 0 else options.n_gpu_layers
+        n_gpu = safe_mode.gpu_layers(self.safe, options.n_gpu_layers, info.block_count)
+        mparams.n_gpu_layers = _ALL_LAYERS if n_gpu < 0 else n_gpu
+        safe_mode.apply_model_params(self.safe, mparams, lib)
+        report = self.on_load_progress
+        if report is not None:
+
+            @lib.llama_progress_callback
+            def _progress(fraction: float, _user: ctypes.c_void_p) -> bool:
+                report(fraction)
+                return True
+
+            mparams.progress_callback = _progress  # alive until load returns
         with llamacpp_log.capture() as lines:
             mdl = lib.llama_model_load_from_file(str(path).encode("utf-8"), mparams)
         if not mdl:
@@ -148,6 +162,7 @@ class LlamaCppEngine:
         cparams.no_perf = True
         if hasattr(cparams, "swa_full"):
             cparams.swa_full = True
+        safe_mode.apply_context_params(self.safe, cparams, lib)
         with llamacpp_log.capture() as lines:
             ctx = lib.llama_init_from_model(mdl, cparams)
         if not ctx:
@@ -160,8 +175,8 @@ class LlamaCppEngine:
         self._ctx = ctx
         self._info = info
         self._cached = []
-        self.n_gpu_layers = options.n_gpu_layers
-        self._backend = _backend_name(lib) if options.n_gpu_layers != 0 else "CPU"
+        self.n_gpu_layers = n_gpu
+        self._backend = _backend_name(lib) if n_gpu != 0 else "CPU"
         self._bos = self._token_text(lib.llama_vocab_bos(self._vocab))
         self._eos = self._token_text(lib.llama_vocab_eos(self._vocab))
         self._template = options.chat_template or info.chat_template or templates.pick_fallback(
@@ -169,7 +184,7 @@ class LlamaCppEngine:
         )
         # render once now so a broken or hostile template fails at load, not mid-chat
         templates.render(self._template, [Message("user", "hi")], bos_token=self._bos, eos_token=self._eos)
-        log.info("loaded %s (ctx %d, gpu layers %s, %s)", path.name, self._n_ctx, options.n_gpu_layers, self._backend)
+        log.info("loaded %s (ctx %d, gpu layers %s, %s, %s)", path.name, self._n_ctx, n_gpu, self._backend, self.safe.describe())
 
     def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
         text = "\n".join(lines)
