@@ -11,6 +11,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from . import cli_checks
 from .chat.store import ChatStore
 from .chat.turn import TurnResult, run_turn
 from .engines.base import Engine, GenParams, ModelRef
@@ -35,10 +36,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"Warning: {loaded.warning}", file=sys.stderr)
     settings = loaded.settings
     try:
+        if args.command in ("ask", "chat"):
+            cli_checks.check_args(args)
         if args.command == "doctor":
             from .doctor import run_doctor
 
-            return run_doctor(paths, settings, model=args.model, as_json=args.json)
+            return run_doctor(paths, settings, model=args.model, as_json=args.json,
+                              reset_safe_mode=getattr(args, "reset_safe_mode", False))
         if args.command == "ask":
             return _ask(args, paths, settings)
         if args.command == "chat":
@@ -120,7 +124,7 @@ def _print_text(text: str) -> None:
 def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     prompt = " ".join(args.prompt)
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = cli_checks.read_stdin()
     if not prompt.strip():
         print("Error: the prompt is empty.", file=sys.stderr)
         return EXIT_ERROR
@@ -194,9 +198,10 @@ def _chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         else:
             conv = None
         print(f"Chatting with {model.display_name}. {CHAT_HELP}", file=sys.stderr)
+        cli_checks.tolerant_stdin()
         while True:
             try:
-                text = input("you> ")
+                text = cli_checks.clean_text(input("you> "), "message")
             except (EOFError, KeyboardInterrupt):
                 print()
                 break

@@ -247,6 +247,8 @@ class _Child:
                     self.send(("result", rid, self.engine.count_tokens(msg[2])))
                 elif kind == "chat":
                     self.chat(rid, msg[2], msg[3])
+                elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
+                    self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
                 elif kind == "exit":
                     logging.shutdown()
                     os._exit(0)  # the OS takes back every page; no native teardown to crash in
@@ -640,6 +642,12 @@ class EngineProxy:
             if len(got) > 1 and got[1] == rid:
                 return got
             # a stale reply of an abandoned request: skip it
+
+    def probe_network(self) -> str | None:
+        """Test-only: the child tries a connection to ASSISTANT_TEST_NET_PROBE now."""
+        self._ensure_running()
+        rid = next(self._ids)
+        return self._call(("probe", rid), rid)[2]
 
     def count_tokens(self, messages: list[Message]) -> int:
         self._ensure_running()

@@ -281,21 +281,50 @@ class LlamaCppEngine:
         return chain
 
     def _decode(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
-        """Evaluate tokens after what is cached, in batches; False if cancelled."""
+        """Evaluate tokens after what is cached, in batches; False if cancelled.
+
+        Cancel is checked between batches and, through llama.cpp's abort callback,
+        between the graph's operations inside a batch: a stop during a long prompt does
+        not wait for a 512-token batch to finish. The callback is set only here, so the
+        one-token decode steps of the answer do not pay for it."""
         lib = self._lib
         step = min(512, self._n_ctx)
-        for i in range(0, len(tokens), step):
-            if cancel is not None and cancel.is_set():
-                return False
-            part = tokens[i : i + step]
-            arr = (lib.llama_token * len(part))(*part)
-            rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
-            if rc != 0:
-                # the cache no longer matches our record; start clean next time
-                self._clear_cache()
-                raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
-            self._cached.extend(part)
-        return True
+        abort = None
+        if cancel is not None and len(tokens) > 1 and hasattr(lib, "llama_set_abort_callback"):
+            abort = lib.ggml_abort_callback(lambda _data: cancel.is_set())
+            lib.llama_set_abort_callback(self._ctx, abort, None)
+        try:
+            for i in range(0, len(tokens), step):
+                if cancel is not None and cancel.is_set():
+                    return False
+                part = tokens[i : i + step]
+                arr = (lib.llama_token * len(part))(*part)
+                rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
+                if rc == 2 and cancel is not None and cancel.is_set():
+                    self._resync_cache(part)  # aborted: some of the batch may be in the cache
+                    return False
+                if rc != 0:
+                    # the cache no longer matches our record; start clean next time
+                    self._clear_cache()
+                    raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
+                self._cached.extend(part)
+            return True
+        finally:
+            if abort is not None:
+                lib.llama_set_abort_callback(self._ctx, lib.ggml_abort_callback(), None)
+
+    def _resync_cache(self, part: list[int]) -> None:
+        """After an aborted batch: keep the record equal to what the cache now holds."""
+        lib = self._lib
+        try:
+            held = int(lib.llama_memory_seq_pos_max(lib.llama_get_memory(self._ctx), 0)) + 1
+        except (AttributeError, TypeError):
+            held = -1
+        full = self._cached + part
+        if 0 < held <= len(full) and lib.llama_memory_seq_rm(lib.llama_get_memory(self._ctx), 0, held, -1):
+            self._cached = full[:held]
+        else:
+            self._clear_cache()
 
     def _clear_cache(self) -> None:
         self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
