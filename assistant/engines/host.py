@@ -38,7 +38,8 @@ PHASE "load", "answer" (before the first token) or "token:N" (after the Nth piec
 text), SIGNAL a signal name or "hang" (stop making progress); ":repack" fires only while
 CPU weight repacking is on, so safe mode's first step gets past it.
 ASSISTANT_TEST_NET_PROBE="HOST:PORT": the child tries to connect there at start and
-reports the outcome (`EngineProxy.test_probe`).
+reports the outcome (`EngineProxy.test_probe`). ASSISTANT_TEST_UNCHECKED_HEADERS=1: the
+child skips gguf_meta's header value checks, so a test can make llama.cpp really abort.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 
 CRASH_ENV = "ASSISTANT_TEST_CRASH"
 PROBE_ENV = "ASSISTANT_TEST_NET_PROBE"
+UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the header value checks
 LOAD_TIMEOUT_S = 600.0  # a load that reports no progress for this long is stuck
 START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
 REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
@@ -186,6 +188,10 @@ def _child_main(conn: multiprocessing.connection.Connection, config: ChildConfig
     faulthandler.enable()  # a fatal signal leaves the Python stack in the stderr file
     network.install()
     network.set_offline(config.offline)
+    if os.environ.get(UNCHECKED_ENV) == "1":
+        from ..library import gguf_meta
+
+        gguf_meta.check_values = lambda meta, arch: None  # type: ignore[assignment]
     if config.log_file:
         from ..logs import setup_logging
 

@@ -203,7 +203,7 @@ def _parse(path: Path) -> tuple[dict[str, Any], int, int]:
             for d in dims:
                 n_elems *= d
             data_end = max(data_end, offset + n_elems // block * type_size)
-        align = meta.get("general.alignment") or 32
+        align = meta.get("general.alignment", 32)
         if not isinstance(align, int) or isinstance(align, bool) or align & (align - 1) or not 0 < align <= 1 << 20:
             raise ValueError(f"general.alignment {align!r} is not a power of two")
         data_start = (cur.pos + align - 1) // align * align

@@ -106,8 +106,10 @@ def nested_array(depth: int) -> tuple[int, bytes]:
     return ARRAY, body
 
 
-def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]]) -> Path:
-    """Copy `src` to `dst` with metadata keys set to raw (type, payload) values."""
+def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]], *, data: bool = True) -> Path:
+    """Copy `src` to `dst` with metadata keys set to raw (type, payload) values. With
+    `data` False the tensor data is a sparse hole of the same size (header checks only,
+    and no disk space used)."""
     with src.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         spans, n_tensors, kv_end, _ = _kv_spans(buf)
         cur = _Cursor(buf)
@@ -127,7 +129,10 @@ def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]]) ->
         head += b"\0" * ((align - len(head) % align) % align)
         with dst.open("wb") as out:
             out.write(head)
-            out.write(buf[data_start:])
+            if data:
+                out.write(buf[data_start:])
+            else:
+                out.truncate(len(head) + len(buf) - data_start)
     return dst
 
 
