@@ -77,17 +77,19 @@ def check_gguf_header(path: Path) -> int:
             f"File: {path}. Choose a .gguf file that was downloaded or copied to disk.",
         )
     size = st.st_size
-    if size < _MIN_FILE_BYTES:
-        raise ModelFormatError(
-            f"{path.name} is empty or far too small ({size} bytes) to be a GGUF model.",
-            f"File: {path}. Download the model again.",
-        )
+    if size == 0:
+        raise ModelFormatError(f"{path.name} is empty.", f"File: {path}. Download the model again.")
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic != GGUF_MAGIC:
         raise ModelFormatError(
             f"{path.name} is not a GGUF model file.{_sniff(path)}",
             f"File: {path}. Download the model again or choose a .gguf file.",
+        )
+    if size < _MIN_FILE_BYTES:
+        raise ModelFormatError(
+            f"{path.name} is far too small ({size} bytes) to be a GGUF model.",
+            f"File: {path}. Download the model again.",
         )
     return size
 

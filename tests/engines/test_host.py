@@ -319,3 +319,35 @@ def test_factory_hands_out_the_proxy_with_an_escape_hatch(monkeypatch) -> None: 
     assert isinstance(factory.make_engine("llama.cpp", in_process=True), LlamaCppEngine)
     monkeypatch.setenv(factory.IN_PROCESS_ENV, "1")
     assert isinstance(factory.make_engine("llama.cpp"), LlamaCppEngine)
+
+
+# -- MLX in its process ----------------------------------------------------------------------
+def test_mlx_runs_in_its_process_on_one_thread(tmp_path: Path) -> None:
+    pytest.importorskip("mlx_lm")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mlx_tiny import build_tiny_model
+
+    from assistant.engines.mlx import MlxEngine
+
+    model = ModelRef(build_tiny_model(tmp_path / "tiny-llama"), "mlx")
+    params = GenParams(max_tokens=10, temperature=0.0, repeat_penalty=1.1, seed=0)
+    messages = [Message("user", "Hello there")]
+    p = EngineProxy("mlx")
+    p.load(model, LoadOptions(n_ctx=512))
+    try:
+        assert p.name == "mlx" and p.backend == "MLX" and p.pid != os.getpid()
+        # the proxy's caller may be any thread: the child loads and generates on its main thread
+        out: list[str] = []
+        t = threading.Thread(target=lambda: out.append(collect(p, messages, params)[0]))
+        t.start()
+        t.join(120)
+        e = MlxEngine()
+        e.load(model, LoadOptions(n_ctx=512))
+        try:
+            assert out[0] == collect(e, messages, params)[0] and out[0]
+        finally:
+            e.unload()
+    finally:
+        p.unload()
