@@ -494,6 +494,7 @@ class EngineProxy:
         stderr_file: Path | None = paths.log_dir / f"engine-{os.getpid()}-{next(_counter)}.stderr"
         try:
             paths.log_dir.mkdir(parents=True, exist_ok=True)
+            _remove_stale_stderr_files(paths.log_dir)
         except OSError:
             stderr_file = None
         self._offline_sent = network.is_offline()
@@ -763,6 +764,19 @@ class EngineProxy:
             return
         self._kill()
         self._restart_level = self._level
+
+
+def _remove_stale_stderr_files(log_dir: Path) -> None:
+    """stderr files left by an app that was itself killed (its pid is in the name)."""
+    import psutil
+
+    for f in log_dir.glob("engine-*-*.stderr"):
+        try:
+            owner = int(f.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if owner != os.getpid() and not psutil.pid_exists(owner):
+            f.unlink(missing_ok=True)
 
 
 def _collect_stderr(path: Path | None) -> str:

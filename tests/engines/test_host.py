@@ -351,3 +351,32 @@ def test_mlx_runs_in_its_process_on_one_thread(tmp_path: Path) -> None:
             e.unload()
     finally:
         p.unload()
+
+
+def test_the_child_ends_when_the_app_is_killed(gemma_path: Path, home: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from assistant.engines.host import EngineProxy\n"
+        "from assistant.engines.base import LoadOptions, ModelRef\n"
+        "if __name__ == '__main__':\n"
+        "    p = EngineProxy('llama.cpp')\n"
+        f"    p.load(ModelRef(Path({str(gemma_path)!r}), 'gguf'), LoadOptions(n_ctx=512, n_threads=2))\n"
+        "    print(p.pid, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), ASSISTANT_HOME=str(home))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    child = int(r.stdout.split()[0])
+    deadline = time.time() + 10
+    while not gone(child) and time.time() < deadline:
+        time.sleep(0.1)
+    assert gone(child), "the engine process outlived the app"
+    # the child's logging went to the app's log file, llama.cpp's own lines included
+    log_text = (home / "logs" / "assistant.log").read_text()
+    assert "assistant.engines.llamacpp: loaded gemma-3-270m-q4_k_m.gguf" in log_text
+    assert "llama.cpp:" in log_text
