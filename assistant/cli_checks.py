@@ -82,6 +82,6 @@ def read_stdin(what: str = "prompt") -> str:
 def tolerant_stdin() -> None:
     """Let `input()` return undecodable bytes as surrogate escapes instead of raising."""
     try:
-        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[attr-defined]
+        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     except (AttributeError, ValueError):
         pass

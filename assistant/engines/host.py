@@ -275,8 +275,8 @@ class _Child:
         self.safe = safe
         if self.crash:
             self.crash.fire("load", safe)
-        engine = make_in_process(self.config.engine)
-        if hasattr(engine, "safe"):
+        engine: Any = make_in_process(self.config.engine)
+        if hasattr(engine, "safe"):  # llama.cpp: safe-mode switches and load progress
             engine.safe = safe
             engine.on_load_progress = self.progress
         engine.load(model, options)
