@@ -23,7 +23,10 @@ from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError, PromptTooLongError
 
 GREEDY = GenParams(max_tokens=24, temperature=0.0, repeat_penalty=1.0)
-OPTS = LoadOptions(n_ctx=2048, n_threads=2)
+# one thread: llama.cpp's threads spin-wait on each other, which is slow on busy cores
+OPTS1 = LoadOptions(n_ctx=2048, n_threads=1)
+LIGHT = LoadOptions(n_ctx=1024, n_threads=1)
+SHORT = GenParams(max_tokens=6, temperature=0.0, repeat_penalty=1.0)
 
 
 def collect(engine, messages, params=GREEDY, cancel=None):  # type: ignore[no-untyped-def]
@@ -31,15 +34,24 @@ def collect(engine, messages, params=GREEDY, cancel=None):  # type: ignore[no-un
     return "".join(c.text for c in chunks), chunks
 
 
-def new_proxy(path: Path, options: LoadOptions = OPTS, **kw) -> EngineProxy:  # type: ignore[no-untyped-def]
+def new_proxy(path: Path, options: LoadOptions = LIGHT, **kw) -> EngineProxy:  # type: ignore[no-untyped-def]
     p = EngineProxy("llama.cpp", **kw)
     p.load(ModelRef(path, "gguf"), options)
     return p
 
 
 @pytest.fixture(scope="module")
+def local(gemma_path: Path):  # type: ignore[no-untyped-def]
+    """The same engine in this process, with the same options as `proxy`."""
+    e = LlamaCppEngine()
+    e.load(ModelRef(gemma_path, "gguf"), OPTS1)
+    yield e
+    e.unload()
+
+
+@pytest.fixture(scope="module")
 def proxy(gemma_path: Path):  # type: ignore[no-untyped-def]
-    p = new_proxy(gemma_path)
+    p = new_proxy(gemma_path, OPTS1)
     yield p
     p.unload()
 
@@ -71,16 +83,16 @@ def test_tokens_stream_through_the_child(proxy: EngineProxy) -> None:
     assert 0 < final.usage.completion_tokens <= 20 and final.timings.ttft_s > 0
 
 
-def test_same_answer_as_the_in_process_engine(proxy: EngineProxy, gemma_engine: LlamaCppEngine) -> None:
+def test_same_answer_as_the_in_process_engine(proxy: EngineProxy, local: LlamaCppEngine) -> None:
     for messages in ([Message("user", "Write one sentence about rivers.")],
                      [Message("system", "Be brief."), Message("user", "What is 2 + 2?")]):
         ours, c1 = collect(proxy, messages)
-        theirs, c2 = collect(gemma_engine, messages)
+        theirs, c2 = collect(local, messages)
         assert ours == theirs and ours.strip()
         assert c1[-1].usage.completion_tokens == c2[-1].usage.completion_tokens
     # seeded sampling too
     params = GenParams(max_tokens=20, temperature=0.8, seed=42)
-    assert collect(proxy, messages, params)[0] == collect(gemma_engine, messages, params)[0]
+    assert collect(proxy, messages, params)[0] == collect(local, messages, params)[0]
 
 
 def test_typed_errors_cross_the_pipe(proxy: EngineProxy) -> None:
@@ -88,7 +100,7 @@ def test_typed_errors_cross_the_pipe(proxy: EngineProxy) -> None:
         collect(proxy, [Message("user", "word " * 5000)])
     assert err.value.limit == 2048 and err.value.needed > 2048 and "2048" in str(err.value)
     assert err.value.hint
-    assert collect(proxy, [Message("user", "Hi")])[0]  # still works
+    assert collect(proxy, [Message("user", "Hi")], SHORT)[0]  # still works
 
 
 def test_cancel_mid_answer(proxy: EngineProxy) -> None:
@@ -104,11 +116,11 @@ def test_cancel_mid_answer(proxy: EngineProxy) -> None:
     stream = proxy.stream_chat([Message("user", "Count to fifty.")], GenParams(max_tokens=200, temperature=0.0), threading.Event())
     next(stream)
     stream.close()
-    assert collect(proxy, [Message("user", "Hi")])[0]
+    assert collect(proxy, [Message("user", "Hi")], SHORT)[0]
 
 
 def test_stop_during_a_long_prompt_evaluation_is_quick(gemma_path: Path) -> None:
-    p = new_proxy(gemma_path, LoadOptions(n_ctx=4608, n_threads=2))
+    p = new_proxy(gemma_path, LoadOptions(n_ctx=4608, n_threads=1))
     try:
         messages = [Message("user", "Summarise this. " + "The quick brown fox jumps over the lazy dog. " * 400)]
         n = p.count_tokens(messages)
@@ -158,7 +170,7 @@ def test_segfault_at_the_third_token_keeps_the_partial_answer(gemma_path: Path, 
         assert (stored.role, stored.status, stored.content) == ("assistant", "failed", result.text)
         assert gone(pid)
         # the next turn reloads in safe mode (the hook fires only with repacking on) and answers
-        again = run_turn(store, p, conv.id, system_prompt=None, params=GREEDY, cancel=threading.Event(),
+        again = run_turn(store, p, conv.id, system_prompt=None, params=SHORT, cancel=threading.Event(),
                          model_name="gemma", user_text="And about the sky?")
         assert again.status == "complete" and again.text, again.error
         assert p.pid != pid and p.safe_level == 1
@@ -168,14 +180,14 @@ def test_segfault_at_the_third_token_keeps_the_partial_answer(gemma_path: Path, 
 
 def test_the_test_can_kill_the_child_mid_answer(proxy: EngineProxy, gemma_path: Path) -> None:
     p = new_proxy(gemma_path)
-    stream = p.stream_chat([Message("user", "Tell me a long story.")], GenParams(max_tokens=400, temperature=0.8), threading.Event())
+    stream = p.stream_chat([Message("user", "Tell me a long story.")], GenParams(max_tokens=60, temperature=0.8), threading.Event())
     text = next(stream).text
     os.kill(p.pid, signal.SIGKILL)
     with pytest.raises(EngineCrashedError, match="signal 9") as err:
         for c in stream:
             text += c.text
     assert err.value.phase == "answer"
-    assert collect(p, [Message("user", "Hi")])[0]  # a new process, same model
+    assert collect(p, [Message("user", "Hi")], SHORT)[0]  # a new process, same model
     p.unload()
 
 
@@ -183,7 +195,7 @@ def test_sigkill_during_load_is_a_typed_error_naming_the_file(gemma_path: Path, 
     monkeypatch.setenv(CRASH_ENV, "load:SIGKILL")
     p = EngineProxy("llama.cpp")
     with pytest.raises(EngineCrashedError) as err:
-        p.load(ModelRef(gemma_path, "gguf"), OPTS)
+        p.load(ModelRef(gemma_path, "gguf"), LIGHT)
     msg = str(err.value)
     assert "while loading" in msg and gemma_path.name in msg and "signal 9" in msg
     assert "Safe mode did not help" in msg and str(gemma_path) in msg
@@ -203,7 +215,7 @@ def test_safe_mode_after_a_crash_at_load_is_retried_and_remembered(gemma_path: P
     p = new_proxy(gemma_path)
     assert p.safe_level == 1 and not p.safe_settings.repack
     assert "repacking" in p.safe_mode_note and "signal 11" in p.safe_mode_note
-    assert collect(p, [Message("user", "Hi")])[0]
+    assert collect(p, [Message("user", "Hi")], SHORT)[0]
     p.unload()
     [entry] = safe_mode.entries()
     assert entry.level == 1 and entry.model == str(gemma_path.absolute())
@@ -219,7 +231,7 @@ def test_crash_before_the_first_token_is_retried_in_safe_mode(gemma_path: Path, 
     monkeypatch.setenv(CRASH_ENV, "answer:SIGSEGV:repack")
     p = new_proxy(gemma_path)
     first = p.pid
-    text, chunks = collect(p, [Message("user", "Say hello.")])
+    text, chunks = collect(p, [Message("user", "Say hello.")], SHORT)
     assert text and chunks[-1].done  # the caller saw nothing but a slower first token
     assert p.pid != first and p.safe_level == 1 and safe_mode.level_for(gemma_path) == 1
     p.unload()
@@ -243,7 +255,7 @@ def test_safe_mode_switches_reach_llama_cpp_params() -> None:
 
 # -- process life -----------------------------------------------------------------------------
 def test_unload_ends_the_child(gemma_path: Path) -> None:
-    p = new_proxy(gemma_path, LoadOptions(n_ctx=512, n_threads=2))
+    p = new_proxy(gemma_path, LoadOptions(n_ctx=512, n_threads=1))
     pid = p.pid
     assert psutil.Process(pid).memory_info().rss > 100 * 1024**2  # the weights live there
     p.unload()
@@ -259,7 +271,7 @@ def test_cancel_while_loading_ends_the_child(gemma_path: Path, monkeypatch) -> N
 
     def load() -> None:
         try:
-            p.load(ModelRef(gemma_path, "gguf"), OPTS)
+            p.load(ModelRef(gemma_path, "gguf"), LIGHT)
         except BaseException as exc:
             errors.append(exc)
 
@@ -281,7 +293,7 @@ def test_a_load_with_no_progress_times_out(gemma_path: Path, monkeypatch) -> Non
     monkeypatch.setenv(CRASH_ENV, "load:hang")
     p = EngineProxy("llama.cpp", load_timeout_s=2)
     with pytest.raises(EngineError, match="no progress for 2 s"):
-        p.load(ModelRef(gemma_path, "gguf"), OPTS)
+        p.load(ModelRef(gemma_path, "gguf"), LIGHT)
     assert not p.alive
 
 
@@ -294,7 +306,7 @@ def test_offline_mode_holds_in_the_child(gemma_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(PROBE_ENV, f"127.0.0.1:{server.getsockname()[1]}")
     try:
         network.set_offline(True)
-        p = new_proxy(gemma_path, LoadOptions(n_ctx=512, n_threads=2))
+        p = new_proxy(gemma_path, LoadOptions(n_ctx=512, n_threads=1))
         assert p.test_probe is not None and p.test_probe.startswith("blocked: NetworkBlockedError"), p.test_probe
         with pytest.raises(socket.timeout):
             server.accept()  # nothing reached the listener

@@ -118,7 +118,7 @@ def test_stop_inside_a_prompt_batch_keeps_the_cache_consistent(gemma_path: Path)
     """Stop aborts llama_decode between graph operations (not only between batches); the
     engine's record of the cache stays true, so the next answer is the same as a fresh one."""
     e = LlamaCppEngine()
-    e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=2))
+    e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=1))
     try:
         long = [Message("user", "Read this. " + "A cat sat on a mat near the door. " * 110 + "What sat?")]
         cancel = threading.Event()
@@ -131,7 +131,7 @@ def test_stop_inside_a_prompt_batch_keeps_the_cache_consistent(gemma_path: Path)
         assert stop_s < 2.0, stop_s
         again, _ = collect(e, long)
         fresh = LlamaCppEngine()
-        fresh.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=2))
+        fresh.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=1))
         try:
             assert again == collect(fresh, long)[0]
         finally:
