@@ -140,3 +140,18 @@ def test_installed_scan_lists_the_rest(hostile, gemma_path: Path, tmp_path: Path
     assert set(listed) >= {"nested-arrays", "block-count-zero", "key-count-huge"}  # listed, so they can be deleted
     assert listed["nested-arrays"].quant is None
     assert "pipe" not in listed
+
+
+def test_mlx_folder_with_a_hostile_config_is_refused(tmp_path: Path) -> None:
+    from assistant.engines.mlx import check_folder
+
+    folder = tmp_path / "evil-mlx"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "config.json").write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ModelFormatError, match="config.json"):
+        check_folder(folder)
+    (folder / "model.safetensors.index.json").write_text('{"weight_map": {"a": ["x"]}}')
+    with pytest.raises(ModelFormatError, match="weight index"):
+        check_folder(folder)

@@ -100,10 +100,7 @@ def text(v: str) -> tuple[int, bytes]:
 
 def nested_array(depth: int) -> tuple[int, bytes]:
     """An array of an array of ... `depth` levels, the innermost one empty."""
-    body = struct.pack("<IQ", UINT32, 0)
-    for _ in range(depth - 1):
-        body = struct.pack("<IQ", ARRAY, 1) + body
-    return ARRAY, body
+    return ARRAY, struct.pack("<IQ", ARRAY, 1) * (depth - 1) + struct.pack("<IQ", UINT32, 0)
 
 
 def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]], *, data: bool = True) -> Path:
