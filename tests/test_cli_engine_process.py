@@ -95,3 +95,15 @@ def test_a_prompt_that_is_not_utf8_is_saved_with_replacement_characters(gemma_pa
     )
     assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
     assert any(row[1] == "na\ufffdve\n" for row in stored(home))
+
+
+def test_chat_goes_on_after_a_crash_in_safe_mode(run_cli, gemma_path: Path, home: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("chat", "--model", str(gemma_path), "--max-tokens", "8", "--temperature", "0",
+                stdin="First message\nSecond message\n/quit\n", env={CRASH_ENV: "token:2:SIGSEGV:repack"})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("stopped unexpectedly while answering") == 1 and "Traceback" not in r.stderr
+    assert "safe mode" in r.stderr
+    rows = stored(home)
+    assert [(x[0], x[2]) for x in rows] == [("user", "complete"), ("assistant", "failed"),
+                                            ("user", "complete"), ("assistant", "complete")]
+    assert rows[1][1] and rows[3][1]

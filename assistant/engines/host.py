@@ -397,7 +397,7 @@ class EngineProxy:
         if self._proc is not None or self._model is not None:
             self.unload()
         self._cancel_load.clear()
-        start = safe_mode.level_for(model.path) if self._uses_ladder() else 0
+        start = safe_mode.level_for(model.path) if self._uses_ladder() and self.use_safe_mode_store else 0
         self._load_from(model, options, start, first_reason="")
         self._model, self._options = model, options
 
