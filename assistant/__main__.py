@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="what this computer has and how models will run")
     doctor.add_argument("--model", help="also show the plan for this model (path or name)")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument("--reset-safe-mode", action="store_true",
+                        help="forget the safe-mode settings remembered after engine crashes")
 
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
@@ -52,6 +54,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen app's engine processes (engines/host.py) start here
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from assistant.app import run_app

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from assistant import network
+from assistant import cli_checks, network
 from assistant.chat.dispatch import SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
@@ -44,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
     settings = loaded.settings
     network.set_offline(settings.offline_mode)  # the app's Offline mode holds in the terminal too
     try:
+        if args.command in ("ask", "chat"):
+            cli_checks.check_args(args)
         if args.command == "doctor":
-
-            return run_doctor(paths, settings, model=args.model, as_json=args.json)
+            return run_doctor(paths, settings, model=args.model, as_json=args.json,
+                              reset_safe_mode=getattr(args, "reset_safe_mode", False))
         if args.command == "ask":
             return _ask(args, paths, settings)
         if args.command == "chat":
@@ -122,7 +124,7 @@ def _print_text(text: str) -> None:
 def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     prompt = " ".join(args.prompt)
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = cli_checks.read_stdin()
     if not prompt.strip():
         print("Error: the prompt is empty.", file=sys.stderr)
         return EXIT_ERROR
@@ -209,9 +211,10 @@ def _chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         else:
             conv = None
         print(f"Chatting with {model.display_name}. {CHAT_HELP}", file=sys.stderr)
+        cli_checks.tolerant_stdin()
         while True:
             try:
-                text = input("you> ")
+                text = cli_checks.clean_text(input("you> "), "message")
             except (EOFError, KeyboardInterrupt):
                 print()
                 break

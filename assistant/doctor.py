@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from assistant import __version__, hardware
@@ -59,6 +60,7 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
             "logs": str(paths.log_file),
         },
         "offline_mode": settings.offline_mode,
+        "safe_mode": _safe_mode_entries(),
     }
     if model:
 
@@ -69,6 +71,12 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
         except AssistantError as exc:
             report["plan"] = {"error": str(exc)}
     return report
+
+
+def _safe_mode_entries() -> list[dict[str, Any]]:
+    from assistant.engines import safe_mode
+
+    return [asdict(e) for e in safe_mode.entries()]
 
 
 def _line(label: str, value: object) -> str:
@@ -109,6 +117,14 @@ def render(report: dict[str, Any]) -> str:
             out.append(_line("Threads", plan["n_threads"]))
             out.append(_line("Memory needed", gb(plan["memory_needed_bytes"])))
             out.append(_line("Why", plan["reason"]))
+    out += ["", "Safe mode (settings that avoided an engine crash, per model)"]
+    entries = report.get("safe_mode") or []
+    for e in entries:
+        out.append(_line(Path(e["model"]).name, f"level {e['level']}: {e['what']} (after {e['reason']})"))
+    if entries:
+        out.append(_line("Reset", "assistant doctor --reset-safe-mode"))
+    else:
+        out.append(_line("Models", "none: every model runs with normal settings"))
     out += ["", "Privacy and storage"]
     out.append(_line("Keyring", report["keyring"]))
     out.append(_line("Offline mode", "on" if report["offline_mode"] else "off"))
@@ -117,7 +133,14 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def run_doctor(paths: Paths, settings: Settings, *, model: str | None, as_json: bool) -> int:
+def run_doctor(paths: Paths, settings: Settings, *, model: str | None, as_json: bool,
+               reset_safe_mode: bool = False) -> int:
+    if reset_safe_mode:
+        from assistant.engines import safe_mode
+
+        n = safe_mode.reset()
+        print(f"Safe mode reset: {n} remembered setting{'s' if n != 1 else ''} forgotten; "
+              "models load with normal settings again.", file=sys.stderr)
     report = collect(paths, settings, model)
     if as_json:
         print(json.dumps(report, indent=2, default=str))

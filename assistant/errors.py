@@ -61,6 +61,20 @@ class EngineError(AssistantError):
     """The engine failed while loading or generating."""
 
 
+class EngineCrashedError(EngineError):
+    """The engine's child process died (a signal, an abort, an exit) while loading or answering.
+    The app and the conversation are unaffected; `phase` is "load" or "answer"."""
+
+    def __init__(self, message: str, hint: str = "", phase: str = "", exitcode: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.phase = phase
+        self.exitcode = exitcode
+
+
+class LoadCancelledError(EngineError):
+    """A model load was cancelled (its process was ended)."""
+
+
 class ChatTemplateError(AssistantError):
     pass
 

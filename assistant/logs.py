@@ -24,7 +24,7 @@ def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
     root.addHandler(fh)
     root.addHandler(err)
     # third-party loggers that would print request details at DEBUG
-    for name in ("httpx", "httpcore", "urllib3", "filelock"):
+    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "urllib3", "filelock"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # API keys never reach a log, even if a library logs request headers at DEBUG
 

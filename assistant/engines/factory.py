@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 from assistant import hardware
 from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import LoadOptions, ModelRef
 from assistant.engines.base import Engine
 from assistant.settings import Settings
 
+# "1": local engines run in this process (tests and benchmarks that need the engine itself)
+IN_PROCESS_ENV = "ASSISTANT_ENGINE_IN_PROCESS"
 
-def make_engine(name: str) -> Engine:
-    if name == "mlx":
-        from assistant.engines.mlx import MlxEngine
 
-        return MlxEngine()
-    from assistant.engines.llamacpp import LlamaCppEngine
+def make_engine(name: str, *, in_process: bool = False) -> Engine:
+    """A local engine ("llama.cpp" or "mlx"): a proxy to a child process of its own
+    (engines/host.py), so a crash in native code cannot take the app down; with
+    `in_process` (or ASSISTANT_ENGINE_IN_PROCESS=1) the engine itself."""
+    from assistant.engines.host import EngineProxy, make_in_process
 
-    return LlamaCppEngine()
+    if in_process or os.environ.get(IN_PROCESS_ENV) == "1":
+        return make_in_process(name)
+    return EngineProxy("mlx" if name == "mlx" else "llama.cpp")
 
 
 def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | None = None) -> hardware.RunPlan:
@@ -39,7 +45,7 @@ def plan_for(model: ModelRef, settings: Settings, hw: hardware.HardwareInfo | No
 
 def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, hardware.RunPlan]:
     """The engine to use, its load options and the plan with its plain-language reason.
-    The model's own settings (model_settings.py) override the app-wide ones."""
+    The model's own settings (library/model_settings.py) override the app-wide ones."""
     from assistant import model_settings
 
     settings = model_settings.load_settings_for(settings, model.path)

@@ -20,13 +20,13 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psutil
 
 from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
-from assistant.engines import llamacpp_log, templates
+from assistant.engines import llamacpp_log, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits, reusable_prefix
 from assistant.engines.stops import StopMatcher
 from assistant.errors import (
@@ -92,6 +92,9 @@ class LlamaCppEngine:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._backend = "CPU"
         self.n_gpu_layers = 0
+        # set by the engine's host process (engines/host.py) before load
+        self.safe = safe_mode.settings(0)
+        self.on_load_progress: Callable[[float], None] | None = None
 
     # -- properties ---------------------------------------------------------
     @property
@@ -129,7 +132,18 @@ class LlamaCppEngine:
         lib = _import_llama_cpp()
         self._lib = lib
         mparams = lib.llama_model_default_params()
-        mparams.n_gpu_layers = _ALL_LAYERS if options.n_gpu_layers < 0 else options.n_gpu_layers
+        n_gpu = safe_mode.gpu_layers(self.safe, options.n_gpu_layers, info.block_count)
+        mparams.n_gpu_layers = _ALL_LAYERS if n_gpu < 0 else n_gpu
+        safe_mode.apply_model_params(self.safe, mparams, lib)
+        report = self.on_load_progress
+        if report is not None:
+
+            @lib.llama_progress_callback
+            def _progress(fraction: float, _user: ctypes.c_void_p) -> bool:
+                report(fraction)
+                return True
+
+            mparams.progress_callback = _progress  # alive until load returns
         with llamacpp_log.capture() as lines:
             mdl = lib.llama_model_load_from_file(str(path).encode("utf-8"), mparams)
         if not mdl:
@@ -149,6 +163,7 @@ class LlamaCppEngine:
         cparams.no_perf = True
         if hasattr(cparams, "swa_full"):
             cparams.swa_full = True
+        safe_mode.apply_context_params(self.safe, cparams, lib)
         with llamacpp_log.capture() as lines:
             ctx = lib.llama_init_from_model(mdl, cparams)
         if not ctx:
@@ -161,8 +176,8 @@ class LlamaCppEngine:
         self._ctx = ctx
         self._info = info
         self._cached = []
-        self.n_gpu_layers = options.n_gpu_layers
-        self._backend = _backend_name(lib) if options.n_gpu_layers != 0 else "CPU"
+        self.n_gpu_layers = n_gpu
+        self._backend = _backend_name(lib) if n_gpu != 0 else "CPU"
         self._bos = self._token_text(lib.llama_vocab_bos(self._vocab))
         self._eos = self._token_text(lib.llama_vocab_eos(self._vocab))
         self._template = options.chat_template or info.chat_template or templates.pick_fallback(
@@ -170,7 +185,7 @@ class LlamaCppEngine:
         )
         # render once now so a broken or hostile template fails at load, not mid-chat
         templates.render(self._template, [Message("user", "hi")], bos_token=self._bos, eos_token=self._eos)
-        log.info("loaded %s (ctx %d, gpu layers %s, %s)", path.name, self._n_ctx, options.n_gpu_layers, self._backend)
+        log.info("loaded %s (ctx %d, gpu layers %s, %s, %s)", path.name, self._n_ctx, n_gpu, self._backend, self.safe.describe())
 
     def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
         text = "\n".join(lines)
@@ -267,21 +282,50 @@ class LlamaCppEngine:
         return chain
 
     def _decode(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
-        """Evaluate tokens after what is cached, in batches; False if cancelled."""
+        """Evaluate tokens after what is cached, in batches; False if cancelled.
+
+        Cancel is checked between batches and, through llama.cpp's abort callback,
+        between the graph's operations inside a batch: a stop during a long prompt does
+        not wait for a 512-token batch to finish. The callback is set only here, so the
+        one-token decode steps of the answer do not pay for it."""
         lib = self._lib
         step = min(512, self._n_ctx)
-        for i in range(0, len(tokens), step):
-            if cancel is not None and cancel.is_set():
-                return False
-            part = tokens[i : i + step]
-            arr = (lib.llama_token * len(part))(*part)
-            rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
-            if rc != 0:
-                # the cache no longer matches our record; start clean next time
-                self._clear_cache()
-                raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
-            self._cached.extend(part)
-        return True
+        abort = None
+        if cancel is not None and len(tokens) > 1 and hasattr(lib, "llama_set_abort_callback"):
+            abort = lib.ggml_abort_callback(lambda _data: cancel.is_set())
+            lib.llama_set_abort_callback(self._ctx, abort, None)
+        try:
+            for i in range(0, len(tokens), step):
+                if cancel is not None and cancel.is_set():
+                    return False
+                part = tokens[i : i + step]
+                arr = (lib.llama_token * len(part))(*part)
+                rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
+                if rc == 2 and cancel is not None and cancel.is_set():
+                    self._resync_cache(part)  # aborted: some of the batch may be in the cache
+                    return False
+                if rc != 0:
+                    # the cache no longer matches our record; start clean next time
+                    self._clear_cache()
+                    raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
+                self._cached.extend(part)
+            return True
+        finally:
+            if abort is not None:
+                lib.llama_set_abort_callback(self._ctx, lib.ggml_abort_callback(), None)
+
+    def _resync_cache(self, part: list[int]) -> None:
+        """After an aborted batch: keep the record equal to what the cache now holds."""
+        lib = self._lib
+        try:
+            held = int(lib.llama_memory_seq_pos_max(lib.llama_get_memory(self._ctx), 0)) + 1
+        except (AttributeError, TypeError):
+            held = -1
+        full = self._cached + part
+        if 0 < held <= len(full) and lib.llama_memory_seq_rm(lib.llama_get_memory(self._ctx), 0, held, -1):
+            self._cached = full[:held]
+        else:
+            self._clear_cache()
 
     def _clear_cache(self) -> None:
         self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)

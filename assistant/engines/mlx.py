@@ -87,7 +87,7 @@ def check_folder(path: Path) -> dict[str, Any]:
         try:
             index = json.loads(index_file.read_text(encoding="utf-8"))
             shards = sorted(set(index.get("weight_map", {}).values()))
-        except (OSError, ValueError, AttributeError) as exc:
+        except (OSError, ValueError, AttributeError, TypeError, RecursionError) as exc:
             raise ModelFormatError(
                 f"The weight index of the model in {path} is damaged ({exc}).", _REDOWNLOAD
             ) from exc
@@ -103,7 +103,7 @@ def check_folder(path: Path) -> dict[str, Any]:
         )
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ModelFormatError(f"config.json in {path} is not readable JSON ({exc}).", _REDOWNLOAD) from exc
     if not isinstance(config, dict):
         raise ModelFormatError(f"config.json in {path} is not a model configuration.", _REDOWNLOAD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,29 @@ def test_unload_frees_and_reload_works(gemma_path: Path) -> None:
     text, _ = collect(e, [Message("user", "Hi")])
     assert text
     e.unload()
+
+
+def test_stop_inside_a_prompt_batch_keeps_the_cache_consistent(gemma_path: Path) -> None:
+    """Stop aborts llama_decode between graph operations (not only between batches); the
+    engine's record of the cache stays true, so the next answer is the same as a fresh one."""
+    e = LlamaCppEngine()
+    e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=1))
+    try:
+        long = [Message("user", "Read this. " + "A cat sat on a mat near the door. " * 110 + "What sat?")]
+        cancel = threading.Event()
+        timer = threading.Timer(0.3, cancel.set)
+        timer.start()
+        t0 = time.perf_counter()
+        _, chunks = collect(e, long, GREEDY, cancel)
+        stop_s = time.perf_counter() - t0
+        assert chunks[-1].finish_reason == "cancelled" and chunks[-1].usage.completion_tokens == 0
+        assert stop_s < 2.0, stop_s
+        again, _ = collect(e, long)
+        fresh = LlamaCppEngine()
+        fresh.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=2048, n_threads=1))
+        try:
+            assert again == collect(fresh, long)[0]
+        finally:
+            fresh.unload()
+    finally:
+        e.unload()

@@ -47,6 +47,8 @@ def test_switch_unloads_the_previous_engine_first(qtbot, two_models, monkeypatch
         events.append(("unload", id(self), ""))
         return real_unload(self)
 
+    # this test watches the engine objects themselves: keep them in this process
+    monkeypatch.setenv("ASSISTANT_ENGINE_IN_PROCESS", "1")
     monkeypatch.setattr(LlamaCppEngine, "load", load)
     monkeypatch.setattr(LlamaCppEngine, "unload", unload)
     settings = Settings(context_length=1024, n_threads=2, n_gpu_layers=0)

@@ -1,0 +1,803 @@
+"""The child process a local engine runs in, and the proxy the app holds.
+
+llama.cpp (and MLX) run native code that can end a process: a segfault in a CPU
+kernel, GGML_ABORT on a CUDA error or an unexpected model file. So each loaded local
+engine lives in a child process of its own, and the app talks to it through
+`EngineProxy`, which has the same interface as the engine (load, count_tokens,
+stream_chat, unload, name, backend, context_length). When the child dies the caller
+gets an `EngineCrashedError` in plain words; the app and the conversation go on.
+
+Transport: `multiprocessing` with the spawn start method and one duplex `Pipe`;
+messages are tuples pickled by the standard library. No threads of the app cross.
+
+- Requests (parent -> child): ("load", model, options, safe), ("count", id, messages),
+  ("chat", id, messages, params), ("cancel", id), ("offline", bool), ("exit",).
+- Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
+  ("loaded", facts), ("result", id, n), ("started", id), ("t", id, text) for each
+  piece of text as it is produced, ("done", id, final chunk), ("error", id, packed error).
+
+In the child a reader thread takes every message off the pipe: a cancel sets that
+request's threading.Event at once (the engine checks it between tokens and between
+prompt batches); everything else goes to the main thread, which loads and generates
+(MLX needs one thread for both). When the pipe closes (the app is gone) the child exits.
+
+The child installs the same Offline-mode guard as the app (network.py's audit hook is
+per process): the state is passed at spawn and kept in step before each request. Its
+logging goes to the app's log file (llama.cpp's log included, via llamacpp_log); its
+stderr (GGML_ABORT messages, faulthandler's dump on a fatal signal) goes to a file in
+the log folder that the parent copies into the log and quotes when the child dies.
+
+Safe mode: a crash while loading, or during the first answer before any text arrived,
+is retried automatically in a new process one step down safe_mode.LADDER, until a step
+works (remembered per model and machine) or none is left. A crash after text arrived
+is reported (the partial answer is kept by chat/turn.py); the next request starts a new
+process, one step safer if the model had not yet answered once.
+
+Test hooks, read only by the child: ASSISTANT_TEST_CRASH="PHASE:SIGNAL[:repack]" with
+PHASE "load", "answer" (before the first token) or "token:N" (after the Nth piece of
+text), SIGNAL a signal name or "hang" (stop making progress); ":repack" fires only while
+CPU weight repacking is on, so safe mode's first step gets past it.
+ASSISTANT_TEST_NET_PROBE="HOST:PORT": the child tries to connect there at start and
+reports the outcome (`EngineProxy.test_probe`). ASSISTANT_TEST_UNCHECKED_HEADERS=1: the
+child skips gguf_meta's header value checks, so a test can make llama.cpp really abort.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from assistant import network
+from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
+from assistant.engines import safe_mode
+from assistant.engines.base import Engine
+from assistant.engines.safe_mode import SafeSettings
+from assistant.errors import AssistantError, EngineCrashedError, EngineError, LoadCancelledError
+from assistant.paths import get_paths
+
+log = logging.getLogger(__name__)
+
+CRASH_ENV = "ASSISTANT_TEST_CRASH"
+PROBE_ENV = "ASSISTANT_TEST_NET_PROBE"
+UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the header value checks
+LOAD_TIMEOUT_S = 600.0  # a load that reports no progress for this long is stuck
+START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
+REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
+CANCEL_GRACE_S = 10.0  # after a stop, how long the child has to end its answer
+EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is terminated
+_POLL_S = 0.02  # the stream's wake-up to pass on a stop: well under a token's time
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ChildConfig:
+    engine: str  # "llama.cpp" or "mlx"
+    offline: bool
+    log_file: str | None
+    stderr_file: str | None
+    verbose: bool = False
+
+
+def make_in_process(name: str) -> Engine:
+    """The engine itself, in this process (the child uses it; so do tests and benchmarks)."""
+    if name == "mlx":
+        from assistant.engines.mlx import MlxEngine
+
+        return MlxEngine()
+    from assistant.engines.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine()
+
+
+# ===================================================================== errors over the pipe
+def _pack_error(exc: BaseException) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
+    if not isinstance(exc, AssistantError):
+        exc = EngineError(f"The engine failed: {type(exc).__name__}: {exc}", "See the log for details.")
+    attrs = {k: v for k, v in vars(exc).items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return type(exc).__module__, type(exc).__qualname__, tuple(str(a) for a in exc.args), attrs
+
+
+def _unpack_error(packed: tuple[str, str, tuple[Any, ...], dict[str, Any]]) -> AssistantError:
+    module, qualname, args, attrs = packed
+    import importlib
+
+    try:
+        cls = getattr(importlib.import_module(module), qualname)
+        if not (isinstance(cls, type) and issubclass(cls, AssistantError)):
+            raise TypeError(qualname)
+    except (ImportError, AttributeError, TypeError):
+        cls = EngineError
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(attrs)
+    if not hasattr(exc, "message"):
+        exc.message, exc.hint = (args[0] if args else ""), ""
+    return exc
+
+
+# ===================================================================== the child
+@dataclass(frozen=True)
+class _CrashSpec:
+    phase: str  # load / answer / token
+    action: str  # a signal name or "hang"
+    n: int = 0
+    only_with_repack: bool = False
+
+    @classmethod
+    def parse(cls, text: str | None) -> "_CrashSpec | None":
+        if not text:
+            return None
+        parts = text.split(":")
+        n = 0
+        if parts[0] == "token" and len(parts) > 1:
+            n = int(parts.pop(1))
+        if len(parts) < 2:
+            return None
+        return cls(parts[0], parts[1], n, len(parts) > 2 and parts[2] == "repack")
+
+    def fire(self, phase: str, safe: SafeSettings, n: int = 0) -> None:
+        if phase != self.phase or (phase == "token" and n != self.n):
+            return
+        if self.only_with_repack and not safe.repack:
+            return
+        log.warning("test crash hook: %s at %s %s", self.action, phase, n or "")
+        logging.shutdown()
+        if self.action == "hang":
+            while True:
+                time.sleep(3600)
+        os.kill(os.getpid(), getattr(signal, self.action))
+        time.sleep(10)  # the signal is delivered before this ends
+
+
+def _probe(target: str | None) -> str | None:
+    if not target:
+        return None
+    import socket
+
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            return "connected"
+    except AssistantError as exc:  # NetworkBlockedError from the Offline-mode guard
+        return f"blocked: {type(exc).__name__}: {exc.message}"
+    except OSError as exc:
+        return f"error: {exc}"
+
+
+def _child_main(conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
+    """Entry point of the engine's process."""
+    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if config.stderr_file:
+        # native code writes its last words (GGML_ABORT, asserts) straight to fd 2
+        fd = os.open(config.stderr_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+    import faulthandler
+
+    faulthandler.enable()  # a fatal signal leaves the Python stack in the stderr file
+    network.install()
+    network.set_offline(config.offline)
+    if os.environ.get(UNCHECKED_ENV) == "1":
+        from assistant.core import gguf_meta
+
+        gguf_meta.check_values = lambda meta, arch: None  # type: ignore[assignment]
+    if config.log_file:
+        from assistant.logs import setup_logging
+
+        setup_logging(Path(config.log_file), verbose=config.verbose)
+        root = logging.getLogger()
+        for h in list(root.handlers):  # stderr is the file the parent copies into the log
+            if type(h) is logging.StreamHandler:
+                root.removeHandler(h)
+    _Child(conn, config).serve()
+
+
+class _Child:
+    def __init__(self, conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
+        self.conn = conn
+        self.config = config
+        self.requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.cancels: dict[int, threading.Event] = {}
+        self.cancels_lock = threading.Lock()
+        self.send_lock = threading.Lock()
+        self.engine: Any = None
+        self.safe = safe_mode.settings(0)
+        self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))
+        self._last_progress = (0.0, -1.0)
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        with self.send_lock:
+            self.conn.send(msg)
+
+    def reader(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the app is gone: so is this process, and its memory
+            kind = msg[0]
+            if kind == "cancel":
+                with self.cancels_lock:
+                    event = self.cancels.get(msg[1])
+                if event is not None:
+                    event.set()
+            elif kind == "offline":
+                network.set_offline(bool(msg[1]))
+            else:
+                if kind == "chat":
+                    with self.cancels_lock:
+                        self.cancels[msg[1]] = threading.Event()
+                self.requests.put(msg)
+
+    def serve(self) -> None:
+        threading.Thread(target=self.reader, name="engine-pipe", daemon=True).start()
+        self.send(("ready", os.getpid(), _probe(os.environ.get(PROBE_ENV))))
+        while True:
+            msg = self.requests.get()
+            kind, rid = msg[0], (msg[1] if len(msg) > 1 and isinstance(msg[1], int) else 0)
+            try:
+                if kind == "load":
+                    self.load(msg[1], msg[2], msg[3])
+                elif kind == "count":
+                    self.send(("result", rid, self.engine.count_tokens(msg[2])))
+                elif kind == "chat":
+                    self.chat(rid, msg[2], msg[3])
+                elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
+                    self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
+                elif kind == "exit":
+                    logging.shutdown()
+                    os._exit(0)  # the OS takes back every page; no native teardown to crash in
+            except BaseException as exc:  # everything goes back to the app, typed
+                if not isinstance(exc, AssistantError):
+                    logging.getLogger(__name__).exception("engine request %s failed", kind)
+                self.send(("error", rid, _pack_error(exc)))
+
+    def progress(self, fraction: float) -> None:
+        # throttled: llama.cpp reports once per tensor
+        now = time.monotonic()
+        last_t, last_f = self._last_progress
+        if fraction - last_f >= 0.02 or now - last_t >= 0.5 or fraction >= 1.0:
+            self._last_progress = (now, fraction)
+            self.send(("progress", float(fraction)))
+
+    def load(self, model: ModelRef, options: LoadOptions, safe: SafeSettings) -> None:
+        self.safe = safe
+        if self.crash:
+            self.crash.fire("load", safe)
+        engine: Any = make_in_process(self.config.engine)
+        if hasattr(engine, "safe"):  # llama.cpp: safe-mode switches and load progress
+            engine.safe = safe
+            engine.on_load_progress = self.progress
+        engine.load(model, options)
+        self.engine = engine
+        self.send(("loaded", {
+            "context_length": engine.context_length,
+            "backend": engine.backend,
+            "n_gpu_layers": getattr(engine, "n_gpu_layers", None),
+        }))
+
+    def chat(self, rid: int, messages: list[Message], params: GenParams) -> None:
+        with self.cancels_lock:
+            cancel = self.cancels[rid]
+        try:
+            if self.engine is None:
+                raise EngineError("No model is loaded.", "Load a model first.")
+            stream = self.engine.stream_chat(messages, params, cancel)
+            self.send(("started", rid))
+            if self.crash:
+                self.crash.fire("answer", self.safe)
+            n = 0
+            send = self.conn.send
+            for chunk in stream:
+                if chunk.done:
+                    self.send(("done", rid, chunk))
+                elif chunk.text:
+                    with self.send_lock:
+                        send(("t", rid, chunk.text))
+                    n += 1
+                    if self.crash:
+                        self.crash.fire("token", self.safe, n)
+        finally:
+            with self.cancels_lock:
+                self.cancels.pop(rid, None)
+
+
+# ===================================================================== the proxy
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "no exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = ""
+        what = {"SIGSEGV": "a memory fault", "SIGABRT": "an abort", "SIGKILL": "killed", "SIGBUS": "a bus error",
+                "SIGILL": "an illegal instruction", "SIGFPE": "an arithmetic fault"}.get(name, name)
+        return f"signal {-exitcode}" + (f", {what}" if what else "")
+    return f"exit code {exitcode}"
+
+
+class _Crash(Exception):
+    """Internal: the child died; carries the exit code and its last words."""
+
+    def __init__(self, exitcode: int | None, last_words: str) -> None:
+        super().__init__(exitcode)
+        self.exitcode = exitcode
+        self.last_words = last_words
+
+
+class EngineProxy:
+    """An Engine whose model lives in a child process (one process per loaded model)."""
+
+    def __init__(self, engine: str = "llama.cpp", *, load_timeout_s: float = LOAD_TIMEOUT_S,
+                 use_safe_mode_store: bool = True) -> None:
+        self.name = engine
+        self.load_timeout_s = load_timeout_s
+        self.use_safe_mode_store = use_safe_mode_store
+        self._proc: Any = None
+        self._conn: multiprocessing.connection.Connection | None = None
+        self._stderr_file: Path | None = None
+        self._model: ModelRef | None = None
+        self._options: LoadOptions | None = None
+        self._n_ctx = 0
+        self._backend = "MLX" if engine == "mlx" else "CPU"
+        self.n_gpu_layers = 0
+        self._level = 0
+        self._restart_level: int | None = None  # after a crash: the level the next request starts at
+        self._answers = 0  # answers completed by the current process
+        self._ids = itertools.count(1)
+        self._offline_sent: bool | None = None
+        self._cancel_load = threading.Event()
+        self._active: int | None = None  # the answer being streamed, if any
+        self.test_probe: str | None = None
+        self.safe_mode_note = ""  # the last safe-mode decision, in words ("" at full speed)
+
+    # -- properties --------------------------------------------------------------------
+    @property
+    def context_length(self) -> int:
+        return self._n_ctx
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    @property
+    def safe_level(self) -> int:
+        return self._level
+
+    @property
+    def safe_settings(self) -> SafeSettings:
+        return safe_mode.settings(self._level)
+
+    # -- load ------------------------------------------------------------------------
+    def load(self, model: ModelRef, options: LoadOptions) -> None:
+        if self._proc is not None or self._model is not None:
+            self.unload()
+        self._cancel_load.clear()
+        start = safe_mode.level_for(model.path) if self._uses_ladder() and self.use_safe_mode_store else 0
+        self._load_from(model, options, start, first_reason="")
+        self._model, self._options = model, options
+
+    def cancel_load(self) -> None:
+        """From any thread: end a load in progress (its process is killed)."""
+        self._cancel_load.set()
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            proc.kill()
+
+    def _uses_ladder(self) -> bool:
+        return self.name == "llama.cpp"
+
+    def _load_from(self, model: ModelRef, options: LoadOptions, level: int, first_reason: str) -> None:
+        """Load at `level`; on a crash walk down the safe-mode ladder, one new process a step."""
+        start, reason = level, first_reason
+        while True:
+            try:
+                self._spawn_and_load(model, options, level)
+                break
+            except _Crash as crash:
+                reason = f"{describe_exit(crash.exitcode)} while loading"
+                nxt = safe_mode.next_level(level, options.n_gpu_layers) if self._uses_ladder() else None
+                if nxt is None:
+                    raise self._crash_error("load", crash, model, tried=level > 0) from None
+                log.warning("%s crashed loading %s at safe-mode level %d (%s); trying level %d",
+                            self.name, model.path, level, reason, nxt)
+                level = nxt
+        self._level = level
+        if level != start or (level > 0 and first_reason):
+            self.safe_mode_note = f"Safe mode: {safe_mode.settings(level).describe()} (after {reason})."
+            if self.use_safe_mode_store:
+                safe_mode.remember(model.path, level, reason)
+        elif level > 0:
+            self.safe_mode_note = f"Safe mode, remembered for this model: {safe_mode.settings(level).describe()}."
+        else:
+            self.safe_mode_note = ""
+
+    def _spawn_and_load(self, model: ModelRef, options: LoadOptions, level: int) -> None:
+        self._spawn()
+        self._send(("load", model, options, safe_mode.settings(level)))
+        deadline = time.monotonic() + START_TIMEOUT_S + self.load_timeout_s
+        ready = False
+        while True:
+            if self._cancel_load.is_set():
+                self._kill()
+                raise LoadCancelledError(f"Loading {model.display_name} was cancelled.")
+            now = time.monotonic()
+            if now >= deadline:
+                self._kill()
+                raise EngineError(
+                    f"Loading {model.display_name} made no progress for {self.load_timeout_s:.0f} s, so it was stopped.",
+                    f"File: {model.path}. The disk may be very slow or the file damaged; try again, or choose another model.",
+                )
+            try:
+                msg = self._recv(min(deadline - now, 0.1))
+            except _Crash as crash:
+                if self._cancel_load.is_set():
+                    self._reap()
+                    raise LoadCancelledError(f"Loading {model.display_name} was cancelled.") from None
+                if not ready:  # Python could not even start there: not a crash of the engine
+                    raise EngineError(
+                        f"The engine process could not start ({describe_exit(crash.exitcode)}).",
+                        (f"It said: {crash.last_words}. " if crash.last_words else "") + "See the log for details.",
+                    ) from None
+                raise
+            if msg is None:
+                continue
+            kind = msg[0]
+            if kind == "ready":
+                ready = True
+                self.test_probe = msg[2]
+                deadline = time.monotonic() + self.load_timeout_s
+            elif kind == "progress":
+                deadline = time.monotonic() + self.load_timeout_s
+            elif kind == "loaded":
+                facts = msg[1]
+                self._n_ctx = int(facts["context_length"])
+                self._backend = str(facts["backend"])
+                self.n_gpu_layers = facts.get("n_gpu_layers") or 0
+                self._answers = 0
+                self._restart_level = None
+                return
+            elif kind == "error":
+                err = _unpack_error(msg[2])
+                self._stop_child()
+                raise err
+
+    # -- the child's life ----------------------------------------------------------------
+    def _spawn(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        parent_conn, child_conn = ctx.Pipe(duplex=True)
+        paths = get_paths()
+        stderr_file: Path | None = paths.log_dir / f"engine-{os.getpid()}-{next(_counter)}.stderr"
+        try:
+            paths.log_dir.mkdir(parents=True, exist_ok=True)
+            _remove_stale_stderr_files(paths.log_dir)
+        except OSError:
+            stderr_file = None
+        self._offline_sent = network.is_offline()
+        root = logging.getLogger()
+        verbose = any(type(h) is logging.StreamHandler and h.level <= logging.DEBUG for h in root.handlers)
+        config = ChildConfig(self.name, self._offline_sent, str(paths.log_file), str(stderr_file) if stderr_file else None, verbose)
+        proc = ctx.Process(target=_child_main, args=(child_conn, config), name=f"engine {self.name}", daemon=True)
+        proc.start()
+        child_conn.close()
+        self._proc, self._conn, self._stderr_file = proc, parent_conn, stderr_file
+        log.info("started %s engine process %s", self.name, proc.pid)
+
+    def _send(self, msg: tuple[Any, ...]) -> None:
+        assert self._conn is not None
+        offline = network.is_offline()
+        try:
+            if offline != self._offline_sent:
+                self._conn.send(("offline", offline))
+                self._offline_sent = offline
+            self._conn.send(msg)
+        except (OSError, ValueError):
+            raise self._dead() from None
+
+    def _recv(self, timeout: float | None) -> tuple[Any, ...] | None:
+        """The next message, None on timeout; raises _Crash when the child is gone."""
+        conn, proc = self._conn, self._proc
+        if conn is None or proc is None:
+            raise _Crash(None, "")
+        try:
+            if conn.poll(0):
+                return conn.recv()
+            ready = multiprocessing.connection.wait([conn, proc.sentinel], timeout)
+            if not ready:
+                return None
+            if conn.poll(0):  # what it sent before it died comes first
+                return conn.recv()
+        except (EOFError, OSError):
+            pass
+        raise self._dead()
+
+    def _dead(self) -> _Crash:
+        proc = self._proc
+        if proc is not None:
+            proc.join(EXIT_GRACE_S)
+            if proc.is_alive():  # it closed the pipe but lives on: end it
+                proc.kill()
+                proc.join(EXIT_GRACE_S)
+        code = proc.exitcode if proc is not None else None
+        words = self._reap()
+        log.error("%s engine process %s ended: %s%s", self.name, proc.pid if proc else "?", describe_exit(code),
+                  f"; its last words: {words}" if words else "")
+        return _Crash(code, words)
+
+    def _reap(self) -> str:
+        """Close the pipe, forget the process, copy its stderr into the log; its last words."""
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+        return _collect_stderr(self._stderr_file)
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            proc.kill()
+            proc.join(EXIT_GRACE_S)
+        self._reap()
+
+    def _stop_child(self) -> None:
+        """Ask the child to exit; terminate it, then kill it, if it does not."""
+        proc, conn = self._proc, self._conn
+        if proc is None:
+            return
+        try:
+            if conn is not None:
+                conn.send(("exit",))
+        except (OSError, ValueError):
+            pass
+        proc.join(EXIT_GRACE_S)
+        if proc.is_alive():
+            log.warning("%s engine process %s did not exit; terminating it", self.name, proc.pid)
+            proc.terminate()
+            proc.join(EXIT_GRACE_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(EXIT_GRACE_S)
+        self._reap()
+
+    def unload(self) -> None:
+        """End the child: every page of the model goes back to the system."""
+        self._stop_child()
+        self._model = self._options = None
+        self._n_ctx = 0
+        self._restart_level = None
+
+    def close(self) -> None:
+        self.unload()
+
+    def _ensure_running(self) -> None:
+        if self._model is None or self._options is None:
+            raise EngineError("No model is loaded.", "Load a model first.")
+        if self._active is not None and self._proc is not None:
+            self._abandon(self._active)  # a stream left unread must not block the pipe
+        self._active = None
+        if self._proc is not None:
+            return
+        # the process died after a crash: a new one, at the level chosen then
+        level = self._restart_level if self._restart_level is not None else self._level
+        self._cancel_load.clear()
+        self._load_from(self._model, self._options, level, first_reason="a crash while answering" if level > self._level else "")
+
+    def _crash_error(self, phase: str, crash: _Crash, model: ModelRef | None = None, *, tried: bool = False,
+                     kept: bool = False) -> EngineCrashedError:
+        model = model or self._model
+        where = f"{describe_exit(crash.exitcode)} in {self.name}'s {self._backend} code"
+        said = f" {self.name} said: {crash.last_words}." if crash.last_words else ""
+        if phase == "load":
+            name = Path(model.path).name if model else "the model"
+            message = f"The engine stopped unexpectedly while loading {name} ({where}). Your conversations are safe."
+            hint = (f"File: {model.path if model else '?'}.{said} "
+                    + ("Safe mode did not help either: the file may be damaged or not supported by this "
+                       "version of llama.cpp. Download it again, update the app, or choose another model."
+                       if tried or not self._uses_ladder() else
+                       "The file may be damaged or not supported: download it again, or choose another model."))
+        else:
+            message = f"The engine stopped unexpectedly while answering ({where}). Your conversation is safe."
+            hint = ("The partial answer was kept. " if kept else "") + said.strip() + (" " if said else "") + (
+                "Send the message again: the model is reloaded"
+                + (" in safe mode (slower, but steadier)." if self._restart_level and self._restart_level > self._level else ".")
+            )
+        return EngineCrashedError(message, hint.strip(), phase=phase, exitcode=crash.exitcode)
+
+    def _after_answer_crash(self) -> None:
+        """Choose the level the next process starts at."""
+        nxt = safe_mode.next_level(self._level, self._options.n_gpu_layers if self._options else 0)
+        self._restart_level = nxt if self._answers == 0 and nxt is not None and self._uses_ladder() else self._level
+
+    # -- requests --------------------------------------------------------------------------
+    def _call(self, msg: tuple[Any, ...], rid: int) -> tuple[Any, ...]:
+        self._send(msg)
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._kill()
+                self._restart_level = self._level
+                raise EngineError("The engine did not answer in time.", "Try again: the model is reloaded.")
+            got = self._recv(left)
+            if got is None:
+                continue
+            if got[0] == "error" and got[1] == rid:
+                raise _unpack_error(got[2])
+            if len(got) > 1 and got[1] == rid:
+                return got
+            # a stale reply of an abandoned request: skip it
+
+    def probe_network(self) -> str | None:
+        """Test-only: the child tries a connection to ASSISTANT_TEST_NET_PROBE now."""
+        self._ensure_running()
+        rid = next(self._ids)
+        return self._call(("probe", rid), rid)[2]
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        self._ensure_running()
+        rid = next(self._ids)
+        try:
+            return int(self._call(("count", rid, messages), rid)[2])
+        except _Crash as crash:
+            self._after_answer_crash()
+            raise self._crash_error("answer", crash) from None
+
+    def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
+        """Starts the answer (prompt errors such as PromptTooLongError are raised here, as
+        by the engine) and returns the stream of its chunks."""
+        self._ensure_running()
+        rid = self._begin(messages, params)
+        return self._stream(rid, messages, params, cancel)
+
+    def _begin(self, messages: list[Message], params: GenParams) -> int:
+        while True:
+            rid = next(self._ids)
+            try:
+                self._call(("chat", rid, messages, params), rid)  # ("started", rid)
+                self._active = rid
+                return rid
+            except _Crash as crash:
+                if not self._retry_first_answer(crash):
+                    raise self._crash_error("answer", crash) from None
+
+    def _retry_first_answer(self, crash: _Crash) -> bool:
+        """A crash before any text of the first answer: reload one step safer and go on."""
+        self._after_answer_crash()
+        if self._answers or self._restart_level is None or self._restart_level <= self._level:
+            return False
+        log.warning("%s crashed before its first answer (%s); reloading in safe mode", self.name, describe_exit(crash.exitcode))
+        try:
+            self._ensure_running()
+        except EngineCrashedError:
+            return False
+        return True
+
+    def _stream(self, rid: int, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
+        got_text = False
+        cancel_sent = False
+        cancel_deadline = 0.0
+        finished = False
+        try:
+            while True:
+                if cancel.is_set() and not cancel_sent:
+                    try:
+                        self._send(("cancel", rid))
+                    except _Crash:
+                        pass
+                    cancel_sent = True
+                    cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+                try:
+                    msg = self._recv(_POLL_S)
+                except _Crash as crash:
+                    if not got_text and not cancel_sent and self._retry_first_answer(crash):
+                        rid = self._begin(messages, params)
+                        continue
+                    if cancel_sent:  # it died while stopping: the answer stopped all the same
+                        self._restart_level = self._level
+                        finished = True
+                        yield Chunk(done=True, finish_reason="cancelled")
+                        return
+                    self._after_answer_crash()
+                    raise self._crash_error("answer", crash, kept=got_text) from None
+                if msg is None:
+                    if cancel_sent and time.monotonic() > cancel_deadline:
+                        log.warning("%s engine did not stop within %.0f s; ending its process", self.name, CANCEL_GRACE_S)
+                        self._kill()
+                        self._restart_level = self._level
+                        finished = True
+                        yield Chunk(done=True, finish_reason="cancelled")
+                        return
+                    continue
+                kind = msg[0]
+                if len(msg) < 2 or msg[1] != rid:
+                    continue  # a stale reply of an abandoned request
+                if kind == "t":
+                    got_text = True
+                    yield Chunk(text=msg[2])
+                elif kind == "done":
+                    finished = True
+                    self._answers += 1
+                    yield msg[2]
+                    return
+                elif kind == "error":
+                    finished = True
+                    raise _unpack_error(msg[2])
+        finally:
+            self._active = None
+            if not finished and self._proc is not None:
+                self._abandon(rid)
+
+    def _abandon(self, rid: int) -> None:
+        """The caller stopped reading mid-answer: stop the child's answer and wait for its end."""
+        try:
+            self._send(("cancel", rid))
+            deadline = time.monotonic() + CANCEL_GRACE_S
+            while time.monotonic() < deadline:
+                msg = self._recv(max(0.0, deadline - time.monotonic()))
+                if msg is not None and len(msg) > 1 and msg[1] == rid and msg[0] in ("done", "error"):
+                    return
+        except _Crash:
+            self._restart_level = self._level
+            return
+        self._kill()
+        self._restart_level = self._level
+
+
+def _remove_stale_stderr_files(log_dir: Path) -> None:
+    """stderr files left by an app that was itself killed (its pid is in the name)."""
+    import psutil
+
+    for f in log_dir.glob("engine-*-*.stderr"):
+        try:
+            owner = int(f.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if owner != os.getpid() and not psutil.pid_exists(owner):
+            f.unlink(missing_ok=True)
+
+
+def _collect_stderr(path: Path | None) -> str:
+    """Copy the child's stderr file into the log; return its most telling last line."""
+    if path is None:
+        return ""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 16384))
+            text = fh.read().decode("utf-8", "replace")
+        path.unlink()
+    except OSError:
+        return ""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    if lines:
+        log.info("engine process stderr:\n%s", "\n".join(lines[-60:]))
+    telling = [ln.strip() for ln in lines
+               if not ln.startswith((" ", "\t", "Fatal Python error", "Current thread", "Thread 0x", "Extension modules",
+                                     "Stack (most recent", "<no Python frame>", "Current thread's C stack"))
+               and ("error" in ln.lower() or "assert" in ln.lower() or "ggml" in ln.lower() or "abort" in ln.lower())]
+    return telling[-1][:300] if telling else ""
