@@ -24,6 +24,7 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, history_messages, run_turn
 from assistant.core.types import GenParams, Message, Usage
 from assistant.engines.cloud import CloudEngine
+from assistant.engines.model_template import is_reasoning
 from assistant.errors import AssistantError, EngineError
 from assistant.settings import CloudSettings, Settings
 
@@ -72,7 +73,9 @@ class SendPolicy:
         return model_settings.system_prompt(self.settings, model_path)
 
     def params(self, model_path: Path | None) -> GenParams:
-        return model_settings.gen_params(self.settings, model_path)
+        """The model's sampling values; a reasoning model gets a larger answer budget."""
+        override = model_settings.get(self.settings, model_path).chat_template if model_path else None
+        return model_settings.gen_params(self.settings, model_path, reasoning=is_reasoning(model_path, override))
 
     def turn_system_prompt(self, conversation_id: int, model_path: Path | None) -> str | None:
         """The chat keeps the system prompt it started with, unless the model has its own."""
