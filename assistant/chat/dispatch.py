@@ -160,6 +160,7 @@ def run_cloud_turn(
     cancel: threading.Event,
     on_text: Callable[[str], None] | None = None,
     config_dir: Path | None = None,
+    on_thinking: Callable[[str], None] | None = None,
 ) -> TurnResult:
     """One cloud turn: the key from the keyring (only handed to the SDK), the price of
     the answer from the price table, redaction when it is on. Never raises: failures
@@ -174,7 +175,7 @@ def run_cloud_turn(
         try:
             return run_turn(
                 store, engine, conversation_id, system_prompt=system_prompt, params=params,
-                cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text,
+                cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text, on_thinking=on_thinking,
                 transform=(lambda ms: redact_messages(ms)[0]) if cloud.redact else None, price=price,
             )
         finally:
