@@ -285,19 +285,21 @@ class LibraryWindow(QDialog):
         ctx, hw = self.settings.context_length, self.hw
         self._repo_license = repo.license_id
 
-        def work() -> list[QuantRow]:
+        def work() -> tuple[list[QuantRow], str]:
             from assistant import hardware
             from assistant.library.fit import estimate_fit_bytes
 
             h = hw or hardware.detect()
-            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in self._hub().quants(repo.repo_id)]
+            quants, note = self._hub().quants_and_note(repo.repo_id)
+            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in quants], note
 
         self.search_status.setText(f"Listing the files of {repo.repo_id}…")
         self._run(work, self._on_files_done, self._on_search_failed)
 
-    def _on_files_done(self, rows: list[QuantRow]) -> None:
+    def _on_files_done(self, result: tuple[list[QuantRow], str]) -> None:
+        rows, note = result
         self.hub_files.set_rows(rows)
-        self.search_status.setText(f"{len(rows)} versions. Pick one and press Download.")
+        self.search_status.setText(f"{len(rows)} versions. Pick one and press Download. {note}".strip())
         if rows:
             self.files_view.selectRow(0)
 
