@@ -101,3 +101,17 @@ def test_thinking_never_reaches_the_cloud_preview(store: ChatStore) -> None:
     settings.cloud.provider, settings.cloud.model = "openai", "gpt-4o"
     sent = SendPolicy(store, settings).outgoing_preview("Capital of France?", conv.id, None)
     assert SECRET not in preview_text(sent) and all(not m.thinking for m in sent)
+
+
+def test_markdown_export_keeps_thinking_collapsed(store: ChatStore) -> None:
+    from assistant.chat.export import to_json, to_markdown
+
+    conv = store.create_conversation("t")
+    store.add_message(conv.id, "user", "Hi")
+    mid = store.begin_answer(conv.id, "llama.cpp", "m")
+    store.finish_answer(mid, "Hello.", "complete", thinking=SECRET)
+    conv2 = store.get_conversation(conv.id)
+    assert conv2 is not None
+    md = to_markdown(conv2, store.messages(conv.id))
+    assert f"<details><summary>Thinking</summary>\n\n{SECRET}\n\n</details>\n\nHello." in md
+    assert f'"thinking": "{SECRET}"' in to_json(conv2, store.messages(conv.id))
