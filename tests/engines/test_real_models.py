@@ -139,3 +139,17 @@ def test_a_pasted_special_token_stays_text(gemma_engine: LlamaCppEngine) -> None
     as_text = gemma_engine.tokenize("<end_of_turn>", add_bos=False, special=False)
     assert len(as_text) > 1
     assert len(tokens) > len(gemma_engine.prompt_tokens(plain)) + len(as_text)
+
+
+@pytest.mark.parametrize("name", [
+    # templates that use loop controls, {% generation %}, tojson's arguments or iterate tools unless undefined
+    "Qwen3.5-4B.jinja", "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja", "LFM2.5-Instruct.jinja",
+    "moonshotai-Kimi-K2.jinja", "Mistral-Small-3.2-24B-Instruct-2506.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja",
+])
+def test_real_templates_load_and_answer(spliced, name: str) -> None:  # type: ignore[no-untyped-def]
+    engine = spliced(name)
+    messages = [Message("system", "Be brief."), Message("user", "Name a colour."), Message("assistant", "Blue."),
+                Message("user", "Another?")]
+    thinking, text, final = answer(engine, messages)
+    assert final.done and final.usage is not None and final.usage.completion_tokens > 0
+    assert (thinking + text).strip()
