@@ -164,6 +164,9 @@ class ThinkingSplitter:
         return self.state == "thinking"
 
     def feed(self, text: str) -> tuple[str, str]:
+        if self.state == "answer" and not self._lead and not self._harmony and not self._scan.held:
+            self.saw_answer |= bool(text)
+            return "", text  # past the thinking: nothing more to look for (the per-token fast path)
         thinking: list[str] = []
         answer: list[str] = []
         for piece, marker in self._scan.feed(text):
