@@ -29,7 +29,9 @@ class ThinkFormat:
 
 THINK = ThinkFormat("think", "<think>", "</think>")
 MISTRAL = ThinkFormat("mistral", "[THINK]", "[/THINK]")
-GEMMA4 = ThinkFormat("gemma4", "<|channel>thought", "<channel|>")
+# the block opens with the special token <|channel> (the splitter's tag) and the channel name
+GEMMA4 = ThinkFormat("gemma4", "<|channel>", "<channel|>")
+_GEMMA4_CHANNEL = "thought"
 HARMONY = ThinkFormat("harmony", "<|channel|>", "<|end|>")
 HARMONY_MARKERS = ("<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|return|>", "<|call|>", "<|constrain|>")
 
@@ -84,7 +86,7 @@ def opens_thinking(prompt: str, fmt: ThinkFormat | None) -> bool:
     if fmt is None or fmt is HARMONY:
         return False
     tail = prompt.rstrip()
-    return tail.endswith(fmt.open) or (fmt is GEMMA4 and tail.endswith("<|channel>"))
+    return tail.endswith(fmt.open) or (fmt is GEMMA4 and tail.endswith(fmt.open + _GEMMA4_CHANNEL))
 
 
 def prefill(fmt: ThinkFormat | None, prompt: str, thinking: str, answer: str = "") -> str:
@@ -98,6 +100,8 @@ def prefill(fmt: ThinkFormat | None, prompt: str, thinking: str, answer: str = "
             out += ("<|end|><|start|>assistant" if thinking else "") + "<|channel|>final<|message|>" + answer
         return out
     opened = opens_thinking(prompt, fmt)
+    if fmt is GEMMA4 and not opened:
+        fmt = ThinkFormat("gemma4", GEMMA4.open + _GEMMA4_CHANNEL, GEMMA4.close)
     if not thinking:
         return (fmt.close + "\n\n" if opened else "") + answer
     out = (("" if prompt[-1:].isspace() else nl) if opened else fmt.open + nl) + thinking
@@ -177,6 +181,8 @@ class ThinkingSplitter:
         thinking: list[str] = []
         answer: list[str] = []
         rest = self._scan.flush()
+        if not self._harmony and self._channel:  # a held channel name that never completed
+            rest, self._channel, self._lead = self._channel + rest, "", False
         if rest:
             if self.state == "start":
                 self.state = "answer" if not self._harmony else "body"
@@ -219,8 +225,13 @@ class ThinkingSplitter:
                 self.state = "answer"
                 self._lead = True
                 return
-            if fmt is GEMMA4 and self._lead and piece.startswith("thought"):
-                piece = piece[len("thought"):]  # "<|channel>" and "thought" as separate tokens
+            if fmt is GEMMA4 and self._lead:
+                piece = self._channel + piece  # the channel name may come in pieces: "th", "ought"
+                if _GEMMA4_CHANNEL.startswith(piece.lstrip()) and len(piece.lstrip()) < len(_GEMMA4_CHANNEL):
+                    self._channel = piece
+                    return
+                self._channel = ""
+                piece = piece.lstrip().removeprefix(_GEMMA4_CHANNEL)
             self._emit(piece, thinking)
             return
         self._emit(piece, answer)

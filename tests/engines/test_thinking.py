@@ -35,6 +35,7 @@ HARMONY = ["<|channel|>", "analysis", "<|message|>", "User", " asks", " capital"
            "assistant", "<|channel|>", "final", "<|message|>", "Paris", "."]
 MISTRAL = ["[THINK]", "Okay", ", capital", " of France", ".", "[/THINK]", "Paris", "."]
 GEMMA4 = ["<|channel>", "thought", "\n", "Capital", " of France", ".", "<channel|>", "Paris", "."]
+GEMMA4_SPLIT = ["<|channel>", "th", "ought", "\nCapital of France.", "<channel|>", "Paris."]
 
 
 @pytest.mark.parametrize(("template", "pieces", "params", "thinking"), [
@@ -46,6 +47,7 @@ GEMMA4 = ["<|channel>", "thought", "\n", "Capital", " of France", ".", "<channel
     ("openai-gpt-oss-120b.jinja", HARMONY, {}, "User asks capital."),
     ("mistralai-Ministral-3-14B-Reasoning-2512.jinja", MISTRAL, {}, "Okay, capital of France."),
     ("google-gemma-4-31B-it.jinja", GEMMA4, {"thinking": "on"}, "Capital of France."),
+    ("google-gemma-4-31B-it.jinja", GEMMA4_SPLIT, {"thinking": "on"}, "Capital of France."),
 ])
 def test_each_family_splits_thinking_from_the_answer(template: str, pieces: list[str], params: dict, thinking: str) -> None:
     got_thinking, answer = split_with(template, pieces, **params)
@@ -90,3 +92,4 @@ def test_prefill_continues_where_the_answer_stopped() -> None:
     assert th.prefill(th.THINK, "<|im_start|>assistant\n", "t", "ans") == "<think>\nt\n</think>\n\nans"
     assert th.prefill(th.HARMONY, "<|start|>assistant", "t") == "<|channel|>analysis<|message|>t"
     assert th.prefill(th.MISTRAL, "[/INST]", "t") == "[THINK]t"
+    assert th.prefill(th.GEMMA4, "<|turn>model\n", "t") == "<|channel>thought\nt"
