@@ -115,6 +115,12 @@ def _ctrl_c_stops(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _print_thinking(text: str) -> None:
+    """A reasoning model's thinking goes to stderr: a pipe gets the answer only."""
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 def _print_text(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -142,7 +148,8 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         if target == "cloud":
             with _ctrl_c_stops(cancel):
                 result = run_cloud_turn(store, replace(settings.cloud), conv.id, user_text=prompt, system_prompt=system,
-                                        params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir)
+                                        params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir,
+                                        on_thinking=_print_thinking)
             print()
             return _report(result, "cloud", settings.cloud.provider, name, as_json=args.json)
         assert model is not None
@@ -151,7 +158,7 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             with _ctrl_c_stops(cancel):
                 result = run_turn(
                     store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
-                    model_name=model.display_name, user_text=prompt, on_text=_print_text,
+                    model_name=model.display_name, user_text=prompt, on_text=_print_text, on_thinking=_print_thinking,
                 )
         finally:
             engine.unload()
@@ -234,11 +241,12 @@ def _chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             with _ctrl_c_stops(cancel):
                 if target == "cloud":
                     result = run_cloud_turn(store, replace(settings.cloud), conv.id, user_text=text, system_prompt=system,
-                                            params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir)
+                                            params=params, cancel=cancel, on_text=_print_text, config_dir=paths.config_dir,
+                                        on_thinking=_print_thinking)
                 else:
                     result = run_turn(
                         store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
-                        model_name=model.display_name, user_text=text, on_text=_print_text,
+                        model_name=model.display_name, user_text=text, on_text=_print_text, on_thinking=_print_thinking,
                     )
             print()
             if result.error is not None:

@@ -19,7 +19,10 @@ from assistant.core.types import GenParams
 from assistant.settings import Settings
 
 ENGINES = ("llama.cpp", "mlx")
-SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
+SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "thinking")
+THINKING_VALUES = ("on", "off", "low", "medium", "high")
+# a reasoning model thinks before it answers: 1,024 tokens can end the turn mid-thought
+REASONING_MAX_TOKENS = 8192
 LOAD_KEYS = ("context_length", "n_gpu_layers", "n_threads", "chat_template", "engine")
 
 
@@ -39,6 +42,7 @@ class ModelSettings:
     max_tokens: int | None = None
     chat_template: str | None = None  # a Jinja template that replaces the model's own
     engine: str | None = None  # "llama.cpp" or "mlx"
+    thinking: str | None = None  # a reasoning model's Thinking: on / off, or low / medium / high
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ModelSettings:
@@ -57,6 +61,8 @@ class ModelSettings:
                 setattr(out, f.name, v)
         if out.engine not in (None, *ENGINES):
             out.engine = None
+        if out.thinking not in (None, *THINKING_VALUES):
+            out.thinking = None
         if out.chat_template is not None and not out.chat_template.strip():
             out.chat_template = None
         return out
@@ -94,7 +100,13 @@ def needs_reload(old: ModelSettings, new: ModelSettings) -> bool:
     return old.load_key() != new.load_key()
 
 
-def effective(settings: Settings, path: Path | str) -> ModelSettings:
+def default_max_tokens(settings: Settings, reasoning: bool) -> int:
+    """The answer budget when the model has none of its own: larger for reasoning models."""
+    g = settings.generation.max_tokens
+    return max(g, REASONING_MAX_TOKENS) if reasoning else g
+
+
+def effective(settings: Settings, path: Path | str, *, reasoning: bool = False) -> ModelSettings:
     """Every value filled in: the model's override, else the app-wide default."""
     ms = get(settings, path)
     g = settings.generation
@@ -108,9 +120,10 @@ def effective(settings: Settings, path: Path | str) -> ModelSettings:
         top_k=g.top_k if ms.top_k is None else ms.top_k,
         min_p=g.min_p if ms.min_p is None else ms.min_p,
         repeat_penalty=g.repeat_penalty if ms.repeat_penalty is None else ms.repeat_penalty,
-        max_tokens=ms.max_tokens or g.max_tokens,
+        max_tokens=ms.max_tokens or default_max_tokens(settings, reasoning),
         chat_template=ms.chat_template,
         engine=ms.engine,
+        thinking=ms.thinking,
     )
 
 
@@ -125,13 +138,14 @@ def load_settings_for(settings: Settings, path: Path | str) -> Settings:
     return out
 
 
-def gen_params(settings: Settings, path: Path | str | None) -> GenParams:
+def gen_params(settings: Settings, path: Path | str | None, *, reasoning: bool = False) -> GenParams:
     """Sampling values for the next message with this model: the app-wide values with the
-    model's own overrides on top."""
+    model's own overrides on top. `reasoning`: the model thinks (a larger answer budget)."""
     if path is None:
         return dataclasses.replace(settings.generation)
     ms = get(settings, path)
     overrides = {name: getattr(ms, name) for name in SAMPLING_KEYS if getattr(ms, name) is not None}
+    overrides.setdefault("max_tokens", default_max_tokens(settings, reasoning))
     return dataclasses.replace(settings.generation, **overrides)
 
 

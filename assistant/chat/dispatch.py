@@ -24,6 +24,7 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, history_messages, run_turn
 from assistant.core.types import GenParams, Message, Usage
 from assistant.engines.cloud import CloudEngine
+from assistant.engines.model_template import is_reasoning
 from assistant.errors import AssistantError, EngineError
 from assistant.settings import CloudSettings, Settings
 
@@ -72,7 +73,9 @@ class SendPolicy:
         return model_settings.system_prompt(self.settings, model_path)
 
     def params(self, model_path: Path | None) -> GenParams:
-        return model_settings.gen_params(self.settings, model_path)
+        """The model's sampling values; a reasoning model gets a larger answer budget."""
+        override = model_settings.get(self.settings, model_path).chat_template if model_path else None
+        return model_settings.gen_params(self.settings, model_path, reasoning=is_reasoning(model_path, override))
 
     def turn_system_prompt(self, conversation_id: int, model_path: Path | None) -> str | None:
         """The chat keeps the system prompt it started with, unless the model has its own."""
@@ -157,6 +160,7 @@ def run_cloud_turn(
     cancel: threading.Event,
     on_text: Callable[[str], None] | None = None,
     config_dir: Path | None = None,
+    on_thinking: Callable[[str], None] | None = None,
 ) -> TurnResult:
     """One cloud turn: the key from the keyring (only handed to the SDK), the price of
     the answer from the price table, redaction when it is on. Never raises: failures
@@ -171,7 +175,7 @@ def run_cloud_turn(
         try:
             return run_turn(
                 store, engine, conversation_id, system_prompt=system_prompt, params=params,
-                cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text,
+                cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text, on_thinking=on_thinking,
                 transform=(lambda ms: redact_messages(ms)[0]) if cloud.redact else None, price=price,
             )
         finally:

@@ -36,7 +36,10 @@ def to_markdown(conv: Conversation, messages: list[StoredMessage]) -> str:
     for m in messages:
         head = f"## {_ROLE.get(m.role, m.role)}"
         details = answer_details(m) if m.role == "assistant" else ""
-        out += [head + (f" ({details})" if details else ""), "", m.content.rstrip(), ""]
+        out += [head + (f" ({details})" if details else ""), ""]
+        if m.thinking.strip():  # collapsed, as in the chat
+            out += ["<details><summary>Thinking</summary>", "", m.thinking.strip(), "", "</details>", ""]
+        out += [m.content.rstrip(), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -38,6 +38,13 @@ class StoredMessage:
     origin: str | None = None  # local / cloud (None: written before the cloud existed)
     provider: str | None = None  # a cloud answer's provider id
     cost_usd: float | None = None  # a cloud answer's price, from the price table
+    thinking: str = ""  # a reasoning model's thinking (migration 4)
+    thinking_s: float | None = None  # how long it thought
+
+    @property
+    def cut_off_thinking(self) -> bool:
+        """The answer budget ran out while the model was still thinking: no answer yet."""
+        return self.role == "assistant" and self.status == "complete" and bool(self.thinking) and not self.content.strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,7 @@ CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_clou
 MSG_COLS = (
     "id, conversation_id, role, content, status, engine, model, prompt_tokens,"
     " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at,"
-    " origin, provider, cost_usd"
+    " origin, provider, cost_usd, thinking, thinking_s"
 )
 
 

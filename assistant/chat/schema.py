@@ -94,10 +94,15 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX messages_cost ON messages(created_at) WHERE cost_usd IS NOT NULL")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    # A reasoning model's thinking, kept apart from the answer (never sent back or to the
+    # cloud, not searched), and how long it thought.
+    conn.execute("ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE messages ADD COLUMN thinking_s REAL NULL")
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2, _migration_3)
-
-
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2, _migration_3, _migration_4)
 
 
 

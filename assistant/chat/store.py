@@ -251,6 +251,7 @@ class ChatStore:
         values = (
             conversation_id, role, content, status, engine, model, prompt_tokens,
             completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, now, origin, provider, None,
+            "", None,
         )  # fmt: skip
         with self._tx("save a message") as c:
             self._require_conversation(c, conversation_id)
@@ -305,7 +306,7 @@ class ChatStore:
             origin=origin, provider=provider,
         ).id
 
-    def save_partial(self, message_id: int, content: str) -> bool:
+    def save_partial(self, message_id: int, content: str, thinking: str = "") -> bool:
         """Commit the text streamed so far. False if the row is gone or already finished.
 
         Only touches a row still 'streaming', so a late call cannot overwrite a
@@ -313,8 +314,8 @@ class ChatStore:
         """
         with self._tx("save a partial answer") as c:
             cur = c.execute(
-                "UPDATE messages SET content = ? WHERE id = ? AND status = 'streaming'",
-                (content, message_id),
+                "UPDATE messages SET content = ?, thinking = ? WHERE id = ? AND status = 'streaming'",
+                (content, thinking, message_id),
             )
             return cur.rowcount > 0
 
@@ -331,6 +332,8 @@ class ChatStore:
         duration_s: float | None = None,
         error: str | None = None,
         cost_usd: float | None = None,
+        thinking: str = "",
+        thinking_s: float | None = None,
     ) -> bool:
         """Write the final text, status and usage. False if the row no longer exists
         (the user deleted the conversation mid-answer: not an error worth raising)."""
@@ -346,10 +349,10 @@ class ChatStore:
             c.execute(
                 "UPDATE messages SET content = ?, status = ?, prompt_tokens = ?,"
                 " completion_tokens = ?, ttft_s = ?, decode_tokens_per_s = ?, duration_s = ?,"
-                " error = ?, cost_usd = ? WHERE id = ?",
+                " error = ?, cost_usd = ?, thinking = ?, thinking_s = ? WHERE id = ?",
                 (
                     content, status, prompt_tokens, completion_tokens, ttft_s,
-                    decode_tokens_per_s, duration_s, error, cost_usd, message_id,
+                    decode_tokens_per_s, duration_s, error, cost_usd, thinking, thinking_s, message_id,
                 ),
             )  # fmt: skip
             self._touch(c, row[0], now)

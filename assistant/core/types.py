@@ -50,12 +50,18 @@ class GenParams:
     repeat_penalty: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    # a reasoning model's thinking: "on" / "off" (templates with enable_thinking),
+    # "low" / "medium" / "high" (gpt-oss's reasoning effort); None: the model's default
+    thinking: str | None = None
 
 
 @dataclass
 class Message:
     role: str  # system / user / assistant
     content: str
+    # an assistant turn's thinking; history leaves it empty (it is not sent back), the
+    # engines read it on a last assistant message: continue the answer it belongs to
+    thinking: str = ""
 
 
 @dataclass
@@ -84,7 +90,8 @@ class Timings:
 
 @dataclass
 class Chunk:
-    text: str = ""
+    text: str = ""  # the answer
+    thinking: str = ""  # a reasoning model's thinking, apart from the answer
     done: bool = False
     finish_reason: FinishReason | None = None
     usage: Usage | None = None

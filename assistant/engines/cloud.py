@@ -27,9 +27,12 @@ from urllib.parse import urlsplit
 
 from assistant import network
 from assistant.core.types import Chunk, FinishReason, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.engines.cloud_limits import CHARS_PER_TOKEN, DEFAULT_CONTEXT, KNOWN_CONTEXT, context_for, estimate_tokens
+from assistant.engines.thinking import THINK, ThinkingSplitter
 from assistant.errors import AssistantError, EngineError, NetworkBlockedError
 
 log = logging.getLogger(__name__)
+__all__ = ["CHARS_PER_TOKEN", "DEFAULT_CONTEXT", "KNOWN_CONTEXT", "PROVIDERS", "CloudEngine", "context_for", "estimate_tokens"]
 
 PROVIDERS: dict[str, str] = {
     "openai": "OpenAI",
@@ -43,22 +46,6 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "anthropic": "https://api.anthropic.com",
 }
 
-DEFAULT_CONTEXT = 128_000
-# prefix -> context window in tokens; the longest matching prefix wins
-KNOWN_CONTEXT: dict[str, int] = {
-    "gpt-5": 400_000,
-    "gpt-4.1": 1_047_576,
-    "gpt-4o": 128_000,
-    "gpt-4-turbo": 128_000,
-    "gpt-4": 8_192,
-    "gpt-3.5-turbo": 16_385,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4-mini": 200_000,
-    "claude": 200_000,
-}
-
-CHARS_PER_TOKEN = 4
 _TOKENS_PER_MESSAGE = 4  # role and separators
 
 _FINISH: dict[str, FinishReason] = {
@@ -70,19 +57,6 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Za-z0-9_\-]{32,})")
-
-
-def context_for(model: str) -> int:
-    best = ""
-    for prefix in KNOWN_CONTEXT:
-        if model.startswith(prefix) and len(prefix) > len(best):
-            best = prefix
-    return KNOWN_CONTEXT[best] if best else DEFAULT_CONTEXT
-
-
-def estimate_tokens(text: str) -> int:
-    """An estimate, not a count: about 4 characters a token for English text."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 class CloudEngine:
@@ -193,7 +167,7 @@ class CloudEngine:
     def _stream_openai(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         kwargs: dict[str, Any] = {
             "model": self._model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [{"role": m.role, "content": m.content} for m in messages],  # never thinking
             "stream": True,
             "stream_options": {"include_usage": True},
             "temperature": params.temperature,
@@ -209,7 +183,8 @@ class CloudEngine:
         def open_stream() -> Any:
             return self._client().chat.completions.create(**kwargs)
 
-        def events(stream: Any, state: _State) -> Iterator[str]:
+        def events(stream: Any, state: _State) -> Iterator[tuple[str, str]]:
+            split = ThinkingSplitter(THINK)  # servers that leave <think> in the text
             for event in stream:
                 if event.usage is not None:
                     state.usage = Usage(
@@ -219,11 +194,17 @@ class CloudEngine:
                     )
                     state.provider_usage = True
                 for choice in event.choices or []:
-                    if choice.delta is not None and choice.delta.content:
-                        yield choice.delta.content
+                    delta = choice.delta
+                    if delta is not None:
+                        # reasoning_content: DeepSeek, llama.cpp's server, vLLM; reasoning: OpenRouter and others
+                        reasoning = _extra(delta, "reasoning_content") or _extra(delta, "reasoning")
+                        thinking, text = split.feed(delta.content) if delta.content else ("", "")
+                        if reasoning or thinking or text:
+                            yield text, (reasoning if isinstance(reasoning, str) else "") + thinking
                     if choice.finish_reason:
                         state.finish = _FINISH.get(choice.finish_reason, "stop")
-                yield ""  # a chance to check cancel between events without text
+                yield "", ""  # a chance to check cancel between events without text
+            yield split.flush()[::-1]
 
         return self._run(messages, open_stream, events, cancel)
 
@@ -256,7 +237,7 @@ class CloudEngine:
         def open_stream() -> Any:
             return self._client().messages.create(**kwargs)
 
-        def events(stream: Any, state: _State) -> Iterator[str]:
+        def events(stream: Any, state: _State) -> Iterator[tuple[str, str]]:
             for event in stream:
                 kind = event.type
                 if kind == "message_start":
@@ -271,8 +252,9 @@ class CloudEngine:
                     )
                     state.provider_usage = True
                 elif kind == "content_block_delta":
-                    if getattr(event.delta, "type", "") == "text_delta":
-                        yield event.delta.text
+                    kind = getattr(event.delta, "type", "")
+                    if kind in ("text_delta", "thinking_delta"):  # thinking blocks: extended thinking
+                        yield (event.delta.text, "") if kind == "text_delta" else ("", event.delta.thinking)
                         continue
                 elif kind == "message_delta":
                     if event.delta.stop_reason:
@@ -281,7 +263,7 @@ class CloudEngine:
                         state.usage.completion_tokens = event.usage.output_tokens  # cumulative
                 elif kind == "message_stop":
                     state.ended = True
-                yield ""
+                yield "", ""
 
         return self._run(messages, open_stream, events, cancel)
 
@@ -304,14 +286,14 @@ class CloudEngine:
         text_seen = False
         try:
             try:
-                for piece in events(stream, state):
-                    if piece:
+                for piece, thinking in events(stream, state):
+                    if piece or thinking:
                         last = time.perf_counter()
                         if not first:
                             first = last
                         n_pieces += 1
                         text_seen = True
-                        yield Chunk(text=piece)
+                        yield Chunk(text=piece, thinking=thinking)
                     if cancel.is_set():
                         state.finish = "cancelled"
                         break
@@ -470,6 +452,14 @@ class CloudEngine:
                 message = str(inner.get("message") or "")
         message = " ".join(self._scrub(message).split())
         return message[:200]
+
+
+def _extra(delta: Any, name: str) -> Any:
+    """A field the SDK's types do not declare (servers' reasoning fields)."""
+    value = getattr(delta, name, None)
+    if value is None:
+        value = (getattr(delta, "model_extra", None) or {}).get(name)
+    return value
 
 
 class _State:

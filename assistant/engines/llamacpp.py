@@ -28,7 +28,9 @@ from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import llamacpp_log, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.engines.stops import StopMatcher
+from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
     EngineError,
     EngineUnavailableError,
@@ -85,6 +87,8 @@ class LlamaCppEngine:
         self._vocab = None
         self._info: GgufInfo | None = None
         self._template = ""
+        self._format: ChatFormat | None = None
+        self._marker_ids: set[int] = set()  # special tokens the thinking splitter must see
         self._bos = ""
         self._eos = ""
         self._n_ctx = 0
@@ -183,8 +187,9 @@ class LlamaCppEngine:
         self._template = options.chat_template or info.chat_template or templates.pick_fallback(
             info.architecture, self._special_vocab()
         )
-        # render once now so a broken or hostile template fails at load, not mid-chat
-        templates.render(self._template, [Message("user", "hi")], bos_token=self._bos, eos_token=self._eos)
+        # renders once now, so a broken or hostile template fails at load, not mid-chat
+        self._format = ChatFormat(self._template, bos_token=self._bos, eos_token=self._eos)
+        self._marker_ids = self._special_ids(self._format.markers)
         log.info("loaded %s (ctx %d, gpu layers %s, %s, %s)", path.name, self._n_ctx, n_gpu, self._backend, self.safe.describe())
 
     def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
@@ -234,28 +239,59 @@ class LlamaCppEngine:
             self._token_text(i) for i in ids
         }
 
-    def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
+    def tokenize(self, text: str, *, add_bos: bool, special: bool = True) -> list[int]:
+        """`special`: parse special-token text (the template's markup) into special tokens."""
         self._require_loaded()
         data = text.encode("utf-8")
         cap = len(data) + 8
         buf = (self._lib.llama_token * cap)()
-        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
         if n < 0:
             cap = -n
             buf = (self._lib.llama_token * cap)()
-            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, True)
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
         return list(buf[:n])
 
-    def render_prompt(self, messages: list[Message]) -> str:
-        return templates.render(self._template, messages, bos_token=self._bos, eos_token=self._eos)
+    def _special_ids(self, texts: tuple[str, ...]) -> set[int]:
+        ids = set()
+        for text in texts:
+            toks = self.tokenize(text, add_bos=False)
+            if len(toks) == 1 and self._lib.llama_vocab_is_control(self._vocab, toks[0]):
+                ids.add(toks[0])
+        return ids
 
-    def prompt_tokens(self, messages: list[Message]) -> list[int]:
-        text = self.render_prompt(messages)
+    def specials_in(self, text: str) -> list[str]:
+        """The special-token texts (control tokens) that `text` would turn into if parsed."""
+        if not text or ("<" not in text and "[" not in text and "|" not in text):
+            return []
+        is_control = self._lib.llama_vocab_is_control
+        return list({self._token_text(t) for t in self.tokenize(text, add_bos=False) if is_control(self._vocab, t)})
+
+    @property
+    def chat_format(self) -> ChatFormat | None:
+        return self._format
+
+    def build_prompt(self, messages: list[Message], params: GenParams | None = None) -> Prompt:
+        self._require_loaded()
+        assert self._format is not None
+        return self._format.build(messages, params, self.specials_in)
+
+    def render_prompt(self, messages: list[Message], params: GenParams | None = None) -> str:
+        return self.build_prompt(messages, params).text
+
+    def prompt_tokens(self, messages: list[Message], params: GenParams | None = None) -> list[int]:
+        return self._tokens(self.build_prompt(messages, params))
+
+    def _tokens(self, prompt: Prompt) -> list[int]:
         # templates that write the BOS text themselves must not get a second one
         add_bos = bool(self._lib.llama_vocab_get_add_bos(self._vocab)) and not (
-            self._bos and text.startswith(self._bos)
+            self._bos and prompt.text.startswith(self._bos)
         )
-        return self.tokenize(text, add_bos=add_bos)
+        out: list[int] = []
+        for text, markup in prompt.pieces:
+            # message text never becomes special tokens: a pasted <|im_end|> stays text
+            out += self.tokenize(text, add_bos=add_bos and not out, special=markup)
+        return out
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.prompt_tokens(messages))
@@ -345,11 +381,14 @@ class LlamaCppEngine:
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         self._require_loaded()
         t0 = time.perf_counter()
-        tokens = self.prompt_tokens(messages)
+        prompt = self.build_prompt(messages, params)
+        tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
-        return self._generate(tokens, params, cancel, t0)
+        return self._generate(tokens, params, cancel, t0, prompt.stream)
 
-    def _generate(self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float) -> Iterator[Chunk]:
+    def _generate(
+        self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
+    ) -> Iterator[Chunk]:
         lib, vocab, ctx = self._lib, self._vocab, self._ctx
         cached = self._reuse_prefix(tokens)
         usage = Usage(prompt_tokens=len(tokens), cached_tokens=cached)
@@ -367,6 +406,7 @@ class LlamaCppEngine:
             stops = StopMatcher(params.stop)
             buf, buf_len = self._piece_buf, 256
             one = (lib.llama_token * 1)()
+            markers = self._marker_ids
             t_first = 0.0
             n_out = 0
             sample, is_eog, to_piece, decode, batch_one = (
@@ -385,11 +425,13 @@ class LlamaCppEngine:
                 if n_out == 1:
                     t_first = time.perf_counter()
                     timings.ttft_s = t_first - t0
-                n = to_piece(vocab, tok, buf, buf_len, 0, False)
+                # thinking tags that are special tokens ([THINK], harmony's) are rendered for the splitter
+                n = to_piece(vocab, tok, buf, buf_len, 0, tok in markers)
                 text = decoder.decode(buf.raw[:n]) if n > 0 else ""
                 text = stops.feed(text)
-                if text:
-                    yield Chunk(text=text)
+                piece = split.feed(text) if text else None
+                if piece is not None:
+                    yield piece
                 if stops.stopped:
                     finish = "stop"
                     break
@@ -403,8 +445,9 @@ class LlamaCppEngine:
                 self._cached.append(tok)
             tail = decoder.decode(b"", final=True)
             tail = stops.feed(tail) + stops.flush()
-            if tail:
-                yield Chunk(text=tail)
+            for piece in (split.feed(tail) if tail else None, split.flush()):
+                if piece is not None:
+                    yield piece
             end = time.perf_counter()
             usage.completion_tokens = n_out
             timings.total_s = end - t0

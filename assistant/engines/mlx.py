@@ -27,7 +27,9 @@ from typing import Any, Iterator
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import templates
 from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.engines.stops import StopMatcher
+from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
     ChatTemplateError,
     EngineError,
@@ -110,6 +112,26 @@ def check_folder(path: Path) -> dict[str, Any]:
     return config
 
 
+def _tokenizer_template(tokenizer: Any) -> str | None:
+    """The chat template the tokenizer carries (tokenizer_config.json or chat_template.jinja)."""
+    source = getattr(tokenizer, "chat_template", None)
+    if isinstance(source, dict):
+        source = source.get("default")
+    elif isinstance(source, list):  # [{"name": ..., "template": ...}]
+        named = {t.get("name"): t.get("template") for t in source if isinstance(t, dict)}
+        source = named.get("default")
+    return source if isinstance(source, str) and source.strip() else None
+
+
+def _special_texts(tokenizer: Any) -> list[str]:
+    hf = getattr(tokenizer, "_tokenizer", tokenizer)
+    texts = {str(t) for t in getattr(hf, "all_special_tokens", []) or []}
+    for added in (getattr(hf, "added_tokens_decoder", None) or {}).values():
+        if getattr(added, "special", False):
+            texts.add(str(added.content))
+    return sorted((t for t in texts if t), key=len, reverse=True)
+
+
 def _max_positions(config: dict[str, Any]) -> int:
     # multimodal checkpoints keep the language model's settings under text_config
     for cfg in (config, config.get("text_config") or {}):
@@ -129,7 +151,10 @@ class MlxEngine:
         self._tokenizer: Any = None  # mlx_lm TokenizerWrapper
         self._path: Path | None = None
         self._n_ctx = 0
-        self._template: str | None = None  # override or fallback; None: the tokenizer's own
+        self._template = ""  # the override, the tokenizer's own, or a fallback
+        self._own_template = False  # a fallback of ours (not the model's template)
+        self._format: ChatFormat | None = None
+        self._specials: list[str] = []
         self._cache: list[Any] | None = None
         self._cache_tokens: list[int] = []  # tokens whose K/V are in the cache, in order
         self._thread_id: int | None = None
@@ -179,20 +204,18 @@ class MlxEngine:
         self._path = path
         limit = _max_positions(config)
         self._n_ctx = max(1, min(options.n_ctx, limit) if limit else options.n_ctx)
-        if options.chat_template:
-            self._template = options.chat_template
-        elif getattr(tokenizer, "has_chat_template", False):
-            self._template = None
-        else:
-            self._template = templates.CHATML
+        own = _tokenizer_template(tokenizer)
+        self._own_template = bool(options.chat_template) or not own
+        self._template = options.chat_template or own or templates.CHATML
+        self._specials = _special_texts(tokenizer)
         self._cache = None
         self._cache_tokens = []
         self._thread_id = threading.get_ident()
         if options.seed >= 0:
             mx.random.seed(options.seed)
         try:
-            # render once now so a broken or hostile template fails at load, not mid-chat
-            self.render_prompt([Message("user", "hi")])
+            # renders once now, so a broken or hostile template fails at load, not mid-chat
+            self._format = ChatFormat(self._template, bos_token=tokenizer.bos_token or "", eos_token=tokenizer.eos_token or "")
         except ChatTemplateError:
             self.unload()
             raise
@@ -214,51 +237,35 @@ class MlxEngine:
         if self._model is None:
             raise EngineError("No model is loaded.", "Load a model first.")
 
-    def render_prompt(self, messages: list[Message]) -> str:
+    def build_prompt(self, messages: list[Message], params: GenParams | None = None) -> Prompt:
         self._require_loaded()
-        tok = self._tokenizer
-        if self._template is not None:
-            return templates.render(
-                self._template,
-                messages,
-                bos_token=tok.bos_token or "",
-                eos_token=tok.eos_token or "",
-            )
-        from jinja2 import TemplateError
-        from jinja2.exceptions import SecurityError
+        assert self._format is not None
+        return self._format.build(messages, params, self.specials_in)
 
-        msgs = [{"role": m.role, "content": m.content} for m in messages]
-        try:
-            # transformers renders in its own ImmutableSandboxedEnvironment
-            text = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-        except SecurityError as exc:
-            raise ChatTemplateError(
-                "The model's chat template tried to run code and was blocked. "
-                "The model files may be malicious.",
-                "Delete this model, or set a chat template override for it in its settings.",
-            ) from exc
-        except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-            raise ChatTemplateError(
-                f"The model's chat template failed: {exc}",
-                "Set a chat template override for this model in its settings.",
-            ) from exc
-        if not isinstance(text, str):
-            raise ChatTemplateError(
-                "The model's chat template did not produce text.",
-                "Set a chat template override for this model in its settings.",
-            )
-        return text
+    def specials_in(self, text: str) -> list[str]:
+        """The special-token texts in `text` (the tokenizer would parse them as special tokens)."""
+        return [s for s in self._specials if s in text] if text else []
 
-    def prompt_tokens(self, messages: list[Message]) -> list[int]:
-        text = self.render_prompt(messages)
+    def render_prompt(self, messages: list[Message], params: GenParams | None = None) -> str:
+        return self.build_prompt(messages, params).text
+
+    def prompt_tokens(self, messages: list[Message], params: GenParams | None = None) -> list[int]:
+        return self._tokens(self.build_prompt(messages, params))
+
+    def _tokens(self, prompt: Prompt) -> list[int]:
         tok = self._tokenizer
-        if self._template is None:
-            # Hugging Face templates write the special tokens themselves
-            add_special = False
-        else:
-            # ours write BOS where the family needs it; otherwise let the tokenizer decide
-            add_special = not tok.bos_token or not text.startswith(tok.bos_token)
-        return list(tok.encode(text, add_special_tokens=add_special))
+        hf = getattr(tok, "_tokenizer", tok)
+        # templates write the special tokens themselves (BOS included); a template of ours
+        # without BOS lets the tokenizer decide
+        bos = tok.bos_token or ""
+        add_special = self._own_template and not (bos and prompt.text.startswith(bos))
+        out: list[int] = []
+        for text, markup in prompt.pieces:
+            if markup:
+                out += list(tok.encode(text, add_special_tokens=add_special and not out))
+            else:  # message text: a pasted special token stays text
+                out += list(hf.encode(text, add_special_tokens=False, split_special_tokens=True))
+        return out
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.prompt_tokens(messages))
@@ -337,11 +344,14 @@ class MlxEngine:
         self._require_loaded()
         self._check_thread()
         t0 = time.perf_counter()
-        tokens = self.prompt_tokens(messages)
+        prompt = self.build_prompt(messages, params)
+        tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
-        return self._generate(tokens, params, cancel, t0)
+        return self._generate(tokens, params, cancel, t0, prompt.stream)
 
-    def _generate(self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float) -> Iterator[Chunk]:
+    def _generate(
+        self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
+    ) -> Iterator[Chunk]:
         from mlx_lm.sample_utils import make_sampler
 
         mx, lib = self._mx, self._lib
@@ -395,8 +405,9 @@ class MlxEngine:
                     timings.ttft_s = t_first - t0
                     timings.prompt_s = t_first - t_gen
                 text = stops.feed(resp.text)
-                if text:
-                    yield Chunk(text=text)
+                piece = split.feed(text) if text else None
+                if piece is not None:
+                    yield piece
                 if stops.stopped:
                     finish = "stop"
                     break
@@ -405,8 +416,9 @@ class MlxEngine:
                     eos = resp.finish_reason == "stop"
                     break
             tail = stops.flush()
-            if tail:
-                yield Chunk(text=tail)
+            for piece in (split.feed(tail) if tail else None, split.flush()):
+                if piece is not None:
+                    yield piece
             end = time.perf_counter()
             # the end-of-turn token is in the cache but is not part of the answer
             usage.completion_tokens = len(generated) - (1 if eos else 0)

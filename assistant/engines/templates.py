@@ -1,5 +1,6 @@
 """Chat templates: the model's own (from its metadata) or a fallback by architecture,
-always rendered in Jinja's immutable sandbox.
+always rendered in Jinja's immutable sandbox (template_env.py: the environment
+transformers gives templates, with limits).
 
 A model file is untrusted input: a GGUF chat template once ran arbitrary code in
 llama-cpp-python (CVE-2024-34359). The sandbox refuses attribute access to Python
@@ -8,16 +9,16 @@ internals, and such a template fails with ChatTemplateError; nothing runs.
 
 from __future__ import annotations
 
-import datetime
-import json
+import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from assistant.core.types import Message
+from assistant.engines.template_env import ChatTemplateEnvironment
 from assistant.errors import ChatTemplateError
 
 CHATML = (
@@ -86,31 +87,30 @@ def pick_fallback(architecture: str, vocab_has: "set[str] | None" = None) -> str
     return FALLBACKS.get(architecture, CHATML)
 
 
-def _raise_exception(message: str) -> None:
-    raise ChatTemplateError(f"The model's chat template refused the conversation: {message}")
+_OVERRIDE_HINT = "Set a chat template override for this model in its settings."
 
 
-def _strftime_now(fmt: str) -> str:
-    return datetime.datetime.now().strftime(fmt)
-
-
-def _tojson(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
-
-
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _compile(source: str) -> Any:
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = _strftime_now
-    env.filters["tojson"] = _tojson
+    env = ChatTemplateEnvironment()
     try:
-        return env.from_string(source)
+        return env, env.from_string(source)
     except TemplateError as exc:
-        raise ChatTemplateError(
-            f"The model's chat template is not valid Jinja ({exc}).",
-            "Set a chat template override for this model in its settings.",
-        ) from exc
+        raise ChatTemplateError(f"The model's chat template is not valid Jinja ({exc}).", _OVERRIDE_HINT) from exc
+
+
+def message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as templates expect them. Thinking goes only where there is some, under
+    both names templates read (`reasoning_content`: Qwen, DeepSeek, Gemma 4; `thinking`:
+    gpt-oss), so a template that tests for the key does not find an empty one."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        d: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.role == "assistant" and m.thinking:
+            d["reasoning_content"] = m.thinking
+            d["thinking"] = m.thinking
+        out.append(d)
+    return out
 
 
 def render(
@@ -120,16 +120,20 @@ def render(
     bos_token: str = "",
     eos_token: str = "",
     add_generation_prompt: bool = True,
+    **extra: Any,
 ) -> str:
-    template = _compile(source)
+    """Render as transformers' apply_chat_template would. `extra` values that are None are
+    left undefined (tools, enable_thinking, reasoning_effort), as there."""
+    env, template = _compile(source)
+    variables: dict[str, Any] = {
+        "messages": message_dicts(messages),
+        "add_generation_prompt": add_generation_prompt,
+        "bos_token": bos_token,
+        "eos_token": eos_token,
+    }
+    variables.update({k: v for k, v in extra.items() if v is not None})
     try:
-        return template.render(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
-            add_generation_prompt=add_generation_prompt,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            tools=None,
-        )
+        return str(env.render_limited(template, variables))
     except SecurityError as exc:
         raise ChatTemplateError(
             "The model's chat template tried to run code and was blocked. "
@@ -138,8 +142,86 @@ def render(
         ) from exc
     except ChatTemplateError:
         raise
-    except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise ChatTemplateError(
-            f"The model's chat template failed: {exc}",
-            "Set a chat template override for this model in its settings.",
-        ) from exc
+    except RecursionError as exc:
+        raise ChatTemplateError("The model's chat template recursed too deeply and was stopped.", _OVERRIDE_HINT) from exc
+    except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        raise ChatTemplateError(f"The model's chat template failed: {exc}", _OVERRIDE_HINT) from exc
+
+
+def merge_system(messages: list[Message]) -> list[Message]:
+    """The system prompt folded into the first user turn, for templates that refuse the
+    system role (Gemma 2), as their model cards suggest."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system" and m.content)
+    rest = [m for m in messages if m.role != "system"]
+    if not system:
+        return rest
+    for i, m in enumerate(rest):
+        if m.role == "user":
+            rest[i] = Message("user", f"{system}\n\n{m.content}")
+            return rest
+    return [Message("user", system), *rest]
+
+
+# A message's special-token text is swapped for a placeholder before rendering and put
+# back as plain text after, so only the template's own markup is parsed for special tokens.
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+
+class ChatTemplate:
+    """One model's template, checked once: it compiles, it renders a first turn, and
+    whether it takes a system message (else the system prompt joins the first user turn)."""
+
+    def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "") -> None:
+        self.source = source
+        self.bos_token, self.eos_token = bos_token, eos_token
+        self.render([Message("user", "hi")])  # a broken or hostile template fails here, at load
+        try:
+            self._render_raw([Message("system", "s"), Message("user", "hi")])
+            self.system_ok = True
+        except ChatTemplateError:
+            self.system_ok = False
+
+    def _render_raw(self, messages: list[Message], add_generation_prompt: bool = True, **extra: Any) -> str:
+        return render(self.source, messages, bos_token=self.bos_token, eos_token=self.eos_token,
+                      add_generation_prompt=add_generation_prompt, **extra)
+
+    def prepare(self, messages: list[Message]) -> list[Message]:
+        return messages if getattr(self, "system_ok", True) else merge_system(messages)
+
+    def render(self, messages: list[Message], add_generation_prompt: bool = True, **extra: Any) -> str:
+        return self._render_raw(self.prepare(messages), add_generation_prompt, **extra)
+
+    def render_segments(
+        self,
+        messages: list[Message],
+        find_specials: Callable[[str], Iterable[str]],
+        **extra: Any,
+    ) -> list[tuple[str, bool]]:
+        """The prompt as (text, is_markup) pieces. Markup may hold special tokens; the
+        other pieces are special-token text that a message carried and must stay text."""
+        messages = self.prepare(messages)
+        found: list[str] = []
+        for m in messages:
+            for text in (m.content, m.thinking):
+                found += [s for s in find_specials(text) if s and s not in found] if text else []
+        if not found:
+            return [(self._render_raw(messages, **extra), True)]
+        found.sort(key=len, reverse=True)
+
+        def protect(text: str) -> str:
+            for i, special in enumerate(found):
+                text = text.replace(special, f"\ue000{i}\ue001")
+            return text
+
+        safe = [Message(m.role, protect(m.content), protect(m.thinking)) for m in messages]
+        out: list[tuple[str, bool]] = []
+        pos = 0
+        rendered = self._render_raw(safe, **extra)
+        for match in _PLACEHOLDER.finditer(rendered):
+            if match.start() > pos:
+                out.append((rendered[pos : match.start()], True))
+            out.append((found[int(match.group(1))], False))
+            pos = match.end()
+        if pos < len(rendered):
+            out.append((rendered[pos:], True))
+        return out

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from assistant import network
 from assistant.core import gguf_meta
 from assistant.errors import HubError, NetworkBlockedError, RepoNotFoundError
+from assistant.library.projectors import is_projector, projector_note
 
 HUB_PURPOSE = "Hugging Face Hub"
 # names from the Hub: the local shard pattern, in any case (".GGUF" exists out there)
@@ -112,11 +113,12 @@ def make_hub_file(filename: str, size: int, sha256: str | None) -> HubFile:
 
 
 def group_quants(files: list[HubFile], repo_id: str = "") -> list[HubQuant]:
-    """GGUF files grouped into downloadable units (shards together), smallest first.
+    """GGUF model files grouped into downloadable units (shards together), smallest first.
 
     A repo without GGUF files (MLX) is one unit: every file, quant from the repo name.
     """
-    ggufs = [f for f in files if f.filename.lower().endswith(".gguf")]
+    # vision projectors (mmproj-*.gguf) are not models: the smallest file, they would be preselected
+    ggufs = [f for f in files if f.filename.lower().endswith(".gguf") and not is_projector(f.filename)]
     if not ggufs:
         if not files:
             return []
@@ -300,7 +302,12 @@ class HubClient:
         return sorted(out, key=lambda f: f.filename)
 
     def quants(self, repo_id: str) -> list[HubQuant]:
-        return group_quants(self.list_files(repo_id), repo_id)
+        return self.quants_and_note(repo_id)[0]
+
+    def quants_and_note(self, repo_id: str) -> tuple[list[HubQuant], str]:
+        """The downloadable models, and a sentence about the files left out (vision projectors)."""
+        files = self.list_files(repo_id)
+        return group_quants(files, repo_id), projector_note([f.filename for f in files])
 
     def file_metadata(self, repo_id: str, filename: str, revision: str = "main") -> RemoteFile:
         """HEAD on the file's resolve URL: size, LFS sha256, commit. Pinned to the commit."""

@@ -21,6 +21,7 @@ from assistant.core.types import ModelRef
 from assistant.errors import ModelError, ModelNotFoundError, StorageError
 from assistant.library.hub import parse_quant
 from assistant.library.manifest import read_manifest
+from assistant.library.projectors import is_projector
 from assistant.library.usage import last_used
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ def installed_models(models_dir: Path) -> list[ModelRef]:
         m = SHARD_RE.search(p.name)
         if m and int(m.group(1)) != 1:
             continue
-        if _hidden(p, models_dir) or not p.is_file():
-            continue
+        if _hidden(p, models_dir) or not p.is_file() or is_projector(p.name):
+            continue  # a vision projector is part of a model, not one
         found.append(model_ref_for_path(p))
     for cfg in sorted(models_dir.rglob(MLX_MARKER)):
         if _hidden(cfg, models_dir):

@@ -15,6 +15,7 @@ Knobs, set on the instance between requests:
   text deltas (an overloaded server mid-answer), then end the stream;
 - `end_early_after`: in a stream, end the body cleanly after that many deltas, without
   message_delta / message_stop (a proxy that cut the stream short).
+- `thinking`: stream these thinking deltas first, in a thinking block (extended thinking).
 
 The key is checked in `x-api-key` (the documented header) or `Authorization: Bearer`
 (what the anthropic SDK 2.x sends); a wrong one gets the documented 401 error JSON.
@@ -55,6 +56,7 @@ class AnthropicServer:
         self.fail_next: list[tuple[int, str, str]] = []
         self.error_event_after: int | None = None
         self.end_early_after: int | None = None
+        self.thinking: list[str] | None = None
         self.requests: list[tuple[str, str]] = []
         self.last_body: dict[str, Any] | None = None
         self.last_headers: dict[str, str] = {}
@@ -81,6 +83,7 @@ class AnthropicServer:
             self.fail_next = []
             self.error_event_after = None
             self.end_early_after = None
+            self.thinking = None
             self.requests.clear()
             self.last_body = None
             self.last_headers = {}
@@ -234,7 +237,18 @@ def _make_handler(server: AnthropicServer) -> type[http.server.BaseHTTPRequestHa
                 "stop_reason": None, "stop_sequence": None,
                 "usage": {"input_tokens": input_tokens, "output_tokens": 1},
             }})
-            event("content_block_start", {"type": "content_block_start", "index": 0,
+            index = 0
+            if server.thinking:
+                event("content_block_start", {"type": "content_block_start", "index": 0,
+                                              "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+                for piece in server.thinking:
+                    event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                  "delta": {"type": "thinking_delta", "thinking": piece}})
+                event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                              "delta": {"type": "signature_delta", "signature": "sig"}})
+                event("content_block_stop", {"type": "content_block_stop", "index": 0})
+                index = 1
+            event("content_block_start", {"type": "content_block_start", "index": index,
                                           "content_block": {"type": "text", "text": ""}})
             event("ping", {"type": "ping"})
             for i, piece in enumerate(pieces):
@@ -253,10 +267,10 @@ def _make_handler(server: AnthropicServer) -> type[http.server.BaseHTTPRequestHa
                     self.connection.close()
                     self.close_connection = True
                     return
-                event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                event("content_block_delta", {"type": "content_block_delta", "index": index,
                                               "delta": {"type": "text_delta", "text": piece}})
                 time.sleep(0.005)
-            event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            event("content_block_stop", {"type": "content_block_stop", "index": index})
             event("message_delta", {"type": "message_delta",
                                     "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                                     "usage": {"output_tokens": len(pieces)}})

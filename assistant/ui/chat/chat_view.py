@@ -21,6 +21,7 @@ class ChatView(QScrollArea):
     edit_submitted = Signal(int, str)  # row, new text
     regenerate_requested = Signal()
     retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
+    continue_requested = Signal()  # the last answer, cut off while thinking: write on
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
 
@@ -70,6 +71,7 @@ class ChatView(QScrollArea):
         w.edit_submitted.connect(self._on_edit_submitted)
         w.regenerate_requested.connect(lambda _w: self.regenerate_requested.emit())
         w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
+        w.continue_requested.connect(lambda _w: self.continue_requested.emit())
         w.link_activated.connect(self.link_activated)
         self._fill(w, row)
         return w
@@ -78,7 +80,8 @@ class ChatView(QScrollArea):
         idx = self._model.index(row)
         M = MessageListModel
         w.set_origin(idx.data(M.OriginRole), self.cloud_label)
-        w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole))
+        w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole),
+                      idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]
@@ -133,8 +136,10 @@ class ChatView(QScrollArea):
             if row < self._first:
                 continue
             w = self._widgets[row - self._first]
-            if roles == [MessageListModel.ContentRole, Qt.ItemDataRole.DisplayRole]:
-                w.set_streaming_text(self._model.index(row).data(MessageListModel.ContentRole))
+            if roles == MessageListModel.STREAMING_ROLES:
+                idx = self._model.index(row)
+                w.set_streaming_text(idx.data(MessageListModel.ContentRole), idx.data(MessageListModel.ThinkingRole),
+                                     idx.data(MessageListModel.ThinkingSecondsRole))
             else:
                 self._fill(w, row)
         self._update_actions()
@@ -147,7 +152,8 @@ class ChatView(QScrollArea):
         self._inner.setStyleSheet(
             f"QFrame#userMessage {{ background: {c.user_bubble}; border: 1px solid {c.border}; border-radius: 8px; }}"
             f"QFrame#assistantMessage {{ background: {c.assistant_bubble}; border-radius: 8px; }}"
-            f"QLabel#details, QLabel#status {{ color: {c.muted_text}; }}"
+            f"QLabel#details, QLabel#status, QLabel#thinkingText, QToolButton#thinkingToggle {{ color: {c.muted_text}; }}"
+            f"QLabel#thinkingText {{ border-left: 2px solid {c.border}; padding-left: 8px; }}"
             f"QLabel#error {{ color: {c.error_text}; }}"
         )
         for w in self._widgets:

@@ -48,6 +48,7 @@ class TurnRequest:
     user_text: str | None  # None: answer the last user message again
     system_prompt: str | None
     params: GenParams
+    continue_answer: bool = False  # write on from the last answer (cut off while thinking)
 
 
 class InferenceWorker(QObject):
@@ -58,6 +59,7 @@ class InferenceWorker(QObject):
     load_failed = Signal(object)  # AssistantError
     unloaded = Signal()
     token_received = Signal(int, str)  # request id, text
+    thinking_received = Signal(int, str)  # request id, thinking text
     turn_finished = Signal(int, object)  # request id, TurnResult
 
     def __init__(self, store: ChatStore) -> None:
@@ -117,6 +119,8 @@ class InferenceWorker(QObject):
                 model_name=self._model.display_name,
                 user_text=request.user_text,
                 on_text=lambda text: self.token_received.emit(rid, text),
+                on_thinking=lambda text: self.thinking_received.emit(rid, text),
+                continue_answer=request.continue_answer,
             )
         except AssistantError as exc:  # storage failed before the answer row existed
             result = TurnResult(0, "", "failed", None, exc)
@@ -145,9 +149,10 @@ class EngineHost(ThreadHost):
     def unload(self) -> None:
         self._unload_requested.emit()
 
-    def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams) -> int:
+    def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
+            continue_answer: bool = False) -> int:
         rid = self.next_request()
-        self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params))
+        self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer))
         return rid
 
     def _before_quit(self) -> None:

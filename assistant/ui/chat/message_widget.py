@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.ui.chat.thinking_block import ThinkingBlock
 from assistant.ui.common.markdown_view import MarkdownView
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
@@ -24,6 +25,7 @@ class MessageWidget(QFrame):
     edit_submitted = Signal(object, str)  # self, new text
     regenerate_requested = Signal(object)
     retry_requested = Signal(object, str)  # self, "cloud" / "local"
+    continue_requested = Signal(object)  # an answer cut off while thinking: write on
     link_activated = Signal(QUrl)
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
@@ -50,6 +52,8 @@ class MessageWidget(QFrame):
         head.addWidget(self._status)
         head.addStretch(1)
 
+        self.thinking = ThinkingBlock(self)
+        self.thinking.hide()
         self.body = MarkdownView(self)
         self.body.link_activated.connect(self.link_activated)
         self._error = QLabel()
@@ -63,6 +67,9 @@ class MessageWidget(QFrame):
         self._regen = self._button("Regenerate", "Write this answer again", lambda: self.regenerate_requested.emit(self))
         self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"))
         self._retry_local = self._button("Retry locally", "Retry with the local model", lambda: self.retry_requested.emit(self, "local"))
+        self._continue = self._button("Continue", "Continue the answer where it was cut off", lambda: self.continue_requested.emit(self))
+        self._continue.setVisible(False)
+        self._cut_off = False
         self._origin = ""
         self._cloud_label = ""
         self._edit.setVisible(role == "user")
@@ -72,7 +79,7 @@ class MessageWidget(QFrame):
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self._details, 1)
-        for b in (self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
+        for b in (self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
             actions.addWidget(b)
 
         self._editor: QPlainTextEdit | None = None
@@ -83,6 +90,7 @@ class MessageWidget(QFrame):
         lay.setContentsMargins(10, 8, 10, 6)
         lay.setSpacing(4)
         lay.addLayout(head)
+        lay.addWidget(self.thinking)
         lay.addWidget(self.body)
         lay.addWidget(self._editor_box)
         lay.addWidget(self._error)
@@ -98,19 +106,27 @@ class MessageWidget(QFrame):
         return b
 
     # -- content ---------------------------------------------------------------
-    def set_content(self, text: str, status: str, details: str, error: str) -> None:
-        self.body.set_markdown(text if text or status != "streaming" else "…")
+    def set_content(self, text: str, status: str, details: str, error: str, thinking: str = "",
+                    thinking_s: float | None = None) -> None:
+        streaming = status == "streaming"
+        self.thinking.set_thinking(thinking, streaming=streaming and not text, seconds=thinking_s)
+        self.body.set_markdown(text if text or not streaming else ("" if thinking else "…"))
+        self.body.setVisible(bool(text) or not thinking)
         label = STATUS_TEXT.get(status, "")
         self._status.setText(f"· {label}" if label else "")
         self._status.setVisible(bool(label))
         self._details.setText(details)
-        self._error.setText(f"⚠ {error}" if error and status == "failed" else "")
-        self._error.setVisible(bool(error) and status == "failed")
+        self._cut_off = status == "complete" and bool(thinking.strip()) and not text.strip()
+        note = "The answer budget ran out while the model was still thinking." if self._cut_off else ""
+        self._error.setText(f"⚠ {error}" if error and status == "failed" else note)
+        self._error.setVisible(bool(error) and status == "failed" or bool(note))
         done = status != "streaming"
         self._copy.setEnabled(done)
         self._edit.setEnabled(done)
 
-    def set_streaming_text(self, text: str) -> None:
+    def set_streaming_text(self, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
+        self.thinking.set_thinking(thinking, streaming=not text, seconds=thinking_s)
+        self.body.setVisible(bool(text) or not thinking)
         self.body.set_markdown(text)
 
     def set_origin(self, origin: str, cloud_label: str) -> None:
@@ -124,12 +140,14 @@ class MessageWidget(QFrame):
         self._regen.setVisible(answer)
         self._retry_cloud.setVisible(answer and self._origin != "cloud" and bool(self._cloud_label))
         self._retry_local.setVisible(answer and self._origin == "cloud")
+        self._continue.setVisible(answer and self._cut_off and self._origin != "cloud")
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self._edit.setEnabled(enabled)
         self._regen.setEnabled(enabled)
         self._retry_cloud.setEnabled(enabled)
         self._retry_local.setEnabled(enabled)
+        self._continue.setEnabled(enabled)
 
     def text(self) -> str:
         return self.body.plain_text()

@@ -63,12 +63,16 @@ class ChatSession(QObject):
         self._request_id = 0
         self._stream_row = -1
         self._parts: list[str] = []
+        self._thinking: list[str] = []
+        self._think_span: list[float] = []  # when thinking began, and when the answer did
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._on_render_tick)
         w = self.host.worker
         w.token_received.connect(self._on_token_received)
+        w.thinking_received.connect(self._on_thinking_received)
+        self.cloud_host.worker.thinking_received.connect(self._on_thinking_received)
         w.turn_finished.connect(self._on_turn_finished)
         w.load_started.connect(self._on_load_started)
         w.loaded.connect(self._on_loaded)
@@ -176,6 +180,17 @@ class ChatSession(QObject):
         self._start(None, "cloud" if target == "cloud" else "local")
         return True
 
+    def continue_answer(self) -> bool:
+        """Write on from the last answer (one cut off while thinking), with the local model."""
+        if self.busy or self._pending is not None or not self.conversation_id or self.loaded is None:
+            return False
+        rows = self.messages.messages()
+        if not rows or rows[-1].role != "assistant" or rows[-1].id <= 0 or rows[-1].origin == "cloud":
+            return False
+        self.messages.truncate(len(rows) - 1)
+        self._start(None, "local", resume=rows[-1])
+        return True
+
     def edit_and_resend(self, row: int, new_text: str) -> bool:
         """Replace a user message and everything after it, then answer it."""
         m = self.messages.message_at(row)
@@ -198,13 +213,17 @@ class ChatSession(QObject):
         return StoredMessage(0, self.conversation_id, role, content, status, engine, model,
                              None, None, None, None, None, None, time.time())
 
-    def _start(self, user_text: str | None, target: str = "local") -> None:
+    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None) -> None:
         placeholder = self._placeholder("assistant", "", "streaming")
+        if resume is not None:
+            placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)
         if target == "cloud":
             c = self.settings.cloud
             placeholder = replace(placeholder, engine="cloud", model=c.model, origin="cloud", provider=c.provider)
         self._stream_row = self.messages.append(placeholder)
-        self._parts = []
+        self._parts = [placeholder.content] if placeholder.content else []
+        self._thinking = [placeholder.thinking] if placeholder.thinking else []
+        self._think_span = []
         self._dirty = False
         system = self.policy.turn_system_prompt(self.conversation_id, self._model_path)
         if target == "cloud":
@@ -212,19 +231,31 @@ class ChatSession(QObject):
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
                 params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir))
         else:
-            self._request_id = self.host.run(self.conversation_id, user_text, system, self.params())
+            self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
+                                             continue_answer=resume is not None)
         self._timer.start()
         self.busy_changed.emit(True)
 
     def _on_token_received(self, request_id: int, text: str) -> None:
         if request_id == self._request_id:
             self._parts.append(text)
+            if len(self._think_span) == 1:
+                self._think_span.append(time.monotonic())
+            self._dirty = True
+
+    def _on_thinking_received(self, request_id: int, text: str) -> None:
+        if request_id == self._request_id:
+            self._thinking.append(text)
+            if not self._think_span:
+                self._think_span.append(time.monotonic())
             self._dirty = True
 
     def _on_render_tick(self) -> None:
         if self._dirty and 0 <= self._stream_row < self.messages.rowCount():
             self._dirty = False
-            self.messages.set_streaming_text(self._stream_row, "".join(self._parts))
+            span = self._think_span
+            seconds = span[1] - span[0] if len(span) == 2 else None
+            self.messages.set_streaming_text(self._stream_row, "".join(self._parts), "".join(self._thinking), seconds)
 
     def _on_turn_finished(self, request_id: int, result: TurnResult) -> None:
         if request_id != self._request_id:

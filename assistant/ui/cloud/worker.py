@@ -63,6 +63,7 @@ class KeyOpResult:
 
 class CloudWorker(QObject):
     token_received = Signal(int, str)
+    thinking_received = Signal(int, str)  # request id, thinking text (servers that send it)
     turn_finished = Signal(int, object)  # request id, TurnResult
     key_op_finished = Signal(object)  # KeyOpResult
 
@@ -76,7 +77,7 @@ class CloudWorker(QObject):
         result = run_cloud_turn(
             self._store, req.cloud, req.conversation_id, user_text=req.user_text, system_prompt=req.system_prompt,
             params=req.params, cancel=self.cancel, on_text=lambda text: self.token_received.emit(req.request_id, text),
-            config_dir=req.config_dir,
+            config_dir=req.config_dir, on_thinking=lambda text: self.thinking_received.emit(req.request_id, text),
         )
         self.turn_finished.emit(req.request_id, result)
 

@@ -27,10 +27,15 @@ from PySide6.QtWidgets import (
 
 from assistant import model_settings as msm
 from assistant.core.types import ModelRef
+from assistant.engines import model_template
 from assistant.model_settings import ModelSettings
 from assistant.settings import Settings
 
 AUTO = "Automatic"
+THINKING_CHOICES = {
+    "toggle": [("On: think before answering", "on"), ("Off: answer at once", "off")],
+    "effort": [("Low", "low"), ("Medium", "medium"), ("High", "high")],
+}
 
 
 def _spin(lo: int, hi: int, step: int, name: str, special: str | None = None) -> QSpinBox:
@@ -62,7 +67,10 @@ class ModelSettingsDialog(QDialog):
         self.ref, self.settings = ref, settings
         self.setWindowTitle(f"Settings for {ref.display_name}")
         self.old = msm.get(settings, ref.path)
-        eff = msm.effective(settings, ref.path)
+        self.thinking_control = model_template.thinking_control(ref.path, self.old.chat_template)
+        self.thinking_default = model_template.thinking_default(ref.path, self.old.chat_template)
+        self.reasoning = model_template.is_reasoning(ref.path, self.old.chat_template)
+        eff = msm.effective(settings, ref.path, reasoning=self.reasoning)
         intro = QLabel("These settings apply to this model only. Context, GPU, threads, template and engine "
                        "take effect when the model loads again; the rest from the next message.")
         intro.setWordWrap(True)
@@ -75,6 +83,15 @@ class ModelSettingsDialog(QDialog):
         self.temperature = _dspin(0.0, 2.0, 0.1, "Temperature")
         self.temperature.setValue(float(eff.temperature or 0.0))
         simple.addRow("&Temperature:", self.temperature)
+        self.thinking = QComboBox()
+        self.thinking.setAccessibleName("Thinking")
+        for label, value in THINKING_CHOICES.get(self.thinking_control or "", []):
+            self.thinking.addItem(label, value)
+        self.thinking.setCurrentIndex(max(0, self.thinking.findData(eff.thinking or self.thinking_default)))
+        self.thinking.setToolTip("A reasoning model thinks before it answers: better answers to hard questions, "
+                                 "but slower. The thinking is shown collapsed above the answer.")
+        if self.thinking_control:
+            simple.addRow("Th&inking:" if self.thinking_control == "toggle" else "Th&inking effort:", self.thinking)
         self.system_prompt = QPlainTextEdit(eff.system_prompt or "")
         self.system_prompt.setAccessibleName("System prompt")
         self.system_prompt.setFixedHeight(self.fontMetrics().lineSpacing() * 4)
@@ -164,7 +181,8 @@ class ModelSettingsDialog(QDialog):
         self.top_k.setValue(g.top_k)
         self.min_p.setValue(g.min_p)
         self.repeat_penalty.setValue(g.repeat_penalty)
-        self.max_tokens.setValue(g.max_tokens)
+        self.max_tokens.setValue(msm.default_max_tokens(s, self.reasoning))
+        self.thinking.setCurrentIndex(max(0, self.thinking.findData(self.thinking_default)))
         self.template.setPlainText("")
         self.engine.setCurrentIndex(0)
 
@@ -187,9 +205,10 @@ class ModelSettingsDialog(QDialog):
             top_k=diff(self.top_k.value(), g.top_k),
             min_p=diff(self.min_p.value(), g.min_p),
             repeat_penalty=diff(self.repeat_penalty.value(), g.repeat_penalty),
-            max_tokens=diff(self.max_tokens.value(), g.max_tokens),
+            max_tokens=diff(self.max_tokens.value(), msm.default_max_tokens(s, self.reasoning)),
             chat_template=self.template.toPlainText().strip() or None,
             engine=self.engine.currentData(),
+            thinking=diff(self.thinking.currentData(), self.thinking_default) if self.thinking_control else None,
         )
 
     def accept(self) -> None:

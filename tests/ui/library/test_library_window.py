@@ -95,7 +95,9 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
     from tests.support.hub_server import LocalHub
 
     with LocalHub() as hub:
-        hub.add_repo("acme/Tiny-GGUF", {"tiny-Q4_K_M.gguf": gemma_path, "README.md": b"# tiny"},
+        # a vision projector, smaller than the model: it must not be offered (or preselected) as one
+        hub.add_repo("acme/Tiny-GGUF", {"tiny-Q4_K_M.gguf": gemma_path, "mmproj-tiny-f16.gguf": b"GGUF" + bytes(512),
+                                        "README.md": b"# tiny"},
                      downloads=1234, license="apache-2.0", tags=["gguf"])
         hub.add_repo("acme/Other-GGUF", {"other-Q8_0.gguf": b"GGUF" + bytes(2048)}, downloads=5, tags=["gguf"])
         w = make(qtbot, endpoint=hub.url)
@@ -116,6 +118,7 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
         assert s.hub_files.index(0, 0).data() == "Q4_K_M"
         assert s.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
         assert any(lab == s.hub_files.index(0, 3).data() for lab in LABELS.values())
+        assert "vision projector (mmproj-tiny-f16.gguf)" in s.search_status.text()
 
 
 def _put(models: Path, gemma_path: Path, name: str) -> Path:

@@ -45,6 +45,10 @@ class MessageListModel(QAbstractListModel):
     DetailsRole = Qt.ItemDataRole.UserRole + 5  # "model · engine · 41.2 tokens/s · stopped"
     ErrorRole = Qt.ItemDataRole.UserRole + 6
     OriginRole = Qt.ItemDataRole.UserRole + 7  # local / cloud ("" for the user's messages)
+    ThinkingRole = Qt.ItemDataRole.UserRole + 8  # a reasoning model's thinking ("" for none)
+    ThinkingSecondsRole = Qt.ItemDataRole.UserRole + 9  # how long it thought (None: unknown)
+    # what changes on each render tick of a streaming answer
+    STREAMING_ROLES = [ContentRole, Qt.ItemDataRole.DisplayRole, ThinkingRole, ThinkingSecondsRole]
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -59,6 +63,8 @@ class MessageListModel(QAbstractListModel):
             self.DetailsRole: b"details",
             self.ErrorRole: b"error",
             self.OriginRole: b"origin",
+            self.ThinkingRole: b"thinking",
+            self.ThinkingSecondsRole: b"thinkingSeconds",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -82,6 +88,10 @@ class MessageListModel(QAbstractListModel):
             return (m.origin or ("cloud" if m.engine == "cloud" else "local")) if m.role == "assistant" else ""
         if role == self.ErrorRole:
             return m.error or ""
+        if role == self.ThinkingRole:
+            return m.thinking
+        if role == self.ThinkingSecondsRole:
+            return m.thinking_s
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if m.role == "user" else "Assistant"
             return f"{who}: {m.content}"
@@ -130,9 +140,9 @@ class MessageListModel(QAbstractListModel):
         del self._rows[row:]
         self.endRemoveRows()
 
-    def set_streaming_text(self, row: int, text: str) -> None:
+    def set_streaming_text(self, row: int, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
         m = self._rows[row]
-        if m.content != text:
-            self._rows[row] = replace(m, content=text)
+        if m.content != text or m.thinking != thinking:
+            self._rows[row] = replace(m, content=text, thinking=thinking, thinking_s=thinking_s)
             idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [self.ContentRole, Qt.ItemDataRole.DisplayRole])
+            self.dataChanged.emit(idx, idx, self.STREAMING_ROLES)

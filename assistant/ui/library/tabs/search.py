@@ -99,16 +99,18 @@ class SearchTab(QWidget):
         ctx, hw = self._ctx.settings.context_length, self._hw
         self._repo_license = repo.license_id
 
-        def work() -> list[QuantRow]:
+        def work() -> tuple[list[QuantRow], str]:
             h = hw or hardware.detect()
-            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in self._hub().quants(repo.repo_id)]
+            quants, note = self._hub().quants_and_note(repo.repo_id)  # note: what the vision projectors are
+            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in quants], note
 
         self.search_status.setText(f"Listing the files of {repo.repo_id}…")
         self._ctx.run(work, self._on_files_done, self._on_search_failed)
 
-    def _on_files_done(self, rows: list[QuantRow]) -> None:
+    def _on_files_done(self, result: tuple[list[QuantRow], str]) -> None:
+        rows, note = result
         self.hub_files.set_rows(rows)
-        self.search_status.setText(f"{len(rows)} versions. Pick one and press Download.")
+        self.search_status.setText(f"{len(rows)} versions. Pick one and press Download. {note}".strip())
         if rows:
             self.files_view.selectRow(0)
 

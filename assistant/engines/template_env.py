@@ -1,0 +1,173 @@
+"""The Jinja environment chat templates render in: what Hugging Face's
+`apply_chat_template` provides, inside Jinja's immutable sandbox, with limits.
+
+Model authors write templates for transformers, so a template must find the same
+things here: loop controls (`{% break %}`, `{% continue %}`), the `{% generation %}`
+tag, `tojson` with `ensure_ascii`, `indent`, `separators` and `sort_keys`,
+`raise_exception` and `strftime_now`, and trim_blocks / lstrip_blocks. Variables the
+caller has no value for (`tools` when there are none) stay undefined, as there.
+
+The sandbox keeps a template from reaching Python internals (CVE-2024-34359). The
+limits keep it from hanging the app: every `for` loop counts towards a budget of
+iterations, strings made by `*`, `+` and `~` are capped, the output is capped, and
+rendering stops after a deadline. Each ends in a ChatTemplateError that says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.ext import Extension, loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
+
+from assistant.errors import ChatTemplateError
+
+MAX_ITERATIONS = 2_000_000  # every loop of one render together
+MAX_CHARS = 16_000_000  # the output, and any one string a template builds
+DEADLINE_S = 5.0
+
+_HINT = "Set a chat template override for this model in its settings."
+
+
+def raise_exception(message: str) -> None:
+    raise ChatTemplateError(f"The model's chat template refused the conversation: {message}", _HINT)
+
+
+def strftime_now(fmt: str) -> str:
+    return datetime.datetime.now().strftime(fmt)
+
+
+def tojson(
+    value: Any,
+    ensure_ascii: bool = False,
+    indent: int | None = None,
+    separators: Any = None,
+    sort_keys: bool = False,
+) -> str:
+    # transformers' own filter (not Jinja's, which HTML-escapes and takes only indent)
+    seps = tuple(separators) if isinstance(separators, (list, tuple)) else None
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=seps, sort_keys=sort_keys)
+
+
+class GenerationTag(Extension):
+    """`{% generation %}…{% endgeneration %}`: transformers marks the assistant's tokens
+    with it (for training masks); rendering is unchanged by it."""
+
+    tags = {"generation"}
+
+    def parse(self, parser: Any) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return nodes.CallBlock(self.call_method("_render", []), [], [], body).set_lineno(lineno)
+
+    def _render(self, caller: Any) -> str:
+        return str(caller())
+
+
+class _Budget:
+    """What one render may still spend."""
+
+    def __init__(self) -> None:
+        self.iterations = 0
+        self.deadline = time.monotonic() + DEADLINE_S
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise ChatTemplateError(
+                f"The model's chat template took longer than {DEADLINE_S:g} s to render and was stopped.",
+                _HINT,
+            )
+
+
+def _too_big() -> ChatTemplateError:
+    return ChatTemplateError(
+        f"The model's chat template wrote more than {MAX_CHARS // 1_000_000} MB of text and was stopped.",
+        _HINT,
+    )
+
+
+class _Guard(NodeTransformer):
+    """Wraps every loop's iterable in the `_loop_guard` filter and every `~` in `_size_guard`."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "_loop_guard", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return nodes.Filter(node, "_size_guard", [], [], None, None, lineno=node.lineno)
+
+
+class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "+", "**"])
+
+    def __init__(self) -> None:
+        super().__init__(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, GenerationTag])
+        self._local = threading.local()  # one budget per rendering thread
+        self.globals["raise_exception"] = raise_exception
+        self.globals["strftime_now"] = strftime_now
+        self.filters["tojson"] = tojson
+        self.filters["_loop_guard"] = self._loop_guard
+        self.filters["_size_guard"] = self._size_guard
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        return _Guard().visit(tree)  # type: ignore[no-any-return]
+
+    @property
+    def budget(self) -> _Budget:
+        budget = getattr(self._local, "budget", None)
+        if budget is None:
+            budget = self._local.budget = _Budget()
+        return budget
+
+    def _loop_guard(self, iterable: Any) -> Any:
+        budget = self.budget
+        for item in iterable:
+            budget.iterations += 1
+            if budget.iterations > MAX_ITERATIONS:
+                raise ChatTemplateError(
+                    f"The model's chat template looped more than {MAX_ITERATIONS:,} times and was stopped.", _HINT
+                )
+            if budget.iterations % 1024 == 0:
+                budget.check_time()
+            yield item
+
+    def _size_guard(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_CHARS:
+            raise _too_big()
+        return value
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 256:
+            raise ChatTemplateError("The model's chat template computed a number too large to render.", _HINT)
+        if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int):
+            if len(left) * right > MAX_CHARS:
+                raise _too_big()
+        if operator == "*" and isinstance(right, (str, list, tuple)) and isinstance(left, int):
+            if len(right) * left > MAX_CHARS:
+                raise _too_big()
+        result = super().call_binop(context, operator, left, right)
+        return self._size_guard(result)
+
+    def render_limited(self, template: Any, variables: dict[str, Any]) -> str:
+        """Render with a fresh budget; the output is capped and the clock checked as it grows."""
+        self._local.budget = budget = _Budget()
+        parts: list[str] = []
+        size = 0
+        for piece in template.generate(**variables):
+            parts.append(piece)
+            size += len(piece)
+            if size > MAX_CHARS:
+                raise _too_big()
+            if len(parts) % 256 == 0:
+                budget.check_time()
+        budget.check_time()
+        return "".join(parts)
