@@ -108,7 +108,8 @@ _MAX_STRING = 64 * 1024 * 1024
 _MAX_KEY = 65_535
 _MAX_DEPTH = 3  # arrays of arrays of arrays
 _MAX_DIMS = 4  # GGML_MAX_DIMS
-_SCALAR_SIZE = {t: struct.calcsize(f) for t, f in {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}.items()}
+_SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_SCALAR_SIZE = {t: struct.calcsize(f) for t, f in _SCALAR_FORMATS.items()}
 
 
 class _Cursor:
