@@ -75,7 +75,7 @@ START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
 REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
 CANCEL_GRACE_S = 10.0  # after a stop, how long the child has to end its answer
 EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is terminated
-_POLL_S = 0.02  # the stream's wake-up to pass on a stop: well under a token's time
+_POLL_S = 0.01  # the stream's wake-up to pass on a stop: well under a token's time
 
 _counter = itertools.count(1)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import re
 import threading
 from typing import Iterator
 
@@ -18,6 +19,8 @@ log = logging.getLogger("llama.cpp")
 _lock = threading.Lock()
 _captures: list[list[str]] = []
 _callback = None  # the ctypes callback must stay alive for the life of the process
+# what llama.cpp says when a stop aborts llama_decode (GGML_STATUS_ABORTED, decode ret 2): not an error
+_ABORTED = re.compile(r"failed with error 1$|compute status: 1$|failed to decode, ret = 2$")
 
 
 def install() -> None:
@@ -36,6 +39,8 @@ def install() -> None:
                 lines.append(line)
         # ggml levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation. llama.cpp
         # warns about harmless model quirks, so warnings stay at INFO in our log.
+        if level == 4 and _ABORTED.search(line):
+            level = 2
         log.log({4: logging.ERROR, 3: logging.INFO}.get(level, logging.DEBUG), "%s", line)
 
     _callback = _on_log
