@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chat.store import ChatStore
-from assistant.engines.host import CRASH_ENV
+from assistant.engines.host_child import CRASH_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 

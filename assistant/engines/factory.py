@@ -18,7 +18,8 @@ def make_engine(name: str, *, in_process: bool = False) -> Engine:
     """A local engine ("llama.cpp" or "mlx"): a proxy to a child process of its own
     (engines/host.py), so a crash in native code cannot take the app down; with
     `in_process` (or ASSISTANT_ENGINE_IN_PROCESS=1) the engine itself."""
-    from assistant.engines.host import EngineProxy, make_in_process
+    from assistant.engines.host import EngineProxy
+    from assistant.engines.host_child import make_in_process
 
     if in_process or os.environ.get(IN_PROCESS_ENV) == "1":
         return make_in_process(name)

@@ -13,19 +13,8 @@ messages are tuples pickled by the standard library. No threads of the app cross
 - Requests (parent -> child): ("load", model, options, safe), ("count", id, messages),
   ("chat", id, messages, params), ("cancel", id), ("offline", bool), ("exit",).
 - Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
-  ("loaded", facts), ("result", id, n), ("started", id), ("t", id, text) for each
+  ("loaded", facts), ("result", id, n), ("started", id), ("t", id, text, thinking) for each
   piece of text as it is produced, ("done", id, final chunk), ("error", id, packed error).
-
-In the child a reader thread takes every message off the pipe: a cancel sets that
-request's threading.Event at once (the engine checks it between tokens and between
-prompt batches); everything else goes to the main thread, which loads and generates
-(MLX needs one thread for both). When the pipe closes (the app is gone) the child exits.
-
-The child installs the same Offline-mode guard as the app (network.py's audit hook is
-per process): the state is passed at spawn and kept in step before each request. Its
-logging goes to the app's log file (llama.cpp's log included, via llamacpp_log); its
-stderr (GGML_ABORT messages, faulthandler's dump on a fatal signal) goes to a file in
-the log folder that the parent copies into the log and quotes when the child dies.
 
 Safe mode: a crash while loading, or during the first answer before any text arrived,
 is retried automatically in a new process one step down safe_mode.LADDER, until a step
@@ -33,13 +22,8 @@ works (remembered per model and machine) or none is left. A crash after text arr
 is reported (the partial answer is kept by chat/turn.py); the next request starts a new
 process, one step safer if the model had not yet answered once.
 
-Test hooks, read only by the child: ASSISTANT_TEST_CRASH="PHASE:SIGNAL[:repack]" with
-PHASE "load", "answer" (before the first token) or "token:N" (after the Nth piece of
-text), SIGNAL a signal name or "hang" (stop making progress); ":repack" fires only while
-CPU weight repacking is on, so safe mode's first step gets past it.
-ASSISTANT_TEST_NET_PROBE="HOST:PORT": the child tries to connect there at start and
-reports the outcome (`EngineProxy.test_probe`). ASSISTANT_TEST_UNCHECKED_HEADERS=1: the
-child skips gguf_meta's header value checks, so a test can make llama.cpp really abort.
+The child's side (its reader thread, Offline mode, logging, the test hooks) is in
+engines/host_child.py.
 """
 
 from __future__ import annotations
@@ -49,27 +33,22 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import queue
-import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import safe_mode
-from assistant.engines.base import Engine
+from assistant.engines.host_child import ChildConfig, child_main, unpack_error
+from assistant.engines.host_exit import Crash, collect_stderr, describe_exit, remove_stale_stderr_files
 from assistant.engines.safe_mode import SafeSettings
-from assistant.errors import AssistantError, EngineCrashedError, EngineError, LoadCancelledError
+from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError
 from assistant.paths import get_paths
 
 log = logging.getLogger(__name__)
 
-CRASH_ENV = "ASSISTANT_TEST_CRASH"
-PROBE_ENV = "ASSISTANT_TEST_NET_PROBE"
-UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the header value checks
 LOAD_TIMEOUT_S = 600.0  # a load that reports no progress for this long is stuck
 START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
 REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
@@ -80,264 +59,7 @@ _POLL_S = 0.01  # the stream's wake-up to pass on a stop: well under a token's t
 _counter = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class ChildConfig:
-    engine: str  # "llama.cpp" or "mlx"
-    offline: bool
-    log_file: str | None
-    stderr_file: str | None
-    verbose: bool = False
-
-
-def make_in_process(name: str) -> Engine:
-    """The engine itself, in this process (the child uses it; so do tests and benchmarks)."""
-    if name == "mlx":
-        from assistant.engines.mlx import MlxEngine
-
-        return MlxEngine()
-    from assistant.engines.llamacpp import LlamaCppEngine
-
-    return LlamaCppEngine()
-
-
-# ===================================================================== errors over the pipe
-def _pack_error(exc: BaseException) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
-    if not isinstance(exc, AssistantError):
-        exc = EngineError(f"The engine failed: {type(exc).__name__}: {exc}", "See the log for details.")
-    attrs = {k: v for k, v in vars(exc).items() if isinstance(v, (str, int, float, bool, type(None)))}
-    return type(exc).__module__, type(exc).__qualname__, tuple(str(a) for a in exc.args), attrs
-
-
-def _unpack_error(packed: tuple[str, str, tuple[Any, ...], dict[str, Any]]) -> AssistantError:
-    module, qualname, args, attrs = packed
-    import importlib
-
-    try:
-        cls = getattr(importlib.import_module(module), qualname)
-        if not (isinstance(cls, type) and issubclass(cls, AssistantError)):
-            raise TypeError(qualname)
-    except (ImportError, AttributeError, TypeError):
-        cls = EngineError
-    exc = cls.__new__(cls)
-    Exception.__init__(exc, *args)
-    exc.__dict__.update(attrs)
-    if not hasattr(exc, "message"):
-        exc.message, exc.hint = (args[0] if args else ""), ""
-    return exc
-
-
-# ===================================================================== the child
-@dataclass(frozen=True)
-class _CrashSpec:
-    phase: str  # load / answer / token
-    action: str  # a signal name or "hang"
-    n: int = 0
-    only_with_repack: bool = False
-
-    @classmethod
-    def parse(cls, text: str | None) -> "_CrashSpec | None":
-        if not text:
-            return None
-        parts = text.split(":")
-        n = 0
-        if parts[0] == "token" and len(parts) > 1:
-            n = int(parts.pop(1))
-        if len(parts) < 2:
-            return None
-        return cls(parts[0], parts[1], n, len(parts) > 2 and parts[2] == "repack")
-
-    def fire(self, phase: str, safe: SafeSettings, n: int = 0) -> None:
-        if phase != self.phase or (phase == "token" and n != self.n):
-            return
-        if self.only_with_repack and not safe.repack:
-            return
-        log.warning("test crash hook: %s at %s %s", self.action, phase, n or "")
-        logging.shutdown()
-        if self.action == "hang":
-            while True:
-                time.sleep(3600)
-        os.kill(os.getpid(), getattr(signal, self.action))
-        time.sleep(10)  # the signal is delivered before this ends
-
-
-def _probe(target: str | None) -> str | None:
-    if not target:
-        return None
-    import socket
-
-    host, _, port = target.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=5):
-            return "connected"
-    except AssistantError as exc:  # NetworkBlockedError from the Offline-mode guard
-        return f"blocked: {type(exc).__name__}: {exc.message}"
-    except OSError as exc:
-        return f"error: {exc}"
-
-
-def _child_main(conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
-    """Entry point of the engine's process."""
-    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if config.stderr_file:
-        # native code writes its last words (GGML_ABORT, asserts) straight to fd 2
-        fd = os.open(config.stderr_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(fd, 2)
-        os.close(fd)
-    import faulthandler
-
-    faulthandler.enable()  # a fatal signal leaves the Python stack in the stderr file
-    network.install()
-    network.set_offline(config.offline)
-    if os.environ.get(UNCHECKED_ENV) == "1":
-        from assistant.core import gguf_meta
-
-        gguf_meta.check_values = lambda meta, arch: None  # type: ignore[assignment]
-    if config.log_file:
-        from assistant.logs import setup_logging
-
-        setup_logging(Path(config.log_file), verbose=config.verbose)
-        root = logging.getLogger()
-        for h in list(root.handlers):  # stderr is the file the parent copies into the log
-            if type(h) is logging.StreamHandler:
-                root.removeHandler(h)
-    _Child(conn, config).serve()
-
-
-class _Child:
-    def __init__(self, conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
-        self.conn = conn
-        self.config = config
-        self.requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self.cancels: dict[int, threading.Event] = {}
-        self.cancels_lock = threading.Lock()
-        self.send_lock = threading.Lock()
-        self.engine: Any = None
-        self.safe = safe_mode.settings(0)
-        self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))
-        self._last_progress = (0.0, -1.0)
-
-    def send(self, msg: tuple[Any, ...]) -> None:
-        with self.send_lock:
-            self.conn.send(msg)
-
-    def reader(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                os._exit(0)  # the app is gone: so is this process, and its memory
-            kind = msg[0]
-            if kind == "cancel":
-                with self.cancels_lock:
-                    event = self.cancels.get(msg[1])
-                if event is not None:
-                    event.set()
-            elif kind == "offline":
-                network.set_offline(bool(msg[1]))
-            else:
-                if kind == "chat":
-                    with self.cancels_lock:
-                        self.cancels[msg[1]] = threading.Event()
-                self.requests.put(msg)
-
-    def serve(self) -> None:
-        threading.Thread(target=self.reader, name="engine-pipe", daemon=True).start()
-        self.send(("ready", os.getpid(), _probe(os.environ.get(PROBE_ENV))))
-        while True:
-            msg = self.requests.get()
-            kind, rid = msg[0], (msg[1] if len(msg) > 1 and isinstance(msg[1], int) else 0)
-            try:
-                if kind == "load":
-                    self.load(msg[1], msg[2], msg[3])
-                elif kind == "count":
-                    self.send(("result", rid, self.engine.count_tokens(msg[2])))
-                elif kind == "chat":
-                    self.chat(rid, msg[2], msg[3])
-                elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
-                    self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
-                elif kind == "exit":
-                    logging.shutdown()
-                    os._exit(0)  # the OS takes back every page; no native teardown to crash in
-            except BaseException as exc:  # everything goes back to the app, typed
-                if not isinstance(exc, AssistantError):
-                    logging.getLogger(__name__).exception("engine request %s failed", kind)
-                self.send(("error", rid, _pack_error(exc)))
-
-    def progress(self, fraction: float) -> None:
-        # throttled: llama.cpp reports once per tensor
-        now = time.monotonic()
-        last_t, last_f = self._last_progress
-        if fraction - last_f >= 0.02 or now - last_t >= 0.5 or fraction >= 1.0:
-            self._last_progress = (now, fraction)
-            self.send(("progress", float(fraction)))
-
-    def load(self, model: ModelRef, options: LoadOptions, safe: SafeSettings) -> None:
-        self.safe = safe
-        if self.crash:
-            self.crash.fire("load", safe)
-        engine: Any = make_in_process(self.config.engine)
-        if hasattr(engine, "safe"):  # llama.cpp: safe-mode switches and load progress
-            engine.safe = safe
-            engine.on_load_progress = self.progress
-        engine.load(model, options)
-        self.engine = engine
-        self.send(("loaded", {
-            "context_length": engine.context_length,
-            "backend": engine.backend,
-            "n_gpu_layers": getattr(engine, "n_gpu_layers", None),
-        }))
-
-    def chat(self, rid: int, messages: list[Message], params: GenParams) -> None:
-        with self.cancels_lock:
-            cancel = self.cancels[rid]
-        try:
-            if self.engine is None:
-                raise EngineError("No model is loaded.", "Load a model first.")
-            stream = self.engine.stream_chat(messages, params, cancel)
-            self.send(("started", rid))
-            if self.crash:
-                self.crash.fire("answer", self.safe)
-            n = 0
-            send = self.conn.send
-            for chunk in stream:
-                if chunk.done:
-                    self.send(("done", rid, chunk))
-                elif chunk.text:
-                    with self.send_lock:
-                        send(("t", rid, chunk.text))
-                    n += 1
-                    if self.crash:
-                        self.crash.fire("token", self.safe, n)
-        finally:
-            with self.cancels_lock:
-                self.cancels.pop(rid, None)
-
-
 # ===================================================================== the proxy
-def describe_exit(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "no exit status"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = ""
-        what = {"SIGSEGV": "a memory fault", "SIGABRT": "an abort", "SIGKILL": "killed", "SIGBUS": "a bus error",
-                "SIGILL": "an illegal instruction", "SIGFPE": "an arithmetic fault"}.get(name, name)
-        return f"signal {-exitcode}" + (f", {what}" if what else "")
-    return f"exit code {exitcode}"
-
-
-class _Crash(Exception):
-    """Internal: the child died; carries the exit code and its last words."""
-
-    def __init__(self, exitcode: int | None, last_words: str) -> None:
-        super().__init__(exitcode)
-        self.exitcode = exitcode
-        self.last_words = last_words
-
-
 class EngineProxy:
     """An Engine whose model lives in a child process (one process per loaded model)."""
 
@@ -419,7 +141,7 @@ class EngineProxy:
             try:
                 self._spawn_and_load(model, options, level)
                 break
-            except _Crash as crash:
+            except Crash as crash:
                 reason = f"{describe_exit(crash.exitcode)} while loading"
                 nxt = safe_mode.next_level(level, options.n_gpu_layers) if self._uses_ladder() else None
                 if nxt is None:
@@ -455,7 +177,7 @@ class EngineProxy:
                 )
             try:
                 msg = self._recv(min(deadline - now, 0.1))
-            except _Crash as crash:
+            except Crash as crash:
                 if self._cancel_load.is_set():
                     self._reap()
                     raise LoadCancelledError(f"Loading {model.display_name} was cancelled.") from None
@@ -483,7 +205,7 @@ class EngineProxy:
                 self._restart_level = None
                 return
             elif kind == "error":
-                err = _unpack_error(msg[2])
+                err = unpack_error(msg[2])
                 self._stop_child()
                 raise err
 
@@ -495,14 +217,14 @@ class EngineProxy:
         stderr_file: Path | None = paths.log_dir / f"engine-{os.getpid()}-{next(_counter)}.stderr"
         try:
             paths.log_dir.mkdir(parents=True, exist_ok=True)
-            _remove_stale_stderr_files(paths.log_dir)
+            remove_stale_stderr_files(paths.log_dir)
         except OSError:
             stderr_file = None
         self._offline_sent = network.is_offline()
         root = logging.getLogger()
         verbose = any(type(h) is logging.StreamHandler and h.level <= logging.DEBUG for h in root.handlers)
         config = ChildConfig(self.name, self._offline_sent, str(paths.log_file), str(stderr_file) if stderr_file else None, verbose)
-        proc = ctx.Process(target=_child_main, args=(child_conn, config), name=f"engine {self.name}", daemon=True)
+        proc = ctx.Process(target=child_main, args=(child_conn, config), name=f"engine {self.name}", daemon=True)
         proc.start()
         child_conn.close()
         self._proc, self._conn, self._stderr_file = proc, parent_conn, stderr_file
@@ -520,10 +242,10 @@ class EngineProxy:
             raise self._dead() from None
 
     def _recv(self, timeout: float | None) -> tuple[Any, ...] | None:
-        """The next message, None on timeout; raises _Crash when the child is gone."""
+        """The next message, None on timeout; raises Crash when the child is gone."""
         conn, proc = self._conn, self._proc
         if conn is None or proc is None:
-            raise _Crash(None, "")
+            raise Crash(None, "")
         try:
             if conn.poll(0):
                 return conn.recv()
@@ -536,7 +258,7 @@ class EngineProxy:
             pass
         raise self._dead()
 
-    def _dead(self) -> _Crash:
+    def _dead(self) -> Crash:
         proc = self._proc
         if proc is not None:
             proc.join(EXIT_GRACE_S)
@@ -547,14 +269,14 @@ class EngineProxy:
         words = self._reap()
         log.error("%s engine process %s ended: %s%s", self.name, proc.pid if proc else "?", describe_exit(code),
                   f"; its last words: {words}" if words else "")
-        return _Crash(code, words)
+        return Crash(code, words)
 
     def _reap(self) -> str:
         """Close the pipe, forget the process, copy its stderr into the log; its last words."""
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
-        return _collect_stderr(self._stderr_file)
+        return collect_stderr(self._stderr_file)
 
     def _kill(self) -> None:
         proc = self._proc
@@ -606,7 +328,7 @@ class EngineProxy:
         self._cancel_load.clear()
         self._load_from(self._model, self._options, level, first_reason="a crash while answering" if level > self._level else "")
 
-    def _crash_error(self, phase: str, crash: _Crash, model: ModelRef | None = None, *, tried: bool = False,
+    def _crash_error(self, phase: str, crash: Crash, model: ModelRef | None = None, *, tried: bool = False,
                      kept: bool = False) -> EngineCrashedError:
         model = model or self._model
         where = f"{describe_exit(crash.exitcode)} in {self.name}'s {self._backend} code"
@@ -646,7 +368,7 @@ class EngineProxy:
             if got is None:
                 continue
             if got[0] == "error" and got[1] == rid:
-                raise _unpack_error(got[2])
+                raise unpack_error(got[2])
             if len(got) > 1 and got[1] == rid:
                 return got
             # a stale reply of an abandoned request: skip it
@@ -662,7 +384,7 @@ class EngineProxy:
         rid = next(self._ids)
         try:
             return int(self._call(("count", rid, messages), rid)[2])
-        except _Crash as crash:
+        except Crash as crash:
             self._after_answer_crash()
             raise self._crash_error("answer", crash) from None
 
@@ -680,11 +402,11 @@ class EngineProxy:
                 self._call(("chat", rid, messages, params), rid)  # ("started", rid)
                 self._active = rid
                 return rid
-            except _Crash as crash:
+            except Crash as crash:
                 if not self._retry_first_answer(crash):
                     raise self._crash_error("answer", crash) from None
 
-    def _retry_first_answer(self, crash: _Crash) -> bool:
+    def _retry_first_answer(self, crash: Crash) -> bool:
         """A crash before any text of the first answer: reload one step safer and go on."""
         self._after_answer_crash()
         if self._answers or self._restart_level is None or self._restart_level <= self._level:
@@ -706,13 +428,13 @@ class EngineProxy:
                 if cancel.is_set() and not cancel_sent:
                     try:
                         self._send(("cancel", rid))
-                    except _Crash:
+                    except Crash:
                         pass
                     cancel_sent = True
                     cancel_deadline = time.monotonic() + CANCEL_GRACE_S
                 try:
                     msg = self._recv(_POLL_S)
-                except _Crash as crash:
+                except Crash as crash:
                     if not got_text and not cancel_sent and self._retry_first_answer(crash):
                         rid = self._begin(messages, params)
                         continue
@@ -737,7 +459,7 @@ class EngineProxy:
                     continue  # a stale reply of an abandoned request
                 if kind == "t":
                     got_text = True
-                    yield Chunk(text=msg[2])
+                    yield Chunk(text=msg[2], thinking=msg[3])
                 elif kind == "done":
                     finished = True
                     self._answers += 1
@@ -745,7 +467,7 @@ class EngineProxy:
                     return
                 elif kind == "error":
                     finished = True
-                    raise _unpack_error(msg[2])
+                    raise unpack_error(msg[2])
         finally:
             self._active = None
             if not finished and self._proc is not None:
@@ -760,44 +482,8 @@ class EngineProxy:
                 msg = self._recv(max(0.0, deadline - time.monotonic()))
                 if msg is not None and len(msg) > 1 and msg[1] == rid and msg[0] in ("done", "error"):
                     return
-        except _Crash:
+        except Crash:
             self._restart_level = self._level
             return
         self._kill()
         self._restart_level = self._level
-
-
-def _remove_stale_stderr_files(log_dir: Path) -> None:
-    """stderr files left by an app that was itself killed (its pid is in the name)."""
-    import psutil
-
-    for f in log_dir.glob("engine-*-*.stderr"):
-        try:
-            owner = int(f.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if owner != os.getpid() and not psutil.pid_exists(owner):
-            f.unlink(missing_ok=True)
-
-
-def _collect_stderr(path: Path | None) -> str:
-    """Copy the child's stderr file into the log; return its most telling last line."""
-    if path is None:
-        return ""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 16384))
-            text = fh.read().decode("utf-8", "replace")
-        path.unlink()
-    except OSError:
-        return ""
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    if lines:
-        log.info("engine process stderr:\n%s", "\n".join(lines[-60:]))
-    telling = [ln.strip() for ln in lines
-               if not ln.startswith((" ", "\t", "Fatal Python error", "Current thread", "Thread 0x", "Extension modules",
-                                     "Stack (most recent", "<no Python frame>", "Current thread's C stack"))
-               and ("error" in ln.lower() or "assert" in ln.lower() or "ggml" in ln.lower() or "abort" in ln.lower())]
-    return telling[-1][:300] if telling else ""

@@ -18,7 +18,8 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import run_turn
 from assistant.core.types import GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import factory, safe_mode
-from assistant.engines.host import CRASH_ENV, PROBE_ENV, EngineProxy
+from assistant.engines.host import EngineProxy
+from assistant.engines.host_child import CRASH_ENV, PROBE_ENV
 from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError, PromptTooLongError
 

@@ -16,7 +16,8 @@ from support.gguf_edit import ARRAY, STRING, UINT32, f32, nested_array, patched_
 from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import LoadOptions, ModelRef
 from assistant.engines.factory import plan_for
-from assistant.engines.host import UNCHECKED_ENV, EngineProxy
+from assistant.engines.host import EngineProxy
+from assistant.engines.host_child import UNCHECKED_ENV
 from assistant.errors import EngineCrashedError, ModelFormatError
 from assistant.library.installed import list_installed
 from assistant.settings import Settings

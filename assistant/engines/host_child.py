@@ -1,0 +1,284 @@
+"""The engine's child process: what runs on the other side of EngineProxy's pipe
+(engines/host.py has the proxy and the message list).
+
+In the child a reader thread takes every message off the pipe: a cancel sets that
+request's threading.Event at once (the engine checks it between tokens and between
+prompt batches); everything else goes to the main thread, which loads and generates
+(MLX needs one thread for both). When the pipe closes (the app is gone) the child exits.
+
+The child installs the same Offline-mode guard as the app (network.py's audit hook is
+per process): the state is passed at spawn and kept in step before each request. Its
+logging goes to the app's log file (llama.cpp's log included, via llamacpp_log); its
+stderr (GGML_ABORT messages, faulthandler's dump on a fatal signal) goes to a file in
+the log folder that the parent copies into the log and quotes when the child dies.
+
+Test hooks, read only by the child: ASSISTANT_TEST_CRASH="PHASE:SIGNAL[:repack]" with
+PHASE "load", "answer" (before the first token) or "token:N" (after the Nth piece of
+text), SIGNAL a signal name or "hang" (stop making progress); ":repack" fires only while
+CPU weight repacking is on, so safe mode's first step gets past it.
+ASSISTANT_TEST_NET_PROBE="HOST:PORT": the child tries to connect there at start and
+reports the outcome (`EngineProxy.test_probe`). ASSISTANT_TEST_UNCHECKED_HEADERS=1: the
+child skips gguf_meta's header value checks, so a test can make llama.cpp really abort.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant import network
+from assistant.core.types import GenParams, LoadOptions, Message, ModelRef
+from assistant.engines import safe_mode
+from assistant.engines.base import Engine
+from assistant.engines.safe_mode import SafeSettings
+from assistant.errors import AssistantError, EngineError
+
+log = logging.getLogger(__name__)
+
+CRASH_ENV = "ASSISTANT_TEST_CRASH"
+PROBE_ENV = "ASSISTANT_TEST_NET_PROBE"
+UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the header value checks
+
+
+@dataclass(frozen=True)
+class ChildConfig:
+    engine: str  # "llama.cpp" or "mlx"
+    offline: bool
+    log_file: str | None
+    stderr_file: str | None
+    verbose: bool = False
+
+
+def make_in_process(name: str) -> Engine:
+    """The engine itself, in this process (the child uses it; so do tests and benchmarks)."""
+    if name == "mlx":
+        from assistant.engines.mlx import MlxEngine
+
+        return MlxEngine()
+    from assistant.engines.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine()
+
+
+# ===================================================================== errors over the pipe
+def pack_error(exc: BaseException) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
+    if not isinstance(exc, AssistantError):
+        exc = EngineError(f"The engine failed: {type(exc).__name__}: {exc}", "See the log for details.")
+    attrs = {k: v for k, v in vars(exc).items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return type(exc).__module__, type(exc).__qualname__, tuple(str(a) for a in exc.args), attrs
+
+
+def unpack_error(packed: tuple[str, str, tuple[Any, ...], dict[str, Any]]) -> AssistantError:
+    module, qualname, args, attrs = packed
+    try:
+        cls = getattr(importlib.import_module(module), qualname)
+        if not (isinstance(cls, type) and issubclass(cls, AssistantError)):
+            raise TypeError(qualname)
+    except (ImportError, AttributeError, TypeError):
+        cls = EngineError
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(attrs)
+    if not hasattr(exc, "message"):
+        exc.message, exc.hint = (args[0] if args else ""), ""
+    return exc
+
+
+# ===================================================================== the child
+@dataclass(frozen=True)
+class _CrashSpec:
+    phase: str  # load / answer / token
+    action: str  # a signal name or "hang"
+    n: int = 0
+    only_with_repack: bool = False
+
+    @classmethod
+    def parse(cls, text: str | None) -> "_CrashSpec | None":
+        if not text:
+            return None
+        parts = text.split(":")
+        n = 0
+        if parts[0] == "token" and len(parts) > 1:
+            n = int(parts.pop(1))
+        if len(parts) < 2:
+            return None
+        return cls(parts[0], parts[1], n, len(parts) > 2 and parts[2] == "repack")
+
+    def fire(self, phase: str, safe: SafeSettings, n: int = 0) -> None:
+        if phase != self.phase or (phase == "token" and n != self.n):
+            return
+        if self.only_with_repack and not safe.repack:
+            return
+        log.warning("test crash hook: %s at %s %s", self.action, phase, n or "")
+        logging.shutdown()
+        if self.action == "hang":
+            while True:
+                time.sleep(3600)
+        os.kill(os.getpid(), getattr(signal, self.action))
+        time.sleep(10)  # the signal is delivered before this ends
+
+
+def _probe(target: str | None) -> str | None:
+    if not target:
+        return None
+
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            return "connected"
+    except AssistantError as exc:  # NetworkBlockedError from the Offline-mode guard
+        return f"blocked: {type(exc).__name__}: {exc.message}"
+    except OSError as exc:
+        return f"error: {exc}"
+
+
+def child_main(conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
+    """Entry point of the engine's process."""
+    # Ctrl-C in a terminal reaches the whole process group: the app decides what it means
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if config.stderr_file:
+        # native code writes its last words (GGML_ABORT, asserts) straight to fd 2
+        fd = os.open(config.stderr_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+    import faulthandler
+
+    faulthandler.enable()  # a fatal signal leaves the Python stack in the stderr file
+    network.install()
+    network.set_offline(config.offline)
+    if os.environ.get(UNCHECKED_ENV) == "1":
+        from assistant.core import gguf_meta
+
+        gguf_meta.check_values = lambda meta, arch: None  # type: ignore[assignment]
+    if config.log_file:
+        from assistant.logs import setup_logging
+
+        setup_logging(Path(config.log_file), verbose=config.verbose)
+        root = logging.getLogger()
+        for h in list(root.handlers):  # stderr is the file the parent copies into the log
+            if type(h) is logging.StreamHandler:
+                root.removeHandler(h)
+    _Child(conn, config).serve()
+
+
+class _Child:
+    def __init__(self, conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
+        self.conn = conn
+        self.config = config
+        self.requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.cancels: dict[int, threading.Event] = {}
+        self.cancels_lock = threading.Lock()
+        self.send_lock = threading.Lock()
+        self.engine: Any = None
+        self.safe = safe_mode.settings(0)
+        self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))
+        self._last_progress = (0.0, -1.0)
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        with self.send_lock:
+            self.conn.send(msg)
+
+    def reader(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the app is gone: so is this process, and its memory
+            kind = msg[0]
+            if kind == "cancel":
+                with self.cancels_lock:
+                    event = self.cancels.get(msg[1])
+                if event is not None:
+                    event.set()
+            elif kind == "offline":
+                network.set_offline(bool(msg[1]))
+            else:
+                if kind == "chat":
+                    with self.cancels_lock:
+                        self.cancels[msg[1]] = threading.Event()
+                self.requests.put(msg)
+
+    def serve(self) -> None:
+        threading.Thread(target=self.reader, name="engine-pipe", daemon=True).start()
+        self.send(("ready", os.getpid(), _probe(os.environ.get(PROBE_ENV))))
+        while True:
+            msg = self.requests.get()
+            kind, rid = msg[0], (msg[1] if len(msg) > 1 and isinstance(msg[1], int) else 0)
+            try:
+                if kind == "load":
+                    self.load(msg[1], msg[2], msg[3])
+                elif kind == "count":
+                    self.send(("result", rid, self.engine.count_tokens(msg[2])))
+                elif kind == "chat":
+                    self.chat(rid, msg[2], msg[3])
+                elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
+                    self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
+                elif kind == "exit":
+                    logging.shutdown()
+                    os._exit(0)  # the OS takes back every page; no native teardown to crash in
+            except BaseException as exc:  # everything goes back to the app, typed
+                if not isinstance(exc, AssistantError):
+                    logging.getLogger(__name__).exception("engine request %s failed", kind)
+                self.send(("error", rid, pack_error(exc)))
+
+    def progress(self, fraction: float) -> None:
+        # throttled: llama.cpp reports once per tensor
+        now = time.monotonic()
+        last_t, last_f = self._last_progress
+        if fraction - last_f >= 0.02 or now - last_t >= 0.5 or fraction >= 1.0:
+            self._last_progress = (now, fraction)
+            self.send(("progress", float(fraction)))
+
+    def load(self, model: ModelRef, options: LoadOptions, safe: SafeSettings) -> None:
+        self.safe = safe
+        if self.crash:
+            self.crash.fire("load", safe)
+        engine: Any = make_in_process(self.config.engine)
+        if hasattr(engine, "safe"):  # llama.cpp: safe-mode switches and load progress
+            engine.safe = safe
+            engine.on_load_progress = self.progress
+        engine.load(model, options)
+        self.engine = engine
+        self.send(("loaded", {
+            "context_length": engine.context_length,
+            "backend": engine.backend,
+            "n_gpu_layers": getattr(engine, "n_gpu_layers", None),
+        }))
+
+    def chat(self, rid: int, messages: list[Message], params: GenParams) -> None:
+        with self.cancels_lock:
+            cancel = self.cancels[rid]
+        try:
+            if self.engine is None:
+                raise EngineError("No model is loaded.", "Load a model first.")
+            stream = self.engine.stream_chat(messages, params, cancel)
+            self.send(("started", rid))
+            if self.crash:
+                self.crash.fire("answer", self.safe)
+            n = 0
+            send = self.conn.send
+            for chunk in stream:
+                if chunk.done:
+                    self.send(("done", rid, chunk))
+                elif chunk.text or chunk.thinking:  # a reasoning model streams both
+                    with self.send_lock:
+                        send(("t", rid, chunk.text, chunk.thinking))
+                    n += 1
+                    if self.crash:
+                        self.crash.fire("token", self.safe, n)
+        finally:
+            with self.cancels_lock:
+                self.cancels.pop(rid, None)
+
+
