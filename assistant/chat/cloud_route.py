@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.chat.router import RouteDecision
+from assistant.core.names import short_model_name
 from assistant.engines.cloud import PROVIDERS
 from assistant.errors import CloudNotAllowedError, NetworkBlockedError
 from assistant.settings import CloudSettings
@@ -39,6 +40,11 @@ def cloud_configured(cloud: CloudSettings) -> bool:
 def cloud_label(cloud: CloudSettings) -> str:
     """'OpenAI gpt-4o', for buttons and questions."""
     return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {cloud.model}".strip()
+
+
+def short_cloud_label(cloud: CloudSettings) -> str:
+    """'OpenAI gpt-4o' with a long model id (a file path, a long repo id) cut short, for buttons and menus."""
+    return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {short_model_name(cloud.model)}".strip()
 
 
 def effective_mode(cloud: CloudSettings, conversation_mode: str | None) -> Mode:

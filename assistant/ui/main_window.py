@@ -50,6 +50,7 @@ from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
 from assistant.ui.library.wizard import FirstRunWizard
+from assistant.ui.navigation import Navigation
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
 
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         input_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         input_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input_row = input_row  # the cloud controls add "Ask <cloud model>" here
+        self.chat.column_changed.connect(lambda side: input_row.setContentsMargins(max(12, side - 4), 6, max(12, side - 4), 10))
         chat_box = QWidget(self)
         cb = QVBoxLayout(chat_box)
         cb.setContentsMargins(0, 0, 0, 0)
@@ -157,6 +159,8 @@ class MainWindow(QMainWindow):
             status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
         ))
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
+        self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
+                              self.prompt, self.send_button)
         self._restore_state()
         self.panel.reload(self.session.conversation_id)
         self.body.setCurrentWidget(self.scanning)
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
         self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
         self._action(c, "&Rename chat…", self.panel.rename_current, Qt.Key.Key_F2)
+        self.view_menu = bar.addMenu("&View")
         h = bar.addMenu("&Help")
         self._action(h, "&About Assistant", self._on_about)
 
@@ -210,6 +215,7 @@ class MainWindow(QMainWindow):
         self.panel.new_chat_requested.connect(self._on_new_chat)
         self.panel.delete_requested.connect(self._on_delete_requested)
         self.panel.export_requested.connect(self._export)
+        self.panel.conversation_renamed.connect(lambda cid, _t: self._on_conversation_changed(s.conversation_id))
         self.header.model_chosen.connect(self._on_model_chosen)
         self.header.add_model_requested.connect(self._on_add_model)
         self.header.library_requested.connect(self.open_library)
@@ -230,10 +236,7 @@ class MainWindow(QMainWindow):
         self.installed.set_entries(entries)
         runnable = [e for e in entries if e.can_run]
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
-        self.header.add_button.setVisible(bool(entries))
-        self.header.settings_button.setVisible(bool(entries))
-        self.header.picker.setVisible(bool(entries))
-        self.header.picker_label.setVisible(bool(entries))
+        self.header.set_models_shown(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
         if current is not None:  # a model is already in use: keep it
             self.header.select_path(str(current.path))
@@ -256,8 +259,8 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, loaded: LoadedModel) -> None:
         self.header.select_path(str(loaded.model.path))
         self.header.show_ready(
-            f"{loaded.backend} · {loaded.context_length:,} tokens of context",
-            loaded.plan_reason,
+            f"{loaded.backend} · {loaded.context_length:,} tokens",
+            f"{loaded.model.display_name}: {loaded.context_length:,} tokens of context. {loaded.plan_reason}",
         )
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()

@@ -6,8 +6,8 @@ Only the newest PAGE messages get widgets when a conversation opens (a chat of
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from assistant.ui.chat.message_widget import MessageWidget
@@ -15,6 +15,8 @@ from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.common.theme import colors
 
 PAGE = 40
+COLUMN_CHARS = 92  # the reading column: about this many average characters wide
+SIDE_MARGIN = 16
 
 
 class ChatView(QScrollArea):
@@ -23,6 +25,7 @@ class ChatView(QScrollArea):
     retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
+    column_changed = Signal(int)  # the side margin of the reading column, for the input row below
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +152,11 @@ class ChatView(QScrollArea):
             f"QFrame#assistantMessage {{ background: {c.assistant_bubble}; border-radius: 8px; }}"
             f"QLabel#details, QLabel#status {{ color: {c.muted_text}; }}"
             f"QLabel#error {{ color: {c.error_text}; }}"
+            # the message buttons are flat; a ring shows where the keyboard is
+            f"QPushButton[flat=\"true\"] {{ border: 2px solid transparent; border-radius: 4px; padding: 2px 8px; }}"
+            f"QPushButton[flat=\"true\"]:hover {{ border-color: {c.border}; }}"
+            f"QPushButton[flat=\"true\"]:focus {{ border-color: {c.link}; }}"
+            f"QPushButton[flat=\"true\"]:disabled {{ color: {c.muted_text}; }}"
         )
         for w in self._widgets:
             w.body.set_dark(dark)
@@ -183,6 +191,27 @@ class ChatView(QScrollArea):
     def widget_at(self, row: int) -> MessageWidget | None:
         i = row - self._first
         return self._widgets[i] if 0 <= i < len(self._widgets) else None
+
+    # -- the reading column -------------------------------------------------------------
+    def column_width(self) -> int:
+        """The widest the messages get: a comfortable line length, as chat apps have."""
+        return self.fontMetrics().averageCharWidth() * COLUMN_CHARS
+
+    def _update_column(self) -> None:
+        side = max(SIDE_MARGIN, (self.viewport().width() - self.column_width()) // 2)
+        m = self._layout.contentsMargins()
+        if m.left() != side:
+            self._layout.setContentsMargins(side, m.top(), side, m.bottom())
+            self.column_changed.emit(side)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._update_column()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._update_column()
 
     # -- scrolling -----------------------------------------------------------------------
     def _on_scrolled(self, value: int) -> None:

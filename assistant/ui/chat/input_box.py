@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 
@@ -21,6 +21,11 @@ class PromptEdit(QPlainTextEdit):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self.updateGeometry)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width() and self.document().isEmpty():
+            self.updateGeometry()  # the placeholder may take one line more or less
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and not event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier):
@@ -37,6 +42,9 @@ class PromptEdit(QPlainTextEdit):
         # grow with the text, from one line up to MAX_LINES
         line = self.fontMetrics().lineSpacing()
         lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
+        if self.document().isEmpty() and self.placeholderText():  # the placeholder wraps too
+            room = max(1, self.viewport().width() - 2 * int(self.document().documentMargin()))
+            lines = max(lines, min(2, -(-self.fontMetrics().horizontalAdvance(self.placeholderText()) // room)))
         margins = self.contentsMargins()
         extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.frameWidth() + 2
         return QSize(super().sizeHint().width(), lines * line + extra)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.ui.common.elided import ElidedButton, ElidedLabel
 from assistant.ui.common.markdown_view import MarkdownView
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
@@ -41,9 +42,8 @@ class MessageWidget(QFrame):
         self._who.setFont(f)
         self._status = QLabel()
         self._status.setObjectName("status")
-        self._details = QLabel()
+        self._details = ElidedLabel()  # a long model id is cut in the middle, in full in the tooltip
         self._details.setObjectName("details")
-        self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self._who)
@@ -61,7 +61,7 @@ class MessageWidget(QFrame):
         self._copy = self._button("Copy", "Copy this message", lambda: self.copy_requested.emit(self))
         self._edit = self._button("Edit", "Edit this message and send it again", self._on_edit_clicked)
         self._regen = self._button("Regenerate", "Write this answer again", lambda: self.regenerate_requested.emit(self))
-        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"))
+        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"), ElidedButton)
         self._retry_local = self._button("Retry locally", "Retry with the local model", lambda: self.retry_requested.emit(self, "local"))
         self._origin = ""
         self._cloud_label = ""
@@ -88,8 +88,8 @@ class MessageWidget(QFrame):
         lay.addWidget(self._error)
         lay.addLayout(actions)
 
-    def _button(self, text: str, name: str, slot) -> QPushButton:  # type: ignore[no-untyped-def]
-        b = QPushButton(text, self)
+    def _button(self, text: str, name: str, slot, kind: type[QPushButton] = QPushButton) -> QPushButton:  # type: ignore[no-untyped-def]
+        b = kind(text, self)
         b.setFlat(True)
         b.setAccessibleName(name)
         b.setToolTip(name)

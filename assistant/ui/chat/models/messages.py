@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from assistant.chat.cost import format_usd
 from assistant.chat.export import answer_details
 from assistant.chat.records import StoredMessage
+from assistant.core.names import short_model_name
 from assistant.engines.cloud import PROVIDERS
 
 Index = QModelIndex | QPersistentModelIndex
@@ -23,7 +24,7 @@ def origin_details(m: StoredMessage) -> str:
     """Where an answer came from, then its details: "Local · gemma-3 · llama.cpp · 41.2 tokens/s"
     or "Cloud · OpenAI gpt-4o · $0.0012 · 3.1 s"."""
     if m.origin == "cloud" or m.engine == "cloud":
-        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {m.model or ''}".strip()]
+        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {short_model_name(m.model)}".strip()]
         if m.cost_usd is not None:
             bits.append(format_usd(m.cost_usd))
         if m.completion_tokens:
@@ -33,7 +34,7 @@ def origin_details(m: StoredMessage) -> str:
         elif m.status == "failed":
             bits.append("failed, partial answer kept" if m.content else "failed")
         return " · ".join(bits)
-    rest = answer_details(m)
+    rest = answer_details(replace(m, model=short_model_name(m.model) or None))
     return "Local · " + rest if rest else "Local"
 
 
