@@ -33,13 +33,21 @@ class Route:
 
 def cloud_configured(cloud: CloudSettings) -> bool:
     return cloud.provider in PROVIDERS and bool(cloud.model.strip()) and (
-        cloud.provider != "openai-compatible" or bool(cloud.base_url.strip())
+        cloud.provider != "openai-compatible" or bool(provider_base_url(cloud))
     )
 
 
 def cloud_label(cloud: CloudSettings) -> str:
     """'OpenAI gpt-4o', for buttons and questions."""
     return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {cloud.model}".strip()
+
+
+def provider_base_url(cloud: CloudSettings) -> str:
+    """The chosen provider's own server address; "" for OpenAI's and Anthropic's own endpoints.
+    The OpenAI-compatible server's address is never used for another provider."""
+    if cloud.provider == "openai-compatible":
+        return cloud.base_url.strip()
+    return cloud.base_urls.get(cloud.provider, "").strip()
 
 
 def short_cloud_label(cloud: CloudSettings) -> str:

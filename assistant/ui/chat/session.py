@@ -238,9 +238,14 @@ class ChatSession(QObject):
             self.messages.sync(self.store.messages(conv_id))
         self.busy_changed.emit(False)
         self.conversations_changed.emit()
-        if result.error is not None:
+        if result.error is not None and not self._error_shown_inline():
             self.error_occurred.emit(str(result.error))
         self.turn_finished.emit(result)
+
+    def _error_shown_inline(self) -> bool:
+        """The failed answer says what went wrong in the chat itself: no popup on top of it."""
+        last = self.messages.message_at(self.messages.rowCount() - 1)
+        return last is not None and last.role == "assistant" and last.status == "failed" and bool(last.error)
 
     def shutdown(self) -> None:
         self._timer.stop()
