@@ -211,12 +211,13 @@ class CloudSettingsPage(QWidget):
     def cloud_settings(self) -> CloudSettings:
         self._keep_provider_values()
         urls = {k: v.strip() for k, v in self._urls.items() if k != "openai-compatible" and v.strip()}
+        provider = str(self.provider_combo.currentData() or "")
         return CloudSettings(
-            provider=str(self.provider_combo.currentData() or ""),
+            provider=provider,
             model=self.model_combo.currentText().strip(),
             base_url=self._urls.get("openai-compatible", "").strip(),
             base_urls=urls,
-            models={k: v.strip() for k, v in self._models.items() if k and v.strip()},
+            models={k: v.strip() for k, v in self._models.items() if k and k != provider and v.strip()},
             routing_mode=str(self.mode_combo.currentData()),
             redact=self.redact_check.isChecked(),
             monthly_limit_usd=float(self.limit_spin.value()),

@@ -210,7 +210,7 @@ def test_preview_is_exactly_what_is_sent_and_always_means_automatic(qtbot, windo
 
     claude_key = "sk-ant-consent-77aa66bb55cc44dd33ee"
     with AnthropicServer(claude_key) as claude:
-        window.settings.cloud = CloudSettings(provider="anthropic", model="claude-test-1", base_url=claude.base_url,
+        window.settings.cloud = CloudSettings(provider="anthropic", model="claude-test-1", base_urls={"anthropic": claude.base_url},
                                               routing_mode="ask", redact=True)
         keys.set_key(key_id(window.settings.cloud), claude_key)
         window.cloud.refresh()
