@@ -52,7 +52,7 @@ def provider_base_url(cloud: CloudSettings) -> str:
 
 def short_cloud_label(cloud: CloudSettings) -> str:
     """'OpenAI gpt-4o' with a long model id (a file path, a long repo id) cut short, for buttons and menus."""
-    return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {short_model_name(cloud.model)}".strip()
+    return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {short_model_name(cloud.model, 24)}".strip()
 
 
 def effective_mode(cloud: CloudSettings, conversation_mode: str | None) -> Mode:
