@@ -152,6 +152,7 @@ class ChatView(QScrollArea):
             f"QFrame#assistantMessage {{ background: {c.assistant_bubble}; border-radius: 8px; }}"
             f"QLabel#details, QLabel#status {{ color: {c.muted_text}; }}"
             f"QLabel#error {{ color: {c.error_text}; }}"
+            "QLabel#who { font-weight: bold; }"
             # the message buttons are flat; a ring shows where the keyboard is
             f"QPushButton[flat=\"true\"] {{ border: 2px solid transparent; border-radius: 4px; padding: 2px 8px; }}"
             f"QPushButton[flat=\"true\"]:hover {{ border-color: {c.border}; }}"
@@ -211,6 +212,12 @@ class ChatView(QScrollArea):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
+            # the styled column does not follow the application's font by itself: hand it on,
+            # so the open chat changes size at once (not only after switching chats)
+            self._inner.setFont(self.font())
+            sheet = self._inner.styleSheet()
+            self._inner.setStyleSheet("")
+            self._inner.setStyleSheet(sheet)  # re-polished: the styled widgets take the new font
             self._update_column()
 
     # -- scrolling -----------------------------------------------------------------------

@@ -36,10 +36,7 @@ class MessageWidget(QFrame):
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
 
         self._who = QLabel("You" if role == "user" else "Assistant")
-        self._who.setObjectName("who")
-        f = self._who.font()
-        f.setBold(True)
-        self._who.setFont(f)
+        self._who.setObjectName("who")  # bold by the chat's style sheet: it follows the font size
         self._status = QLabel()
         self._status.setObjectName("status")
         self._details = ElidedLabel()  # a long model id is cut in the middle, in full in the tooltip

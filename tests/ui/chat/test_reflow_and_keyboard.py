@@ -174,3 +174,14 @@ def test_focus_returns_to_the_message_box_after_send_and_edit(qtbot, window: Mai
     assert window.prompt.hasFocus()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=TURN_TIMEOUT)
     assert window.prompt.hasFocus() and not window.panel.search.hasFocus()
+
+
+def test_a_new_font_size_reaches_the_open_chat_at_once(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    seed_long_chat(window)
+    qtbot.waitUntil(lambda: window.chat.widget_at(1) is not None)
+    answer = window.chat.widget_at(1)
+    new = Settings(**{**window.settings.__dict__, "font_size": 16, "theme": "light"})
+    window.apply_settings(new)
+    qtbot.waitUntil(lambda: answer.body.font().pointSize() == 16)
+    assert answer._who.font().pointSize() == 16 and answer._who.font().bold()
+    assert answer._copy.font().pointSize() == 16

@@ -255,3 +255,29 @@ def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot
         qtbot.waitUntil(lambda: mw.session.loaded is not None, timeout=60_000)
         mw.close()
         store.close()
+
+
+def test_model_settings_fit_the_screen_at_a_large_font_and_explain_each_setting(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.common.theme import apply_theme
+
+    app = QApplication.instance()
+    apply_theme(app, "light", 14)  # type: ignore[arg-type]
+    try:
+        s = Settings(advanced_settings=True)
+        dlg = ModelSettingsDialog(ModelRef(gemma_path, "gguf"), s, ["llama.cpp"])
+        qtbot.addWidget(dlg)
+        dlg.show()
+        screen = dlg.screen().availableGeometry()  # offscreen: 800x600
+        assert dlg.height() <= screen.height() and dlg.width() <= screen.width()
+        qtbot.waitUntil(lambda: dlg.scroll.viewport().height() > 0)
+        # what does not fit scrolls; OK and Cancel stay in view
+        bar = dlg.scroll.verticalScrollBar()
+        assert bar.maximum() > 0 or dlg.body.sizeHint().height() <= dlg.scroll.viewport().height(), (
+            dlg.height(), dlg.body.sizeHint().height(), dlg.scroll.viewport().height())
+        for w in (dlg.context, dlg.temperature, dlg.system_prompt, dlg.gpu_layers, dlg.threads, dlg.top_p,
+                  dlg.top_k, dlg.min_p, dlg.repeat_penalty, dlg.max_tokens, dlg.template):
+            assert w.toolTip() and w.accessibleDescription() == w.toolTip()
+    finally:
+        apply_theme(app, "system", 11)  # type: ignore[arg-type]
