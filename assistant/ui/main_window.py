@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         if self.library is None:
             self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
             self.library.model_use_requested.connect(self._on_model_chosen)
-            self.library.models_changed.connect(self.rescan_models)
+            self.library.models_changed.connect(lambda: (self._save_settings(), self.rescan_models()))
             self.library.model_settings_requested.connect(self.open_model_settings)
         else:
             self.library.refresh_offline()

@@ -281,3 +281,41 @@ def test_model_settings_fit_the_screen_at_a_large_font_and_explain_each_setting(
             assert w.toolTip() and w.accessibleDescription() == w.toolTip()
     finally:
         apply_theme(app, "system", 11)  # type: ignore[arg-type]
+
+
+def test_columns_fit_and_buttons_match_the_selection(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from assistant.ui.library.widgets import MAX_COLUMN_CHARS
+
+    paths = get_paths().ensure()
+    inside = paths.models_dir / "acme__Tiny" / "tiny-Q4_K_M.gguf"
+    inside.parent.mkdir(parents=True)
+    shutil.copy(gemma_path, inside)
+    s = Settings(extra_models=[str(gemma_path)], default_model=str(gemma_path))
+    w = make(qtbot, settings=s)
+    # Recommended: the highlighted first row can be downloaded without a click
+    rec = w.recommended_tab
+    assert rec.catalog_view.currentIndex().row() == 0 and rec.catalog_download.isEnabled()
+    view = rec.catalog_view
+    cap = view.fontMetrics().averageCharWidth() * MAX_COLUMN_CHARS
+    h = view.horizontalHeader()
+    for col in range(1, h.count()):  # column 0 stretches; the others show their contents
+        assert h.sectionSize(col) >= min(cap, view.sizeHintForColumn(col)), col
+    # Downloads: nothing to pause, resume or cancel
+    d = w.downloads_tab
+    assert not (d.pause_button.isEnabled() or d.resume_button.isEnabled() or d.cancel_button.isEnabled())
+    # Installed: the total counts both models; the added file can be taken off the list
+    inst = w.installed_tab
+    inst.refresh_installed()
+    qtbot.waitUntil(lambda: inst.installed.rowCount() == 2 and not w.busy, timeout=WAIT)
+    status = inst.installed_status.text()
+    assert status.startswith("2 models:") and "1 used from elsewhere on disk" in status and " 0 B" not in status
+    row = next(i for i, m in enumerate(inst.installed.rows()) if not m.in_models_dir)
+    inst.installed_view.selectRow(row)
+    assert inst.delete_button.text() == "Remove from list"
+    changed: list[bool] = []
+    inst.models_changed.connect(lambda: changed.append(True))
+    inst.delete_button.click()
+    assert changed and s.extra_models == [] and s.default_model == "" and gemma_path.exists()
+    qtbot.waitUntil(lambda: inst.installed.rowCount() == 1 and not w.busy, timeout=WAIT)
