@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         s.error_occurred.connect(self._on_error)
         self.chat.edit_submitted.connect(s.edit_and_resend)
         self.chat.regenerate_requested.connect(s.regenerate)
+        self.chat.version_requested.connect(s.show_version)
         self.chat.link_activated.connect(self._on_link_activated)
         self.chat.message_copied.connect(lambda _row: self.statusBar().showMessage("Copied to the clipboard", 2000))
         self.panel.conversation_selected.connect(s.open_conversation)

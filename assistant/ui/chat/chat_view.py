@@ -25,6 +25,7 @@ class ChatView(QScrollArea):
     retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
+    version_requested = Signal(int)  # -1 / +1: another version of the last answer
     column_changed = Signal(int)  # the side margin of the reading column, for the input row below
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
@@ -74,6 +75,7 @@ class ChatView(QScrollArea):
         w.regenerate_requested.connect(lambda _w: self.regenerate_requested.emit())
         w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
         w.link_activated.connect(self.link_activated)
+        w.versions.step_requested.connect(self.version_requested)
         self._fill(w, row)
         return w
 
@@ -82,6 +84,7 @@ class ChatView(QScrollArea):
         M = MessageListModel
         w.set_origin(idx.data(M.OriginRole), self.cloud_label)
         w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole))
+        w.versions.set_versions(idx.data(M.VersionsRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]
@@ -138,6 +141,8 @@ class ChatView(QScrollArea):
             w = self._widgets[row - self._first]
             if roles == [MessageListModel.ContentRole, Qt.ItemDataRole.DisplayRole]:
                 w.set_streaming_text(self._model.index(row).data(MessageListModel.ContentRole))
+            elif roles == [MessageListModel.VersionsRole]:
+                w.versions.set_versions(self._model.index(row).data(MessageListModel.VersionsRole))
             else:
                 self._fill(w, row)
         self._update_actions()
@@ -177,6 +182,7 @@ class ChatView(QScrollArea):
         for i, w in enumerate(self._widgets):
             w.set_can_regenerate(i == last and w.role == "assistant" and not self._busy)
             w.set_actions_enabled(not self._busy)
+            w.versions.set_enabled(not self._busy, self._model.index(self._first + i).data(MessageListModel.VersionsRole))
 
     def _row_of(self, w: MessageWidget) -> int:
         return self._first + self._widgets.index(w)

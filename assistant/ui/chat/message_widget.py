@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.ui.chat.version_bar import VersionBar
 from assistant.ui.common.elided import ElidedButton, ElidedLabel
 from assistant.ui.common.markdown_view import MarkdownView
 
@@ -66,8 +67,10 @@ class MessageWidget(QFrame):
         self._regen.setVisible(False)
         self._retry_cloud.setVisible(False)
         self._retry_local.setVisible(False)
+        self.versions = VersionBar(self)  # ‹1/2›: earlier answers kept by Regenerate and Retry
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.versions)
         actions.addWidget(self._details, 1)
         for b in (self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
             actions.addWidget(b)

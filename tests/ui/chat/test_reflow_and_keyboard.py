@@ -185,3 +185,25 @@ def test_a_new_font_size_reaches_the_open_chat_at_once(qtbot, window: MainWindow
     qtbot.waitUntil(lambda: answer.body.font().pointSize() == 16)
     assert answer._who.font().pointSize() == 16 and answer._who.font().bold()
     assert answer._copy.font().pointSize() == 16
+
+
+def test_regenerate_keeps_the_earlier_answer_as_a_version(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.prompt.setPlainText("Say something.")
+    qtbot.keyClick(window.prompt, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.session.busy and len(window.session.messages.messages()) == 2, timeout=TURN_TIMEOUT)
+    first = window.store.messages(window.session.conversation_id)[-1].content
+    window.settings.generation.temperature = 1.0
+    window.settings.generation.seed = 11
+    window.chat.widget_at(1)._regen.click()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=TURN_TIMEOUT)
+    bar = window.chat.widget_at(1).versions
+    assert bar.isVisible() and bar.label.text() == "2/2"
+    assert bar.prev_button.isEnabled() and not bar.next_button.isEnabled()
+    second = window.store.messages(window.session.conversation_id)[-1].content
+    bar.prev_button.click()
+    assert window.chat.widget_at(1).versions.label.text() == "1/2"
+    assert window.store.messages(window.session.conversation_id)[-1].content == first
+    assert window.chat.widget_at(1).text() == first
+    window.chat.widget_at(1).versions.next_button.click()
+    assert window.chat.widget_at(1).text() == second
+    assert [m.role for m in window.store.messages(window.session.conversation_id)] == ["user", "assistant"]

@@ -46,10 +46,12 @@ class MessageListModel(QAbstractListModel):
     DetailsRole = Qt.ItemDataRole.UserRole + 5  # "model · engine · 41.2 tokens/s · stopped"
     ErrorRole = Qt.ItemDataRole.UserRole + 6
     OriginRole = Qt.ItemDataRole.UserRole + 7  # local / cloud ("" for the user's messages)
+    VersionsRole = Qt.ItemDataRole.UserRole + 8  # (shown, count) of an answer with earlier versions, else None
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[StoredMessage] = []
+        self._versions: dict[int, tuple[int, int]] = {}  # message id -> (shown, count)
 
     def roleNames(self) -> dict[int, bytes]:
         return {
@@ -60,6 +62,7 @@ class MessageListModel(QAbstractListModel):
             self.DetailsRole: b"details",
             self.ErrorRole: b"error",
             self.OriginRole: b"origin",
+            self.VersionsRole: b"versions",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -83,10 +86,20 @@ class MessageListModel(QAbstractListModel):
             return (m.origin or ("cloud" if m.engine == "cloud" else "local")) if m.role == "assistant" else ""
         if role == self.ErrorRole:
             return m.error or ""
+        if role == self.VersionsRole:
+            return self._versions.get(m.id)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if m.role == "user" else "Assistant"
             return f"{who}: {m.content}"
         return None
+
+    def set_versions(self, versions: dict[int, tuple[int, int]]) -> None:
+        """Which answers have versions: message id -> (shown, count)."""
+        changed = {i for i in set(versions) | set(self._versions) if versions.get(i) != self._versions.get(i)}
+        self._versions = dict(versions)
+        for i, m in enumerate(self._rows):
+            if m.id in changed:
+                self.dataChanged.emit(self.index(i), self.index(i), [self.VersionsRole])
 
     def message_at(self, row: int) -> StoredMessage | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
