@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import hardware, network
-from assistant.chat.export import write_export
 from assistant.chat.store import ChatStore
 from assistant.core.gguf_meta import check_gguf_header
 from assistant.errors import AssistantError
@@ -37,6 +36,7 @@ from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.conversation_panel import ConversationPanel
 from assistant.ui.chat.empty_state import EmptyState
 from assistant.ui.chat.engine_host import LoadedModel
+from assistant.ui.chat.export_dialog import export_conversation
 from assistant.ui.chat.header import ChatHeader
 from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.model_scan import ModelScan, start_scan
@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         s.model_loaded.connect(self._on_model_loaded)
         s.model_load_failed.connect(self._on_model_load_failed)
         s.conversation_changed.connect(self._on_conversation_changed)
-        s.conversations_changed.connect(lambda: self.panel.reload(s.conversation_id))
+        s.conversations_changed.connect(lambda: self._on_conversation_changed(s.conversation_id))  # titles too
         s.error_occurred.connect(self._on_error)
         self.chat.edit_submitted.connect(s.edit_and_resend)
         self.chat.regenerate_requested.connect(s.regenerate)
@@ -374,8 +374,11 @@ class MainWindow(QMainWindow):
         self.session.new_conversation()
         self.prompt.setFocus()
 
-    def _on_search_hit(self, conversation_id: int, _message_id: int) -> None:
+    def _on_search_hit(self, conversation_id: int, message_id: int) -> None:
         self.session.open_conversation(conversation_id)
+        rows = [m.id for m in self.session.messages.messages()]
+        if message_id in rows:  # open at the match, not at the bottom
+            self.chat.show_row(rows.index(message_id))
 
     def _on_error(self, message: str) -> None:
         QMessageBox.warning(self, "Something went wrong", message)
@@ -417,21 +420,7 @@ class MainWindow(QMainWindow):
 
     # -- export ----------------------------------------------------------------------
     def _export(self, conversation_id: int, kind: str) -> None:
-        conv = self.store.get_conversation(conversation_id) if conversation_id else None
-        if conv is None:
-            self.statusBar().showMessage("Open a conversation to export it.", 3000)
-            return
-        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in conv.title).strip() or "chat"
-        filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{safe}.{kind}"), filt)
-        if not path:
-            return
-        try:
-            write_export(Path(path), conv, self.store.messages(conv.id))
-        except OSError as exc:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror}.")
-            return
-        self.statusBar().showMessage(f"Exported to {path}", 4000)
+        export_conversation(self, self.store, conversation_id, kind, self.statusBar())
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:

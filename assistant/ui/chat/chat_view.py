@@ -55,6 +55,14 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.set_dark(False)
 
+        # shown when the user scrolled up while an answer is written (or far up in a long chat)
+        self.jump_button = QPushButton("↓ Latest", self)
+        self.jump_button.setAccessibleName("Jump to the latest message")
+        self.jump_button.setToolTip("Jump to the latest message")
+        self.jump_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.jump_button.clicked.connect(self.scroll_to_bottom)
+        self.jump_button.hide()
+
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
@@ -176,6 +184,7 @@ class ChatView(QScrollArea):
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._update_actions()
+        self._update_jump()
 
     def _update_actions(self) -> None:
         last = len(self._widgets) - 1
@@ -214,6 +223,21 @@ class ChatView(QScrollArea):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._update_column()
+        self._place_jump()
+
+    def _place_jump(self) -> None:
+        b, vp = self.jump_button, self.viewport().geometry()
+        b.adjustSize()
+        b.move(vp.right() - b.width() - 16, vp.bottom() - b.height() - 12)
+
+    def _update_jump(self) -> None:
+        bar = self.verticalScrollBar()
+        far = bar.maximum() - bar.value() > self.viewport().height()
+        show = not self._stick_to_bottom and (self._busy or far)
+        if show != self.jump_button.isVisible():
+            self._place_jump()
+            self.jump_button.setVisible(show)
+            self.jump_button.raise_()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
@@ -230,13 +254,32 @@ class ChatView(QScrollArea):
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 24
+        self._update_jump()
 
     def _on_range_changed(self, _lo: int, hi: int) -> None:
         # follow a growing answer only while the user is reading the bottom
         if self._stick_to_bottom:
             self.verticalScrollBar().setValue(hi)
+        self._update_jump()
+
+    def show_row(self, row: int) -> None:
+        """Scroll to a message (a search result), loading earlier pages as needed."""
+        while 0 <= row < self._first:
+            self._on_more_clicked()
+        if self.widget_at(row) is None:
+            return
+        self._stick_to_bottom = False
+        # after the queued scroll to the bottom of a newly opened chat, and after the layout
+        QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._reveal(row)))
+
+    def _reveal(self, row: int) -> None:
+        w = self.widget_at(row)
+        if w is not None:
+            self._stick_to_bottom = False
+            self.verticalScrollBar().setValue(max(0, w.y() - self._layout.spacing()))
 
     def scroll_to_bottom(self) -> None:
         self._stick_to_bottom = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+        self._update_jump()

@@ -7,7 +7,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
@@ -18,8 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.chat.snippets import MARKS
 from assistant.chat.store import ChatStore
+from assistant.ui.chat.list_delegates import HitDelegate, SectionDelegate
 from assistant.ui.chat.models.conversations import ConversationListModel, SearchResultsModel
+from assistant.ui.common.dialogs import ask_text
 
 SEARCH_DELAY_MS = 200
 
@@ -55,7 +57,7 @@ class ConversationPanel(QWidget):
         self.list = QListView(self)
         self.list.setModel(self.model)
         self.list.setAccessibleName("Conversations")
-        self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(SectionDelegate(self.list))  # "Today", "Yesterday", ... above the chats
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # titles are elided
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -68,6 +70,8 @@ class ConversationPanel(QWidget):
         self.hits.setModel(self.results)
         self.hits.setAccessibleName("Search results")
         self.hits.setWordWrap(True)
+        self.hits.setItemDelegate(HitDelegate(self.hits))  # plain text, the match marked
+        self.hits.setResizeMode(QListView.ResizeMode.Adjust)
         self.hits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hits.activated.connect(self._on_hit_activated)
         self.hits.clicked.connect(self._on_hit_activated)
@@ -145,7 +149,7 @@ class ConversationPanel(QWidget):
         if not query:
             self.stack.setCurrentIndex(0)
             return
-        hits = self.store.search(query, limit=100, marks=("«", "»"))
+        hits = self.store.search(query, limit=100, marks=MARKS)
         self.results.set_hits(hits)
         self._no_hits.setVisible(not hits)
         self.stack.setCurrentIndex(1)
@@ -173,7 +177,7 @@ class ConversationPanel(QWidget):
         conv = self.store.get_conversation(cid) if cid else None
         if conv is None:
             return
-        title, ok = QInputDialog.getText(self, "Rename conversation", "New name:", text=conv.title)
+        title, ok = ask_text(self, "Rename conversation", "New name:", text=conv.title)
         if ok and title.strip():
             self.store.rename_conversation(cid, title.strip())
             self.reload(cid)

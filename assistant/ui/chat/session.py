@@ -183,6 +183,10 @@ class ChatSession(QObject):
         m = self.messages.message_at(row)
         if self.busy or self.loaded is None or m is None or m.role != "user" or m.id <= 0 or not new_text.strip():
             return False
+        conv = self.store.get_conversation(self.conversation_id) if row == 0 else None
+        if conv is not None and conv.title == _title_from(m.content):  # the title came from this message
+            self.store.rename_conversation(conv.id, _title_from(new_text))
+            self.conversations_changed.emit()
         self.store.delete_messages_from(self.conversation_id, m.id)
         self.messages.truncate(row)
         self.messages.append(self._placeholder("user", new_text.strip(), "complete"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from assistant.chat.store import ChatStore
 from assistant.paths import get_paths
@@ -118,7 +118,7 @@ def test_f2_renames_from_the_chat_list_and_the_title_follows(qtbot, window: Main
     conv = window.store.create_conversation("Old name")
     window.panel.reload(conv.id)
     window.session.open_conversation(conv.id)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("New name", True))
+    monkeypatch.setattr("assistant.ui.chat.conversation_panel.ask_text", lambda *_a, **_k: ("New name", True))
     window.panel.list.setFocus()
     qtbot.waitUntil(lambda: window.panel.list.hasFocus())
     qtbot.keyClick(window.panel.list, Qt.Key.Key_F2)

@@ -1,0 +1,23 @@
+"""Small dialogs shared by the window's parts."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
+
+TEXT_CHARS = 56  # the rename box shows a long title whole
+
+
+def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> tuple[str, bool]:
+    """QInputDialog.getText, wide enough for its title and for a long current value."""
+    dlg = QInputDialog(parent)
+    dlg.setWindowTitle(title)
+    dlg.setLabelText(label)
+    dlg.setInputMode(QInputDialog.InputMode.TextInput)
+    dlg.setTextEchoMode(QLineEdit.EchoMode.Normal)
+    dlg.setTextValue(text)
+    fm = dlg.fontMetrics()
+    dlg.setMinimumWidth(max(fm.averageCharWidth() * TEXT_CHARS, fm.horizontalAdvance(title) + 160))
+    ok = dlg.exec() == QInputDialog.DialogCode.Accepted
+    value = dlg.textValue()
+    dlg.deleteLater()
+    return value, ok
