@@ -39,15 +39,18 @@ class PromptEdit(QPlainTextEdit):
             self.prompt_submitted.emit(text)
 
     def sizeHint(self) -> QSize:
+        return QSize(self.minimumSizeHint().width(), self._height())
+
+    def _height(self) -> int:
         # grow with the text, from one line up to MAX_LINES
         line = self.fontMetrics().lineSpacing()
         lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
         if self.document().isEmpty() and self.placeholderText():  # the placeholder wraps too
             room = max(1, self.viewport().width() - 2 * int(self.document().documentMargin()))
-            lines = max(lines, min(2, -(-self.fontMetrics().horizontalAdvance(self.placeholderText()) // room)))
+            lines = max(lines, min(3, -(-self.fontMetrics().horizontalAdvance(self.placeholderText()) // room)))
         margins = self.contentsMargins()
         extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.frameWidth() + 2
-        return QSize(super().sizeHint().width(), lines * line + extra)
+        return lines * line + extra
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(100, self.sizeHint().height())
+        return QSize(100, self._height())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -68,10 +69,13 @@ class MessageWidget(QFrame):
         self._retry_cloud.setVisible(False)
         self._retry_local.setVisible(False)
         self.versions = VersionBar(self)  # ‹1/2›: earlier answers kept by Regenerate and Retry
-        actions = QHBoxLayout()
+        actions = self._actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self.versions)
         actions.addWidget(self._details, 1)
+        actions.addStretch(0)  # holds the buttons right when the details are on their own line
+        self._details_row = QHBoxLayout()  # the details go here, on a line of their own, when narrow
+        self._details_row.setContentsMargins(0, 0, 0, 0)
         for b in (self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
             actions.addWidget(b)
 
@@ -86,7 +90,26 @@ class MessageWidget(QFrame):
         lay.addWidget(self.body)
         lay.addWidget(self._editor_box)
         lay.addWidget(self._error)
+        lay.addLayout(self._details_row)
         lay.addLayout(actions)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_details()
+
+    def _fit_details(self) -> None:
+        """The details beside the buttons when both fit, else on their own line above them."""
+        m = self.layout().contentsMargins()
+        buttons = sum(w.sizeHint().width() + 6 for w in self.findChildren(QPushButton)
+                      if w.parent() is self and w.isVisibleTo(self))
+        need = self._details.fontMetrics().horizontalAdvance(self._details.text()) + buttons + m.left() + m.right()
+        own_line = need > self.width() and bool(self._details.text())
+        if own_line != (self._details_row.indexOf(self._details) >= 0):
+            (self._actions if own_line else self._details_row).removeWidget(self._details)
+            if own_line:
+                self._details_row.addWidget(self._details, 1)
+            else:
+                self._actions.insertWidget(1, self._details, 1)
 
     def _button(self, text: str, name: str, slot, kind: type[QPushButton] = QPushButton) -> QPushButton:  # type: ignore[no-untyped-def]
         b = kind(text, self)
@@ -104,6 +127,7 @@ class MessageWidget(QFrame):
         self._status.setText(f"· {label}" if label else "")
         self._status.setVisible(bool(label))
         self._details.setText(details)
+        self._fit_details()
         self._error.setText(f"⚠ {error}" if error and status == "failed" else "")
         self._error.setVisible(bool(error) and status == "failed")
         done = status != "streaming"
@@ -124,6 +148,7 @@ class MessageWidget(QFrame):
         self._regen.setVisible(answer)
         self._retry_cloud.setVisible(answer and self._origin != "cloud" and bool(self._cloud_label))
         self._retry_local.setVisible(answer and self._origin == "cloud")
+        self._fit_details()
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self._edit.setEnabled(enabled)

@@ -154,10 +154,14 @@ class CloudSettingsPage(QWidget):
         self.mode_help = QLabel()
         self.mode_help.setWordWrap(True)
         form.addRow("", self.mode_help)
-        self.redact_check = QCheckBox("&Hide e-mail addresses, phone numbers and key-like strings before sending")
+        self.redact_check = QCheckBox("&Hide personal data before sending")
         self.redact_check.setAccessibleName("Redact personal data before sending")
         self.redact_check.toggled.connect(self._on_value_changed)
         form.addRow("", self.redact_check)
+        redact_help = QLabel("E-mail addresses, phone numbers and key-like strings are replaced before a message leaves.")
+        redact_help.setWordWrap(True)  # a check box does not wrap: its text stays short
+        self.redact_check.setAccessibleDescription(redact_help.text())
+        form.addRow("", redact_help)
         return box
 
     def _build_cost(self) -> QGroupBox:

@@ -64,10 +64,12 @@ class ElidedButton(QPushButton):
         self.setToolTip(tooltip)
 
     def _room(self) -> int:
+        # the padding around the text (the style's minimum width of a button aside)
+        text = self.fontMetrics().horizontalAdvance(self.text())
         opt = QStyleOptionButton()
         self.initStyleOption(opt)
-        chrome = self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, opt, QSize(0, 0), self).width()
-        return max(0, self.width() - chrome)
+        full = self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, opt, opt.fontMetrics.size(0, self.text()), self)
+        return max(0, self.width() - max(0, full.width() - text))
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         hint = super().sizeHint()
@@ -83,7 +85,9 @@ class ElidedButton(QPushButton):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         full = self.text()
-        shown = self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, self._room())
+        room = self._room()
+        fits = self.fontMetrics().horizontalAdvance(full) <= room + 2  # elidedText cuts at the exact width
+        shown = full if fits else self.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, room)
         if shown == full:
             super().paintEvent(event)
             return

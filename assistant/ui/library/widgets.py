@@ -45,9 +45,10 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
     v.verticalHeader().hide()
     v.setShowGrid(False)
     h = v.horizontalHeader()
+    # every column as wide as its contents (watch_columns), the last one takes what is left,
+    # and a horizontal scrollbar when they cannot all fit (`stretch`: kept for the callers)
     h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    h.setStretchLastSection(False)
-    h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    h.setStretchLastSection(True)
     watch_columns(v)
     return v
 
@@ -60,7 +61,7 @@ def fit_columns(view: QTableView) -> None:
     the stretch column takes the rest, and a horizontal scrollbar appears when all cannot fit."""
     h = view.horizontalHeader()
     cap = view.fontMetrics().averageCharWidth() * MAX_COLUMN_CHARS
-    for col in range(h.count()):
+    for col in range(h.count() - 1):  # the last one stretches
         if h.sectionResizeMode(col) == QHeaderView.ResizeMode.Stretch:
             continue
         view.resizeColumnToContents(col)

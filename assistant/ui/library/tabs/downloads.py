@@ -58,8 +58,8 @@ class DownloadsTab(QWidget):
 
     def _set_stretch(self) -> None:
         h = self.downloads_view.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # "Failed: why" has room to be read
+        h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        h.setStretchLastSection(True)  # the status ("Failed: why") has the room that is left
 
     def _update_buttons(self) -> None:
         row = _selected_row(self.downloads_view)

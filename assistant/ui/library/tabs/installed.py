@@ -59,15 +59,20 @@ class InstalledTab(QWidget):
         self.import_folder_button.clicked.connect(self._on_import_folder)
         self.installed_status = QLabel()
         self.installed_status.setAccessibleName("Installed models status")
+        self.installed_status.setWordWrap(True)
+        # two rows, so the tab fits a narrow window: what to do with the selected model
+        # below the table; the status and bringing a model in above it
+        top = QHBoxLayout()
+        top.addWidget(self.installed_status, 1)
+        top.addWidget(self.import_button)
+        top.addWidget(self.import_folder_button)
         row = QHBoxLayout()
         for b in (self.use_button, self.settings_button, self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
-        row.addWidget(self.import_button)
-        row.addWidget(self.import_folder_button)
         lay = QVBoxLayout(self)
+        lay.addLayout(top)
         lay.addWidget(self.installed_view, 1)
-        lay.addWidget(self.installed_status)
         lay.addLayout(row)
 
     def refresh_installed(self) -> None:
@@ -79,6 +84,8 @@ class InstalledTab(QWidget):
     def _on_installed(self, rows: list[InstalledModel]) -> None:
         self.installed.set_rows(rows)
         self.installed_status.setText(installed_summary(rows, self._ctx.paths.models_dir))
+        if rows:  # a row is current, so the buttons work on it at once
+            self.installed_view.setCurrentIndex(self.installed.index(0, 0))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
