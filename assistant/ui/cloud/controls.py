@@ -56,7 +56,7 @@ class CloudControls(QObject):
         s.config_dir = host.config_dir
         self.consent_dialog: ConsentDialog | None = None
 
-        self.ask_button = ElidedButton("Ask cloud", window, max_chars=24)
+        self.ask_button = ElidedButton("Ask cloud", window, max_chars=22)
         self.ask_button.setToolTip("Send this message to the cloud model (Ctrl+Shift+Enter)")
         self.ask_button.clicked.connect(self._on_ask_clicked)
         row = host.input_row
@@ -104,7 +104,7 @@ class CloudControls(QObject):
         c = self._settings.cloud
         on = cloud_configured(c)
         label = short_cloud_label(c) if on else ""  # short names on buttons and menus; in full in tooltips
-        self.ask_button.setText(f"Ask {short_model_name(c.model, 20)}" if on else "Ask cloud")
+        self.ask_button.setText(f"Ask {short_model_name(c.model, 18)}" if on else "Ask cloud")
         self.ask_button.setAccessibleName(f"Ask {label}" if on else "Ask the cloud model")
         full = f" ({cloud_label(c)})" if on else ""
         self.ask_button.set_tooltip(f"Send this message to the cloud model{full} (Ctrl+Shift+Enter)")

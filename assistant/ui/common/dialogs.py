@@ -16,7 +16,12 @@ def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> tuple[s
     dlg.setTextEchoMode(QLineEdit.EchoMode.Normal)
     dlg.setTextValue(text)
     fm = dlg.fontMetrics()
-    dlg.setMinimumWidth(max(fm.averageCharWidth() * TEXT_CHARS, fm.horizontalAdvance(title) + 160))
+    # the dialog sizes itself to its layout: widen the field, not the dialog
+    field = dlg.findChild(QLineEdit)
+    wide = max(fm.averageCharWidth() * TEXT_CHARS, fm.horizontalAdvance(title) + 160)
+    if field is not None:
+        field.setMinimumWidth(min(wide, fm.horizontalAdvance(text) + fm.averageCharWidth() * 4) if text else wide)
+        field.setMinimumWidth(max(field.minimumWidth(), fm.averageCharWidth() * 40))
     ok = dlg.exec() == QInputDialog.DialogCode.Accepted
     value = dlg.textValue()
     dlg.deleteLater()

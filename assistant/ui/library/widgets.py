@@ -65,7 +65,8 @@ def fit_columns(view: QTableView) -> None:
         if h.sectionResizeMode(col) == QHeaderView.ResizeMode.Stretch:
             continue
         view.resizeColumnToContents(col)
-        h.resizeSection(col, min(cap, max(h.sectionSize(col), h.sectionSizeHint(col))))
+        pad = view.fontMetrics().averageCharWidth() * 2  # cells do not run into each other
+        h.resizeSection(col, min(cap, max(h.sectionSize(col), h.sectionSizeHint(col)) + pad))
 
 
 def watch_columns(view: QTableView) -> None:
