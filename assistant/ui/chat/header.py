@@ -35,11 +35,10 @@ class ChatHeader(QWidget):
         self.picker.setModel(models)
         self.picker.setAccessibleName("Model")
         self.picker.setToolTip("The model that answers in this chat, and what it runs on")
-        # a fixed width from a length in characters: a long model name never widens the header
-        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.picker.setMinimumContentsLength(12)
-        self.picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.picker.setMaximumWidth(self.fontMetrics().averageCharWidth() * 40)
+        # as wide as the (short) model names, at most 40 characters and at least 12 in a
+        # narrow header: a long model name never widens the header
+        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._size_picker()
         self.picker.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)
         label.setBuddy(self.picker)
         self.picker.activated.connect(self._on_activated)
@@ -57,8 +56,9 @@ class ChatHeader(QWidget):
         self.settings_button.setToolTip("Settings of this model")
         self.settings_button.clicked.connect(self.model_settings_requested)
         # the status gives way first in a narrow window, elided; the full text and reason in the tooltip
-        self.status = ElidedLabel("", self, Qt.TextElideMode.ElideRight)
+        self.status = ElidedLabel("", self, Qt.TextElideMode.ElideRight, min_chars=30)  # "CPU · 4,096 tokens" whole
         self.status.setAccessibleName("Model status")
+        self.status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)  # its minimum counts
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)  # llama.cpp gives no load progress: an indeterminate bar
         self.progress.setMaximumWidth(120)
@@ -80,8 +80,13 @@ class ChatHeader(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:
-            self.picker.setMaximumWidth(self.fontMetrics().averageCharWidth() * 40)
+            self._size_picker()
             self._fit()
+
+    def _size_picker(self) -> None:
+        chars = self.fontMetrics().averageCharWidth()
+        self.picker.setMinimumWidth(chars * 12)
+        self.picker.setMaximumWidth(chars * 40)
 
     def set_models_shown(self, shown: bool) -> None:
         """The picker and its buttons, shown when there are models to pick from."""
@@ -104,7 +109,7 @@ class ChatHeader(QWidget):
         return hint
 
     def _fit(self) -> None:
-        need = self.minimumSizeHint().width() + self.status.fontMetrics().averageCharWidth() * 22
+        need = self.minimumSizeHint().width()
         shown = 0
         for w in self._foldable():
             need += self._room(w)

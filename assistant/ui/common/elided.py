@@ -14,9 +14,10 @@ class ElidedLabel(QLabel):
     """A one-line label; text() stays the full text, only the painting is elided."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None,
-                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle, min_chars: int = 4) -> None:
         super().__init__(text, parent)
         self._mode = mode
+        self._min_chars = min_chars  # kept whole up to this many characters before it is cut
         self._tooltip = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
@@ -28,6 +29,7 @@ class ElidedLabel(QLabel):
     def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
         super().setText(text)
         self._sync_tooltip()
+        self.updateGeometry()
 
     def elided_text(self) -> str:
         return self.fontMetrics().elidedText(self.text(), self._mode, max(0, self.contentsRect().width()))
@@ -37,7 +39,10 @@ class ElidedLabel(QLabel):
         self.setToolTip("\n".join(t for t in (self.text() if cut else "", self._tooltip) if t))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        return QSize(self.fontMetrics().averageCharWidth() * MIN_CHARS, super().minimumSizeHint().height())
+        fm = self.fontMetrics()
+        m = self.contentsMargins()
+        width = min(fm.horizontalAdvance(self.text()) + 2, fm.averageCharWidth() * max(MIN_CHARS, self._min_chars))
+        return QSize(width + m.left() + m.right(), super().minimumSizeHint().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

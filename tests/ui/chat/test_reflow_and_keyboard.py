@@ -69,6 +69,9 @@ def test_messages_wrap_to_the_view_and_nothing_leaves_the_window(qtbot, window: 
     qtbot.waitUntil(lambda: view.widget().width() <= view.viewport().width())
     assert overflowing(view.widget(), view.viewport().width()) == []
     assert overflowing(window, window.width()) == []
+    # the header says what the model runs on in full ("CPU · 2,048 tokens", not "CPU · 2,04")
+    status = window.header.status
+    qtbot.waitUntil(lambda: status.text() != "" and status.elided_text() == status.text(), timeout=3000)
     # a reading column: maximised, lines do not span the whole width
     answer = view.widget_at(1)
     assert answer is not None and answer.width() <= view.column_width()
