@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
@@ -33,7 +35,8 @@ class EmptyState(QWidget):
         title = QLabel("<h2>Welcome! Let's get you a model</h2>", column)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         col.addWidget(title)
-        for text in (*PARAGRAPHS, f"You can also put model files in:<br><code>{models_dir}</code>"):
+        breakable = html.escape(models_dir).replace("/", "/\u200b").replace("\\", "\\\u200b")  # a long path wraps
+        for text in (*PARAGRAPHS, f"You can also put model files in:<br><code>{breakable}</code>"):
             label = QLabel(text, column)
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
