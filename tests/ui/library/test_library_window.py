@@ -243,7 +243,14 @@ def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot
         host = mw.download_host()
         host.progress_changed.connect(lambda _i, p: states.append(p.state))
         assert lib.tabs.currentIndex() == 2 and lib.downloads_tab.downloads_view.model() is host.model
+        d = lib.downloads_tab
+        enabled: list[tuple[bool, bool, bool]] = []
+        host.progress_changed.connect(lambda _i, p: enabled.append(
+            (d.pause_button.isEnabled(), d.resume_button.isEnabled(), d.cancel_button.isEnabled())) if p.state == "downloading" else None)
         qtbot.waitUntil(lambda: lib.installed_tab.installed.rowCount() == 1, timeout=120_000)
+        # while it downloads: Pause and Cancel, not Resume; once done: none of them
+        assert (True, False, True) in enabled
+        qtbot.waitUntil(lambda: not (d.pause_button.isEnabled() or d.cancel_button.isEnabled()), timeout=WAIT)
         assert "downloading" in states and "done" in states
         qtmodeltester_rows = host.model.rowCount()
         assert qtmodeltester_rows == 1 and host.model.index(0, 3).data() == "Done"
