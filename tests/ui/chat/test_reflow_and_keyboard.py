@@ -210,3 +210,17 @@ def test_regenerate_keeps_the_earlier_answer_as_a_version(qtbot, window: MainWin
     window.chat.widget_at(1).versions.next_button.click()
     assert window.chat.widget_at(1).text() == second
     assert [m.role for m in window.store.messages(window.session.conversation_id)] == ["user", "assistant"]
+
+
+def test_message_buttons_show_a_focus_ring(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    seed_long_chat(window)
+    qtbot.waitUntil(lambda: window.chat.widget_at(1) is not None)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    button = window.chat.widget_at(1)._copy
+    window.chat.ensureWidgetVisible(button)
+    plain = button.grab().toImage()
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(button.hasFocus)
+    ringed = button.grab().toImage()
+    assert plain != ringed  # the keyboard's place is drawn
