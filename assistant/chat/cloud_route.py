@@ -84,7 +84,8 @@ def route(
 
 
 def ask_question(local_model: str, cloud: CloudSettings) -> str:
-    return f"This looks hard for {local_model}: send to {cloud_label(cloud)}?"
+    # short names: a model id that is a file path would make the question a paragraph
+    return f"This looks hard for {short_model_name(local_model)}: send to {short_cloud_label(cloud)}?"
 
 
 def check_explicit(cloud: CloudSettings, *, never_cloud: bool, offline: bool) -> None:
