@@ -378,7 +378,8 @@ class MainWindow(QMainWindow):
         self.session.open_conversation(conversation_id)
         rows = [m.id for m in self.session.messages.messages()]
         if message_id in rows:  # open at the match, not at the bottom
-            self.chat.show_row(rows.index(message_id))
+            words = [w for w in self.panel.search.text().split() if any(ch.isalnum() for ch in w)]
+            self.chat.show_row(rows.index(message_id), words[0].strip('"*') if words else "")
 
     def _on_error(self, message: str) -> None:
         QMessageBox.warning(self, "Something went wrong", message)

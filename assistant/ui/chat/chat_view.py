@@ -7,7 +7,7 @@ Only the newest PAGE messages get widgets when a conversation opens (a chat of
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from assistant.ui.chat.message_widget import MessageWidget
@@ -262,21 +262,25 @@ class ChatView(QScrollArea):
             self.verticalScrollBar().setValue(hi)
         self._update_jump()
 
-    def show_row(self, row: int) -> None:
-        """Scroll to a message (a search result), loading earlier pages as needed."""
+    def show_row(self, row: int, term: str = "") -> None:
+        """Scroll to a message (a search result), loading earlier pages as needed; `term`
+        (a searched word) is selected in it, so the eye finds the match."""
         while 0 <= row < self._first:
             self._on_more_clicked()
         if self.widget_at(row) is None:
             return
         self._stick_to_bottom = False
         # after the queued scroll to the bottom of a newly opened chat, and after the layout
-        QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._reveal(row)))
+        QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._reveal(row, term)))
 
-    def _reveal(self, row: int) -> None:
+    def _reveal(self, row: int, term: str) -> None:
         w = self.widget_at(row)
         if w is not None:
             self._stick_to_bottom = False
             self.verticalScrollBar().setValue(max(0, w.y() - self._layout.spacing()))
+            if term:
+                w.body.moveCursor(QTextCursor.MoveOperation.Start)
+                w.body.find(term)
 
     def scroll_to_bottom(self) -> None:
         self._stick_to_bottom = True

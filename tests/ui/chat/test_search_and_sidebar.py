@@ -84,6 +84,7 @@ def test_a_result_opens_at_its_message_and_the_list_has_headings(qtbot, window: 
                     timeout=5000)
     bar = view.verticalScrollBar()
     assert bar.value() < bar.maximum()  # not at the bottom
+    qtbot.waitUntil(lambda: view.widget_at(row).body.textCursor().selectedText().lower() == "pineapple", timeout=3000)
     assert view.jump_button.isVisible()  # far up in a long chat: a way back down
     view.jump_button.click()
     assert bar.value() == bar.maximum() and not view.jump_button.isVisible()
