@@ -110,6 +110,8 @@ class ChatHeader(QWidget):
 
     def _fit(self) -> None:
         need = self.minimumSizeHint().width()
+        if self.picker.isVisibleTo(self):  # the model's name in full comes before the extra buttons
+            need += max(0, min(self.picker.sizeHint().width(), self.picker.maximumWidth()) - self.picker.minimumWidth())
         shown = 0
         for w in self._foldable():
             need += self._room(w)

@@ -78,6 +78,8 @@ class ElidedButton(QPushButton):
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         hint = super().sizeHint()
+        if len(self.text()) <= self._max_chars:  # short enough: all of it
+            return hint
         cap = self.fontMetrics().averageCharWidth() * self._max_chars
         text = self.fontMetrics().horizontalAdvance(self.text())
         return QSize(hint.width() - max(0, text - cap), hint.height())
