@@ -28,10 +28,14 @@ class CloudSettings:
 
     provider: str = ""  # "" (none), "openai", "anthropic", "openai-compatible"
     model: str = ""
-    base_url: str = ""  # OpenAI-compatible servers only
+    base_url: str = ""  # the OpenAI-compatible server's address (that provider's only)
     routing_mode: str = "local"  # "local" (the default), "ask", "auto"
     redact: bool = True  # e-mail addresses, phone numbers and key-like strings
     monthly_limit_usd: float = 0.0  # 0: no limit
+    # each provider's own settings: a gateway or proxy for OpenAI / Anthropic (none: the
+    # provider's own endpoint), and the model last chosen for the other providers
+    base_urls: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

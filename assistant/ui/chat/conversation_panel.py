@@ -7,7 +7,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
@@ -18,8 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.chat.snippets import MARKS
 from assistant.chat.store import ChatStore
+from assistant.ui.chat.list_delegates import HitDelegate, SectionDelegate
 from assistant.ui.chat.models.conversations import ConversationListModel, SearchResultsModel
+from assistant.ui.common.dialogs import ask_text
 
 SEARCH_DELAY_MS = 200
 
@@ -30,10 +32,12 @@ class ConversationPanel(QWidget):
     new_chat_requested = Signal()
     delete_requested = Signal(int)
     export_requested = Signal(int, str)  # conversation id, "md" / "json"
+    conversation_renamed = Signal(int, str)  # conversation id, new title
 
     def __init__(self, store: ChatStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.selecting = False  # True while the list's current row is set from outside
         self.model = ConversationListModel(self)
         self.results = SearchResultsModel(self)
 
@@ -53,8 +57,9 @@ class ConversationPanel(QWidget):
         self.list = QListView(self)
         self.list.setModel(self.model)
         self.list.setAccessibleName("Conversations")
-        self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(SectionDelegate(self.list))  # "Today", "Yesterday", ... above the chats
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # titles are elided
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
@@ -65,6 +70,9 @@ class ConversationPanel(QWidget):
         self.hits.setModel(self.results)
         self.hits.setAccessibleName("Search results")
         self.hits.setWordWrap(True)
+        self.hits.setItemDelegate(HitDelegate(self.hits))  # plain text, the match marked
+        self.hits.setResizeMode(QListView.ResizeMode.Adjust)
+        self.hits.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hits.activated.connect(self._on_hit_activated)
         self.hits.clicked.connect(self._on_hit_activated)
         self._no_hits = QLabel("No messages match.", self)
@@ -82,14 +90,15 @@ class ConversationPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.new_button)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 16)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 4, 8)
         lay.addLayout(top)
         lay.addWidget(self.search)
         lay.addWidget(self.stack, 1)
 
+        # F2 (Rename) is the window's Chat menu action: bound here too, it would be ambiguous
         for text, shortcut, slot in (
-            ("Rename…", QKeySequence(Qt.Key.Key_F2), self.rename_current),
             ("Delete", QKeySequence(QKeySequence.StandardKey.Delete), self._on_delete_current),
         ):
             act = QAction(text, self.list)
@@ -100,7 +109,11 @@ class ConversationPanel(QWidget):
 
     # -- data ----------------------------------------------------------------------
     def reload(self, select_id: int = 0) -> None:
-        self.model.set_conversations(self.store.list_conversations())
+        self.selecting = True
+        try:
+            self.model.set_conversations(self.store.list_conversations())
+        finally:
+            self.selecting = False
         self.select(select_id)
         if self.search.text().strip():
             self._on_search_timeout()
@@ -111,7 +124,11 @@ class ConversationPanel(QWidget):
             self.list.clearSelection()
             return
         idx = self.model.index(row)
-        self.list.setCurrentIndex(idx)
+        self.selecting = True
+        try:
+            self.list.setCurrentIndex(idx)
+        finally:
+            self.selecting = False
         self.list.scrollTo(idx)
 
     def current_id(self) -> int:
@@ -132,7 +149,7 @@ class ConversationPanel(QWidget):
         if not query:
             self.stack.setCurrentIndex(0)
             return
-        hits = self.store.search(query, limit=100, marks=("«", "»"))
+        hits = self.store.search(query, limit=100, marks=MARKS)
         self.results.set_hits(hits)
         self._no_hits.setVisible(not hits)
         self.stack.setCurrentIndex(1)
@@ -160,10 +177,11 @@ class ConversationPanel(QWidget):
         conv = self.store.get_conversation(cid) if cid else None
         if conv is None:
             return
-        title, ok = QInputDialog.getText(self, "Rename conversation", "New name:", text=conv.title)
+        title, ok = ask_text(self, "Rename conversation", "New name:", text=conv.title)
         if ok and title.strip():
             self.store.rename_conversation(cid, title.strip())
             self.reload(cid)
+            self.conversation_renamed.emit(cid, title.strip())
 
     def _on_delete_current(self) -> None:
         cid = self.current_id()

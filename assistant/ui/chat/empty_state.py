@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+COLUMN_CHARS = 66
 
 PARAGRAPHS = (
     "The assistant runs an AI model right here on your computer: your words never leave it.",
@@ -18,17 +23,20 @@ class EmptyState(QWidget):
 
     def __init__(self, models_dir: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        column = QWidget(self)
+        column = self._column = QWidget(self)
         # a fixed text width (in characters, so it scales with the font): a centred
-        # word-wrapped label otherwise gets the height of a wider one and is cut off
-        column.setFixedWidth(column.fontMetrics().averageCharWidth() * 66)
+        # word-wrapped label otherwise gets the height of a wider one and is cut off;
+        # narrower when the window is (resizeEvent), so it never widens the window
+        column.setFixedWidth(column.fontMetrics().averageCharWidth() * COLUMN_CHARS)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         col = QVBoxLayout(column)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(10)
         title = QLabel("<h2>Welcome! Let's get you a model</h2>", column)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         col.addWidget(title)
-        for text in (*PARAGRAPHS, f"You can also put model files in:<br><code>{models_dir}</code>"):
+        breakable = html.escape(models_dir).replace("/", "/\u200b").replace("\\", "\\\u200b")  # a long path wraps
+        for text in (*PARAGRAPHS, f"You can also put model files in:<br><code>{breakable}</code>"):
             label = QLabel(text, column)
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -56,3 +64,8 @@ class EmptyState(QWidget):
         lay.addStretch(1)
         lay.addLayout(row)
         lay.addStretch(2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        want = self._column.fontMetrics().averageCharWidth() * COLUMN_CHARS
+        self._column.setFixedWidth(max(200, min(want, self.width() - 24)))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
+
+PLACEHOLDER = "Message the assistant (Enter to send, Shift+Enter for a new line)"
+SHORT_PLACEHOLDER = "Message the assistant"  # a narrow box: the keys are in the tooltip
 
 
 class PromptEdit(QPlainTextEdit):
@@ -14,12 +17,22 @@ class PromptEdit(QPlainTextEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setPlaceholderText("Message the assistant (Enter to send, Shift+Enter for a new line)")
+        self.setPlaceholderText(PLACEHOLDER)
+        self.setToolTip("Enter sends; Shift+Enter adds a new line")
         self.setAccessibleName("Message")
         self.setAccessibleDescription("Type a message. Enter sends it; Shift+Enter adds a new line.")
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self.updateGeometry)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            room = self.viewport().width() - 2 * int(self.document().documentMargin())
+            fits = self.fontMetrics().horizontalAdvance(PLACEHOLDER) <= 2 * room
+            self.setPlaceholderText(PLACEHOLDER if fits else SHORT_PLACEHOLDER)
+            if self.document().isEmpty():
+                self.updateGeometry()  # the placeholder may take one line more or less
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -34,12 +47,19 @@ class PromptEdit(QPlainTextEdit):
             self.prompt_submitted.emit(text)
 
     def sizeHint(self) -> QSize:
+        return QSize(self.minimumSizeHint().width(), self._height())
+
+    def _height(self) -> int:
         # grow with the text, from one line up to MAX_LINES
         line = self.fontMetrics().lineSpacing()
         lines = max(1, min(self.MAX_LINES, int(self.document().size().height())))
+        if self.document().isEmpty() and self.placeholderText():  # the placeholder wraps too
+            room = max(1, self.viewport().width() - 2 * int(self.document().documentMargin()))
+            lines = max(lines, min(2, -(-self.fontMetrics().horizontalAdvance(self.placeholderText()) // room)))
         margins = self.contentsMargins()
         extra = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.frameWidth() + 2
-        return QSize(super().sizeHint().width(), lines * line + extra)
+        return lines * line + extra
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(100, self.sizeHint().height())
+        # room for a few words: the buttons beside it elide before it gets narrower
+        return QSize(max(100, self.fontMetrics().averageCharWidth() * 22), self._height())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -15,6 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.ui.chat.thinking_block import ThinkingBlock
+from assistant.ui.chat.version_bar import VersionBar
+from assistant.ui.common.elided import ElidedButton, ElidedLabel
 from assistant.ui.common.markdown_view import MarkdownView
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
@@ -37,15 +40,11 @@ class MessageWidget(QFrame):
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
 
         self._who = QLabel("You" if role == "user" else "Assistant")
-        self._who.setObjectName("who")
-        f = self._who.font()
-        f.setBold(True)
-        self._who.setFont(f)
+        self._who.setObjectName("who")  # bold by the chat's style sheet: it follows the font size
         self._status = QLabel()
         self._status.setObjectName("status")
-        self._details = QLabel()
+        self._details = ElidedLabel()  # a long model id is cut in the middle, in full in the tooltip
         self._details.setObjectName("details")
-        self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self._who)
@@ -65,7 +64,7 @@ class MessageWidget(QFrame):
         self._copy = self._button("Copy", "Copy this message", lambda: self.copy_requested.emit(self))
         self._edit = self._button("Edit", "Edit this message and send it again", self._on_edit_clicked)
         self._regen = self._button("Regenerate", "Write this answer again", lambda: self.regenerate_requested.emit(self))
-        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"))
+        self._retry_cloud = self._button("Retry with cloud", "Retry with the cloud model", lambda: self.retry_requested.emit(self, "cloud"), ElidedButton)
         self._retry_local = self._button("Retry locally", "Retry with the local model", lambda: self.retry_requested.emit(self, "local"))
         self._continue = self._button("Continue", "Continue the answer where it was cut off", lambda: self.continue_requested.emit(self))
         self._continue.setVisible(False)
@@ -76,9 +75,14 @@ class MessageWidget(QFrame):
         self._regen.setVisible(False)
         self._retry_cloud.setVisible(False)
         self._retry_local.setVisible(False)
-        actions = QHBoxLayout()
+        self.versions = VersionBar(self)  # ‹1/2›: earlier answers kept by Regenerate and Retry
+        actions = self._actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.versions)
         actions.addWidget(self._details, 1)
+        actions.addStretch(0)  # holds the buttons right when the details are on their own line
+        self._details_row = QHBoxLayout()  # the details go here, on a line of their own, when narrow
+        self._details_row.setContentsMargins(0, 0, 0, 0)
         for b in (self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
             actions.addWidget(b)
 
@@ -94,10 +98,29 @@ class MessageWidget(QFrame):
         lay.addWidget(self.body)
         lay.addWidget(self._editor_box)
         lay.addWidget(self._error)
+        lay.addLayout(self._details_row)
         lay.addLayout(actions)
 
-    def _button(self, text: str, name: str, slot) -> QPushButton:  # type: ignore[no-untyped-def]
-        b = QPushButton(text, self)
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_details()
+
+    def _fit_details(self) -> None:
+        """The details beside the buttons when both fit, else on their own line above them."""
+        m = self.layout().contentsMargins()
+        buttons = sum(w.sizeHint().width() + 6 for w in self.findChildren(QPushButton)
+                      if w.parent() is self and w.isVisibleTo(self))
+        need = self._details.fontMetrics().horizontalAdvance(self._details.text()) + buttons + m.left() + m.right()
+        own_line = need > self.width() and bool(self._details.text())
+        if own_line != (self._details_row.indexOf(self._details) >= 0):
+            (self._actions if own_line else self._details_row).removeWidget(self._details)
+            if own_line:
+                self._details_row.addWidget(self._details, 1)
+            else:
+                self._actions.insertWidget(1, self._details, 1)
+
+    def _button(self, text: str, name: str, slot, kind: type[QPushButton] = QPushButton) -> QPushButton:  # type: ignore[no-untyped-def]
+        b = kind(text, self)
         b.setFlat(True)
         b.setAccessibleName(name)
         b.setToolTip(name)
@@ -116,6 +139,7 @@ class MessageWidget(QFrame):
         self._status.setText(f"· {label}" if label else "")
         self._status.setVisible(bool(label))
         self._details.setText(details)
+        self._fit_details()
         self._cut_off = status == "complete" and bool(thinking.strip()) and not text.strip()
         note = "The answer budget ran out while the model was still thinking." if self._cut_off else ""
         self._error.setText(f"⚠ {error}" if error and status == "failed" else note)
@@ -141,6 +165,7 @@ class MessageWidget(QFrame):
         self._retry_cloud.setVisible(answer and self._origin != "cloud" and bool(self._cloud_label))
         self._retry_local.setVisible(answer and self._origin == "cloud")
         self._continue.setVisible(answer and self._cut_off and self._origin != "cloud")
+        self._fit_details()
 
     def set_actions_enabled(self, enabled: bool) -> None:
         self._edit.setEnabled(enabled)

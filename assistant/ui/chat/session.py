@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from assistant.chat import cloud_route
+from assistant.chat import cloud_route, versions
 from assistant.chat.dispatch import SendPolicy
 from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
@@ -131,6 +131,7 @@ class ChatSession(QObject):
         conv = self.store.get_conversation(conversation_id) if conversation_id else None
         self.conversation_id = conv.id if conv else 0
         self.messages.set_messages(self.store.messages(conv.id) if conv else [])
+        self._refresh_versions()
         self.conversation_changed.emit(self.conversation_id)
 
     def new_conversation(self) -> None:
@@ -175,6 +176,7 @@ class ChatSession(QObject):
         rows = self.messages.messages()
         if not rows or rows[-1].role != "assistant" or rows[-1].id <= 0:
             return False
+        versions.keep(self.store, rows[-1])  # the earlier answer stays, as version ‹1/2›
         self.store.delete_messages_from(self.conversation_id, rows[-1].id)
         self.messages.truncate(len(rows) - 1)
         self._start(None, "cloud" if target == "cloud" else "local")
@@ -196,11 +198,29 @@ class ChatSession(QObject):
         m = self.messages.message_at(row)
         if self.busy or self.loaded is None or m is None or m.role != "user" or m.id <= 0 or not new_text.strip():
             return False
+        conv = self.store.get_conversation(self.conversation_id) if row == 0 else None
+        if conv is not None and conv.title == _title_from(m.content):  # the title came from this message
+            self.store.rename_conversation(conv.id, _title_from(new_text))
+            self.conversations_changed.emit()
         self.store.delete_messages_from(self.conversation_id, m.id)
         self.messages.truncate(row)
         self.messages.append(self._placeholder("user", new_text.strip(), "complete"))
         self._start(new_text.strip())
         return True
+
+    def show_version(self, step: int) -> bool:
+        """The last answer's previous (-1) or next (+1) version, in its place."""
+        last = self.messages.message_at(self.messages.rowCount() - 1)
+        if self.busy or last is None or not versions.show(self.store, last, step):
+            return False
+        self.messages.sync(self.store.messages(self.conversation_id))
+        self._refresh_versions()
+        return True
+
+    def _refresh_versions(self) -> None:
+        last = self.messages.message_at(self.messages.rowCount() - 1)
+        v = versions.versions_of(self.store, last) if last is not None else None
+        self.messages.set_versions({last.id: (v.index, v.count)} if last is not None and v else {})
 
     def stop(self) -> None:
         if self.busy:
@@ -267,11 +287,17 @@ class ChatSession(QObject):
         if conv_id:
             # the stored rows carry ids, usage and status: the placeholders become them
             self.messages.sync(self.store.messages(conv_id))
+            self._refresh_versions()
         self.busy_changed.emit(False)
         self.conversations_changed.emit()
-        if result.error is not None:
+        if result.error is not None and not self._error_shown_inline():
             self.error_occurred.emit(str(result.error))
         self.turn_finished.emit(result)
+
+    def _error_shown_inline(self) -> bool:
+        """The failed answer says what went wrong in the chat itself: no popup on top of it."""
+        last = self.messages.message_at(self.messages.rowCount() - 1)
+        return last is not None and last.role == "assistant" and last.status == "failed" and bool(last.error)
 
     def shutdown(self) -> None:
         self._timer.stop()

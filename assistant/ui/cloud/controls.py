@@ -16,9 +16,10 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QBoxLayout, QLabel, QMenu, QPushButton, QStatusBar, QWidget
 
 from assistant.chat import cost
-from assistant.chat.cloud_route import MODES, cloud_configured, cloud_label
+from assistant.chat.cloud_route import MODES, cloud_configured, cloud_label, short_cloud_label
 from assistant.chat.dispatch import ConsentRequest
 from assistant.chat.store import ChatStore
+from assistant.core.names import short_model_name
 from assistant.settings import Settings
 from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.input_box import PromptEdit
@@ -26,6 +27,7 @@ from assistant.ui.chat.session import ChatSession
 from assistant.ui.cloud.consent_dialog import ConsentDialog
 from assistant.ui.cloud.settings_page import CloudSettingsPage
 from assistant.ui.common.actions import add_action
+from assistant.ui.common.elided import ElidedButton
 from assistant.ui.settings.dialog import SettingsDialog
 
 
@@ -54,7 +56,7 @@ class CloudControls(QObject):
         s.config_dir = host.config_dir
         self.consent_dialog: ConsentDialog | None = None
 
-        self.ask_button = QPushButton("Ask cloud", window)
+        self.ask_button = ElidedButton("Ask cloud", window, max_chars=22)
         self.ask_button.setToolTip("Send this message to the cloud model (Ctrl+Shift+Enter)")
         self.ask_button.clicked.connect(self._on_ask_clicked)
         row = host.input_row
@@ -101,9 +103,11 @@ class CloudControls(QObject):
     def refresh(self) -> None:
         c = self._settings.cloud
         on = cloud_configured(c)
-        label = cloud_label(c) if on else ""
-        self.ask_button.setText(f"Ask {c.model}" if on else "Ask cloud")
+        label = short_cloud_label(c) if on else ""  # short names on buttons and menus; in full in tooltips
+        self.ask_button.setText(f"Ask {short_model_name(c.model, 18)}" if on else "Ask cloud")
         self.ask_button.setAccessibleName(f"Ask {label}" if on else "Ask the cloud model")
+        full = f" ({cloud_label(c)})" if on else ""
+        self.ask_button.set_tooltip(f"Send this message to the cloud model{full} (Ctrl+Shift+Enter)")
         self.ask_button.setVisible(on and not self.h.session.busy)
         for act in (self.ask_action, self.retry_cloud_action, self.routing_menu.menuAction()):
             act.setEnabled(on)

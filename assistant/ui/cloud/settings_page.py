@@ -36,6 +36,17 @@ from assistant.settings import CloudSettings, Settings
 from assistant.ui.cloud.worker import CloudHost, KeyOpResult
 
 PROVIDER_CHOICES = [("", "None (local only)")] + list(PROVIDERS.items())
+# the address field: each provider has its own ("" for OpenAI and Anthropic: their own endpoint)
+URL_PLACEHOLDER = {
+    "openai-compatible": "http://127.0.0.1:8080/v1",
+    "openai": "Empty: https://api.openai.com/v1",
+    "anthropic": "Empty: https://api.anthropic.com",
+}
+URL_LABEL = {"openai-compatible": "Server &URL:"}
+URL_HELP = {
+    "openai": "Only for a gateway or proxy; leave it empty to use OpenAI's own server.",
+    "anthropic": "Only for a gateway or proxy; leave it empty to use Anthropic's own server.",
+}
 MODE_HELP = {
     "local": "Nothing is ever sent to the cloud.",
     "ask": "When a prompt looks hard for the local model, you are asked first and shown what would be sent.",
@@ -60,6 +71,10 @@ class CloudSettingsPage(QWidget):
         self._host = host
         self._store = store
         self._ops: dict[int, str] = {}
+        # each provider's own address and model, kept while the user switches between them
+        self._urls: dict[str, str] = {}
+        self._models: dict[str, str] = {}
+        self._shown = ""  # the provider whose values the fields show
         host.worker.key_op_finished.connect(self._on_key_op_finished)
         layout = QVBoxLayout(self)
         layout.addWidget(self._build_provider())
@@ -85,6 +100,9 @@ class CloudSettingsPage(QWidget):
         self.base_url_label = QLabel("Server &URL:")
         self.base_url_label.setBuddy(self.base_url_edit)
         form.addRow(self.base_url_label, self.base_url_edit)
+        self.base_url_help = QLabel()
+        self.base_url_help.setWordWrap(True)
+        form.addRow("", self.base_url_help)
         self.model_combo = QComboBox()
         self.model_combo.setEditable(True)
         self.model_combo.setAccessibleName("Cloud model")
@@ -108,10 +126,10 @@ class CloudSettingsPage(QWidget):
         self.key_edit.setAccessibleDescription("Stored only in the system keyring, never in a file")
         self.key_edit.setPlaceholderText("Paste the key, then Save")
         self.save_key_button = _button("&Save key", "Save the API key in the keyring and check it")
-        self.test_key_button = _button("&Test key", "Check the stored API key")
+        self.test_key_button = _button("&Test key", "Check the key typed in the box, else the saved one")
         self.delete_key_button = _button("&Delete key", "Delete the API key from the keyring")
         self.save_key_button.clicked.connect(self._on_save_key_clicked)
-        self.test_key_button.clicked.connect(lambda: self._start_op("test"))
+        self.test_key_button.clicked.connect(lambda: self._start_op("test", self.key_edit.text().strip()))
         self.delete_key_button.clicked.connect(lambda: self._start_op("delete"))
         row = QHBoxLayout()
         row.addWidget(self.key_edit, 1)
@@ -136,10 +154,14 @@ class CloudSettingsPage(QWidget):
         self.mode_help = QLabel()
         self.mode_help.setWordWrap(True)
         form.addRow("", self.mode_help)
-        self.redact_check = QCheckBox("&Hide e-mail addresses, phone numbers and key-like strings before sending")
+        self.redact_check = QCheckBox("&Hide personal data before sending")
         self.redact_check.setAccessibleName("Redact personal data before sending")
         self.redact_check.toggled.connect(self._on_value_changed)
         form.addRow("", self.redact_check)
+        redact_help = QLabel("E-mail addresses, phone numbers and key-like strings are replaced before a message leaves.")
+        redact_help.setWordWrap(True)  # a check box does not wrap: its text stays short
+        self.redact_check.setAccessibleDescription(redact_help.text())
+        form.addRow("", redact_help)
         return box
 
     def _build_cost(self) -> QGroupBox:
@@ -170,10 +192,17 @@ class CloudSettingsPage(QWidget):
     # -- SettingsPage -------------------------------------------------------------------
     def load(self, settings: Settings) -> None:
         c = settings.cloud
+        self._urls = {k: v for k, v in c.base_urls.items() if k != "openai-compatible"}
+        self._urls["openai-compatible"] = c.base_url
+        self._models = dict(c.models)
+        if c.provider:
+            self._models[c.provider] = c.model
         keys_ = [k for k, _ in PROVIDER_CHOICES]
+        self._shown = ""
+        self.provider_combo.blockSignals(True)
         self.provider_combo.setCurrentIndex(keys_.index(c.provider) if c.provider in keys_ else 0)
-        self.base_url_edit.setText(c.base_url)
-        self.model_combo.setEditText(c.model)
+        self.provider_combo.blockSignals(False)
+        self._show_provider_values()
         self.mode_combo.setCurrentIndex(max(0, list(MODES).index(c.routing_mode) if c.routing_mode in MODES else 0))
         self.redact_check.setChecked(c.redact)
         self.limit_spin.setValue(c.monthly_limit_usd)
@@ -184,10 +213,15 @@ class CloudSettingsPage(QWidget):
         return dataclasses.replace(settings, cloud=self.cloud_settings())
 
     def cloud_settings(self) -> CloudSettings:
+        self._keep_provider_values()
+        urls = {k: v.strip() for k, v in self._urls.items() if k != "openai-compatible" and v.strip()}
+        provider = str(self.provider_combo.currentData() or "")
         return CloudSettings(
-            provider=str(self.provider_combo.currentData() or ""),
+            provider=provider,
             model=self.model_combo.currentText().strip(),
-            base_url=self.base_url_edit.text().strip(),
+            base_url=self._urls.get("openai-compatible", "").strip(),
+            base_urls=urls,
+            models={k: v.strip() for k, v in self._models.items() if k and k != provider and v.strip()},
             routing_mode=str(self.mode_combo.currentData()),
             redact=self.redact_check.isChecked(),
             monthly_limit_usd=float(self.limit_spin.value()),
@@ -202,8 +236,23 @@ class CloudSettingsPage(QWidget):
         self.edited.emit()
 
     def _on_provider_changed(self, *_: object) -> None:
-        self._update_visibility()
+        self._keep_provider_values()
+        self._show_provider_values()
         self.edited.emit()
+
+    def _keep_provider_values(self) -> None:
+        if self._shown:
+            self._urls[self._shown] = self.base_url_edit.text().strip()
+            self._models[self._shown] = self.model_combo.currentText().strip()
+
+    def _show_provider_values(self) -> None:
+        provider = self._shown = str(self.provider_combo.currentData() or "")
+        self.base_url_edit.setText(self._urls.get(provider, ""))
+        self.model_combo.setEditText(self._models.get(provider, ""))
+        self.base_url_edit.setPlaceholderText(URL_PLACEHOLDER.get(provider, ""))
+        self.base_url_label.setText(URL_LABEL.get(provider, "Gateway &URL:"))
+        self.base_url_help.setText(URL_HELP.get(provider, ""))
+        self._update_visibility()
 
     def _on_mode_changed(self, *_: object) -> None:
         self.mode_help.setText(MODE_HELP.get(str(self.mode_combo.currentData()), ""))
@@ -211,9 +260,9 @@ class CloudSettingsPage(QWidget):
 
     def _update_visibility(self) -> None:
         provider = str(self.provider_combo.currentData() or "")
-        compatible = provider == "openai-compatible"
-        self.base_url_edit.setVisible(compatible)
-        self.base_url_label.setVisible(compatible)
+        self.base_url_edit.setVisible(bool(provider))  # every provider has its own (optional but one)
+        self.base_url_label.setVisible(bool(provider))
+        self.base_url_help.setVisible(bool(URL_HELP.get(provider)))
         for w in (self.model_combo, self.models_button, self.key_edit, self.save_key_button,
                   self.test_key_button, self.delete_key_button, self.mode_combo, self.redact_check):
             w.setEnabled(bool(provider))

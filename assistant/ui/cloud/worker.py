@@ -100,6 +100,8 @@ class CloudWorker(QObject):
         if op.kind == "save":
             keys.set_key(name, op.key, KEY_TIMEOUT_S)
             key: str | None = op.key.strip()
+        elif op.kind == "test" and op.key.strip():
+            key = op.key.strip()  # the key typed in the box, not the saved one
         else:
             key = keys.get_key(name, KEY_TIMEOUT_S)
             if key is None and op.cloud.provider != "openai-compatible":
@@ -112,6 +114,8 @@ class CloudWorker(QObject):
             engine.check_key()
         finally:
             engine.unload()
+        if op.kind == "test" and op.key.strip():
+            return KeyOpResult(op.op_id, op.kind, True, "The key you typed works. Save it to use it.")
         saved = "Saved in the system keyring. " if op.kind == "save" else ""
         return KeyOpResult(op.op_id, op.kind, True, saved + "The key works.")
 

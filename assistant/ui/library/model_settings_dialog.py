@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,16 +20,19 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from assistant import model_settings as msm
+from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
 from assistant.engines import model_template
 from assistant.model_settings import ModelSettings
 from assistant.settings import Settings
+from assistant.ui.library.model_help import add_help
 
 AUTO = "Automatic"
 THINKING_CHOICES = {
@@ -65,7 +68,7 @@ class ModelSettingsDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ref, self.settings = ref, settings
-        self.setWindowTitle(f"Settings for {ref.display_name}")
+        self.setWindowTitle(f"Settings for {short_model_name(ref.display_name)}")
         self.old = msm.get(settings, ref.path)
         self.thinking_control = model_template.thinking_control(ref.path, self.old.chat_template)
         self.thinking_default = model_template.thinking_default(ref.path, self.old.chat_template)
@@ -154,21 +157,43 @@ class ModelSettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self._on_defaults)
+        # the settings scroll (a large font or a small screen), the buttons stay in view
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(intro)
+        body.addLayout(simple)
+        body.addWidget(self.advanced)
+        body.addWidget(self.advanced_box)
+        body.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.body)
         lay = QVBoxLayout(self)
-        lay.addWidget(intro)
-        lay.addLayout(simple)
-        lay.addWidget(self.advanced)
-        lay.addWidget(self.advanced_box)
-        lay.addStretch(1)
+        lay.addWidget(self.scroll, 1)
         lay.addWidget(buttons)
+        self._buttons = buttons
+        add_help(self)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
-        self.adjustSize()
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """As tall as the settings, at most most of the screen (then they scroll)."""
+        screen = (self.parentWidget() or self).screen().availableGeometry()
+        m = self.layout().contentsMargins()
+        want = (self.body.sizeHint().height() + self._buttons.sizeHint().height() + self.layout().spacing()
+                + m.top() + m.bottom())
+        width = max(self.minimumWidth(), self.body.sizeHint().width() + m.left() + m.right()
+                    + self.scroll.verticalScrollBar().sizeHint().width())
+        self.resize(min(width, screen.width() - 40), min(want, int(screen.height() * 0.9)))
 
     def _on_advanced_toggled(self, on: bool) -> None:
         self.settings.advanced_settings = on
         self.advanced_box.setVisible(on)
         self.advanced_toggled.emit(on)
-        self.adjustSize()
+        self._fit_to_screen()
 
     def _on_defaults(self) -> None:
         s, g = self.settings, self.settings.generation

@@ -45,10 +45,39 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
     v.verticalHeader().hide()
     v.setShowGrid(False)
     h = v.horizontalHeader()
+    # every column as wide as its contents (watch_columns), the last one takes what is left,
+    # and a horizontal scrollbar when they cannot all fit (`stretch`: kept for the callers)
     h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    h.setStretchLastSection(False)
-    h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    h.setStretchLastSection(True)
+    watch_columns(v)
     return v
+
+
+MAX_COLUMN_CHARS = 46  # wider cells are elided, in full in their tooltip
+
+
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its contents (at most MAX_COLUMN_CHARS), still resizable by hand;
+    the stretch column takes the rest, and a horizontal scrollbar appears when all cannot fit."""
+    h = view.horizontalHeader()
+    cap = view.fontMetrics().averageCharWidth() * MAX_COLUMN_CHARS
+    for col in range(h.count() - 1):  # the last one stretches
+        if h.sectionResizeMode(col) == QHeaderView.ResizeMode.Stretch:
+            continue
+        view.resizeColumnToContents(col)
+        pad = view.fontMetrics().averageCharWidth() * 2  # cells do not run into each other
+        h.resizeSection(col, min(cap, max(h.sectionSize(col), h.sectionSizeHint(col)) + pad))
+
+
+def watch_columns(view: QTableView) -> None:
+    """fit_columns whenever the view's model gets new rows (also after setModel)."""
+    model = view.model()
+    if model is None or model.property("fitted_view") == id(view):
+        return
+    model.setProperty("fitted_view", id(view))
+    model.modelReset.connect(lambda: fit_columns(view))
+    model.rowsInserted.connect(lambda *_: fit_columns(view))
+    model.dataChanged.connect(lambda *_: fit_columns(view) if model.rowCount() < 64 else None)
 
 
 def _selected_row(view: QTableView) -> Any:

@@ -85,7 +85,7 @@ class FirstRunWizard(QDialog):
                  parent: QWidget | None = None, endpoint: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome")
-        self.resize(640, 440)
+        self.resize(600, 400)
         self.paths, self.settings, self._downloads, self.endpoint = paths, settings, downloads, endpoint
         self._jobs: list[Job] = []
         self.hw: Any = None
@@ -114,17 +114,40 @@ class FirstRunWizard(QDialog):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Download progress")
         self.progress_label = _label("Download status")
+        self.download_note = _label("About the download")
+        self.download_note.setText(
+            f"The model is saved in {paths.models_dir}. A paused or broken download resumes from where it "
+            "stopped. You can skip this: the download carries on, and the model library (Ctrl+L) shows it."
+        )
+        # when the download fails: try again, or use a file instead (never a dead end)
+        self.retry_button = QPushButton("&Retry")
+        self.retry_button.setAccessibleName("Retry the download")
+        self.retry_button.clicked.connect(self._on_retry)
+        self.failed_import_button = QPushButton("Use a model file I already have…")
+        self.failed_import_button.setAccessibleName("Use a model file I already have instead")
+        self.failed_import_button.clicked.connect(self._on_import)
+        failed = self.failed_row = QWidget()
+        fl = QHBoxLayout(failed)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.addWidget(self.retry_button)
+        fl.addWidget(self.failed_import_button)
+        fl.addStretch(1)
+        failed.hide()
         self.ready_label = _label("Ready")
 
         self.pages = QStackedWidget(self)
         self.pages.addWidget(_page("What this computer can run", self.hw_label))
         self.pages.addWidget(_page("A model for you", self.model_label, self.offline_label, choose))
-        self.pages.addWidget(_page("Downloading", self.progress, self.progress_label))
+        self.pages.addWidget(_page("Downloading", self.progress, self.progress_label, failed, self.download_note))
+        self.download_title = self.pages.widget(2).findChild(QLabel)
         self.pages.addWidget(_page("Ready", self.ready_label))
 
         self.skip_button = QPushButton("Skip")
         self.skip_button.setAccessibleName("Skip the introduction")
         self.skip_button.clicked.connect(self.reject)
+        self.back_button = QPushButton("Back")
+        self.back_button.setAccessibleName("Back")
+        self.back_button.clicked.connect(self._on_back)
         self.next_button = QPushButton("Next")
         self.next_button.setAccessibleName("Next")
         self.next_button.setDefault(True)
@@ -132,6 +155,7 @@ class FirstRunWizard(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.skip_button)
         row.addStretch(1)
+        row.addWidget(self.back_button)
         row.addWidget(self.next_button)
         lay = QVBoxLayout(self)
         lay.addWidget(self.pages, 1)
@@ -179,6 +203,14 @@ class FirstRunWizard(QDialog):
         self.next_button.setVisible(i in (0, 3))
         self.next_button.setText("Start chatting" if i == 3 else "Next")
         self.skip_button.setVisible(i != 3)
+        # back from the choice to the computer, and from a failed download to the choice
+        self.back_button.setVisible(i == 1 or (i == 2 and self.failed_row.isVisible()))
+
+    def _on_back(self) -> None:
+        i = self.pages.currentIndex()
+        if i in (1, 2):
+            self._fill_choice()
+            self._show_page(i - 1 if i == 1 else 1)
 
     def _on_next(self) -> None:
         i = self.pages.currentIndex()
@@ -205,17 +237,31 @@ class FirstRunWizard(QDialog):
         self.license_box = None
         if clicked is None or box.buttonRole(clicked) != QMessageBox.ButtonRole.AcceptRole:
             return
+        self._start_download()
+
+    def _start_download(self) -> None:
+        assert self.choice is not None
+        entry, file, _fit = self.choice
         host = self._downloads()
-        host.progress_changed.connect(self._on_progress)
-        host.download_finished.connect(self._on_finished)
-        host.download_failed.connect(self._on_download_failed)
+        if self.download_id is None:  # connected once, for the first try and every retry
+            host.progress_changed.connect(self._on_progress)
+            host.download_finished.connect(self._on_finished)
+            host.download_failed.connect(self._on_download_failed)
         req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
                               license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
         self.download_id = host.enqueue(req)
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress_label.setText(f"Getting {entry.name}…")
+        self.download_title.setText("<h2>Downloading</h2>")
+        self.failed_row.hide()
         self._show_page(2)
+
+    def _on_retry(self) -> None:
+        if network.is_offline():
+            self.progress_label.setText(OFFLINE_TEXT)
+            return
+        self._start_download()
 
     def _on_progress(self, dl_id: str, p: Any) -> None:
         if dl_id != self.download_id:
@@ -236,5 +282,9 @@ class FirstRunWizard(QDialog):
 
     def _on_download_failed(self, dl_id: str, message: str) -> None:
         if dl_id == self.download_id:
-            self.progress_label.setText(f"The download failed: {message}")
+            self.download_title.setText("<h2>The download did not finish</h2>")
+            self.progress_label.setText(f"{message} Check the connection, then retry, or use a model file you have.")
+            self.failed_row.show()
             self.skip_button.setVisible(True)
+            self.back_button.setVisible(True)
+            self.retry_button.setFocus()

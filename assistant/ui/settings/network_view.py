@@ -214,6 +214,8 @@ class NetworkActivityDialog(QDialog):
         buttons.addButton(self.clear_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.close_button.setAccessibleName("Close")
+        self.clear_button.setAutoDefault(False)  # Enter closes the dialog; it never clears the list
+        self.close_button.setDefault(True)
         buttons.rejected.connect(self.reject)
         self.clear_button.clicked.connect(self._on_clear_clicked)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from support.gguf_edit import truncated_copy
 
 from assistant.chat.store import ChatStore
@@ -87,7 +87,7 @@ def test_rename_renames_on_screen_and_in_the_store(qtbot, window: MainWindow, mo
         asked.append(text)
         return "  A better name  ", True
 
-    monkeypatch.setattr(QInputDialog, "getText", answer)
+    monkeypatch.setattr("assistant.ui.chat.conversation_panel.ask_text", answer)
     window.panel.rename_current()
     assert asked == ["Old name"]  # the dialog starts from the current title
     stored = window.store.get_conversation(conv.id)

@@ -193,12 +193,17 @@ def test_wrong_key_is_said_plainly_and_retry_locally_is_offered(qtbot, window: M
     wait_idle(qtbot, window)
     answer = last_answer(window)
     assert answer.origin == "cloud" and answer.status == "failed" and "refused (401)" in (answer.error or "")
-    assert errors and "refused (401)" in errors[-1] and KEY not in errors[-1]
     widget = window.chat.widget_at(window.session.messages.rowCount() - 1)
+    # said once, in the chat (no popup on top of it)
+    assert errors == [] and widget._error.isVisible() and "refused (401)" in widget._error.text()
+    assert KEY not in widget._error.text()
     assert widget._retry_local.isVisible()
     widget._retry_local.click()
     wait_idle(qtbot, window)
     assert last_answer(window).origin == "local" and last_answer(window).status == "complete"
+    # the failed cloud answer is kept as a version of it
+    bar = window.chat.widget_at(window.session.messages.rowCount() - 1).versions
+    assert bar.isVisible() and bar.label.text() == "2/2"
 
 
 def test_preview_is_exactly_what_is_sent_and_always_means_automatic(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +215,7 @@ def test_preview_is_exactly_what_is_sent_and_always_means_automatic(qtbot, windo
 
     claude_key = "sk-ant-consent-77aa66bb55cc44dd33ee"
     with AnthropicServer(claude_key) as claude:
-        window.settings.cloud = CloudSettings(provider="anthropic", model="claude-test-1", base_url=claude.base_url,
+        window.settings.cloud = CloudSettings(provider="anthropic", model="claude-test-1", base_urls={"anthropic": claude.base_url},
                                               routing_mode="ask", redact=True)
         keys.set_key(key_id(window.settings.cloud), claude_key)
         window.cloud.refresh()

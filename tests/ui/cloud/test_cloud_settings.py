@@ -120,3 +120,39 @@ def test_offline_key_check_is_refused_in_plain_words(qtbot, page, server: LlamaS
     finally:
         network.set_offline(False)
     assert "Offline mode is on" in p.key_status.text()
+
+
+def test_each_provider_keeps_its_own_address_and_test_key_tests_the_typed_key(qtbot, page) -> None:  # type: ignore[no-untyped-def]
+    from support.anthropic_server import AnthropicServer
+
+    from assistant.chat.cloud_route import provider_base_url
+    from assistant.chat.dispatch import cloud_engine
+
+    dlg, p = page
+    claude_key = "sk-ant-settings-11aa22bb33cc44dd55ee"
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("openai-compatible"))
+    p.base_url_edit.setText("http://127.0.0.1:8080/v1")
+    p.model_combo.setEditText("/models/very/long/path/of/a-local-model-Q4_K_M.gguf")
+    # Anthropic: its own (empty) address field, shown for gateways; Anthropic's endpoint by default
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("anthropic"))
+    assert p.base_url_edit.isVisibleTo(p) and p.base_url_edit.text() == "" and p.model_combo.currentText() == ""
+    assert "api.anthropic.com" in p.base_url_edit.placeholderText()
+    p.model_combo.setEditText("claude-test-1")
+    cloud = p.cloud_settings()
+    assert provider_base_url(cloud) == "" and cloud.base_url == "http://127.0.0.1:8080/v1"
+    assert cloud_engine(cloud, "k").base_url == "https://api.anthropic.com"  # not the other provider's server
+    with AnthropicServer(claude_key) as claude:
+        p.base_url_edit.setText(claude.base_url)  # a gateway
+        assert cloud_engine(p.cloud_settings(), "k").base_url == claude.base_url
+        for typed, expected in (("sk-ant-wrong-000000000000000000", "⚠"), (claude_key, "✓ The key you typed works")):
+            p.key_edit.setText(typed)  # typed, not saved: no key is in the keyring
+            p.test_key_button.click()
+            qtbot.waitUntil(lambda: p.test_key_button.isEnabled(), timeout=30_000)
+            assert p.key_status.text().startswith(expected), p.key_status.text()
+        assert claude.requests and all(path == "/v1/models" for _m, path in claude.requests)  # never /v1/v1
+    # back to the OpenAI-compatible server: its own address and model are still there
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("openai-compatible"))
+    assert p.base_url_edit.text() == "http://127.0.0.1:8080/v1"
+    assert p.model_combo.currentText().endswith("a-local-model-Q4_K_M.gguf")
+    saved = p.cloud_settings()
+    assert saved.base_urls == {"anthropic": claude.base_url} and saved.models == {"anthropic": "claude-test-1"}

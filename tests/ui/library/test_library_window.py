@@ -246,7 +246,14 @@ def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot
         host = mw.download_host()
         host.progress_changed.connect(lambda _i, p: states.append(p.state))
         assert lib.tabs.currentIndex() == 2 and lib.downloads_tab.downloads_view.model() is host.model
+        d = lib.downloads_tab
+        enabled: list[tuple[bool, bool, bool]] = []
+        host.progress_changed.connect(lambda _i, p: enabled.append(
+            (d.pause_button.isEnabled(), d.resume_button.isEnabled(), d.cancel_button.isEnabled())) if p.state == "downloading" else None)
         qtbot.waitUntil(lambda: lib.installed_tab.installed.rowCount() == 1, timeout=120_000)
+        # while it downloads: Pause and Cancel, not Resume; once done: none of them
+        assert (True, False, True) in enabled
+        qtbot.waitUntil(lambda: not (d.pause_button.isEnabled() or d.cancel_button.isEnabled()), timeout=WAIT)
         assert "downloading" in states and "done" in states
         qtmodeltester_rows = host.model.rowCount()
         assert qtmodeltester_rows == 1 and host.model.index(0, 3).data() == "Done"
@@ -258,3 +265,67 @@ def test_download_from_a_local_hub_reaches_installed_and_the_header_picker(qtbot
         qtbot.waitUntil(lambda: mw.session.loaded is not None, timeout=60_000)
         mw.close()
         store.close()
+
+
+def test_model_settings_fit_the_screen_at_a_large_font_and_explain_each_setting(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.common.theme import apply_theme
+
+    app = QApplication.instance()
+    apply_theme(app, "light", 14)  # type: ignore[arg-type]
+    try:
+        s = Settings(advanced_settings=True)
+        dlg = ModelSettingsDialog(ModelRef(gemma_path, "gguf"), s, ["llama.cpp"])
+        qtbot.addWidget(dlg)
+        dlg.show()
+        screen = dlg.screen().availableGeometry()  # offscreen: 800x600
+        assert dlg.height() <= screen.height() and dlg.width() <= screen.width()
+        qtbot.waitUntil(lambda: dlg.scroll.viewport().height() > 0)
+        # what does not fit scrolls; OK and Cancel stay in view
+        bar = dlg.scroll.verticalScrollBar()
+        assert bar.maximum() > 0 or dlg.body.sizeHint().height() <= dlg.scroll.viewport().height(), (
+            dlg.height(), dlg.body.sizeHint().height(), dlg.scroll.viewport().height())
+        for w in (dlg.context, dlg.temperature, dlg.system_prompt, dlg.gpu_layers, dlg.threads, dlg.top_p,
+                  dlg.top_k, dlg.min_p, dlg.repeat_penalty, dlg.max_tokens, dlg.template):
+            assert w.toolTip() and w.accessibleDescription() == w.toolTip()
+    finally:
+        apply_theme(app, "system", 11)  # type: ignore[arg-type]
+
+
+def test_columns_fit_and_buttons_match_the_selection(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from assistant.ui.library.widgets import MAX_COLUMN_CHARS
+
+    paths = get_paths().ensure()
+    inside = paths.models_dir / "acme__Tiny" / "tiny-Q4_K_M.gguf"
+    inside.parent.mkdir(parents=True)
+    shutil.copy(gemma_path, inside)
+    s = Settings(extra_models=[str(gemma_path)], default_model=str(gemma_path))
+    w = make(qtbot, settings=s)
+    # Recommended: the highlighted first row can be downloaded without a click
+    rec = w.recommended_tab
+    assert rec.catalog_view.currentIndex().row() == 0 and rec.catalog_download.isEnabled()
+    view = rec.catalog_view
+    cap = view.fontMetrics().averageCharWidth() * MAX_COLUMN_CHARS
+    h = view.horizontalHeader()
+    for col in range(1, h.count()):  # column 0 stretches; the others show their contents
+        assert h.sectionSize(col) >= min(cap, view.sizeHintForColumn(col)), col
+    # Downloads: nothing to pause, resume or cancel
+    d = w.downloads_tab
+    assert not (d.pause_button.isEnabled() or d.resume_button.isEnabled() or d.cancel_button.isEnabled())
+    # Installed: the total counts both models; the added file can be taken off the list
+    inst = w.installed_tab
+    inst.refresh_installed()
+    qtbot.waitUntil(lambda: inst.installed.rowCount() == 2 and not w.busy, timeout=WAIT)
+    status = inst.installed_status.text()
+    assert status.startswith("2 models:") and "1 used from elsewhere on disk" in status and " 0 B" not in status
+    row = next(i for i, m in enumerate(inst.installed.rows()) if not m.in_models_dir)
+    inst.installed_view.selectRow(row)
+    assert inst.delete_button.text() == "Remove from list"
+    changed: list[bool] = []
+    inst.models_changed.connect(lambda: changed.append(True))
+    inst.delete_button.click()
+    assert changed and s.extra_models == [] and s.default_model == "" and gemma_path.exists()
+    qtbot.waitUntil(lambda: inst.installed.rowCount() == 1 and not w.busy, timeout=WAIT)

@@ -117,3 +117,48 @@ def test_first_start_without_models_shows_the_wizard_and_skip_sets_first_run_don
     assert mw2.wizard is None
     mw2.close()
     store.close()
+
+
+def test_a_failed_download_offers_retry_a_file_and_back(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui.library.download_host import DownloadHost
+    from tests.support.hub_server import LocalHub
+
+    paths = get_paths().ensure()
+    with LocalHub() as hub:
+        hosts: list[DownloadHost] = []
+
+        def host() -> DownloadHost:
+            if not hosts:
+                hosts.append(DownloadHost(paths.models_dir, hub.url))
+            return hosts[0]
+
+        w = FirstRunWizard(paths, Settings(), host, endpoint=hub.url)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.choice is not None, timeout=WAIT)
+        entry, file, _fit = w.choice
+        hub.add_repo(entry.gguf_repo, {name: gemma_path for name in file.filenames},
+                     license=entry.license_id, tags=["gguf"])
+        hub.fail(entry.gguf_repo, file.filenames[0], status=403, times=1)  # refused once
+        w.next_button.click()
+        assert w.back_button.isVisible()
+        w.back_button.click()
+        assert w.pages.currentIndex() == 0
+        w.next_button.click()
+
+        def accept() -> None:
+            box = w.license_box
+            if box is None:
+                QTimer.singleShot(50, accept)
+                return
+            next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole).click()
+
+        QTimer.singleShot(50, accept)
+        w.download_button.click()
+        qtbot.waitUntil(lambda: w.retry_button.isVisible(), timeout=60_000)
+        assert "did not finish" in w.download_title.text()
+        assert w.failed_import_button.isVisible() and w.back_button.isVisible() and w.skip_button.isVisible()
+        w.retry_button.click()
+        qtbot.waitUntil(lambda: w.pages.currentIndex() == 3, timeout=120_000)
+        assert w.ready_ref is not None and w.ready_ref.path.exists()
+        hosts[0].shutdown()

@@ -129,3 +129,18 @@ def test_closed_dialog_stops_listening(qtbot) -> None:  # type: ignore[no-untype
     QTimer.singleShot(0, lambda: flushed.append(True))  # queued after the record's own (queued) signal
     qtbot.waitUntil(lambda: bool(flushed))
     assert dlg.model.rowCount() == 0
+
+
+def test_http_errors_are_named_errors_and_clear_is_not_the_default(qtbot) -> None:  # type: ignore[no-untyped-def]
+    for status in (401, 404, 200):
+        network.record(NetworkEntry(1_700_000_000.0 + status, "127.0.0.1", 8080, "Anthropic: key check", "GET",
+                                    "/v1/models", 0, 90, "ok", status))
+    model = NetworkActivityModel()
+    outcomes = [model.index(r, 5).data() for r in range(model.rowCount())]
+    assert outcomes == ["Error (HTTP 404)", "Error (HTTP 401)", "OK (HTTP 200)"]
+    model.detach()
+    dlg = NetworkActivityDialog()
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert not dlg.clear_button.isDefault() and not dlg.clear_button.autoDefault()
+    assert dlg.close_button.isDefault()

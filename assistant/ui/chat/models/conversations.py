@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from assistant.chat.records import Conversation, SearchHit
+from assistant.chat.snippets import plain_snippet
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -21,17 +22,36 @@ def _age(ts: float) -> str:
     return time.strftime("%d %b", time.localtime(ts))
 
 
+def section_of(ts: float, now: float | None = None) -> str:
+    """'Today', 'Yesterday', 'Previous 7 days', 'Previous 30 days', then 'March 2026'."""
+    now_t = time.localtime(now if now is not None else time.time())
+    midnight = time.mktime((now_t.tm_year, now_t.tm_mon, now_t.tm_mday, 0, 0, 0, 0, 0, -1))
+    if ts >= midnight:
+        return "Today"
+    days = (midnight - ts) / 86400
+    if days <= 1:
+        return "Yesterday"
+    if days <= 7:
+        return "Previous 7 days"
+    if days <= 30:
+        return "Previous 30 days"
+    return time.strftime("%B %Y", time.localtime(ts))
+
+
 class ConversationListModel(QAbstractListModel):
     IdRole = Qt.ItemDataRole.UserRole + 1
     TitleRole = Qt.ItemDataRole.UserRole + 2
     UpdatedRole = Qt.ItemDataRole.UserRole + 3
+    SectionRole = Qt.ItemDataRole.UserRole + 4  # "Today", "Yesterday", ... (the list is newest first)
+    FirstInSectionRole = Qt.ItemDataRole.UserRole + 5  # the row starts its section: its heading goes above it
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[Conversation] = []
 
     def roleNames(self) -> dict[int, bytes]:
-        return {self.IdRole: b"conversationId", self.TitleRole: b"title", self.UpdatedRole: b"updated"}
+        return {self.IdRole: b"conversationId", self.TitleRole: b"title", self.UpdatedRole: b"updated",
+                self.SectionRole: b"section", self.FirstInSectionRole: b"firstInSection"}
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -50,6 +70,11 @@ class ConversationListModel(QAbstractListModel):
             return c.id
         if role == self.UpdatedRole:
             return c.updated_at
+        if role == self.SectionRole:
+            return section_of(c.updated_at)
+        if role == self.FirstInSectionRole:
+            r = index.row()
+            return r == 0 or section_of(self._rows[r - 1].updated_at) != section_of(c.updated_at)
         return None
 
     def set_conversations(self, rows: list[Conversation]) -> None:
@@ -69,10 +94,12 @@ class SearchResultsModel(QAbstractListModel):
     MessageIdRole = Qt.ItemDataRole.UserRole + 2
     SnippetRole = Qt.ItemDataRole.UserRole + 3
     TitleRole = Qt.ItemDataRole.UserRole + 4
+    MatchesRole = Qt.ItemDataRole.UserRole + 5  # [(start, end)] of the matched words in SnippetRole
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[SearchHit] = []
+        self._plain: list[tuple[str, list[tuple[int, int]]]] = []  # snippets without Markdown, and matches
 
     def roleNames(self) -> dict[int, bytes]:
         return {
@@ -80,6 +107,7 @@ class SearchResultsModel(QAbstractListModel):
             self.MessageIdRole: b"messageId",
             self.SnippetRole: b"snippet",
             self.TitleRole: b"title",
+            self.MatchesRole: b"matches",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -89,18 +117,22 @@ class SearchResultsModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         h = self._rows[index.row()]
+        plain, matches = self._plain[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{h.conversation_title}\n{h.snippet}"
+            return f"{h.conversation_title}\n{plain}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"Match in {h.conversation_title}: {h.snippet}"
+            return f"Match in {h.conversation_title}: {plain}"
         return {
             self.ConversationIdRole: h.conversation_id,
             self.MessageIdRole: h.message_id,
-            self.SnippetRole: h.snippet,
+            self.SnippetRole: plain,
             self.TitleRole: h.conversation_title,
+            self.MatchesRole: matches,
         }.get(role)
 
     def set_hits(self, hits: list[SearchHit]) -> None:
+        """Hits whose snippets mark matches with chat.snippets.MARKS."""
         self.beginResetModel()
         self._rows = list(hits)
+        self._plain = [plain_snippet(h.snippet) for h in hits]
         self.endResetModel()

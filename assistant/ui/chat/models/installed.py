@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
 
 Index = QModelIndex | QPersistentModelIndex
@@ -46,9 +47,9 @@ class InstalledModelsModel(QAbstractListModel):
             return None
         e = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{e.ref.display_name}  ({e.runs_on})"
+            return f"{short_model_name(e.ref.display_name)}  ({e.runs_on})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(e.ref.path)
+            return f"{e.ref.display_name}\n{e.ref.path}"  # the full name and where the file is
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{e.ref.display_name}, runs on {e.runs_on}"
         return {

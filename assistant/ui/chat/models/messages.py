@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from assistant.chat.cost import format_usd
 from assistant.chat.export import answer_details
 from assistant.chat.records import StoredMessage
+from assistant.core.names import short_model_name
 from assistant.engines.cloud import PROVIDERS
 
 Index = QModelIndex | QPersistentModelIndex
@@ -23,7 +24,7 @@ def origin_details(m: StoredMessage) -> str:
     """Where an answer came from, then its details: "Local · gemma-3 · llama.cpp · 41.2 tokens/s"
     or "Cloud · OpenAI gpt-4o · $0.0012 · 3.1 s"."""
     if m.origin == "cloud" or m.engine == "cloud":
-        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {m.model or ''}".strip()]
+        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {short_model_name(m.model)}".strip()]
         if m.cost_usd is not None:
             bits.append(format_usd(m.cost_usd))
         if m.completion_tokens:
@@ -33,7 +34,7 @@ def origin_details(m: StoredMessage) -> str:
         elif m.status == "failed":
             bits.append("failed, partial answer kept" if m.content else "failed")
         return " · ".join(bits)
-    rest = answer_details(m)
+    rest = answer_details(replace(m, model=short_model_name(m.model) or None))
     return "Local · " + rest if rest else "Local"
 
 
@@ -49,10 +50,12 @@ class MessageListModel(QAbstractListModel):
     ThinkingSecondsRole = Qt.ItemDataRole.UserRole + 9  # how long it thought (None: unknown)
     # what changes on each render tick of a streaming answer
     STREAMING_ROLES = [ContentRole, Qt.ItemDataRole.DisplayRole, ThinkingRole, ThinkingSecondsRole]
+    VersionsRole = Qt.ItemDataRole.UserRole + 10  # (shown, count) of an answer with earlier versions, else None
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[StoredMessage] = []
+        self._versions: dict[int, tuple[int, int]] = {}  # message id -> (shown, count)
 
     def roleNames(self) -> dict[int, bytes]:
         return {
@@ -65,6 +68,7 @@ class MessageListModel(QAbstractListModel):
             self.OriginRole: b"origin",
             self.ThinkingRole: b"thinking",
             self.ThinkingSecondsRole: b"thinkingSeconds",
+            self.VersionsRole: b"versions",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -92,10 +96,20 @@ class MessageListModel(QAbstractListModel):
             return m.thinking
         if role == self.ThinkingSecondsRole:
             return m.thinking_s
+        if role == self.VersionsRole:
+            return self._versions.get(m.id)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if m.role == "user" else "Assistant"
             return f"{who}: {m.content}"
         return None
+
+    def set_versions(self, versions: dict[int, tuple[int, int]]) -> None:
+        """Which answers have versions: message id -> (shown, count)."""
+        changed = {i for i in set(versions) | set(self._versions) if versions.get(i) != self._versions.get(i)}
+        self._versions = dict(versions)
+        for i, m in enumerate(self._rows):
+            if m.id in changed:
+                self.dataChanged.emit(self.index(i), self.index(i), [self.VersionsRole])
 
     def message_at(self, row: int) -> StoredMessage | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -17,6 +17,21 @@ from assistant.ui.library.models.installed import LibraryInstalledModel
 from assistant.ui.library.widgets import _button, _selected_row, _table
 
 
+def installed_summary(rows: list[InstalledModel], models_dir: Path) -> str:
+    """'2 models, 1.2 GB in ~/models; 1 used from elsewhere on disk (241.0 MB)'."""
+    if not rows:
+        return "No models yet: download one under Recommended, or import a file you have."
+    inside = [r for r in rows if r.in_models_dir]
+    outside = [r for r in rows if not r.in_models_dir]
+    text = f"{len(rows)} model{'' if len(rows) == 1 else 's'}"
+    parts = []
+    if inside:
+        parts.append(f"{format_bytes(sum(r.size_bytes for r in inside))} in {models_dir}")
+    if outside:
+        parts.append(f"{len(outside)} used from elsewhere on disk ({format_bytes(sum(r.size_bytes for r in outside))})")
+    return text + ": " + "; ".join(parts)
+
+
 class InstalledTab(QWidget):
     model_use_requested = Signal(object)  # ModelRef
     model_settings_requested = Signal(object)  # ModelRef
@@ -31,6 +46,7 @@ class InstalledTab(QWidget):
         for col, width in ((1, 110), (2, 70), (3, 110), (4, 150), (5, 110)):
             self.installed_view.horizontalHeader().resizeSection(col, width)
         self.installed_view.doubleClicked.connect(lambda _i: self._on_use())
+        self.installed_view.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
         self.use_button = _button("Use this model", "Use this model in the chat")
         self.settings_button = _button("Settings…", "Settings of this model")
         self.delete_button = _button("Delete…", "Delete this model")
@@ -43,15 +59,20 @@ class InstalledTab(QWidget):
         self.import_folder_button.clicked.connect(self._on_import_folder)
         self.installed_status = QLabel()
         self.installed_status.setAccessibleName("Installed models status")
+        self.installed_status.setWordWrap(True)
+        # two rows, so the tab fits a narrow window: what to do with the selected model
+        # below the table; the status and bringing a model in above it
+        top = QHBoxLayout()
+        top.addWidget(self.installed_status, 1)
+        top.addWidget(self.import_button)
+        top.addWidget(self.import_folder_button)
         row = QHBoxLayout()
         for b in (self.use_button, self.settings_button, self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
-        row.addWidget(self.import_button)
-        row.addWidget(self.import_folder_button)
         lay = QVBoxLayout(self)
+        lay.addLayout(top)
         lay.addWidget(self.installed_view, 1)
-        lay.addWidget(self.installed_status)
         lay.addLayout(row)
 
     def refresh_installed(self) -> None:
@@ -62,11 +83,19 @@ class InstalledTab(QWidget):
 
     def _on_installed(self, rows: list[InstalledModel]) -> None:
         self.installed.set_rows(rows)
-        total = sum(r.size_bytes for r in rows if r.in_models_dir)
-        self.installed_status.setText(
-            f"{len(rows)} model{'' if len(rows) == 1 else 's'}, {format_bytes(total)} in {self._ctx.paths.models_dir}" if rows
-            else "No models yet: download one under Recommended, or import a file you have."
-        )
+        self.installed_status.setText(installed_summary(rows, self._ctx.paths.models_dir))
+        if rows:  # a row is current, so the buttons work on it at once
+            self.installed_view.setCurrentIndex(self.installed.index(0, 0))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        m = self._current_installed()
+        for b in (self.use_button, self.settings_button, self.delete_button):
+            b.setEnabled(m is not None)
+        # a file added from elsewhere is only taken off the list; the file stays where it is
+        outside = m is not None and not m.in_models_dir
+        self.delete_button.setText("Remove from list" if outside else "Delete…")
+        self.delete_button.setAccessibleName("Remove this model from the list" if outside else "Delete this model")
 
     def _current_installed(self) -> InstalledModel | None:
         return _selected_row(self.installed_view)
@@ -86,8 +115,14 @@ class InstalledTab(QWidget):
         if m is None:
             return
         if not m.in_models_dir:
-            QMessageBox.information(self, "Not in the library folder",
-                                    f"{m.path} was added from elsewhere on disk; it is not deleted.")
+            extra = self._ctx.settings.extra_models
+            for p in [p for p in extra if Path(p) == m.path]:
+                extra.remove(p)
+            if self._ctx.settings.default_model == str(m.path):
+                self._ctx.settings.default_model = ""
+            self.installed_status.setText(f"Removed {m.name} from the list. The file stays at {m.path}.")
+            self.refresh_installed()
+            self.models_changed.emit()  # the window saves the settings and rescans
             return
         freed = freed_bytes(m)
         answer = QMessageBox.question(

@@ -36,7 +36,8 @@ class RecommendedTab(QWidget):
         self.catalog_detail.setAccessibleName("About the selected model")
         self.quant_combo = QComboBox()
         self.quant_combo.setAccessibleName("Quantization")
-        self.quant_combo.setMinimumContentsLength(36)
+        self.quant_combo.setMinimumContentsLength(20)  # "Q4_K_M · 4.7 GB · CPU only" (wider when there is room)
+        self.quant_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.catalog_download = _button("Download…", "Download the selected model")
         self.catalog_download.clicked.connect(self._on_catalog_download)
         self.catalog_download.setEnabled(False)
@@ -70,13 +71,17 @@ class RecommendedTab(QWidget):
         self.hw, rows = result
         self.hardware_detected.emit(self.hw)
         self.catalog.set_rows(rows)
-        if rows:
+        if rows:  # the highlighted row is the current one: Download works on it at once
+            first = self.catalog.index(0, 0)
+            self.catalog_view.setCurrentIndex(first)
             self.catalog_view.selectRow(0)
+            self._on_catalog_row_changed(first, QModelIndex())
 
     def _on_catalog_row_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         row: CatalogRow | None = self.catalog.row_at(current.row())
         self.quant_combo.clear()
         if row is None:
+            self.catalog_download.setEnabled(False)
             return
         e = row.entry
         restr = f"<br><b>Licence limits:</b> {'; '.join(e.restrictions)}" if e.restrictions else ""

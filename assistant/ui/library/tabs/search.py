@@ -58,7 +58,9 @@ class SearchTab(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.search_status)
         lay.addWidget(self.results_view, 3)
-        lay.addWidget(QLabel("Files (each quantization is one version of the model):"))
+        files_label = QLabel("Files (each quantization is one version of the model):")
+        files_label.setWordWrap(True)
+        lay.addWidget(files_label)
         lay.addWidget(self.files_view, 2)
         lay.addLayout(bottom)
 
