@@ -56,3 +56,12 @@ def run_cli(home: Path):  # type: ignore[no-untyped-def]
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def secret_service():  # type: ignore[no-untyped-def]
+    """A real Secret Service (dbus + gnome-keyring) for one test module, writable."""
+    from support.secret_service import running_secret_service
+
+    with running_secret_service():  # waits until the new keyring takes writes
+        yield

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
-from support.secret_service import running_secret_service
 
 from assistant import keys
 from assistant.chat.cloud_route import key_id
@@ -24,12 +23,6 @@ HARD = (
     "primes using Dirichlet's theorem, write a formally verified Coq implementation of a sieve that lists them, "
     "and compare its time and space complexity with the segmented sieve of Eratosthenes step by step."
 )
-
-
-@pytest.fixture(scope="module")
-def secret_service() -> Iterator[None]:
-    with running_secret_service():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.anthropic_server import AnthropicServer
-from support.openai_stream_server import OpenAIStreamServer
+from support.openai_server import OpenAIServer
 
 from assistant import network
 from assistant.core.types import GenParams, Message
@@ -38,7 +38,7 @@ def collect(engine: CloudEngine) -> tuple[str, str, str | None]:
     [{"content": "<th"}, {"content": "ink>Thinking."}, {"content": "</think>\n\nPar"}, {"content": "is."}],
 ])
 def test_openai_compatible_reasoning_is_thinking(deltas: list[dict]) -> None:
-    with OpenAIStreamServer() as server:
+    with OpenAIServer() as server:
         server.deltas = deltas
         engine = CloudEngine("openai-compatible", "deepseek-reasoner", "", base_url=server.base_url)
         try:

@@ -1,12 +1,16 @@
 """A small local server that speaks OpenAI's chat completions API (streaming SSE) and
-records what it was sent, for the tests that need to see the request body
-(llama_cpp.server, the real server the other tests use, does not show it).
+records what it was sent, for the tests that need to see the request body or what
+servers send besides `content` (llama_cpp.server, the real server the other tests use,
+shows neither).
 
 POST /v1/chat/completions and GET /v1/models on 127.0.0.1. The answer is "You said:"
 and the last user message's words, cut at max_completion_tokens / max_tokens.
 
 Knobs: `fail_next` ((status, message) answers for the next requests, in order);
-`models_body` (the raw body GET /v1/models answers with, e.g. b"" as a broken proxy does).
+`models_body` (the raw body GET /v1/models answers with, e.g. b"" as a broken proxy does);
+`deltas` (stream these delta objects instead: `reasoning_content` as DeepSeek, llama.cpp's
+server and vLLM send it, `reasoning` as OpenRouter does, `<think>` left in the text).
+`api_key` None: any key (or none) is taken.
 What it saw: `last_body`, `requests`.
 """
 
@@ -20,9 +24,10 @@ from typing import Any
 
 
 class OpenAIServer:
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
         self.fail_next: list[tuple[int, str]] = []
+        self.deltas: list[dict[str, Any]] | None = None
         self.models_body: bytes | None = None
         self.last_body: dict[str, Any] | None = None
         self.requests: list[tuple[str, str]] = []
@@ -64,7 +69,7 @@ def _handler(server: OpenAIServer) -> type[http.server.BaseHTTPRequestHandler]:
             with server._lock:
                 server.requests.append((self.command, self.path))
                 failure = server.fail_next.pop(0) if server.fail_next else None
-            if self.headers.get("authorization") != f"Bearer {server.api_key}":
+            if server.api_key is not None and self.headers.get("authorization") != f"Bearer {server.api_key}":
                 self._send(401, json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}).encode())
                 return False
             if failure is not None:
@@ -104,8 +109,9 @@ def _handler(server: OpenAIServer) -> type[http.server.BaseHTTPRequestHandler]:
                 self.wfile.flush()
 
             base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model")}
-            for i, piece in enumerate(pieces):
-                delta = {"content": piece} | ({"role": "assistant"} if i == 0 else {})
+            deltas = server.deltas if server.deltas is not None else [
+                {"content": piece} | ({"role": "assistant"} if i == 0 else {}) for i, piece in enumerate(pieces)]
+            for delta in deltas:
                 chunk(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
             chunk(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
             if (body.get("stream_options") or {}).get("include_usage"):

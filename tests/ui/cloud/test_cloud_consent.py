@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
-from support.secret_service import running_secret_service
 
 from assistant import keys, network
 from assistant.chat.cloud_route import key_id
@@ -31,12 +30,6 @@ HARD = (
     "that checks the proof step by step and analyse its complexity. Mail it to jane.doe@example.com."
 )
 TIMEOUT = 120_000
-
-
-@pytest.fixture(scope="module")
-def secret_service() -> Iterator[None]:
-    with running_secret_service():  # waits until the new keyring takes writes
-        yield
 
 
 @pytest.fixture(scope="module")

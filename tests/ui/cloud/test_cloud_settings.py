@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
-from support.secret_service import running_secret_service
 
 from assistant import keys, network
 from assistant.chat.cloud_route import key_id
@@ -20,12 +19,6 @@ from assistant.ui.cloud.worker import CloudHost
 from assistant.ui.settings.dialog import SettingsDialog
 
 KEY = "sk-local-settings-1a2b3c4d5e6f7a8b9c0d"
-
-
-@pytest.fixture(scope="module")
-def secret_service() -> Iterator[None]:
-    with running_secret_service():  # waits until the new keyring takes writes
-        yield
 
 
 @pytest.fixture(scope="module")
