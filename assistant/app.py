@@ -9,13 +9,14 @@ Nothing here opens a network connection.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from assistant import __version__, network
@@ -67,9 +68,26 @@ def run_app(argv: list[str]) -> int:
     started = start(app)
     if started is None:
         return 1
+    ticker = _quit_on_sigterm(app, started.window)  # noqa: F841 - kept alive with the loop
     code = app.exec()
     started.store.close()
     return code
+
+
+def _quit_on_sigterm(app: QApplication, window: Any) -> QTimer:
+    """A logout or `kill` asks politely: close the window (it saves its state and stops the
+    engine's process) and quit. Python runs signal handlers only between bytecodes, and
+    Qt's event loop is C++: a quiet timer lets the handler in."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGTERM, handler)
+    ticker = QTimer(app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(250)
+    return ticker
 
 
 def start(app: QApplication) -> Started | None:

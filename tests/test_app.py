@@ -4,6 +4,7 @@ left behind purged, a damaged settings file reported, the error hook, and the re
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,9 +119,11 @@ def test_python_m_assistant_starts_its_window(home: Path) -> None:
         assert proc.poll() is None, proc.communicate(timeout=5)
         assert "offline mode on" in log.read_text()
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # as a logout does: the app closes its window and quits
         _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
     assert b"Traceback" not in err
+    assert json.loads((home / "config" / "settings.json").read_text())["window_geometry"]  # it saved its state
     record = home / "data" / "network_activity.jsonl"
     # no network at start-up: nothing recorded at all (offline, it would say "blocked")
     assert not record.exists(), record.read_text()
