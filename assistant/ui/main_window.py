@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         s.model_loading.connect(self.header.show_loading)
         s.model_loaded.connect(self._on_model_loaded)
         s.model_load_failed.connect(self._on_model_load_failed)
+        s.model_load_cancelled.connect(lambda: self.header.show_ready("Loading was cancelled. Choose a model to load it again."))
         s.conversation_changed.connect(self._on_conversation_changed)
         s.conversations_changed.connect(lambda: self._on_conversation_changed(s.conversation_id))  # titles too
         s.error_occurred.connect(self._on_error)
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
         self.header.add_model_requested.connect(self._on_add_model)
         self.header.library_requested.connect(self.open_library)
         self.header.model_settings_requested.connect(lambda: self.open_model_settings(None))
+        self.header.load_cancel_requested.connect(s.cancel_load)
         self.empty.add_model_requested.connect(self._on_add_model)
         self.empty.library_requested.connect(lambda: self.open_library(0))
 

@@ -67,6 +67,7 @@ class InferenceWorker(QObject):
         self._store = store
         self._engine: Engine | None = None
         self._model: ModelRef | None = None
+        self._loading: Engine | None = None  # the engine being loaded, for cancel_load from the GUI thread
         self.cancel = threading.Event()
 
     @Slot(object)
@@ -80,7 +81,11 @@ class InferenceWorker(QObject):
         try:
             # planning reads the model's header, so it runs here too, not on the GUI thread
             engine, options, plan = prepare(request.model, request.settings)
-            engine.load(request.model, options)
+            self._loading = engine
+            try:
+                engine.load(request.model, options)
+            finally:
+                self._loading = None
         except AssistantError as exc:
             self.load_failed.emit(exc)
             return
@@ -90,6 +95,16 @@ class InferenceWorker(QObject):
             return
         self._engine, self._model = engine, request.model
         self.loaded.emit(LoadedModel(request.model, engine.name, engine.backend, engine.context_length, plan.reason))
+
+    def cancel_load(self) -> bool:
+        """Called from the GUI thread while this thread is busy loading: the engine's
+        process is ended and the load fails with LoadCancelledError."""
+        engine = self._loading
+        cancel = getattr(engine, "cancel_load", None)
+        if cancel is None:
+            return False
+        cancel()
+        return True
 
     @Slot()
     def unload(self) -> None:
@@ -148,6 +163,9 @@ class EngineHost(ThreadHost):
 
     def unload(self) -> None:
         self._unload_requested.emit()
+
+    def cancel_load(self) -> bool:
+        return self.worker.cancel_load()  # direct: the worker's thread is inside the load
 
     def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
             continue_answer: bool = False) -> int:

@@ -26,6 +26,7 @@ class ChatHeader(QWidget):
     add_model_requested = Signal()
     library_requested = Signal()  # "Get more models…"
     model_settings_requested = Signal()
+    load_cancel_requested = Signal()  # "Cancel" while a model loads
 
     def __init__(self, models: InstalledModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +66,11 @@ class ChatHeader(QWidget):
         self.progress.setAccessibleName("Loading the model")
         self.progress.setTextVisible(False)
         self.progress.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setAccessibleName("Cancel loading the model")
+        self.cancel_button.setToolTip("Stop loading this model (its process is ended)")
+        self.cancel_button.clicked.connect(self.load_cancel_requested)
+        self.cancel_button.hide()
         self._models_shown = True
         self._compact = False  # a narrow header leaves "Add file…" to the File menu (Ctrl+O)
         lay = QHBoxLayout(self)
@@ -73,6 +79,7 @@ class ChatHeader(QWidget):
         lay.addWidget(self.picker)
         lay.addWidget(self.settings_button)
         lay.addWidget(self.progress)
+        lay.addWidget(self.cancel_button)
         lay.addWidget(self.status, 1)
         lay.addWidget(self.add_button)
         lay.addWidget(self.library_button)
@@ -136,12 +143,14 @@ class ChatHeader(QWidget):
 
     def show_loading(self, model: ModelRef) -> None:
         self.progress.show()
+        self.cancel_button.show()
         self.status.setText(f"Loading {short_model_name(model.display_name)}…")
         self.status.set_tooltip(str(model.path))
         self.picker.setEnabled(False)
 
     def show_ready(self, text: str, tooltip: str = "") -> None:
         self.progress.hide()
+        self.cancel_button.hide()
         self.status.setText(text)
         self.status.set_tooltip(tooltip)
         self.picker.setEnabled(True)

@@ -19,7 +19,7 @@ from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
 from assistant.chat.turn import TurnResult
 from assistant.core.types import GenParams, Message, ModelRef
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
 from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
@@ -40,6 +40,7 @@ class ChatSession(QObject):
     model_loading = Signal(object)  # ModelRef
     model_loaded = Signal(object)  # LoadedModel
     model_load_failed = Signal(str)
+    model_load_cancelled = Signal()
     conversation_changed = Signal(int)  # 0: a new, not yet saved chat
     conversations_changed = Signal()  # titles / order changed: the list should reload
     turn_finished = Signal(object)  # TurnResult
@@ -120,7 +121,14 @@ class ChatSession(QObject):
 
     def _on_load_failed(self, error: Exception) -> None:
         self.loaded = self.loading = None
+        if isinstance(error, LoadCancelledError):
+            self.model_load_cancelled.emit()
+            return
         self.model_load_failed.emit(str(error))
+
+    def cancel_load(self) -> bool:
+        """Stop the model that is loading (its process is ended). False when nothing loads."""
+        return self.loading is not None and self.host.cancel_load()
 
     # -- conversations -------------------------------------------------------------------
     def open_conversation(self, conversation_id: int) -> None:

@@ -83,3 +83,25 @@ def test_a_crash_before_the_first_answer_is_retried_in_safe_mode_and_remembered(
         w.close()
         w.store.close()
         safe_mode.reset()
+
+
+def test_cancel_while_loading_ends_the_load(  # type: ignore[no-untyped-def]
+    qtbot, gemma_path: Path, monkeypatch: pytest.MonkeyPatch, warnings: list[tuple[str, str]]
+) -> None:
+    monkeypatch.setenv(CRASH_ENV, "load:hang")  # the child stops making progress while it loads
+    s = Settings(extra_models=[str(gemma_path)], context_length=1024, n_threads=1, first_run_done=True)
+    paths = get_paths().ensure()
+    w = MainWindow(paths, s, ChatStore.open(paths.history_db))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.session.loading is not None and w.header.cancel_button.isVisible(), timeout=LOAD_TIMEOUT)
+        qtbot.waitUntil(lambda: w.session.host.worker._loading is not None, timeout=LOAD_TIMEOUT)
+        w.header.cancel_button.click()
+        qtbot.waitUntil(lambda: w.session.loading is None, timeout=30_000)
+        assert w.session.loaded is None and warnings == []  # a cancel is not an error
+        assert w.header.status.text().startswith("Loading was cancelled")
+        assert not w.header.cancel_button.isVisible() and w.header.picker.isEnabled()
+    finally:
+        w.close()
+        w.store.close()
