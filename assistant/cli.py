@@ -139,9 +139,8 @@ def _ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     cancel = threading.Event()
     with ChatStore.open(paths.history_db if not args.no_history else _memory_db()) as store:
         policy = SendPolicy(store, settings)
-        if args.cloud:
-            policy.check_cloud_allowed(0)  # before anything is stored: say why not, and stop
         model = None if args.cloud else _pick_model(args.model, paths, settings)
+        # before anything is stored: a refused --cloud says why (choose_target raises) and stops
         target = choose_target(policy, prompt, 0, model, explicit_cloud=args.cloud, mode=args.route, yes=args.yes)
         name = model.display_name if model is not None and target == "local" else settings.cloud.model
         conv = store.create_conversation(title=_title(prompt), system_prompt=system, model=name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -188,8 +188,3 @@ def run_cloud_turn(
         log.exception("cloud turn failed")
         err = EngineError(f"The cloud request failed ({type(exc).__name__}).", "See the log for details.")
         return TurnResult(0, "", "failed", None, err)
-
-
-def cloud_settings_copy(settings: Settings) -> CloudSettings:
-    """A snapshot for a worker thread: later edits in Settings do not change a running turn."""
-    return replace(settings.cloud)
