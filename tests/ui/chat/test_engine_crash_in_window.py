@@ -8,36 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from support.window import close_window, gemma_settings, open_window
 
-from assistant.chat.store import ChatStore
 from assistant.engines import safe_mode
 from assistant.engines.host_child import CRASH_ENV
-from assistant.paths import get_paths
-from assistant.settings import Settings
 from assistant.ui.main_window import MainWindow
 
 LOAD_TIMEOUT = 120_000
 TURN_TIMEOUT = 180_000
 
 
-@pytest.fixture
-def warnings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a, **k: seen.append((title, text)))
-    return seen
-
-
-def _window(qtbot, gemma_path: Path, max_tokens: int) -> MainWindow:  # type: ignore[no-untyped-def]
-    s = Settings(extra_models=[str(gemma_path)], context_length=1024, n_threads=1, first_run_done=True)
-    s.generation.max_tokens = max_tokens
-    s.generation.temperature = 0.0
-    paths = get_paths().ensure()
-    w = MainWindow(paths, s, ChatStore.open(paths.history_db))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.session.loaded is not None, timeout=LOAD_TIMEOUT)
-    return w
+def _window(qtbot, gemma_path: Path, max_tokens: int, wait_loaded: bool = True) -> MainWindow:  # type: ignore[no-untyped-def]
+    # one llama.cpp thread: the crash tests stay steady on busy cores
+    s = gemma_settings(gemma_path, max_tokens=max_tokens, context_length=1024, n_threads=1)
+    return open_window(qtbot, s, wait_loaded=wait_loaded, timeout=LOAD_TIMEOUT)
 
 
 def test_a_crash_mid_answer_keeps_the_window_and_the_partial_answer(  # type: ignore[no-untyped-def]
@@ -59,8 +43,7 @@ def test_a_crash_mid_answer_keeps_the_window_and_the_partial_answer(  # type: ig
         assert warnings == []
         assert w.session.host.worker._engine.pid != child or not w.session.host.worker._engine.alive  # type: ignore[union-attr]
     finally:
-        w.close()
-        w.store.close()
+        close_window(w)
 
 
 def test_a_crash_before_the_first_answer_is_retried_in_safe_mode_and_remembered(  # type: ignore[no-untyped-def]
@@ -80,8 +63,7 @@ def test_a_crash_before_the_first_answer_is_retried_in_safe_mode_and_remembered(
         assert entry is not None and entry.level >= 1  # remembered for this model on this machine
         assert "Safe mode" in w.session.host.worker._engine.safe_mode_note  # type: ignore[union-attr]
     finally:
-        w.close()
-        w.store.close()
+        close_window(w)
         safe_mode.reset()
 
 
@@ -89,11 +71,7 @@ def test_cancel_while_loading_ends_the_load(  # type: ignore[no-untyped-def]
     qtbot, gemma_path: Path, monkeypatch: pytest.MonkeyPatch, warnings: list[tuple[str, str]]
 ) -> None:
     monkeypatch.setenv(CRASH_ENV, "load:hang")  # the child stops making progress while it loads
-    s = Settings(extra_models=[str(gemma_path)], context_length=1024, n_threads=1, first_run_done=True)
-    paths = get_paths().ensure()
-    w = MainWindow(paths, s, ChatStore.open(paths.history_db))
-    qtbot.addWidget(w)
-    w.show()
+    w = _window(qtbot, gemma_path, max_tokens=6, wait_loaded=False)
     try:
         qtbot.waitUntil(lambda: w.session.loading is not None and w.header.cancel_button.isVisible(), timeout=LOAD_TIMEOUT)
         qtbot.waitUntil(lambda: w.session.host.worker._loading is not None, timeout=LOAD_TIMEOUT)
@@ -103,5 +81,4 @@ def test_cancel_while_loading_ends_the_load(  # type: ignore[no-untyped-def]
         assert w.header.status.text().startswith("Loading was cancelled")
         assert not w.header.cancel_button.isVisible() and w.header.picker.isEnabled()
     finally:
-        w.close()
-        w.store.close()
+        close_window(w)

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
+from support.window import close_window, gemma_settings, open_window
 
-from assistant.chat.store import ChatStore
-from assistant.paths import get_paths
 from assistant.settings import Settings
 from assistant.ui.common.theme import apply_theme
 from assistant.ui.main_window import MainWindow
@@ -23,19 +22,11 @@ LONG_URL = "https://example.com/" + "x" * 240
 
 @pytest.fixture
 def window(qtbot, gemma_path: Path):  # type: ignore[no-untyped-def]
-    s = Settings(extra_models=[str(gemma_path)], context_length=2048, n_threads=2, first_run_done=True)
-    s.generation.max_tokens = 6
-    s.generation.temperature = 0.0
+    s = gemma_settings(gemma_path)
     s.cloud.provider, s.cloud.model, s.cloud.base_url = "openai-compatible", LONG_PATH, "http://127.0.0.1:9/v1"
-    paths = get_paths().ensure()
-    store = ChatStore.open(paths.history_db)
-    w = MainWindow(paths, s, store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.session.loaded is not None, timeout=LOAD_TIMEOUT)
+    w = open_window(qtbot, s)
     yield w
-    w.close()
-    store.close()
+    close_window(w)
     apply_theme(QApplication.instance(), "system", 11)  # type: ignore[arg-type]
 
 

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from support.window import close_window, gemma_settings, open_window
 
 from assistant.chat.records import SearchHit
 from assistant.chat.snippets import MARK_END, MARK_START, plain_snippet
-from assistant.chat.store import ChatStore
-from assistant.paths import get_paths
-from assistant.settings import Settings
 from assistant.ui.chat.models.conversations import SearchResultsModel, section_of
 from assistant.ui.main_window import MainWindow
 
@@ -23,19 +21,9 @@ TURN_TIMEOUT = 120_000
 
 @pytest.fixture
 def window(qtbot, gemma_path: Path):  # type: ignore[no-untyped-def]
-    s = Settings(extra_models=[str(gemma_path)], context_length=2048, n_threads=2, first_run_done=True)
-    s.generation.max_tokens = 6
-    s.generation.temperature = 0.0
-    paths = get_paths().ensure()
-    store = ChatStore.open(paths.history_db)
-    w = MainWindow(paths, s, store)
-    qtbot.addWidget(w)
-    w.resize(800, 600)
-    w.show()
-    qtbot.waitUntil(lambda: w.session.loaded is not None, timeout=LOAD_TIMEOUT)
+    w = open_window(qtbot, gemma_settings(gemma_path), size=(800, 600))
     yield w
-    w.close()
-    store.close()
+    close_window(w)
 
 
 def test_snippets_are_plain_text_with_the_match_marked(qtmodeltester) -> None:  # type: ignore[no-untyped-def]

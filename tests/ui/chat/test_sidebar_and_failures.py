@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 from support.gguf_edit import truncated_copy
+from support.window import close_window, gemma_settings, open_window
 
-from assistant.chat.store import ChatStore
 from assistant.core.types import ModelRef
-from assistant.paths import get_paths
-from assistant.settings import Settings
 from assistant.ui.main_window import MainWindow
 
 LOAD_TIMEOUT = 60_000
@@ -21,26 +18,10 @@ TURN_TIMEOUT = 120_000
 
 
 @pytest.fixture
-def warnings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a, **k: seen.append((title, text)))
-    return seen
-
-
-@pytest.fixture
 def window(qtbot, gemma_path: Path):  # type: ignore[no-untyped-def]
-    s = Settings(extra_models=[str(gemma_path)], context_length=2048, n_threads=2, first_run_done=True)
-    s.generation.max_tokens = 6
-    s.generation.temperature = 0.0
-    paths = get_paths().ensure()
-    store = ChatStore.open(paths.history_db)
-    w = MainWindow(paths, s, store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.session.loaded is not None, timeout=LOAD_TIMEOUT)
+    w = open_window(qtbot, gemma_settings(gemma_path))
     yield w
-    w.close()
-    store.close()
+    close_window(w)
 
 
 def test_a_model_that_fails_to_load_is_reported_and_the_window_still_works(  # type: ignore[no-untyped-def]
