@@ -203,7 +203,8 @@ class MainWindow(QMainWindow):
         s.model_loading.connect(self.header.show_loading)
         s.model_loaded.connect(self._on_model_loaded)
         s.model_load_failed.connect(self._on_model_load_failed)
-        s.model_load_cancelled.connect(lambda: self.header.show_ready("Loading was cancelled. Choose a model to load it again."))
+        s.model_load_cancelled.connect(lambda: self.header.show_ready(
+            "Loading cancelled.", "The model was not loaded. Choose it in the list to load it again."))
         s.conversation_changed.connect(self._on_conversation_changed)
         s.conversations_changed.connect(lambda: self._on_conversation_changed(s.conversation_id))  # titles too
         s.error_occurred.connect(self._on_error)
