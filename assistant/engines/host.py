@@ -14,7 +14,8 @@ messages are tuples pickled by the standard library. No threads of the app cross
   ("chat", id, messages, params), ("cancel", id), ("offline", bool), ("exit",).
 - Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
   ("loaded", facts), ("result", id, n), ("started", id), ("t", id, text, thinking) for each
-  piece of text as it is produced, ("done", id, final chunk), ("error", id, packed error).
+  piece of text as it is produced, ("done", id, final chunk), ("error", id, packed error),
+  and at any time ("log", record): the child's log records, written to the app's log.
 
 Safe mode: a crash while loading, or during the first answer before any text arrived,
 is retried automatically in a new process one step down safe_mode.LADDER, until a step
@@ -57,6 +58,20 @@ EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is termin
 _POLL_S = 0.01  # the stream's wake-up to pass on a stop: well under a token's time
 
 _counter = itertools.count(1)
+
+
+def _child_log_level() -> int | None:
+    """The lowest level the app's log handlers take (the child sends nothing below it)."""
+    levels = [h.level for h in logging.getLogger().handlers if type(h) is not logging.StreamHandler]
+    return max(min(levels), logging.DEBUG) if levels else None
+
+
+def _write_child_log(record: logging.LogRecord) -> None:
+    # the app's log file (and any test capture), not its stderr: llama.cpp's errors are
+    # the engine's business, said to the user by the error the proxy raises
+    for handler in logging.getLogger().handlers:
+        if type(handler) is not logging.StreamHandler and record.levelno >= handler.level:
+            handler.handle(record)
 
 
 # ===================================================================== the proxy
@@ -221,9 +236,7 @@ class EngineProxy:
         except OSError:
             stderr_file = None
         self._offline_sent = network.is_offline()
-        root = logging.getLogger()
-        verbose = any(type(h) is logging.StreamHandler and h.level <= logging.DEBUG for h in root.handlers)
-        config = ChildConfig(self.name, self._offline_sent, str(paths.log_file), str(stderr_file) if stderr_file else None, verbose)
+        config = ChildConfig(self.name, self._offline_sent, _child_log_level(), str(stderr_file) if stderr_file else None)
         proc = ctx.Process(target=child_main, args=(child_conn, config), name=f"engine {self.name}", daemon=True)
         proc.start()
         child_conn.close()
@@ -246,14 +259,21 @@ class EngineProxy:
         conn, proc = self._conn, self._proc
         if conn is None or proc is None:
             raise Crash(None, "")
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            if conn.poll(0):
-                return conn.recv()
-            ready = multiprocessing.connection.wait([conn, proc.sentinel], timeout)
-            if not ready:
-                return None
-            if conn.poll(0):  # what it sent before it died comes first
-                return conn.recv()
+            while True:
+                if conn.poll(0):
+                    msg = conn.recv()
+                else:
+                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    if not multiprocessing.connection.wait([conn, proc.sentinel], left):
+                        return None
+                    if not conn.poll(0):
+                        break  # the process ended; what it sent before it died came first
+                    msg = conn.recv()
+                if msg[0] != "log":
+                    return msg
+                _write_child_log(msg[1])
         except (EOFError, OSError):
             pass
         raise self._dead()

@@ -8,9 +8,11 @@ prompt batches); everything else goes to the main thread, which loads and genera
 
 The child installs the same Offline-mode guard as the app (network.py's audit hook is
 per process): the state is passed at spawn and kept in step before each request. Its
-logging goes to the app's log file (llama.cpp's log included, via llamacpp_log); its
-stderr (GGML_ABORT messages, faulthandler's dump on a fatal signal) goes to a file in
-the log folder that the parent copies into the log and quotes when the child dies.
+log records (llama.cpp's log included, via llamacpp_log) go over the pipe to the app,
+which writes them to its own log file: one process writes that file, so its rotation
+cannot race. Its stderr (GGML_ABORT messages, faulthandler's dump on a fatal signal)
+goes to a file in the log folder that the parent copies into the log and quotes when
+the child dies.
 
 Test hooks, read only by the child: ASSISTANT_TEST_CRASH="PHASE:SIGNAL[:repack]" with
 PHASE "load", "answer" (before the first token) or "token:N" (after the Nth piece of
@@ -34,7 +36,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from assistant import network
@@ -55,9 +56,8 @@ UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the h
 class ChildConfig:
     engine: str  # "llama.cpp" or "mlx"
     offline: bool
-    log_file: str | None
+    log_level: int | None  # records at this level and above go to the app's log; None: no logging
     stderr_file: str | None
-    verbose: bool = False
 
 
 def make_in_process(name: str) -> Engine:
@@ -161,15 +161,35 @@ def child_main(conn: multiprocessing.connection.Connection, config: ChildConfig)
         from assistant.core import gguf_meta
 
         gguf_meta.check_values = lambda meta, arch: None  # type: ignore[assignment]
-    if config.log_file:
-        from assistant.logs import setup_logging
-
-        setup_logging(Path(config.log_file), verbose=config.verbose)
+    child = _Child(conn, config)
+    if config.log_level is not None:
         root = logging.getLogger()
-        for h in list(root.handlers):  # stderr is the file the parent copies into the log
-            if type(h) is logging.StreamHandler:
-                root.removeHandler(h)
-    _Child(conn, config).serve()
+        root.handlers.clear()
+        root.setLevel(config.log_level)
+        root.addHandler(_PipeLogHandler(child.send))
+        for name in ("httpx", "httpcore", "urllib3", "filelock"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    child.serve()
+
+
+class _PipeLogHandler(logging.Handler):
+    """Sends each record to the app, formatted and without its arguments (so it pickles)."""
+
+    def __init__(self, send: Any) -> None:
+        super().__init__()
+        self._send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+            copy = logging.makeLogRecord(record.__dict__)
+            copy.msg, copy.args = msg, None
+            if record.exc_info:
+                copy.exc_text = logging.Formatter().formatException(record.exc_info)
+            copy.exc_info = None
+            self._send(("log", copy))
+        except Exception:  # a log line is never worth an engine; the app's pipe may be gone
+            pass
 
 
 class _Child:
@@ -179,7 +199,7 @@ class _Child:
         self.requests: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.cancels: dict[int, threading.Event] = {}
         self.cancels_lock = threading.Lock()
-        self.send_lock = threading.Lock()
+        self.send_lock = threading.RLock()  # RLock: a log record may be sent from inside a send
         self.engine: Any = None
         self.safe = safe_mode.settings(0)
         self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))

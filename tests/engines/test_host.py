@@ -3,6 +3,7 @@ crashes (signals delivered to the child by the test hook or by the test)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -375,7 +376,10 @@ def test_the_child_ends_when_the_app_is_killed(gemma_path: Path, home: Path) -> 
         "from pathlib import Path\n"
         "from assistant.engines.host import EngineProxy\n"
         "from assistant.engines.base import LoadOptions, ModelRef\n"
+        "from assistant.logs import setup_logging\n"
+        "from assistant.paths import get_paths\n"
         "if __name__ == '__main__':\n"
+        "    setup_logging(get_paths().log_file)\n"
         "    p = EngineProxy('llama.cpp')\n"
         f"    p.load(ModelRef(Path({str(gemma_path)!r}), 'gguf'), LoadOptions(n_ctx=512, n_threads=2))\n"
         "    print(p.pid, flush=True)\n"
@@ -389,7 +393,23 @@ def test_the_child_ends_when_the_app_is_killed(gemma_path: Path, home: Path) -> 
     while not gone(child) and time.time() < deadline:
         time.sleep(0.1)
     assert gone(child), "the engine process outlived the app"
-    # the child's logging went to the app's log file, llama.cpp's own lines included
+    # the child's logging went to the app's log file (written by the app alone, so its
+    # rotation cannot race), llama.cpp's own lines included
     log_text = (home / "logs" / "assistant.log").read_text()
     assert "assistant.engines.llamacpp: loaded gemma-3-270m-q4_k_m.gguf" in log_text
     assert "llama.cpp:" in log_text
+
+
+def test_the_childs_log_records_are_written_by_the_app(gemma_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    p = new_proxy(gemma_path)
+    try:
+        pid = p.pid
+        collect(p, [Message("user", "Hi")], SHORT)
+    finally:
+        p.unload()
+    from_child = [r for r in caplog.records if r.process == pid]
+    names = {r.name for r in from_child}
+    # llama.cpp's own log and the engine's, made in the child, handled by this process's handlers
+    assert "llama.cpp" in names and "assistant.engines.llamacpp" in names, names
+    assert any("loaded gemma-3-270m-q4_k_m.gguf" in r.getMessage() for r in from_child)
