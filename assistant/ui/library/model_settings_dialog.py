@@ -1,6 +1,7 @@
 """One model's settings: context length, system prompt and temperature; the Advanced
 switch (remembered in settings.advanced_settings) adds GPU layers, threads, the other
 sampling values, a chat template override and the engine when two could run it.
+When a crash put the model in safe mode, a note at the top says so and can reset it.
 
 OK emits `model_settings_changed(ref, old, new)`; the main window stores them and
 reloads the model when a load option of the loaded model changed.
@@ -33,6 +34,7 @@ from assistant.engines import model_template
 from assistant.model_settings import ModelSettings
 from assistant.settings import Settings
 from assistant.ui.library.model_help import add_help
+from assistant.ui.library.safe_mode_note import SafeModeNote
 
 AUTO = "Automatic"
 THINKING_CHOICES = {
@@ -77,6 +79,7 @@ class ModelSettingsDialog(QDialog):
         intro = QLabel("These settings apply to this model only. Context, GPU, threads, template and engine "
                        "take effect when the model loads again; the rest from the next message.")
         intro.setWordWrap(True)
+        self.safe_mode = SafeModeNote(ref.path)
 
         simple = QFormLayout()
         self.context = _spin(256, 262_144, 1024, "Context length")
@@ -162,6 +165,7 @@ class ModelSettingsDialog(QDialog):
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(intro)
+        body.addWidget(self.safe_mode)
         body.addLayout(simple)
         body.addWidget(self.advanced)
         body.addWidget(self.advanced_box)
