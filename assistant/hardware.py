@@ -144,6 +144,9 @@ def _llama(notes: list[str]) -> tuple[bool, str]:
     try:
         import llama_cpp
 
+        from assistant.core import ggml_backends
+
+        ggml_backends.ensure_loaded(llama_cpp)  # before llama.cpp's first look for them
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         info = llama_cpp.llama_print_system_info()
     except ImportError:

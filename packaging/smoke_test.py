@@ -1,5 +1,7 @@
-"""Smoke test of the built app: --version, doctor, an answer from a GGUF model,
-and the window starting (offscreen) without errors.
+"""Smoke test of the built app: --version, doctor, an answer from a GGUF model in the
+engine's own process (a frozen app must start that child from its own executable), a
+crash of that child (the app reports it and exits 1, not 139), a crash at load that
+safe mode gets past, and the window starting (offscreen) without errors.
 
     python packaging/smoke_test.py dist/assistant [MODEL.gguf]
 
@@ -33,22 +35,39 @@ def main() -> int:
     env.update(ASSISTANT_HOME=home, QT_QPA_PLATFORM="offscreen")
     results: list[tuple[str, bool, str]] = []
 
-    def check(name: str, args: list[str], ok, timeout: int = 180) -> None:  # type: ignore[no-untyped-def]
+    log = Path(home, "logs", "assistant.log")
+
+    def check(name: str, args: list[str], ok, timeout: int = 180, code: int = 0,  # type: ignore[no-untyped-def]
+              extra_env: dict[str, str] | None = None) -> None:
         try:
-            r = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout, env=env)
-            passed = r.returncode == 0 and ok(r.stdout)
+            r = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout,
+                               env=dict(env, **(extra_env or {})))
+            passed = r.returncode == code and ok(r.stdout, r.stderr)
             detail = (r.stdout[-300:] + r.stderr[-600:]).strip()
         except (OSError, subprocess.TimeoutExpired) as exc:
             passed, detail = False, str(exc)
         results.append((name, passed, detail))
         print(f"{'PASS' if passed else 'FAIL'} {name}" + ("" if passed else f"\n{detail}"), flush=True)
 
-    check("--version", ["--version"], lambda out: out.startswith("assistant "))
-    check("doctor", ["doctor", "--json"], lambda out: json.loads(out)["hardware"]["physical_cores"] >= 1)
-    check("ask", ["ask", "--model", model, "--max-tokens", "8", "--json", "Say hello."],
-          lambda out: json.loads(out.strip().splitlines()[-1])["completion_tokens"] > 0)
+    def child_ran(out: str, err: str) -> bool:
+        # the proxy started a process and the child's own records (forwarded) say it loaded
+        text = log.read_text(encoding="utf-8") if log.exists() else ""
+        return "started llama.cpp engine process" in text and "assistant.engines.llamacpp: loaded" in text
 
-    # the window: starts, stays up, logs no error
+    check("--version", ["--version"], lambda out, err: out.startswith("assistant "))
+    check("doctor", ["doctor", "--json"], lambda out, err: json.loads(out)["hardware"]["physical_cores"] >= 1)
+    check("ask (in the engine's process)", ["ask", "--model", model, "--max-tokens", "8", "--json", "Say hello."],
+          lambda out, err: json.loads(out.strip().splitlines()[-1])["completion_tokens"] > 0 and child_ran(out, err))
+    # the child's test hook (read only by the child): a segfault at its 2nd piece of text
+    check("engine crash while answering", ["ask", "--model", model, "--max-tokens", "24", "Tell me a story."],
+          lambda out, err: "The engine stopped unexpectedly while answering (signal 11" in err
+          and "Traceback" not in err, code=1, extra_env={"ASSISTANT_TEST_CRASH": "token:2:SIGSEGV"})
+    check("engine crash at load, safe mode", ["ask", "--model", model, "--max-tokens", "4", "Hi"],
+          lambda out, err: bool(out.strip()), extra_env={"ASSISTANT_TEST_CRASH": "load:SIGSEGV:repack"})
+    check("doctor shows safe mode", ["doctor"], lambda out, err: "level 1: off: CPU weight repacking" in out)
+
+    # the window: starts, stays up, logs no error (the crashes above logged theirs)
+    before = log.read_text().splitlines() if log.exists() else []
     proc = subprocess.Popen([str(exe)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(8)
     alive = proc.poll() is None
@@ -58,8 +77,8 @@ def main() -> int:
     except subprocess.TimeoutExpired:
         proc.kill()
         out = proc.communicate()[0]
-    log = Path(home, "logs", "assistant.log")
-    errors = [ln for ln in (log.read_text().splitlines() if log.exists() else []) if " ERROR " in ln]
+    window_log = log.read_text().splitlines()[len(before):] if log.exists() else []
+    errors = [ln for ln in window_log if " ERROR " in ln]
     ok = alive and not errors
     results.append(("window", ok, out[-600:] + "\n".join(errors)))
     print(f"{'PASS' if ok else 'FAIL'} window starts" + ("" if ok else f"\n{out[-600:]}\n" + "\n".join(errors)))

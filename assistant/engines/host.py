@@ -42,7 +42,7 @@ from typing import Any, Iterator
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import safe_mode
-from assistant.engines.host_child import ChildConfig, child_main, unpack_error
+from assistant.engines.host_child import ChildConfig, child_log_level, child_main, unpack_error, write_child_log
 from assistant.engines.host_exit import Crash, collect_stderr, describe_exit, remove_stale_stderr_files
 from assistant.engines.safe_mode import SafeSettings
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError
@@ -58,20 +58,6 @@ EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is termin
 _POLL_S = 0.01  # the stream's wake-up to pass on a stop: well under a token's time
 
 _counter = itertools.count(1)
-
-
-def _child_log_level() -> int | None:
-    """The lowest level the app's log handlers take (the child sends nothing below it)."""
-    levels = [h.level for h in logging.getLogger().handlers if type(h) is not logging.StreamHandler]
-    return max(min(levels), logging.DEBUG) if levels else None
-
-
-def _write_child_log(record: logging.LogRecord) -> None:
-    # the app's log file (and any test capture), not its stderr: llama.cpp's errors are
-    # the engine's business, said to the user by the error the proxy raises
-    for handler in logging.getLogger().handlers:
-        if type(handler) is not logging.StreamHandler and record.levelno >= handler.level:
-            handler.handle(record)
 
 
 # ===================================================================== the proxy
@@ -236,7 +222,7 @@ class EngineProxy:
         except OSError:
             stderr_file = None
         self._offline_sent = network.is_offline()
-        config = ChildConfig(self.name, self._offline_sent, _child_log_level(), str(stderr_file) if stderr_file else None)
+        config = ChildConfig(self.name, self._offline_sent, child_log_level(), str(stderr_file) if stderr_file else None)
         proc = ctx.Process(target=child_main, args=(child_conn, config), name=f"engine {self.name}", daemon=True)
         proc.start()
         child_conn.close()
@@ -273,7 +259,7 @@ class EngineProxy:
                     msg = conn.recv()
                 if msg[0] != "log":
                     return msg
-                _write_child_log(msg[1])
+                write_child_log(msg[1])
         except (EOFError, OSError):
             pass
         raise self._dead()

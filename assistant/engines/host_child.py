@@ -95,6 +95,21 @@ def unpack_error(packed: tuple[str, str, tuple[Any, ...], dict[str, Any]]) -> As
     return exc
 
 
+# ===================================================================== logs over the pipe (the app's side)
+def child_log_level() -> int | None:
+    """The lowest level the app's log handlers take (the child sends nothing below it)."""
+    levels = [h.level for h in logging.getLogger().handlers if type(h) is not logging.StreamHandler]
+    return max(min(levels), logging.DEBUG) if levels else None
+
+
+def write_child_log(record: logging.LogRecord) -> None:
+    # the app's log file (and any test capture), not its stderr: llama.cpp's errors are
+    # the engine's business, said to the user by the error the proxy raises
+    for handler in logging.getLogger().handlers:
+        if type(handler) is not logging.StreamHandler and record.levelno >= handler.level:
+            handler.handle(record)
+
+
 # ===================================================================== the child
 @dataclass(frozen=True)
 class _CrashSpec:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 
 import psutil
 
+from assistant.core import ggml_backends
 from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import llamacpp_log, safe_mode, templates
@@ -54,6 +55,12 @@ def _import_llama_cpp():  # type: ignore[no-untyped-def]
             "Reinstall the app, or run: pip install llama-cpp-python",
         ) from exc
     llamacpp_log.install()
+    if ggml_backends.ensure_loaded(llama_cpp) == 0:
+        raise EngineUnavailableError(
+            "This build of llama.cpp found no code it can run on this computer's CPU.",
+            "It was built to load its CPU code at run time, and none of its CPU libraries is in "
+            f"{ggml_backends.backend_dirs(llama_cpp)[0]}. Reinstall the app.",
+        )
     return llama_cpp
 
 
