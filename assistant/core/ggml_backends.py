@@ -60,13 +60,19 @@ def ensure_loaded(llama_cpp: Any) -> int:
 
 
 def _libggml(llama_cpp: Any) -> Any:
-    try:
-        from llama_cpp import _ggml
-    except ImportError:  # an older llama-cpp-python: its backends are linked in
-        return None
-    lib = _ggml.libggml
-    lib.ggml_backend_reg_count.restype = ctypes.c_size_t
-    lib.ggml_backend_reg_count.argtypes = []
-    lib.ggml_backend_load_all_from_path.restype = None
-    lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+    """libggml as libllama sees it. A wheel cannot hold symlinks, so libggml.so and
+    libggml.so.0 are two copies, and llama_cpp._ggml loads the other one: a backend
+    registered there is not seen by llama.cpp. Symbols looked up through libllama's
+    handle come from the copy libllama itself linked (dlsym searches its dependencies)."""
+    lib = getattr(getattr(llama_cpp, "llama_cpp", None), "_lib", None)
+    if lib is None or not hasattr(lib, "ggml_backend_load_all_from_path"):
+        try:
+            from llama_cpp import _ggml
+        except ImportError:  # an older llama-cpp-python: its backends are linked in
+            return None
+        lib = _ggml.libggml
+    count = lib.ggml_backend_reg_count
+    count.restype, count.argtypes = ctypes.c_size_t, []
+    load = lib.ggml_backend_load_all_from_path
+    load.restype, load.argtypes = None, [ctypes.c_char_p]
     return lib
