@@ -39,7 +39,7 @@ def _params(e: CatalogEntry) -> str:
 
 
 class CatalogModel(RowTableModel[CatalogRow]):
-    columns = ("Model", "Size", "Licence", "Good at", "On this computer")
+    columns = ("Model", "Size", "Licence", "Good at", "On this computer (Q4_K_M)")
     EntryRole = Qt.ItemDataRole.UserRole + 10
     FitRole = Qt.ItemDataRole.UserRole + 11
     RecommendedRole = Qt.ItemDataRole.UserRole + 12
@@ -63,7 +63,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
         if column == 3:
             return ", ".join(e.strengths)
         d = row.default_fit
-        return f"{d[1].label} ({d[0].quant})" if d else ""
+        return d[1].label_with_speed if d else ""  # the quantization is in the Version list below
 
     def role_value(self, row: CatalogRow, column: int, role: int) -> Any:
         d = row.default_fit

@@ -56,7 +56,7 @@ class HubFilesModel(RowTableModel[QuantRow]):
             return first + (f" (+{len(q.files) - 1} parts)" if len(q.files) > 1 else "")
         if column == 2:
             return format_bytes(q.size)
-        return row.fit.label if row.fit else "unknown"
+        return row.fit.label_with_speed if row.fit else "unknown"
 
     def role_value(self, row: QuantRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and column == 3 and row.fit:
