@@ -248,13 +248,14 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
 
 
 def _where(endpoint: str) -> str:
-    host = urlsplit(endpoint).hostname or endpoint
-    return "Hugging Face" if host == "huggingface.co" else f"the Hub at {host}"
+    # a mirror or proxy stands in for Hugging Face: the messages keep the name people know
+    return "Hugging Face"
 
 
 def _gone(repo_id: str, filename: str | None, endpoint: str) -> HubError:
     err = HubError(
-        f"{filename or 'The file'} is not in {repo_id} on {_where(endpoint)} (the repository is there).",
+        f"{filename or 'The file'} is no longer in {repo_id} on {_where(endpoint)} (the repository is there, "
+        "but not that file or branch).",
         "The repository changed, or the mirror lacks that file or branch; look at its files again and pick another one.",
     )
     err.gone = True  # type: ignore[attr-defined]

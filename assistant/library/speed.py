@@ -39,7 +39,9 @@ CPU_EFFICIENCY = 0.7  # the share of measured bandwidth llama.cpp's CPU kernels 
 GPU_EFFICIENCY = 0.7  # the same for a GPU's spec-sheet bandwidth
 FALLBACK_CPU_GBPS = 10.0  # when the measurement fails
 FALLBACK_GPU_GBPS = 300.0  # an NVIDIA card missing from the table
+FALLBACK_APPLE_GBPS = 100.0  # an Apple chip missing from the table: the base M2/M3
 GB = 1e9
+MIN_FACTOR = 0.005  # a calibration below this is a measurement gone wrong (a machine 200x busier)
 
 # spec-sheet memory bandwidth in GB/s; first match wins, so longer names come first
 GPU_BANDWIDTH_GBPS: tuple[tuple[str, float], ...] = (
@@ -163,7 +165,7 @@ def load_calibration(data_dir: Path, hw: HardwareInfo) -> Calibration:
         factor, samples = float(entry.get("factor", 1.0)), int(entry.get("samples", 0))
     except (OSError, ValueError, TypeError, AttributeError):
         return Calibration()
-    return Calibration(min(max(factor, 0.02), 10.0), samples) if samples > 0 else Calibration()
+    return Calibration(min(max(factor, MIN_FACTOR), 10.0), samples) if samples > 0 else Calibration()
 
 
 def record_measurement(data_dir: Path, hw: HardwareInfo, estimated_tps: float, measured_tps: float) -> Calibration:
@@ -175,7 +177,7 @@ def record_measurement(data_dir: Path, hw: HardwareInfo, estimated_tps: float, m
     ratio = measured_tps / estimated_tps
     n = min(current.samples, 4)  # recent answers count most: the machine's load changes
     factor = (current.factor * n + ratio) / (n + 1)
-    new = Calibration(min(max(factor, 0.02), 10.0), current.samples + 1)
+    new = Calibration(min(max(factor, MIN_FACTOR), 10.0), current.samples + 1)
     path = calibration_path(data_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -258,7 +260,7 @@ def estimate_speed(
 
 def _gpu_bps(hw: HardwareInfo) -> float:
     if hw.apple_silicon:
-        return apple_bandwidth(hw.cpu_name) or FALLBACK_CPU_GBPS * 4 * GB
+        return apple_bandwidth(hw.cpu_name) or FALLBACK_APPLE_GBPS * GB
     if not hw.gpus:
         return 0.0
     return min(gpu_bandwidth(g.name) for g in hw.gpus)  # layers split across cards: the slowest paces it
