@@ -217,7 +217,7 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
         err = HubError(*gated_message(repo_id, endpoint, have_token))
         err.gated = True  # type: ignore[attr-defined]
         return err
-    if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError)):
+    if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError, _RepoMissing)):
         status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
         hint = "Check the name (it looks like organisation/model-name), or search for it."
         if status == 401 and not have_token:
@@ -247,6 +247,10 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
     return exc if isinstance(exc, Exception) else HubError(str(exc))
 
 
+class _RepoMissing(Exception):
+    """Stands for a repository the Hub does not show (translated to RepoNotFoundError)."""
+
+
 def _where(endpoint: str) -> str:
     # a mirror or proxy stands in for Hugging Face: the messages keep the name people know
     return "Hugging Face"
@@ -272,7 +276,12 @@ def http_error(status: int, headers: dict[str, str], endpoint: str) -> HubError:
         err.retry_after = wait  # type: ignore[attr-defined]
         err.retryable = wait is None or wait <= MAX_RATE_WAIT_S  # type: ignore[attr-defined]
         return err
-    err = HubError(f"{_where(endpoint)} answered with an error (HTTP {status}).", "Try again in a while.")
+    if status in (401, 403):
+        err = HubError(f"{_where(endpoint)} refused access (HTTP {status}): the model is private or gated, or "
+                       "the token in Settings is not valid.", "Check the model's page and the token, then try again.")
+    else:
+        err = HubError(f"{_where(endpoint)} answered with an error (HTTP {status}).", "Try again in a while.")
+    err.status = status  # type: ignore[attr-defined]
     err.retryable = status >= 500 or status == 408  # type: ignore[attr-defined]
     return err
 
@@ -305,8 +314,14 @@ class HubClient:
             err = translate_error(exc, repo_id, filename, endpoint=self.endpoint, have_token=self.token is not None)
             if err is exc:
                 raise
-            if isinstance(err, RepoNotFoundError) and filename is not None and self._repo_exists(repo_id):
-                err = _gone(repo_id, filename, self.endpoint)  # a mirror's 401 for a missing file
+            unauthorized = isinstance(err, RepoNotFoundError) or getattr(err, "status", 0) == 401
+            if unauthorized and filename is not None and repo_id:
+                # a mirror's 401 for a missing file or branch: is the repo itself there?
+                if self._repo_exists(repo_id):
+                    err = _gone(repo_id, filename, self.endpoint)
+                elif not isinstance(err, RepoNotFoundError):
+                    err = translate_error(_RepoMissing(), repo_id, endpoint=self.endpoint,
+                                          have_token=self.token is not None)
             raise err from exc
 
     def _repo_exists(self, repo_id: str) -> bool:

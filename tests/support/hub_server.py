@@ -84,6 +84,8 @@ class _Fault:
     times: int = 0  # how many more GETs get it
     drop_after: int | None = None  # send this many body bytes, then cut the connection (once)
     vanish_after: int | None = None  # like drop_after, and then the file is gone
+    every: bool = False  # drop_after on every GET, not once
+    retry_after: str | None = None  # with status 429: the Retry-After to send
 
 
 def _file(path: str, source: bytes | Path) -> HubFile:
@@ -144,13 +146,13 @@ class LocalHub:
         self.repos[repo_id] = repo
         return repo
 
-    def fail(self, repo_id: str, path: str, status: int = 500, times: int = 1) -> None:
-        """The next `times` GETs of the file answer `status`."""
-        self._faults[(repo_id, path)] = _Fault(status=status, times=times)
+    def fail(self, repo_id: str, path: str, status: int = 500, times: int = 1, retry_after: str | None = None) -> None:
+        """The next `times` GETs of the file answer `status` (429: with Retry-After and RateLimit)."""
+        self._faults[(repo_id, path)] = _Fault(status=status, times=times, retry_after=retry_after)
 
-    def drop_after(self, repo_id: str, path: str, n_bytes: int) -> None:
-        """The next GET of the file sends n_bytes of body, then the connection drops."""
-        self._faults[(repo_id, path)] = _Fault(drop_after=n_bytes)
+    def drop_after(self, repo_id: str, path: str, n_bytes: int, every: bool = False) -> None:
+        """The next GET of the file (`every`: each GET) sends n_bytes of body, then the connection drops."""
+        self._faults[(repo_id, path)] = _Fault(drop_after=n_bytes, every=every)
 
     def vanish_after(self, repo_id: str, path: str, n_bytes: int) -> None:
         """The next GET sends n_bytes, drops, and from then on the file is gone (404)."""
@@ -443,6 +445,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault = self.hub._faults.get((repo_id, f.path))
         if method == "GET" and fault is not None and fault.times > 0:
             fault.times -= 1
+            if fault.status == 429:
+                self.hub._retry_after = fault.retry_after or "1"
+                return self._rate_limit_answer()
             return self._error(fault.status, None, "Internal Error")
         start, end = 0, f.size
         rng = None if self.hub.ignore_range else self.headers.get("Range")
@@ -470,7 +475,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cut = None
         if fault is not None and (fault.drop_after is not None or fault.vanish_after is not None):
             cut = fault.drop_after if fault.drop_after is not None else fault.vanish_after
-            self.hub._faults.pop((repo_id, f.path), None)
+            if not fault.every:
+                self.hub._faults.pop((repo_id, f.path), None)
             if fault.vanish_after is not None:
                 self.hub.delete(repo_id, f.path)
         corrupt = (repo_id, f.path) in self.hub._corrupt
