@@ -218,7 +218,8 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
         err.gated = True  # type: ignore[attr-defined]
         return err
     if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError, _RepoMissing)):
-        status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
+        resp = getattr(exc, "response", None)
+        status = resp.status_code if resp is not None else 0
         hint = "Check the name (it looks like organisation/model-name), or search for it."
         if status == 401 and not have_token:
             hint += " A private model needs a Hugging Face token in Settings."

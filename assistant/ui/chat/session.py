@@ -23,8 +23,8 @@ from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
 from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
-from assistant.ui.common.jobs import run_job
 from assistant.ui.cloud.worker import CloudHost
+from assistant.ui.common.jobs import run_job
 
 log = logging.getLogger(__name__)
 

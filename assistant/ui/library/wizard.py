@@ -29,8 +29,8 @@ from assistant.core.units import format_bytes
 from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import recommend
-from assistant.library.speed import load_calibration
 from assistant.library.installed import model_ref_for_path
+from assistant.library.speed import load_calibration
 from assistant.paths import Paths
 from assistant.settings import Settings
 from assistant.ui.common.jobs import Job, run_job
