@@ -60,8 +60,8 @@ class CatalogModel(RowTableModel[CatalogRow]):
             return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
         if column == 2:
             return ("⚠ " if e.restrictive else "") + e.license_name  # the flag first: the name may be elided
-        if column == 3:
-            return ", ".join(e.strengths)
+        if column == 3:  # the first three; all of them in the tooltip
+            return ", ".join(e.strengths[:3]) + (", …" if len(e.strengths) > 3 else "")
         d = row.default_fit
         return d[1].label_with_speed if d else ""  # the quantization is in the Version list below
 
@@ -74,6 +74,8 @@ class CatalogModel(RowTableModel[CatalogRow]):
                 return row.entry.license_note + ("\n" + "\n".join(row.entry.restrictions) if row.entry.restrictions else "")
             if column == 0:
                 return row.entry.summary
+            if column == 3:
+                return ", ".join(row.entry.strengths)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == 4 and d:
             return QColor(FIT_COLORS[d[1].level])
