@@ -70,6 +70,13 @@ class FitEstimate:
         return self.level is not FitLevel.NO_FIT
 
     @property
+    def label_short(self) -> str:
+        """"CPU only · 15 words a second", for narrow table cells."""
+        if self.speed is None or not self.fits:
+            return self.label
+        return f"{self.label} · {self.speed.label.removeprefix('about ')}"
+
+    @property
     def label_with_speed(self) -> str:
         """"CPU only, about 15 words a second"; the fit label alone when it will not fit."""
         return f"{self.label}, {self.speed.label}" if self.speed is not None and self.fits else self.label
@@ -225,9 +232,9 @@ def recommend(
     """The best default model for this machine, or None when nothing fits comfortably.
 
     Only models that fit with headroom and answer at a comfortable speed (COMFORTABLE_TPS)
-    are candidates; when none is that fast, the fastest one is. Among them: a model that
-    does not think out loud when answers would come slowly (SLOW_TPS), then one marked good
-    for a first model, then a permissive licence, then the largest (by `quality`).
+    are candidates; when none is that fast, the fastest one is. Among them: when even the
+    quickest is slow (SLOW_TPS), one that does not think out loud; then one marked good for
+    a first model, then a permissive licence, then the largest (by `quality`).
     """
     pool: list[tuple[CatalogEntry, CatalogFile, FitEstimate]] = []
     for entry in entries:
@@ -245,9 +252,13 @@ def recommend(
     if not fast:  # nothing is comfortable: the quickest, preferring one that answers straight away
         return max(pool, key=lambda c: (c[0].reasoning == "no", tps(c)))
 
-    def key(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> tuple[bool, bool, bool, float]:
+    slow = max(tps(c) for c in fast) < SLOW_TPS  # even the quickest answers at a slow pace here
+
+    def key(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> tuple[int, bool, bool, float]:
         e = c[0]
-        thinking_ok = e.reasoning == "no" or tps(c) >= SLOW_TPS
-        return thinking_ok, e.good_first, not e.restrictive, quality(e)
+        # on a slow machine thinking out loud is a long wait: answers straight away first, then
+        # models whose thinking can be switched off, then the ones that always think
+        plain = {"no": 2, "switchable": 1}.get(e.reasoning, 0) if slow else 2
+        return plain, e.good_first, not e.restrictive, quality(e)
 
     return max(fast, key=key)

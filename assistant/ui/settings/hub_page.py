@@ -75,6 +75,7 @@ class HubPage(QWidget):
         self.save_token_button.clicked.connect(self._on_save_token_clicked)
         self.delete_token_button = _button("&Remove token", "Remove the token")
         self.delete_token_button.clicked.connect(self._on_delete_token_clicked)
+        self.delete_token_button.setEnabled(False)  # until the keyring says a token is there
         row = QHBoxLayout()
         row.addWidget(self.token_edit, 1)
         row.addWidget(self.save_token_button)

@@ -52,7 +52,7 @@ def test_catalog_shows_fit_labels_and_the_recommended_model(qtbot, qtmodeltester
     m = tab.catalog
     assert m.rowCount() >= 3
     qtmodeltester.check(m)
-    fit_texts = [m.index(r, 4).data() for r in range(m.rowCount())]
+    fit_texts = [m.index(r, m.FIT_COLUMN).data() for r in range(m.rowCount())]
     assert all(any(label in t for label in LABELS.values()) for t in fit_texts), fit_texts
     recommended = [r for r in range(m.rowCount()) if m.index(r, 0).data(m.RecommendedRole)]
     # exactly the one fit.recommend picks for this machine (or none, when nothing fits comfortably)
@@ -121,9 +121,9 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
         qtbot.waitUntil(lambda: s.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
         qtmodeltester.check(s.hub_files)
         assert s.hub_files.index(0, 0).data() == "Q4_K_M"
-        assert s.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
-        assert any(s.hub_files.index(0, 3).data().startswith(lab) for lab in LABELS.values())
-        assert "words a second" in s.hub_files.index(0, 3).data()  # the speed beside the fit
+        assert s.hub_files.index(0, 3).data() == "tiny-Q4_K_M.gguf"
+        assert any(s.hub_files.index(0, 2).data().startswith(lab) for lab in LABELS.values())
+        assert "words a second" in s.hub_files.index(0, 2).data()  # the speed beside the fit
         assert "vision projector (mmproj-tiny-f16.gguf)" in s.search_status.text()
 
 

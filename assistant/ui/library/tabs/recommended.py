@@ -29,7 +29,7 @@ class RecommendedTab(QWidget):
         self.catalog = CatalogModel(self)
         self.catalog_view = _table(self.catalog, "Recommended models", stretch=0)
         h = self.catalog_view.horizontalHeader()
-        for col, width in ((1, 140), (2, 175), (3, 120), (4, 215)):
+        for col, width in ((1, 215), (2, 140), (3, 175), (4, 120)):
             h.resizeSection(col, width)
         self.catalog_view.selectionModel().currentRowChanged.connect(self._on_catalog_row_changed)
         self.catalog_detail = QLabel("Loading the catalog…")
@@ -116,6 +116,11 @@ class RecommendedTab(QWidget):
         return self._ctx.enqueue(req)
 
 
+UNVERIFIED_WORDS = {"arch": "layer counts", "files": "file names and sizes", "projector": "the projector file",
+                    "params_b": "the parameter count", "mlx_repo": "the Mac (MLX) version",
+                    "context_length": "the context length"}
+
+
 def describe_abilities(e: Any) -> str:
     """Thinking, tools and pictures in one plain line."""
     bits = [e.reasoning_text + "."]
@@ -125,5 +130,6 @@ def describe_abilities(e: Any) -> str:
         bits.append(f"Reads pictures with its projector file ({e.projector.filenames[0]}, "
                     f"{format_bytes(e.projector.size_bytes)}), which this app does not use yet.")
     if not e.verified:
-        bits.append("Some details are not checked yet: " + (", ".join(e.unverified) or "file sizes") + ".")
+        what = [UNVERIFIED_WORDS.get(u, u) for u in e.unverified] or ["file sizes"]
+        bits.append("Not checked against the model's page yet: " + ", ".join(dict.fromkeys(what)) + ".")
     return " ".join(bits)

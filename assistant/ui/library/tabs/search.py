@@ -49,7 +49,7 @@ class SearchTab(QWidget):
         self.results_view.selectionModel().currentRowChanged.connect(self._on_result_changed)
         self.hub_files = HubFilesModel(self)
         self.files_view = _table(self.hub_files, "Files of the repository", stretch=1)
-        for col, width in ((0, 110), (2, 100), (3, 160)):
+        for col, width in ((0, 110), (1, 100), (2, 200)):
             self.files_view.horizontalHeader().resizeSection(col, width)
         self.hub_download = _button("Download…", "Download the selected file")
         self.hub_download.clicked.connect(self._on_hub_download)
