@@ -202,3 +202,11 @@ def test_an_empty_search_answer_is_a_plain_message(hub: LocalHub) -> None:
     with pytest.raises(HubError) as err:
         HubClient(hub.url).search("tiny")
     assert "could not be read" in str(err.value) and "Expecting value" not in str(err.value)
+
+
+def test_a_429_on_the_file_info_is_waited_out_too(hub: LocalHub, models: Path) -> None:
+    hub.rate_limit(1, "1")  # the first request of a download is the HEAD for size and hash
+    t0 = time.monotonic()
+    path = _dl(hub, models).download(DownloadRequest(REPO, [Q4]))
+    assert time.monotonic() - t0 >= 0.9 and path.stat().st_size == hub.repos[REPO].files[Q4].size
+    assert hub.requests[0].method == "HEAD" and hub.requests[1].method == "HEAD"

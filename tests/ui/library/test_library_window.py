@@ -4,7 +4,6 @@ downloads, the Installed list (delete, import), per-model settings, offline mode
 from __future__ import annotations
 
 import html
-
 from pathlib import Path
 
 import pytest
