@@ -89,7 +89,7 @@ _measured: float | None = None
 _measure_lock = threading.Lock()
 
 
-def measure_cpu_bandwidth(threads: int = 0, size_mb: int = 64, repeats: int = 5) -> float:
+def measure_cpu_bandwidth(threads: int = 0, size_mb: int = 64, repeats: int = 4) -> float:
     """Memory read bandwidth in bytes/s: `threads` threads each summing its own array
     (numpy releases the GIL), best of `repeats`. About 0.1-0.3 s; off the GUI thread."""
     threads = threads or max(1, min(os.cpu_count() or 1, 4))
