@@ -227,10 +227,11 @@ class Downloader:
         except (OSError, ValueError):
             return None
 
-    def _write_sidecar(self, req: DownloadRequest, r: RemoteFile, part: Path) -> None:
+    def _write_sidecar(self, req: DownloadRequest, r: RemoteFile, part: Path, range_ignored: bool = False) -> None:
         car = part.with_name(part.name[: -len(PART_SUFFIX)] + SIDECAR_SUFFIX)
         data = {"url": r.url, "size": r.size, "sha256": r.sha256, "etag": r.etag, "commit": r.commit,
-                "revision": req.revision, "filename": r.filename, "request": asdict(req)}
+                "revision": req.revision, "filename": r.filename, "request": asdict(req),
+                "range_ignored": range_ignored}
         tmp = car.with_name(car.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, car)
@@ -246,7 +247,12 @@ class Downloader:
         old = self._sidecar(req, r.filename)
         if old is not None and (old.get("sha256"), old.get("size")) != (r.sha256, r.size):
             part.unlink(missing_ok=True)  # another version of the file: start over
-        self._write_sidecar(req, r, part)
+        no_range = bool(old and old.get("range_ignored"))
+        if no_range and part.exists():  # this server cannot resume: checking the part would be wasted
+            part.unlink()
+            meter.state("checking", f"The server cannot resume downloads, so {r.filename} starts again "
+                        "from the beginning.")
+        self._write_sidecar(req, r, part, range_ignored=no_range)
         if part.exists() and part.stat().st_size > r.size:
             part.unlink()
         hasher = FileHasher(r)
@@ -340,6 +346,7 @@ class Downloader:
                     meter.start_transfer(before)
                     have, mode = 0, "wb"
                     hasher.reset()
+                    self._mark_range_ignored(part)
                 elif meter.progress.message != f"Downloading {r.filename}" and not meter.progress.message.startswith(
                         "The server cannot resume"):
                     meter.state("downloading", f"Downloading {r.filename}")  # recovered: no stale "trying again"
@@ -366,6 +373,17 @@ class Downloader:
         if have < r.size:
             raise Retryable("the connection closed early")
         return have
+
+    @staticmethod
+    def _mark_range_ignored(part: Path) -> None:
+        """Remember that this server ignores Range: a later resume starts at 0 without re-hashing."""
+        car = part.with_name(part.name[: -len(PART_SUFFIX)] + SIDECAR_SUFFIX)
+        try:
+            data = json.loads(car.read_text(encoding="utf-8"))
+            data["range_ignored"] = True
+            car.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        except (OSError, ValueError):
+            pass  # only an optimisation
 
     def _open_part(self, part: Path, mode: str) -> Any:
         return open(part, mode)  # a seam: tests hand in a file whose disk fills up

@@ -165,6 +165,32 @@ def test_a_mirror_ignoring_range_restarts_honestly(hub: LocalHub, models: Path) 
     assert after == sorted(after)  # from there on the progress only goes forward
 
 
+def test_a_resume_from_a_mirror_ignoring_range_does_not_recheck_the_part(hub: LocalHub, models: Path) -> None:
+    from assistant.library.download import DownloadPaused
+
+    hub.ignore_range = True
+    hub.throttle_bps = 2_000_000
+    d = _dl(hub, models)
+    hub.drop_after(REPO, Q4, 300_000)
+    seen: list[DownloadProgress] = []
+    import threading
+
+    pause = threading.Event()
+
+    def on(p: DownloadProgress) -> None:
+        seen.append(p)
+        if "cannot resume" in p.message and p.state == "downloading":
+            pause.set()  # the server was found out: pause with a part on disk
+
+    with pytest.raises(DownloadPaused):
+        d.download(DownloadRequest(REPO, [Q4]), on, pause=pause)
+    seen.clear()
+    hub.throttle_bps = None
+    d.download(DownloadRequest(REPO, [Q4]), seen.append)
+    assert not any(p.message.startswith("Checking the") for p in seen)  # no wasted re-hash
+    assert any("starts again from the beginning" in p.message for p in seen)
+
+
 def test_trying_again_is_cleared_once_the_download_recovers(hub: LocalHub, models: Path) -> None:
     seen: list[DownloadProgress] = []
     hub.throttle_bps = 4_000_000
