@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -81,7 +82,7 @@ class HubPage(QWidget):
         row.addWidget(self.save_token_button)
         row.addWidget(self.delete_token_button)
         v.addLayout(row)
-        self.token_status = _note("Looking in the keyring…")
+        self.token_status = _note("")
         self.token_status.setAccessibleName("Token status")
         v.addWidget(self.token_status)
         v.addWidget(_note(TOKEN_HELP))
@@ -90,7 +91,15 @@ class HubPage(QWidget):
         lay.addWidget(hub)
         lay.addWidget(token_box)
         lay.addStretch(1)
-        self._run(lambda: keys.get_key(HF_TOKEN_PROVIDER), self._on_token_read)
+        self._looked = False  # the keyring is read when this tab is first shown, not on every Settings
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # reading the keyring may ask to unlock it: only when the user comes to this tab
+        if not self._looked:
+            self._looked = True
+            self.token_status.setText("Looking in the keyring…")
+            self._run(lambda: keys.get_key(HF_TOKEN_PROVIDER), self._on_token_read)
+        super().showEvent(event)
 
     # -- SettingsPage ------------------------------------------------------------------
     def load(self, settings: Settings) -> None:

@@ -22,6 +22,7 @@ def dialog(qtbot, home: Path, secret_service: None):  # type: ignore[no-untyped-
     d = SettingsDialog(Settings(), get_paths().ensure())
     qtbot.addWidget(d)
     d.show()
+    d.tabs.setCurrentIndex(1)  # Hugging Face: the keyring is read when the tab is first shown
     yield d
     keys.delete_key(HF_TOKEN_PROVIDER)
 
@@ -40,6 +41,10 @@ def test_the_hub_address_is_a_setting(qtbot, dialog: SettingsDialog) -> None:  #
 
 def test_the_token_is_kept_in_the_keyring_never_in_the_settings(qtbot, dialog: SettingsDialog, home: Path) -> None:  # type: ignore[no-untyped-def]
     page = dialog.hub_page
+    other = SettingsDialog(Settings(), get_paths())  # opened on General: no keyring call at all
+    qtbot.addWidget(other)
+    other.show()
+    assert not other.hub_page._looked and other.hub_page._jobs == []
     qtbot.waitUntil(lambda: page.token_status.text() == "No token saved.", timeout=10_000)
     page.token_edit.setText(TOKEN)
     page.save_token_button.click()
