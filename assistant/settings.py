@@ -61,6 +61,9 @@ class Settings:
     model_settings: dict[str, dict] = field(default_factory=dict)
     advanced_settings: bool = False  # the model settings dialog shows its advanced part
     first_run_done: bool = False  # the first-run wizard was finished or skipped
+    # the Hugging Face Hub's address: "" is huggingface.co (or HF_ENDPOINT); a mirror or
+    # self-hosted proxy otherwise. The token is never here: it lives in the OS keyring.
+    hub_endpoint: str = ""
 
 
 # version N -> function that upgrades a version-N dict to N+1

@@ -50,3 +50,15 @@ def test_paths_follow_assistant_home(home: Path) -> None:
     p = get_paths().ensure()
     assert p.settings_file.is_relative_to(home) and p.history_db.is_relative_to(home)
     assert p.models_dir.is_dir()
+
+
+def test_the_hub_address_joins_without_a_new_schema(tmp_path: Path) -> None:
+    """A file written before hub_endpoint existed loads with the default (huggingface.co)."""
+    p = tmp_path / "settings.json"
+    p.write_text(json.dumps({"schema_version": 1, "theme": "dark"}), encoding="utf-8")
+    s = load_settings(p).settings
+    assert s.hub_endpoint == "" and s.theme == "dark" and s.schema_version == SCHEMA_VERSION
+    s.hub_endpoint = "https://hf-mirror.example.org"
+    save_settings(s, p)
+    assert load_settings(p).settings.hub_endpoint == "https://hf-mirror.example.org"
+    assert "hf_" not in p.read_text(encoding="utf-8")  # no token field, no token

@@ -46,12 +46,14 @@ def main() -> None:
         os.link(gemma, inst)
 
     with LocalHub() as hub:
-        hub.add_repo("bartowski/Qwen_Qwen3-4B-GGUF", {"Qwen_Qwen3-4B-Q4_K_M.gguf": gemma, "Qwen_Qwen3-4B-Q8_0.gguf": gemma},
+        hub.add_repo("unsloth/Qwen3.5-4B-GGUF", {"Qwen3.5-4B-Q4_K_M.gguf": gemma, "Qwen3.5-4B-Q8_0.gguf": gemma},
                      downloads=182_554, license="apache-2.0", tags=["gguf"])
-        hub.add_repo("unsloth/Qwen3-4B-GGUF", {"Qwen3-4B-Q4_K_M.gguf": gemma, "Qwen3-4B-IQ3_XS.gguf": gemma},
+        hub.add_repo("bartowski/Qwen_Qwen3.5-4B-GGUF", {"Qwen_Qwen3.5-4B-Q4_K_M.gguf": gemma,
+                                                         "Qwen_Qwen3.5-4B-IQ3_XS.gguf": gemma},
                      downloads=96_310, license="apache-2.0", tags=["gguf"])
-        hub.add_repo("lmstudio-community/Qwen3-4B-GGUF", {"Qwen3-4B-Q4_K_M.gguf": gemma},
+        hub.add_repo("lmstudio-community/Qwen3.5-4B-GGUF", {"Qwen3.5-4B-Q4_K_M.gguf": gemma},
                      downloads=40_021, license="apache-2.0", tags=["gguf"])
+        hub.page_size = 2  # so the search shows More results
         hosts: list[DownloadHost] = []
 
         def host() -> DownloadHost:
@@ -67,7 +69,7 @@ def main() -> None:
 
         w.tabs.setCurrentIndex(1)
         s = w.search_tab
-        s.search_box.setText("Qwen3-4B")
+        s.search_box.setText("Qwen3.5-4B")
         s.search()
         wait(app, lambda: s.hub_results.rowCount() >= 1 and not w.busy)
         s.results_view.selectRow(0)
@@ -75,7 +77,7 @@ def main() -> None:
         shot(app, w, out / "library-search.png")
 
         hub.throttle_bps = 6_000_000
-        dl = w.context.enqueue(DownloadRequest(repo_id="bartowski/Qwen_Qwen3-4B-GGUF", filenames=["Qwen_Qwen3-4B-Q4_K_M.gguf"],
+        dl = w.context.enqueue(DownloadRequest(repo_id="unsloth/Qwen3.5-4B-GGUF", filenames=["Qwen3.5-4B-Q4_K_M.gguf"],
                                               quant="Q4_K_M", license_id="apache-2.0"))
         h = host()
         settle(app, 8.0)
@@ -97,6 +99,14 @@ def main() -> None:
         shot(app, wz, out / "wizard-2.png")
         wz.close()
         h.shutdown()
+
+    from assistant.ui.settings.dialog import SettingsDialog
+
+    dlg = SettingsDialog(Settings(hub_endpoint="https://hf-mirror.example.org"), paths)
+    dlg.tabs.setCurrentWidget(dlg.tabs.widget(1))
+    dlg.show()
+    settle(app, 1.5)  # the keyring answers (or says why not)
+    shot(app, dlg, out / "settings-hugging-face.png")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from assistant.core.gguf_meta import SHARD_RE
 from assistant.errors import CatalogError
 
 CATALOG_PATH = Path(__file__).resolve().parents[1] / "resources" / "catalog.json"
+ARCHS_PATH = Path(__file__).resolve().parents[1] / "resources" / "llama_archs.txt"
 DEFAULT_QUANT = "Q4_K_M"
+REASONING = ("no", "always", "switchable")  # does it think out loud before answering?
 
 # ---------------------------------------------------------------- licences
 
@@ -110,6 +112,18 @@ class CatalogEntry:
     kv_bytes_per_token: int | None = None
     note: str = ""
     unverified: tuple[str, ...] = field(default=())
+    architecture: str = ""  # GGUF general.architecture: which llama.cpp code runs it
+    reasoning: str = "no"  # REASONING
+    tools: bool = False
+    vision: bool = False  # reads images with a projector file (mmproj) beside the weights
+    projector: CatalogFile | None = None
+    moe: bool | None = None  # None: a mixture of experts when fewer parameters are active
+
+    @property
+    def reasoning_text(self) -> str:
+        return {"always": "Always thinks step by step before answering (slower to answer)",
+                "switchable": "Can think step by step before answering; thinking can be switched off",
+                }.get(self.reasoning, "Answers straight away (no thinking out loud)")
 
     def default_file(self) -> CatalogFile:
         """Q4_K_M when there is one (the usual quality/size balance), else the first listed."""
@@ -124,7 +138,14 @@ class CatalogEntry:
 
     @property
     def is_moe(self) -> bool:
+        if self.moe is not None:
+            return self.moe
         return self.active_params_b is not None and self.active_params_b < self.params_b
+
+    @property
+    def active_b(self) -> float:
+        """Parameters read per token: the active ones (MoE, Gemma's "effective"), else all."""
+        return self.active_params_b or self.params_b
 
 
 # ---------------------------------------------------------------- loading
@@ -210,15 +231,26 @@ def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
     if arch is not None:
         a = _Check(path, entry_id, arch, prefix="arch.")
         n_layers, heads, head_dim = (a.get(k, int) for k in ("n_layers", "n_kv_heads", "head_dim"))
-        if min(n_layers, heads, head_dim) <= 0:
-            c.fail("arch", "needs positive n_layers, n_kv_heads and head_dim")
-        kv = 2 * n_layers * heads * head_dim * 2  # K and V, f16 (llama.cpp's default cache type)
+        kv_layers = a.get("kv_layers", int, optional=True) or n_layers  # hybrids: only attention layers cache
+        if min(n_layers, heads, head_dim) <= 0 or not 0 < kv_layers <= n_layers:
+            c.fail("arch", "needs positive n_layers, n_kv_heads and head_dim (and kv_layers <= n_layers)")
+        kv = 2 * kv_layers * heads * head_dim * 2  # K and V, f16 (llama.cpp's default cache type)
     license_id = c.get("license", str)
     strengths = c.strings("strengths")
     if not strengths:
         c.fail("strengths", "is empty")
     unverified = c.strings("unverified", optional=True)
     explicit = c.get("verified", bool, optional=True)
+    reasoning = c.get("reasoning", str)
+    if reasoning not in REASONING:
+        c.fail("reasoning", f"should be one of {', '.join(REASONING)}")
+    vision = c.get("vision", bool)
+    projector = None
+    raw_proj = c.get("projector", dict, optional=True)
+    if raw_proj is not None:
+        projector = _file(c, {"quant": "mmproj", "files": [raw_proj], "verified": "projector" not in unverified}, 0)
+    if vision and projector is None:
+        c.fail("projector", "is missing: a vision model needs its projector file named")
     return CatalogEntry(
         id=entry_id, name=c.get("name", str), family=c.get("family", str), params_b=params,
         active_params_b=float(active) if active is not None else None, context_length=context,
@@ -229,7 +261,8 @@ def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
         strengths=strengths, good_first=c.get("good_first", bool), summary=c.get("summary", str),
         verified=explicit is not False and not unverified and all(f.verified for f in files),
         n_layers=n_layers, kv_bytes_per_token=kv, note=c.get("note", str, optional=True) or "",
-        unverified=unverified,
+        unverified=unverified, architecture=c.get("architecture", str), reasoning=reasoning,
+        tools=c.get("tools", bool), vision=vision, projector=projector, moe=c.get("moe", bool, optional=True),
     )
 
 
@@ -254,3 +287,15 @@ def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
                                f"Fix {path}.")
         seen.add(e.id)
     return entries
+
+
+def supported_architectures(path: Path | None = None) -> frozenset[str]:
+    """The GGUF architectures our llama.cpp build can load (tools/llama_archs.py writes the list)."""
+    text = (Path(path) if path is not None else ARCHS_PATH).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def offered(entries: list[CatalogEntry], archs: frozenset[str] | None = None) -> list[CatalogEntry]:
+    """The entries this build of llama.cpp can run: others are never offered."""
+    archs = supported_architectures() if archs is None else archs
+    return [e for e in entries if e.architecture in archs]

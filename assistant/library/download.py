@@ -44,6 +44,7 @@ from assistant.library.download_support import (
     write_block,
 )
 from assistant.library.hub import HubClient, RemoteFile, parse_quant, refuse_if_offline, with_retries
+from assistant.library.hub_access import MAX_RATE_WAIT_S, auth_headers_for, retry_after
 from assistant.library.manifest import ManifestFile, ModelManifest, write_manifest
 
 __all__ = [
@@ -83,9 +84,11 @@ class Downloader:
         chunk_size: int | None = None,  # None: write what the network hands over (a cut loses nothing)
         progress_interval: float = 0.1,
         hub: HubClient | None = None,
+        token_source: Callable[[], str | None] | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.hub = hub or HubClient(endpoint)
+        self.token_source = token_source  # read at each download (a token may be added meanwhile)
         self.retry = retry
         self.free_space = free_space
         self.chunk_size = chunk_size
@@ -164,6 +167,8 @@ class Downloader:
             safe_path(self.staging_dir(req.repo_id), name + PART_SUFFIX)
             safe_path(final, name)
         refuse_if_offline(self.hub.endpoint, DOWNLOAD_PURPOSE, f"/{req.repo_id}/resolve/{req.revision}")
+        if self.token_source is not None:
+            self.hub.set_token(self.token_source())
         meter = ProgressMeter(on_progress, DownloadProgress(req, "checking"), self.progress_interval)
         meter.state("checking", "Asking Hugging Face about the files")
         with network.purpose(DOWNLOAD_PURPOSE):
@@ -222,10 +227,11 @@ class Downloader:
         except (OSError, ValueError):
             return None
 
-    def _write_sidecar(self, req: DownloadRequest, r: RemoteFile, part: Path) -> None:
+    def _write_sidecar(self, req: DownloadRequest, r: RemoteFile, part: Path, range_ignored: bool = False) -> None:
         car = part.with_name(part.name[: -len(PART_SUFFIX)] + SIDECAR_SUFFIX)
         data = {"url": r.url, "size": r.size, "sha256": r.sha256, "etag": r.etag, "commit": r.commit,
-                "revision": req.revision, "filename": r.filename, "request": asdict(req)}
+                "revision": req.revision, "filename": r.filename, "request": asdict(req),
+                "range_ignored": range_ignored}
         tmp = car.with_name(car.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, car)
@@ -241,7 +247,12 @@ class Downloader:
         old = self._sidecar(req, r.filename)
         if old is not None and (old.get("sha256"), old.get("size")) != (r.sha256, r.size):
             part.unlink(missing_ok=True)  # another version of the file: start over
-        self._write_sidecar(req, r, part)
+        no_range = bool(old and old.get("range_ignored"))
+        if no_range and part.exists():  # this server cannot resume: checking the part would be wasted
+            part.unlink()
+            meter.state("checking", f"The server cannot resume downloads, so {r.filename} starts again "
+                        "from the beginning.")
+        self._write_sidecar(req, r, part, range_ignored=no_range)
         if part.exists() and part.stat().st_size > r.size:
             part.unlink()
         hasher = FileHasher(r)
@@ -256,18 +267,23 @@ class Downloader:
         meter.state("downloading", f"Downloading {r.filename}")
         tries = 0
         while have < r.size:
+            at_start = have
             try:
                 have = self._get_range(r, part, have, hasher, meter, before, cancel, pause)
                 tries = 0
             except Retryable as exc:
+                if _size(part) > at_start:
+                    tries = 0  # bytes kept arriving before the cut: the retry budget starts over
                 tries += 1
                 if tries >= self.retry.tries:
                     raise DownloadError(
                         f"The download of {r.filename} stopped: {exc.reason}, {tries} times.",
                         f"The {format_bytes(_size(part))} downloaded so far is kept; try again later to resume.",
                     ) from exc
-                meter.state("downloading", f"{exc.reason}; trying again ({tries} of {self.retry.tries - 1})")
-                if self._wait(self.retry.base_s * 2 ** (tries - 1), cancel, pause):
+                wait = exc.wait_s if exc.wait_s is not None else self.retry.base_s * 2 ** (tries - 1)
+                meter.state("downloading", f"{exc.reason}; trying again ({tries} of {self.retry.tries - 1})"
+                            + (f" in {wait:.0f} s" if wait >= 2 else ""))
+                if self._wait(wait, cancel, pause):
                     self._raise_if_stopped(cancel, pause)
                 have = _size(part)
                 hasher = self._rehash(part, r)
@@ -295,25 +311,45 @@ class Downloader:
 
         client = network.httpx_client(DOWNLOAD_PURPOSE, httpx_module=httpx2, follow_redirects=True,
                                       timeout=httpx2.Timeout(30.0, connect=10.0))
-        headers = {"Accept-Encoding": "identity"}
-        if have:
-            headers["Range"] = f"bytes={have}-"
+        # always ranged, from 0 too: the Hub's large-file storage wants a ranged request
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={have}-"}
+        headers.update(auth_headers_for(r.url, self.hub.endpoint, self.hub.token))  # the endpoint only
         try:
             with client, client.stream("GET", r.url, headers=headers) as resp:
                 if resp.status_code == 404:
                     self._drop_part_file(part)
-                    raise DownloadError(f"{r.filename} is no longer on Hugging Face.",
+                    raise DownloadError(f"{r.filename} is no longer on the Hub.",
                                         "The repository changed; look at its files again and pick another one.")
-                if resp.status_code == 416 or resp.status_code >= 500 or resp.status_code in (408, 429):
+                if resp.status_code == 429:
+                    wait = retry_after(resp.headers)
+                    if wait is not None and wait > MAX_RATE_WAIT_S:
+                        raise DownloadError(f"The Hub asks to wait {wait / 60:.0f} minutes before more downloads "
+                                            "(HTTP 429).", "Try again later; the part downloaded so far is kept.")
+                    raise Retryable("the Hub asked to slow down (HTTP 429)", wait)
+                if resp.status_code == 416 or resp.status_code >= 500 or resp.status_code == 408:
                     raise Retryable(f"the server answered HTTP {resp.status_code}")
+                if resp.status_code in (401, 403):
+                    raise DownloadError(f"The Hub refused {r.filename} (HTTP {resp.status_code}): the model is gated "
+                                        "or private.", "Accept its licence on its page and add a Hugging Face token "
+                                        "in Settings, then try again.")
                 if resp.status_code not in (200, 206):
-                    raise DownloadError(f"Hugging Face refused {r.filename} (HTTP {resp.status_code}).",
+                    raise DownloadError(f"The Hub refused {r.filename} (HTTP {resp.status_code}).",
                                         "Try again later.")
                 mode = "ab"
                 if have and (resp.status_code == 200 or not resp.headers.get("Content-Range", "").startswith(
                         f"bytes {have}-")):
-                    have, mode = 0, "wb"  # the server sent the whole file: start over
+                    # the server ignored Range (some mirrors do) and sends the whole file: say so,
+                    # and put the progress back to where the bytes really are
+                    meter.state("downloading", f"The server cannot resume downloads, so {r.filename} starts "
+                                f"again from the beginning ({format_bytes(have)} already here is fetched again).",
+                                bytes_done=before)
+                    meter.start_transfer(before)
+                    have, mode = 0, "wb"
                     hasher.reset()
+                    self._mark_range_ignored(part)
+                elif meter.progress.message != f"Downloading {r.filename}" and not meter.progress.message.startswith(
+                        "The server cannot resume"):
+                    meter.state("downloading", f"Downloading {r.filename}")  # recovered: no stale "trying again"
                 with self._open_part(part, mode) as f:
                     for block in resp.iter_raw(self.chunk_size):
                         self._raise_if_stopped(cancel, pause, f)
@@ -337,6 +373,17 @@ class Downloader:
         if have < r.size:
             raise Retryable("the connection closed early")
         return have
+
+    @staticmethod
+    def _mark_range_ignored(part: Path) -> None:
+        """Remember that this server ignores Range: a later resume starts at 0 without re-hashing."""
+        car = part.with_name(part.name[: -len(PART_SUFFIX)] + SIDECAR_SUFFIX)
+        try:
+            data = json.loads(car.read_text(encoding="utf-8"))
+            data["range_ignored"] = True
+            car.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        except (OSError, ValueError):
+            pass  # only an optimisation
 
     def _open_part(self, part: Path, mode: str) -> Any:
         return open(part, mode)  # a seam: tests hand in a file whose disk fills up

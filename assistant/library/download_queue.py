@@ -40,8 +40,9 @@ class DownloadQueue:
         endpoint: str | None = None,
         *,
         downloader: Downloader | None = None,
+        token_source: Callable[[], str | None] | None = None,
     ) -> None:
-        self.downloader = downloader or Downloader(models_dir, endpoint)
+        self.downloader = downloader or Downloader(models_dir, endpoint, token_source=token_source)
         self._on_progress = on_progress
         self._items: dict[str, _Item] = {}
         self._waiting: deque[str] = deque()

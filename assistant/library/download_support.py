@@ -125,9 +125,10 @@ class ProgressMeter:
 
 
 class Retryable(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, wait_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.wait_s = wait_s  # what the server asked for (429 Retry-After), else the back-off
 
 
 class FileHasher:

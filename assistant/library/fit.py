@@ -17,12 +17,14 @@ free at load time).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from assistant.core.units import format_bytes
 from assistant.hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory
 from assistant.library.catalog import CatalogEntry, CatalogFile
+from assistant.library.speed import COMFORTABLE_TPS, Calibration, SpeedEstimate, estimate_speed
 
 GiB = 1024**3
 OS_RESERVE_MIN = int(1.5 * GiB)  # the OS, the app itself and a browser need at least this
@@ -32,7 +34,7 @@ MIN_USEFUL_GPU_SHARE = 0.2  # below this, offloading a few layers barely speeds 
 COMFORT_RAM_SHARE = 0.7
 COMFORT_VRAM_SHARE = 0.9
 COMFORT_PARTIAL_SHARE = 0.5  # at least half the layers on the GPU
-CPU_MAX_ACTIVE_B = 9.0  # larger (active) models answer too slowly on a CPU to recommend
+SLOW_TPS = 30.0  # below this, thinking out loud (hundreds of tokens first) makes answers a long wait
 
 
 class FitLevel(str, Enum):
@@ -45,7 +47,7 @@ class FitLevel(str, Enum):
 LABELS = {
     FitLevel.GPU_FULL: "Fully on GPU",
     FitLevel.GPU_PARTIAL: "Partly on GPU",
-    FitLevel.CPU_ONLY: "CPU only (slow)",
+    FitLevel.CPU_ONLY: "CPU only",
     FitLevel.NO_FIT: "Will not fit",
 }
 _RANK = {FitLevel.GPU_FULL: 3, FitLevel.GPU_PARTIAL: 2, FitLevel.CPU_ONLY: 1, FitLevel.NO_FIT: 0}
@@ -61,10 +63,23 @@ class FitEstimate:
     gpu_layers_fraction: float  # 1.0 all on the GPU, 0.0 none
     label: str
     detail: str  # one plain sentence with numbers
+    speed: SpeedEstimate | None = None  # decode speed here, when it fits
 
     @property
     def fits(self) -> bool:
         return self.level is not FitLevel.NO_FIT
+
+    @property
+    def label_short(self) -> str:
+        """"CPU only · 15 words a second", for narrow table cells."""
+        if self.speed is None or not self.fits:
+            return self.label
+        return f"{self.label} · {self.speed.label.removeprefix('about ')}"
+
+    @property
+    def label_with_speed(self) -> str:
+        """"CPU only, about 15 words a second"; the fit label alone when it will not fit."""
+        return f"{self.label}, {self.speed.label}" if self.speed is not None and self.fits else self.label
 
 
 def usable_ram(hw: HardwareInfo) -> int:
@@ -93,8 +108,31 @@ def estimate_fit_bytes(
     hw: HardwareInfo,
     context_length: int,
     kv_bytes_per_token: int | None = None,
+    *,
+    active_share: float = 1.0,
+    cpu_bps: float | None = None,
+    calibration: Calibration | None = None,
 ) -> FitEstimate:
-    """How a model of this size runs here; for Hub files and installed files too."""
+    """How a model of this size runs here, and how fast; for Hub files and installed files too."""
+    fit = _fit_bytes(weights_bytes, n_layers, hw, context_length, kv_bytes_per_token)
+    if not fit.fits:
+        return fit
+    kv_per_token = kv_bytes_per_token if kv_bytes_per_token is not None else fit.kv_bytes // max(1, context_length)
+    speed = estimate_speed(weights_bytes, hw, active_share=active_share, kv_bytes_per_token=kv_per_token,
+                           context_tokens=context_length, gpu_share=fit.gpu_layers_fraction, cpu_bps=cpu_bps,
+                           calibration=calibration)
+    how = "measured from earlier answers here" if speed.calibrated else "estimated from this computer's memory speed"
+    return replace(fit, speed=speed, detail=f"{fit.detail} It should answer at {speed.label} "
+                   f"({speed.tokens_per_s:.0f} tokens/s on the {speed.where}, {how}).")
+
+
+def _fit_bytes(
+    weights_bytes: int,
+    n_layers: int | None,
+    hw: HardwareInfo,
+    context_length: int,
+    kv_bytes_per_token: int | None = None,
+) -> FitEstimate:
     layers = n_layers or 0
     needed = estimate_memory(weights_bytes, layers, context_length, kv_bytes_per_token)
     # hardware.estimate_memory is (weights + kv) * 1.1 + fixed; without the KV size per
@@ -115,7 +153,7 @@ def estimate_fit_bytes(
     def cpu_or_none(why: str) -> FitEstimate:
         if needed <= ram:
             return est(FitLevel.CPU_ONLY, 0.0, f"{need}; {why}, so it runs on the CPU from the "
-                       f"{_gb(hw.ram_total_bytes)} of RAM, and answers come slowly.")
+                       f"{_gb(hw.ram_total_bytes)} of RAM.")
         have = f"{_gb(hw.ram_total_bytes)} of memory ({_gb(ram)} usable beside the system)"
         if budget and not hw.apple_silicon:
             have += f" and {_gb(budget[1])} of free VRAM"
@@ -152,10 +190,12 @@ def estimate_fit_bytes(
     return cpu_or_none(f"only {_gb(vram)} of VRAM is free, too little to help much")
 
 
-def estimate_fit(entry: CatalogEntry, file: CatalogFile, hw: HardwareInfo, context_length: int = 4096) -> FitEstimate:
+def estimate_fit(entry: CatalogEntry, file: CatalogFile, hw: HardwareInfo, context_length: int = 4096, *,
+                 cpu_bps: float | None = None, calibration: Calibration | None = None) -> FitEstimate:
     """How this catalog file runs here at `context_length` (clamped to the model's window)."""
     ctx = max(1, min(context_length, entry.context_length))
-    fit = estimate_fit_bytes(file.size_bytes, entry.n_layers, hw, ctx, entry.kv_bytes_per_token)
+    fit = estimate_fit_bytes(file.size_bytes, entry.n_layers, hw, ctx, entry.kv_bytes_per_token,
+                             active_share=entry.active_b / entry.params_b, cpu_bps=cpu_bps, calibration=calibration)
     if entry.is_moe and fit.fits:
         # every expert must be loaded, but each token only runs through the active ones
         fit = replace(fit, detail=fit.detail + (
@@ -165,8 +205,8 @@ def estimate_fit(entry: CatalogEntry, file: CatalogFile, hw: HardwareInfo, conte
     return fit
 
 
-def _comfortable(entry: CatalogEntry, fit: FitEstimate, hw: HardwareInfo) -> bool:
-    """Fits with headroom, and fast enough to offer as the default choice."""
+def _comfortable(fit: FitEstimate, hw: HardwareInfo) -> bool:
+    """Fits with headroom for other apps."""
     ram_ok = COMFORT_RAM_SHARE * hw.ram_total_bytes
     if fit.level is FitLevel.GPU_FULL:
         budget = gpu_budget(hw)
@@ -175,26 +215,50 @@ def _comfortable(entry: CatalogEntry, fit: FitEstimate, hw: HardwareInfo) -> boo
         rest = (fit.needed_bytes - OVERHEAD_FIXED) * (1 - fit.gpu_layers_fraction)
         return fit.gpu_layers_fraction >= COMFORT_PARTIAL_SHARE and rest <= ram_ok
     if fit.level is FitLevel.CPU_ONLY:
-        active = entry.active_params_b or entry.params_b
-        return fit.needed_bytes <= ram_ok and active <= CPU_MAX_ACTIVE_B
+        return fit.needed_bytes <= ram_ok
     return False
 
 
+def quality(entry: CatalogEntry) -> float:
+    """A rough size-for-quality score: a mixture of experts is worth about the geometric
+    mean of its total and active parameters."""
+    return math.sqrt(entry.params_b * entry.active_b)
+
+
 def recommend(
-    entries: list[CatalogEntry], hw: HardwareInfo, context_length: int = 4096
+    entries: list[CatalogEntry], hw: HardwareInfo, context_length: int = 4096, *,
+    cpu_bps: float | None = None, calibration: Calibration | None = None,
 ) -> tuple[CatalogEntry, CatalogFile, FitEstimate] | None:
     """The best default model for this machine, or None when nothing fits comfortably.
 
-    Order: runs fully on the GPU, then marked good for a first model, then a permissive
-    licence, then the largest that still fits with headroom.
+    Only models that fit with headroom and answer at a comfortable speed (COMFORTABLE_TPS)
+    are candidates; when none is that fast, the fastest one is. Among them: when even the
+    quickest is slow (SLOW_TPS), one that does not think out loud; then one marked good for
+    a first model, then a permissive licence, then the largest (by `quality`).
     """
-    best: tuple[tuple[int, bool, bool, float], CatalogEntry, CatalogFile, FitEstimate] | None = None
+    pool: list[tuple[CatalogEntry, CatalogFile, FitEstimate]] = []
     for entry in entries:
         file = entry.default_file()
-        fit = estimate_fit(entry, file, hw, context_length)
-        if not _comfortable(entry, fit, hw):
-            continue
-        key = (_RANK[fit.level], entry.good_first, not entry.restrictive, entry.params_b)
-        if best is None or key > best[0]:
-            best = (key, entry, file, fit)
-    return None if best is None else best[1:]
+        fit = estimate_fit(entry, file, hw, context_length, cpu_bps=cpu_bps, calibration=calibration)
+        if fit.speed is not None and _comfortable(fit, hw):
+            pool.append((entry, file, fit))
+    if not pool:
+        return None
+
+    def tps(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> float:
+        return c[2].speed.tokens_per_s if c[2].speed else 0.0
+
+    fast = [c for c in pool if tps(c) >= COMFORTABLE_TPS]
+    if not fast:  # nothing is comfortable: the quickest, preferring one that answers straight away
+        return max(pool, key=lambda c: (c[0].reasoning == "no", tps(c)))
+
+    slow = max(tps(c) for c in fast) < SLOW_TPS  # even the quickest answers at a slow pace here
+
+    def key(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> tuple[int, bool, bool, float]:
+        e = c[0]
+        # on a slow machine thinking out loud is a long wait: answers straight away first, then
+        # models whose thinking can be switched off, then the ones that always think
+        plain = {"no": 2, "switchable": 1}.get(e.reasoning, 0) if slow else 2
+        return plain, e.good_first, not e.restrictive, quality(e)
+
+    return max(fast, key=key)

@@ -13,8 +13,11 @@ processes) we keep that constant in step with our Offline mode before each call,
 second lock on the same door. An HF_HUB_OFFLINE=1 set by the user still wins.
 Telemetry is turned off the same way (see `install_client_factory`).
 
-No token is sent (token=False): the app keeps secrets only in the keyring, and gated
-repos are reported as such.
+The user's Hugging Face token (from the keyring, see hub_access.py) goes to the endpoint
+only; without one, token=False keeps huggingface_hub from reading a token file or HF_TOKEN.
+Gated repos say where to accept the licence. A mirror that answers a missing file with
+401 (as the Hub does for a repo it will not show) is told apart from a missing repo by
+asking for the repo itself.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from urllib.parse import urlsplit
 from assistant import network
 from assistant.core import gguf_meta
 from assistant.errors import HubError, NetworkBlockedError, RepoNotFoundError
+from assistant.library.hub_access import MAX_RATE_WAIT_S, gated_message, retry_after
 from assistant.library.projectors import is_projector, projector_note
 
 HUB_PURPOSE = "Hugging Face Hub"
@@ -73,6 +77,12 @@ class HubRepo:
     likes: int
     license_id: str | None
     last_modified: str | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    repos: list[HubRepo]
+    next_url: str | None  # None: this was the last page
 
 
 @dataclass(frozen=True)
@@ -196,43 +206,41 @@ def refuse_if_offline(endpoint: str, what: str, path: str = "") -> None:
     raise network.blocked_error(host)
 
 
-def translate_error(exc: BaseException, repo_id: str, filename: str | None = None) -> Exception:
+def translate_error(exc: BaseException, repo_id: str, filename: str | None = None, *,
+                    endpoint: str = "https://huggingface.co", have_token: bool = False) -> Exception:
     """huggingface_hub / httpx errors -> our typed errors with plain messages."""
     from huggingface_hub import errors as hf_errors
 
     if isinstance(exc, NetworkBlockedError):
         return exc
     if isinstance(exc, hf_errors.GatedRepoError):
-        return HubError(
-            f"{repo_id} is a gated model: its licence must be accepted on huggingface.co first.",
-            "Pick another model, or download this one in a web browser after accepting its licence.",
-        )
-    if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError)):
-        return RepoNotFoundError(
-            f"No model called {repo_id} on Hugging Face.",
-            "Check the name (it looks like organisation/model-name), or search for it.",
-        )
-    if isinstance(exc, hf_errors.RevisionNotFoundError):
-        return RepoNotFoundError(f"{repo_id} has no such version on Hugging Face.", "Try its main branch.")
-    if isinstance(exc, hf_errors.EntryNotFoundError):
-        err = HubError(
-            f"{filename or 'The file'} is no longer in {repo_id} on Hugging Face.",
-            "The repository changed; look at its files again and pick another one.",
-        )
-        err.gone = True  # type: ignore[attr-defined]
+        err = HubError(*gated_message(repo_id, endpoint, have_token))
+        err.gated = True  # type: ignore[attr-defined]
         return err
+    if isinstance(exc, (hf_errors.RepositoryNotFoundError, hf_errors.HFValidationError, _RepoMissing)):
+        resp = getattr(exc, "response", None)
+        status = resp.status_code if resp is not None else 0
+        hint = "Check the name (it looks like organisation/model-name), or search for it."
+        if status == 401 and not have_token:
+            hint += " A private model needs a Hugging Face token in Settings."
+        return RepoNotFoundError(f"No model called {repo_id} on {_where(endpoint)}.", hint)
+    if isinstance(exc, hf_errors.RevisionNotFoundError):
+        return RepoNotFoundError(f"{repo_id} has no such version on {_where(endpoint)}.", "Try its main branch.")
+    if isinstance(exc, hf_errors.EntryNotFoundError):
+        return _gone(repo_id, filename, endpoint)
     if isinstance(exc, hf_errors.OfflineModeIsEnabled):
         return network.blocked_error("huggingface.co")
     if isinstance(exc, hf_errors.HfHubHTTPError):
         status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
-        err = HubError(f"Hugging Face answered with an error (HTTP {status}).", "Try again in a while.")
-        err.retryable = status >= 500 or status in (408, 429)  # type: ignore[attr-defined]
-        return err
+        return http_error(status, dict(exc.response.headers) if status else {}, endpoint)
+    if isinstance(exc, ValueError):  # an empty or damaged JSON body (json.JSONDecodeError)
+        return HubError(f"{_where(endpoint)} sent an answer that could not be read (empty or damaged).",
+                        "Try again in a while; if it keeps happening, check the Hub address in Settings.")
     import httpx2
 
     if isinstance(exc, httpx2.TransportError):
         err = HubError(
-            f"Could not reach Hugging Face ({type(exc).__name__}).",
+            f"Could not reach {_where(endpoint)} ({type(exc).__name__}).",
             "Check the internet connection and try again.",
         )
         err.retryable = True  # type: ignore[attr-defined]
@@ -240,15 +248,62 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
     return exc if isinstance(exc, Exception) else HubError(str(exc))
 
 
+class _RepoMissing(Exception):
+    """Stands for a repository the Hub does not show (translated to RepoNotFoundError)."""
+
+
+def _where(endpoint: str) -> str:
+    # a mirror or proxy stands in for Hugging Face: the messages keep the name people know
+    return "Hugging Face"
+
+
+def _gone(repo_id: str, filename: str | None, endpoint: str) -> HubError:
+    err = HubError(
+        f"{filename or 'The file'} is no longer in {repo_id} on {_where(endpoint)} (the repository is there, "
+        "but not that file or branch).",
+        "The repository changed, or the mirror lacks that file or branch; look at its files again and pick another one.",
+    )
+    err.gone = True  # type: ignore[attr-defined]
+    return err
+
+
+def http_error(status: int, headers: dict[str, str], endpoint: str) -> HubError:
+    """A plain HubError for an HTTP status; retryable for 5xx, 408 and 429 (with its wait)."""
+    if status == 429:
+        wait = retry_after(headers)
+        when = f" It asks to wait {wait:.0f} seconds." if wait is not None else ""
+        err = HubError(f"{_where(endpoint)} is limiting how often it may be asked (HTTP 429).{when}",
+                       "Wait a little and try again; a Hugging Face token in Settings raises the limit.")
+        err.retry_after = wait  # type: ignore[attr-defined]
+        err.retryable = wait is None or wait <= MAX_RATE_WAIT_S  # type: ignore[attr-defined]
+        return err
+    if status in (401, 403):
+        err = HubError(f"{_where(endpoint)} refused access (HTTP {status}): the model is private or gated, or "
+                       "the token in Settings is not valid.", "Check the model's page and the token, then try again.")
+    else:
+        err = HubError(f"{_where(endpoint)} answered with an error (HTTP {status}).", "Try again in a while.")
+    err.status = status  # type: ignore[attr-defined]
+    err.retryable = status >= 500 or status == 408  # type: ignore[attr-defined]
+    return err
+
+
 class HubClient:
     """Search and list the Hub. Blocking calls: run them off the GUI thread."""
 
-    def __init__(self, endpoint: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, token: str | None = None) -> None:
         install_client_factory()
-        from huggingface_hub import HfApi, constants
+        from huggingface_hub import constants
 
         self.endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
-        self._api = HfApi(endpoint=self.endpoint, token=False)
+        self.token: str | None = None
+        self.set_token(token)
+
+    def set_token(self, token: str | None) -> None:
+        """Use this Hugging Face token (None: none) for the requests to the endpoint."""
+        from huggingface_hub import HfApi
+
+        self.token = token or None
+        self._api = HfApi(endpoint=self.endpoint, token=self.token or False)
 
     @contextmanager
     def _call(self, what: str, repo_id: str = "", path: str = "", filename: str | None = None) -> Iterator[None]:
@@ -257,20 +312,57 @@ class HubClient:
             with network.purpose(f"{HUB_PURPOSE}: {what}"):
                 yield
         except Exception as exc:
-            err = translate_error(exc, repo_id, filename)
+            err = translate_error(exc, repo_id, filename, endpoint=self.endpoint, have_token=self.token is not None)
             if err is exc:
                 raise
+            unauthorized = isinstance(err, RepoNotFoundError) or getattr(err, "status", 0) == 401
+            if unauthorized and filename is not None and repo_id:
+                # a mirror's 401 for a missing file or branch: is the repo itself there?
+                if self._repo_exists(repo_id):
+                    err = _gone(repo_id, filename, self.endpoint)
+                elif not isinstance(err, RepoNotFoundError):
+                    err = translate_error(_RepoMissing(), repo_id, endpoint=self.endpoint,
+                                          have_token=self.token is not None)
             raise err from exc
 
+    def _repo_exists(self, repo_id: str) -> bool:
+        try:
+            with network.purpose(f"{HUB_PURPOSE}: model info"):
+                self._api.model_info(repo_id)
+        except Exception:  # noqa: BLE001 - any failure: we cannot tell, keep the first answer
+            return False
+        return True
+
     def search(self, query: str, fmt: str = "gguf", limit: int = 30) -> list[HubRepo]:
-        """Repos matching `query`, most downloaded first. fmt: "gguf" or "mlx"."""
+        """The first `limit` repos matching `query`, most downloaded first. fmt: "gguf" or "mlx"."""
+        return self.search_page(query, fmt, limit).repos
+
+    def search_page(self, query: str, fmt: str = "gguf", limit: int = 30, next_url: str | None = None) -> SearchPage:
+        """One page of search results and the address of the next (the Link header's
+        rel="next", as the Hub pages /api/models); pass `next_url` for the following page."""
+        from huggingface_hub.hf_api import ModelInfo
+        from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff
+
         if fmt not in ("gguf", "mlx"):
             raise ValueError(f"unknown format {fmt!r}")
+        if next_url is not None and urlsplit(next_url)[:2] != urlsplit(self.endpoint)[:2]:
+            raise HubError("The Hub pointed the next page of results somewhere else; it was not followed.",
+                           "Search again.")
+        params: dict[str, Any] = {"filter": fmt, "sort": "downloads", "direction": -1, "limit": limit}
+        if query.strip():
+            params["search"] = query.strip()
+        headers = build_hf_headers(token=self.token or False)
         with self._call("search", path="/api/models"):
-            models = list(self._api.list_models(
-                search=query.strip() or None, filter=fmt, sort="downloads", limit=limit,
-            ))
-        return [
+            if next_url is None:
+                resp = http_backoff("GET", f"{self.endpoint}/api/models", params=params, headers=headers)
+            else:
+                resp = http_backoff("GET", next_url, headers=headers)
+            hf_raise_for_status(resp)
+            items = resp.json()
+            if not isinstance(items, list):
+                raise ValueError("not a list of models")
+            models = [ModelInfo(**m) for m in items]
+        repos = [
             HubRepo(
                 repo_id=m.id, format=fmt, downloads=int(m.downloads or 0), likes=int(m.likes or 0),
                 license_id=license_from_tags(m.tags),
@@ -278,6 +370,7 @@ class HubClient:
             )
             for m in models
         ]
+        return SearchPage(repos, resp.links.get("next", {}).get("url") if repos else None)
 
     def repo_license(self, repo_id: str) -> str | None:
         with self._call("model info", repo_id, f"/api/models/{repo_id}"):
@@ -290,7 +383,8 @@ class HubClient:
 
     def list_files(self, repo_id: str, revision: str = "main") -> list[HubFile]:
         """Every file of the repo (recursive) with size, LFS sha256 and parsed quant."""
-        with self._call("list files", repo_id, f"/api/models/{repo_id}/tree/{revision}"):
+        with self._call("list files", repo_id, f"/api/models/{repo_id}/tree/{revision}",
+                        filename=None if revision == "main" else f"The branch {revision}"):
             entries = list(self._api.list_repo_tree(repo_id, recursive=True, revision=revision))
         from huggingface_hub.hf_api import RepoFile
 
@@ -315,7 +409,7 @@ class HubClient:
 
         url = hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint)
         with self._call("file info", repo_id, urlsplit(url).path, filename):
-            meta = get_hf_file_metadata(url, token=False, endpoint=self.endpoint)
+            meta = get_hf_file_metadata(url, token=self.token or False, endpoint=self.endpoint)
         if meta.size is None:
             raise HubError(f"Hugging Face did not give the size of {filename}.", "Try again later.")
         commit = meta.commit_hash
@@ -328,14 +422,15 @@ class HubClient:
 
 
 def with_retries(fn: Callable[[], T], tries: int, base_s: float, wait: Callable[[float], bool]) -> T:
-    """Run `fn`, retrying network errors and 5xx (HubError.retryable) with exponential
-    backoff; `wait(seconds)` returns True when the caller wants to stop instead."""
+    """Run `fn`, retrying network errors, 5xx and 429 (HubError.retryable) with exponential
+    backoff, or as long as a 429 asks; `wait(seconds)` returns True to stop instead."""
     for attempt in range(tries):
         try:
             return fn()
         except HubError as exc:
             if attempt == tries - 1 or not getattr(exc, "retryable", False):
                 raise
-            if wait(base_s * (2 ** attempt)):
+            asked = getattr(exc, "retry_after", None)
+            if wait(asked if asked is not None else base_s * (2 ** attempt)):
                 raise
     raise AssertionError("unreachable")

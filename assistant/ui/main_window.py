@@ -28,6 +28,7 @@ from assistant.chat.store import ChatStore
 from assistant.core.gguf_meta import check_gguf_header
 from assistant.errors import AssistantError
 from assistant.library import usage
+from assistant.library.hub_access import endpoint_from_setting, stored_token
 from assistant.model_settings import engine_choices, needs_reload
 from assistant.paths import Paths
 from assistant.settings import Settings, save_settings
@@ -300,13 +301,19 @@ class MainWindow(QMainWindow):
         """The download queue, made on first use (no network and no thread before that)."""
         if self._download_host is None:
 
-            self._download_host = DownloadHost(self.paths.models_dir, self.hub_endpoint, self)
+            self._download_host = DownloadHost(self.paths.models_dir, self.current_hub_endpoint(), self,
+                                               token_source=stored_token)
             self._download_host.download_finished.connect(lambda *_: self.rescan_models())
         return self._download_host
 
+    def current_hub_endpoint(self) -> str | None:
+        """The Hub's address: a test's local Hub, else the setting (None: huggingface.co)."""
+        return self.hub_endpoint or endpoint_from_setting(self.settings.hub_endpoint)
+
     def open_library(self, tab: int | None = None) -> None:
         if self.library is None:
-            self.library = LibraryWindow(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
+            self.library = LibraryWindow(self.paths, self.settings, self.download_host, self,
+                                         endpoint=self.current_hub_endpoint())
             self.library.model_use_requested.connect(self._on_model_chosen)
             self.library.models_changed.connect(lambda: (self._save_settings(), self.rescan_models()))
             self.library.model_settings_requested.connect(self.open_model_settings)
@@ -340,7 +347,8 @@ class MainWindow(QMainWindow):
         if self.wizard is not None:
             self.wizard.raise_()
             return
-        self.wizard = FirstRunWizard(self.paths, self.settings, self.download_host, self, endpoint=self.hub_endpoint)
+        self.wizard = FirstRunWizard(self.paths, self.settings, self.download_host, self,
+                                     endpoint=self.current_hub_endpoint())
         self.wizard.model_ready.connect(self._on_wizard_model_ready)
         self.wizard.finished.connect(self._on_wizard_finished)
         self.wizard.import_requested.connect(lambda: self.open_library(3))

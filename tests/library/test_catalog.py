@@ -27,7 +27,7 @@ def catalog() -> list[CatalogEntry]:
 
 
 def test_catalog_size_and_unique_ids(catalog: list[CatalogEntry]) -> None:
-    assert 15 <= len(catalog) <= 25
+    assert 15 <= len(catalog) <= 32
     ids = [e.id for e in catalog]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", i) for i in ids)
@@ -45,27 +45,42 @@ def test_every_entry_is_complete(catalog: list[CatalogEntry]) -> None:
         assert e.strengths and e.context_length >= 8192 and e.params_b > 0, e.id
         assert e.files, e.id
         quants = {f.quant for f in e.files}
-        assert "Q4_K_M" in quants and "Q8_0" in quants, e.id
+        # gpt-oss ships in OpenAI's own 4-bit format only; every other entry offers Q4_K_M and Q8_0
+        assert quants == {"MXFP4"} if e.family == "gpt-oss" else {"Q4_K_M", "Q8_0"} <= quants, e.id
         for f in e.files:
             assert f.size_bytes > 0 and f.filenames, (e.id, f.quant)
-            assert all(n.endswith(".gguf") and f.quant in n for n in f.filenames), (e.id, f.quant)
+            assert all(n.endswith(".gguf") and f.quant.lower() in n.lower() for n in f.filenames), (e.id, f.quant)
             assert len(f.sizes) == len(f.filenames) and sum(f.sizes) == f.size_bytes
-        q4, q8 = e.file("Q4_K_M"), e.file("Q8_0")
-        assert q4 is not None and q8 is not None and q4.size_bytes < q8.size_bytes, e.id
-        # a Q4_K_M file is roughly 4.5-5.5 bits per parameter: catches a size typo by 10x
+        q4, q8 = e.default_file(), e.file("Q8_0")
+        assert q8 is None or q4.size_bytes < q8.size_bytes, e.id
+        # a 4-bit file is roughly 4.5-5.5 bits per parameter: catches a size typo by 10x
         bits = q4.size_bytes * 8 / (e.params_b * 1e9)
         assert 4.0 <= bits <= 7.0, (e.id, bits)  # small models carry a big embedding table
+        assert e.reasoning in ("no", "always", "switchable") and e.architecture, e.id
+        assert not e.vision or (e.projector is not None and "mmproj" in e.projector.filenames[0]), e.id
 
 
 def test_default_file_is_q4_k_m(catalog: list[CatalogEntry]) -> None:
     for e in catalog:
-        assert e.default_file().quant == "Q4_K_M"
+        assert e.default_file().quant == ("MXFP4" if e.family == "gpt-oss" else "Q4_K_M")
         assert e.default_file() in e.files
 
 
-def test_shards_are_ordered_and_named(catalog: list[CatalogEntry]) -> None:
+def _with_shards(models: list[dict]) -> dict:
+    """The first entry's Q8_0 split in 3 shards (no shipped entry is sharded since Llama 4 Scout left)."""
+    victim = next(m for m in models if any(f["quant"] == "Q8_0" for f in m["files"]))
+    q8 = next(f for f in victim["files"] if f["quant"] == "Q8_0")
+    stem, size = q8["files"][0]["filename"].removesuffix(".gguf"), q8["files"][0]["size"]
+    q8["files"] = [{"filename": f"{stem}-{i:05d}-of-00003.gguf", "size": size // 3} for i in (1, 2, 3)]
+    return victim
+
+
+def test_shards_are_ordered_and_named(tmp_path: Path) -> None:
+    models = _shipped_models()
+    _with_shards(models)
+    catalog = load_catalog(_write(tmp_path, models))
     sharded = [f for e in catalog for f in e.files if len(f.filenames) > 1]
-    assert sharded, "the big MoE (Llama 4 Scout) ships in shards"
+    assert len(sharded) == 1
     for f in sharded:
         n = len(f.filenames)
         for i, name in enumerate(f.filenames, 1):
@@ -76,13 +91,15 @@ def test_shards_are_ordered_and_named(catalog: list[CatalogEntry]) -> None:
 
 
 def test_moe_entries_have_active_params(catalog: list[CatalogEntry]) -> None:
-    moe = [e for e in catalog if "moe" in e.name.lower() or "-a3b" in e.id or "16e" in e.id]
-    assert len(moe) >= 2
+    moe = [e for e in catalog if re.search(r"-a\d+b|gpt-oss|granite-4.0-h-", e.id)]
+    assert len(moe) >= 6
     for e in moe:
-        assert e.is_moe and e.active_params_b is not None and e.active_params_b < e.params_b / 3
+        assert e.is_moe and e.active_params_b is not None and e.active_params_b < e.params_b / 3, e.id
     for e in catalog:
         if e not in moe:
-            assert e.active_params_b is None and not e.is_moe
+            assert not e.is_moe, e.id
+            # Gemma 4's E models: "effective" parameters (per-layer embeddings are looked up, not read)
+            assert e.active_params_b is None or e.id.startswith("gemma-4-e"), e.id
 
 
 def test_licence_flags_follow_the_licence(catalog: list[CatalogEntry]) -> None:
@@ -113,9 +130,22 @@ def test_verified_reflects_every_unchecked_value(catalog: list[CatalogEntry]) ->
 
 
 def test_architecture_gives_kv_size(catalog: list[CatalogEntry]) -> None:
-    qwen8 = next(e for e in catalog if e.id == "qwen3-8b")
-    assert qwen8.n_layers == 36
-    assert qwen8.kv_bytes_per_token == 2 * 36 * 8 * 128 * 2  # K+V, 8 KV heads of 128, f16
+    qwen4 = next(e for e in catalog if e.id == "qwen3-4b-instruct-2507")
+    assert qwen4.n_layers == 36
+    assert qwen4.kv_bytes_per_token == 2 * 36 * 8 * 128 * 2  # K+V, 8 KV heads of 128, f16
+    hybrid = next(e for e in catalog if e.id == "qwen3.5-9b")  # 1 layer in 4 keeps a cache
+    assert hybrid.n_layers == 32 and hybrid.kv_bytes_per_token == 2 * 8 * 4 * 256 * 2
+
+
+def test_reasoning_tools_and_vision_flags(catalog: list[CatalogEntry]) -> None:
+    by_id = {e.id: e for e in catalog}
+    assert by_id["qwen3-4b-instruct-2507"].reasoning == "no"
+    assert by_id["qwen3-4b-thinking-2507"].reasoning == "always"
+    assert by_id["gpt-oss-20b"].reasoning == "always" and by_id["gpt-oss-20b"].tools
+    assert by_id["qwen3.5-4b"].reasoning == "switchable" and by_id["qwen3.5-4b"].vision
+    assert "switched off" in by_id["smollm3-3b"].reasoning_text
+    assert {e.family for e in catalog} >= {"gpt-oss", "Gemma 4", "Qwen3.5", "Qwen3-2507", "Granite 4.0", "SmolLM3",
+                                           "DeepSeek R1", "Llama 3.2", "Mistral Small", "Phi-4", "Gemma 3"}
 
 
 # ---------------------------------------------------------------- licence tags
@@ -181,6 +211,11 @@ def test_a_valid_copy_loads(tmp_path: Path) -> None:
         (lambda m: m["files"][0].pop("quant"), "files[0].quant"),
         (lambda m: m.update(active_params_b=m["params_b"] * 2), "active_params_b"),
         (lambda m: m["arch"].update(n_layers=-1), "arch"),
+        (lambda m: m["arch"].update(kv_layers=999), "arch"),
+        (lambda m: m.update(reasoning="sometimes"), "reasoning"),
+        (lambda m: m.pop("architecture"), "architecture"),
+        (lambda m: m.pop("projector"), "projector"),
+        (lambda m: m.update(tools="yes"), "tools"),
     ],
 )
 def test_broken_entry_names_entry_and_field(tmp_path: Path, change, field: str) -> None:  # type: ignore[no-untyped-def]
@@ -195,7 +230,7 @@ def test_broken_entry_names_entry_and_field(tmp_path: Path, change, field: str) 
 
 def test_shards_out_of_order_are_refused(tmp_path: Path) -> None:
     models = _shipped_models()
-    victim = next(m for m in models if any(len(f["files"]) > 1 for f in m["files"]))
+    victim = _with_shards(models)
     quant = next(f for f in victim["files"] if len(f["files"]) > 1)
     quant["files"].reverse()
     with pytest.raises(CatalogError, match=re.escape(victim["id"])) as err:

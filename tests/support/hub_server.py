@@ -10,9 +10,16 @@ Endpoints (as read in huggingface_hub 2.4's hf_api.py, file_download.py, utils/_
   X-Repo-Commit, as the Hub does; the CDN honours Range (206 + Content-Range).
 - Errors: 404 with X-Error-Code RepoNotFound / RevisionNotFound / EntryNotFound.
 
-Every request is recorded (method, path, query, Range). Knobs: throttle (bytes/s), fail the
-next N GETs of a file with a status, drop the connection after N bytes once, serve corrupt
-bytes, delete a file (at once, or after N bytes of the next GET).
+Every request is recorded (method, path, query, Range, Authorization). Knobs: throttle
+(bytes/s), fail the next N GETs of a file with a status, drop the connection after N bytes
+once, serve corrupt bytes, delete a file (at once, or after N bytes of the next GET).
+
+As the real Hub: gated repos (`gate`: file requests without a token answer 401, with a
+token lacking access 403, both X-Error-Code GatedRepo), rate limits (`rate_limit`: 429 with
+Retry-After and RateLimit headers), search results in pages (`page_size`: a Link header
+with rel="next" and a cursor). As a misbehaving mirror: Range ignored (`ignore_range`),
+401 for a missing file or branch (`missing_as_401`), a search answering 200 with an empty
+body (`empty_search`).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ class Recorded:
     query: dict[str, list[str]]
     range: str | None
     host: str | None
+    auth: str | None = None  # the Authorization header
 
 
 @dataclass
@@ -76,6 +84,8 @@ class _Fault:
     times: int = 0  # how many more GETs get it
     drop_after: int | None = None  # send this many body bytes, then cut the connection (once)
     vanish_after: int | None = None  # like drop_after, and then the file is gone
+    every: bool = False  # drop_after on every GET, not once
+    retry_after: str | None = None  # with status 429: the Retry-After to send
 
 
 def _file(path: str, source: bytes | Path) -> HubFile:
@@ -113,6 +123,21 @@ class LocalHub:
         self._lock = threading.Lock()
         self._httpd: http.server.ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
+        self.gated: dict[str, str] = {}  # repo id -> the token that has access
+        self.page_size: int | None = None
+        self.ignore_range = False
+        self.missing_as_401 = False
+        self.empty_search = False
+        self._rate_limited = 0
+        self._retry_after = "1"
+
+    def gate(self, repo_id: str, token: str) -> None:
+        """File requests of the repo need `Authorization: Bearer <token>`."""
+        self.gated[repo_id] = token
+
+    def rate_limit(self, times: int, retry_after: str = "1") -> None:
+        """The next `times` requests (any) answer 429 Too Many Requests."""
+        self._rate_limited, self._retry_after = times, retry_after
 
     # ---------------------------------------------------------------- set-up
     def add_repo(self, repo_id: str, files: dict[str, bytes | Path], **meta: Any) -> HubRepo:
@@ -121,13 +146,13 @@ class LocalHub:
         self.repos[repo_id] = repo
         return repo
 
-    def fail(self, repo_id: str, path: str, status: int = 500, times: int = 1) -> None:
-        """The next `times` GETs of the file answer `status`."""
-        self._faults[(repo_id, path)] = _Fault(status=status, times=times)
+    def fail(self, repo_id: str, path: str, status: int = 500, times: int = 1, retry_after: str | None = None) -> None:
+        """The next `times` GETs of the file answer `status` (429: with Retry-After and RateLimit)."""
+        self._faults[(repo_id, path)] = _Fault(status=status, times=times, retry_after=retry_after)
 
-    def drop_after(self, repo_id: str, path: str, n_bytes: int) -> None:
-        """The next GET of the file sends n_bytes of body, then the connection drops."""
-        self._faults[(repo_id, path)] = _Fault(drop_after=n_bytes)
+    def drop_after(self, repo_id: str, path: str, n_bytes: int, every: bool = False) -> None:
+        """The next GET of the file (`every`: each GET) sends n_bytes of body, then the connection drops."""
+        self._faults[(repo_id, path)] = _Fault(drop_after=n_bytes, every=every)
 
     def vanish_after(self, repo_id: str, path: str, n_bytes: int) -> None:
         """The next GET sends n_bytes, drops, and from then on the file is gone (404)."""
@@ -207,7 +232,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path, query = unquote(url.path), parse_qs(url.query)
         with self.hub._lock:
-            self.hub.requests.append(Recorded(method, path, query, self.headers.get("Range"), self.headers.get("Host")))
+            self.hub.requests.append(Recorded(method, path, query, self.headers.get("Range"), self.headers.get("Host"),
+                                              self.headers.get("Authorization")))
+            limited = self.hub._rate_limited > 0
+            if limited:
+                self.hub._rate_limited -= 1
+        if limited:
+            return self._rate_limit_answer()
         try:
             if path.startswith("/cdn-lfs/"):
                 self._cdn(method, path)
@@ -223,13 +254,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     # ---------------------------------------------------------------- helpers
-    def _json(self, data: Any, status: int = 200) -> None:
+    def _json(self, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def _rate_limit_answer(self) -> None:
+        body = b'{"error": "You have exceeded our hourly quotas for action: api."}'
+        self.send_response(429)
+        self.send_header("Retry-After", self.hub._retry_after)
+        self.send_header("RateLimit", f'"api";r=0;t={self.hub._retry_after}')
+        self.send_header("RateLimit-Policy", '"fixed window";"api";q=500;w=300')
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _gate_refuses(self, repo_id: str) -> bool:
+        """Answer 401/403 GatedRepo for a gated repo without the right token."""
+        token = self.hub.gated.get(repo_id)
+        if token is None:
+            return False
+        auth = self.headers.get("Authorization")
+        if auth == f"Bearer {token}":
+            return False
+        msg = (f"Access to model {repo_id} is restricted. You must have access to it and be authenticated to "
+               "access it. Please log in." if auth is None else
+               f"Access to model {repo_id} is restricted and you are not in the authorized list. "
+               f"Visit https://huggingface.co/{repo_id} to ask for access.")
+        self._error(401 if auth is None else 403, "GatedRepo", msg)
+        return True
 
     def _error(self, status: int, code: str | None, message: str) -> None:
         body = json.dumps({"error": message}).encode()
@@ -249,12 +309,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._error(404, "RepoNotFound", "Repository not found")
             return None
         if rev not in ("main", repo.sha):
-            self._error(404, "RevisionNotFound", "Invalid rev id: " + rev)
+            if self.hub.missing_as_401:  # a mirror that answers anything it lacks with 401
+                self._error(401, None, "Unauthorized")
+            else:
+                self._error(404, "RevisionNotFound", "Invalid rev id: " + rev)
             return None
         return repo
 
     # ---------------------------------------------------------------- /api
     def _search(self, q: dict[str, list[str]]) -> None:
+        if self.hub.empty_search:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         repos = list(self.hub.repos.values())
         for tag in q.get("filter", []):
             repos = [r for r in repos if tag in r.tags or tag == r.library_name]
@@ -266,8 +335,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         key = q.get("sort", ["downloads"])[0]
         if key in ("downloads", "likes"):
             repos.sort(key=lambda r: getattr(r, key), reverse=True)
-        repos = repos[: int(q.get("limit", ["1000"])[0])]
-        self._json([self._summary(r) for r in repos])
+        size = min(int(q.get("limit", ["1000"])[0]), self.hub.page_size or 1000)
+        start = int(q.get("cursor", ["0"])[0])
+        page = repos[start: start + size]
+        headers = {}
+        if start + size < len(repos):  # as the Hub: the next page's address in a Link header
+            rest = {k: v[0] for k, v in q.items() if k != "cursor"}
+            query = "&".join(f"{k}={quote(str(v))}" for k, v in rest.items()) + f"&cursor={start + size}"
+            headers["Link"] = f'<{self.hub.url}/api/models?{query}>; rel="next"'
+        self._json([self._summary(r) for r in page], headers=headers)
 
     def _summary(self, r: HubRepo) -> dict[str, Any]:
         tags = list(r.tags) + ([f"license:{r.license}"] if r.license else [])
@@ -305,7 +381,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     s["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": 134}
             siblings.append(s)
         card = {"license": r.license} if r.license else {}
-        data.update(author=r.repo_id.split("/")[0], sha=r.sha, gated=False, disabled=False,
+        data.update(author=r.repo_id.split("/")[0], sha=r.sha, gated="manual" if r.repo_id in self.hub.gated else False,
+                    disabled=False,
                     cardData=card, siblings=siblings, usedStorage=sum(f.size for f in r.files.values()))
         return data
 
@@ -337,7 +414,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         f = repo.files.get(file_path)
         if f is None:
+            if self.hub.missing_as_401:
+                return self._error(401, None, "Unauthorized")
             return self._error(404, "EntryNotFound", f"{file_path} does not exist on \"{rev}\"")
+        if self._gate_refuses(head):
+            return
         if f.lfs:
             self.send_response(302)
             self.send_header("Location", f"{self.hub.cdn_url}/cdn-lfs/{quote(head)}/{f.sha256}/{quote(file_path)}"
@@ -364,9 +445,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault = self.hub._faults.get((repo_id, f.path))
         if method == "GET" and fault is not None and fault.times > 0:
             fault.times -= 1
+            if fault.status == 429:
+                self.hub._retry_after = fault.retry_after or "1"
+                return self._rate_limit_answer()
             return self._error(fault.status, None, "Internal Error")
         start, end = 0, f.size
-        rng = self.headers.get("Range")
+        rng = None if self.hub.ignore_range else self.headers.get("Range")
         if rng and rng.startswith("bytes="):
             a, _, b = rng[6:].partition("-")
             start = int(a) if a else 0
@@ -391,7 +475,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cut = None
         if fault is not None and (fault.drop_after is not None or fault.vanish_after is not None):
             cut = fault.drop_after if fault.drop_after is not None else fault.vanish_after
-            self.hub._faults.pop((repo_id, f.path), None)
+            if not fault.every:
+                self.hub._faults.pop((repo_id, f.path), None)
             if fault.vanish_after is not None:
                 self.hub.delete(repo_id, f.path)
         corrupt = (repo_id, f.path) in self.hub._corrupt

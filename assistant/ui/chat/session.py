@@ -24,6 +24,7 @@ from assistant.settings import Settings
 from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.cloud.worker import CloudHost
+from assistant.ui.common.jobs import run_job
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,23 @@ class ChatSession(QObject):
         self.conversations_changed.emit()
         if result.error is not None and not self._error_shown_inline():
             self.error_occurred.emit(str(result.error))
+        self._learn_speed(result)
         self.turn_finished.emit(result)
+
+    def _learn_speed(self, result: TurnResult) -> None:
+        """A local answer on the CPU calibrates the library's speed estimates (off this thread)."""
+        c, loaded = result.chunk, self.loaded
+        if result.status != "complete" or c is None or c.usage is None or c.timings is None or loaded is None \
+                or loaded.engine != "llama.cpp" or loaded.backend != "CPU" or loaded.model.path is None:
+            return
+        from assistant import hardware
+        from assistant.library.speed import learn_from_answer
+        from assistant.paths import get_paths
+
+        tps, n = c.timings.decode_tokens_per_s(c.usage.completion_tokens), c.usage.completion_tokens
+        ctx, path = c.usage.prompt_tokens + n // 2, loaded.model.path
+        run_job(lambda: learn_from_answer(get_paths().data_dir, hardware.detect(), path, tps, n, ctx),
+                lambda _cal: None, lambda exc: log.warning("speed calibration failed: %s", exc))
 
     def _error_shown_inline(self) -> bool:
         """The failed answer says what went wrong in the chat itself: no popup on top of it."""

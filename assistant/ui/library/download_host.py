@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -26,7 +26,8 @@ class DownloadHost(QObject):
     download_failed = Signal(str, str)  # download id, message
     _poked = Signal()  # from the queue's thread: "something new to show"
 
-    def __init__(self, models_dir: Path, endpoint: str | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, models_dir: Path, endpoint: str | None = None, parent: QObject | None = None, *,
+                 token_source: Callable[[], str | None] | None = None) -> None:
         super().__init__(parent)
 
         self.model = DownloadsModel(self)
@@ -37,7 +38,7 @@ class DownloadHost(QObject):
         self._timer = QTimer(self, singleShot=True, interval=BATCH_MS)
         self._timer.timeout.connect(self._on_flush)
         self._poked.connect(self._on_poked)  # queued: emitted from another thread
-        self.queue = DownloadQueue(models_dir, self._on_queue_progress, endpoint=endpoint)
+        self.queue = DownloadQueue(models_dir, self._on_queue_progress, endpoint=endpoint, token_source=token_source)
         # partials left by an earlier run come back as paused rows (disk only: no network)
         try:
             self.queue.resume_pending()

@@ -67,6 +67,11 @@ def fit_columns(view: QTableView) -> None:
         view.resizeColumnToContents(col)
         pad = view.fontMetrics().averageCharWidth() * 2  # cells do not run into each other
         h.resizeSection(col, min(cap, max(h.sectionSize(col), h.sectionSizeHint(col)) + pad))
+    last = h.count() - 1
+    if last >= 0:  # the stretch column fills what is left, but never clips its contents below the cap
+        want = min(cap, view.sizeHintForColumn(last) + view.fontMetrics().averageCharWidth() * 2)
+        if h.sectionSize(last) < want:
+            h.resizeSection(last, want)
 
 
 def watch_columns(view: QTableView) -> None:

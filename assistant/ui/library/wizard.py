@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 from assistant import hardware, network
 from assistant.core.types import ModelRef
 from assistant.core.units import format_bytes
-from assistant.library.catalog import load_catalog
+from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import recommend
 from assistant.library.installed import model_ref_for_path
+from assistant.library.speed import load_calibration
 from assistant.paths import Paths
 from assistant.settings import Settings
 from assistant.ui.common.jobs import Job, run_job
@@ -169,7 +170,8 @@ class FirstRunWizard(QDialog):
 
     def _look(self) -> tuple[Any, Any]:
         hw = hardware.detect()
-        return hw, recommend(load_catalog(), hw, self.settings.context_length)
+        cal = load_calibration(self.paths.data_dir, hw)
+        return hw, recommend(offered(load_catalog()), hw, self.settings.context_length, calibration=cal)
 
     def _on_looked(self, result: tuple[Any, Any]) -> None:
         self.hw, self.choice = result
@@ -190,7 +192,8 @@ class FirstRunWizard(QDialog):
             lic += " Limits: " + "; ".join(entry.restrictions) + "."
         self.model_label.setText(
             f"<b>{entry.name}</b><br>{entry.summary}<br>Download: {format_bytes(file.size_bytes)}. "
-            f"On this computer: {fit.label}.<br>{lic}"
+            f"On this computer: {fit.label_with_speed}"
+            f"{' (a comfortable pace)' if fit.speed and fit.speed.comfortable else ''}.<br>{lic}"
         )
         self.download_button.setEnabled(not offline)
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from assistant.paths import Paths
 from assistant.settings import Settings
 from assistant.ui.common.theme import MAX_FONT_PT, MIN_FONT_PT
+from assistant.ui.settings.hub_page import HubPage
 
 UrlOpener = Callable[[QUrl], bool]
 
@@ -265,6 +266,8 @@ class SettingsDialog(QDialog):
         self.general = GeneralPage(paths, open_url)
         self.general.network_activity_requested.connect(self.network_activity_requested)
         self.add_tab(self.general, "&General", scrollable=True)
+        self.hub_page = HubPage()  # the Hub's address and the Hugging Face token
+        self.add_tab(self.hub_page, "&Hugging Face", scrollable=True)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok

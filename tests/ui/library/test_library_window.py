@@ -3,6 +3,7 @@ downloads, the Installed list (delete, import), per-model settings, offline mode
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_catalog_shows_fit_labels_and_the_recommended_model(qtbot, qtmodeltester
     m = tab.catalog
     assert m.rowCount() >= 3
     qtmodeltester.check(m)
-    fit_texts = [m.index(r, 4).data() for r in range(m.rowCount())]
+    fit_texts = [m.index(r, m.FIT_COLUMN).data() for r in range(m.rowCount())]
     assert all(any(label in t for label in LABELS.values()) for t in fit_texts), fit_texts
     recommended = [r for r in range(m.rowCount()) if m.index(r, 0).data(m.RecommendedRole)]
     # exactly the one fit.recommend picks for this machine (or none, when nothing fits comfortably)
@@ -78,7 +79,7 @@ def test_licence_is_shown_before_a_download_and_restrictions_are_flagged(qtbot) 
     QTimer.singleShot(100, cancel)
     assert w.download_catalog_file(row.entry, row.entry.default_file()) is None  # cancelled: nothing queued
     assert row.entry.license_name in seen["text"]
-    assert "restricts" in seen["text"] and row.entry.restrictions[0] in seen["text"]
+    assert "restricts" in seen["text"] and html.escape(row.entry.restrictions[0]) in seen["text"]
 
 
 def test_offline_search_makes_no_call(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +120,9 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
         qtbot.waitUntil(lambda: s.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
         qtmodeltester.check(s.hub_files)
         assert s.hub_files.index(0, 0).data() == "Q4_K_M"
-        assert s.hub_files.index(0, 1).data() == "tiny-Q4_K_M.gguf"
-        assert any(lab == s.hub_files.index(0, 3).data() for lab in LABELS.values())
+        assert s.hub_files.index(0, 3).data() == "tiny-Q4_K_M.gguf"
+        assert any(s.hub_files.index(0, 2).data().startswith(lab) for lab in LABELS.values())
+        assert "words a second" in s.hub_files.index(0, 2).data()  # the speed beside the fit
         assert "vision projector (mmproj-tiny-f16.gguf)" in s.search_status.text()
 
 

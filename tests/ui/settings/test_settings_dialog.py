@@ -246,8 +246,9 @@ def _ancestors(w: QWidget) -> list[QWidget]:
 
 def test_add_tab(qtbot, dialog: SettingsDialog) -> None:  # type: ignore[no-untyped-def]
     extra = QLabel("Models go here")
+    before = dialog.tabs.count()  # General and Hugging Face
     index = dialog.add_tab(extra, "&Models")
-    assert dialog.tabs.count() == 2
+    assert dialog.tabs.count() == before + 1
     assert dialog.tabs.tabText(index) == "&Models"
     assert dialog.tabs.widget(index) is extra
     dialog.tabs.setCurrentIndex(index)

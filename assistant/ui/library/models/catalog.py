@@ -39,7 +39,9 @@ def _params(e: CatalogEntry) -> str:
 
 
 class CatalogModel(RowTableModel[CatalogRow]):
-    columns = ("Model", "Size", "Licence", "Good at", "On this computer")
+    # how it runs here second: visible without scrolling on a small screen
+    columns = ("Model", "On this computer", "Size", "Licence", "Good at")
+    FIT_COLUMN, SIZE_COLUMN, LICENCE_COLUMN, STRENGTHS_COLUMN = 1, 2, 3, 4
     EntryRole = Qt.ItemDataRole.UserRole + 10
     FitRole = Qt.ItemDataRole.UserRole + 11
     RecommendedRole = Qt.ItemDataRole.UserRole + 12
@@ -48,6 +50,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
 
     def cell(self, row: CatalogRow, column: int) -> str:
         e = row.entry
+        d = row.default_fit
         if column == 0:
             marks = []
             if row.recommended:
@@ -55,27 +58,27 @@ class CatalogModel(RowTableModel[CatalogRow]):
             elif e.good_first:  # the recommended pick is always a good first model: say it once
                 marks.append("Good first model")
             return e.name + (f"  ·  {' · '.join(marks)}" if marks else "")
-        if column == 1:
-            d = row.default_fit
+        if column == self.SIZE_COLUMN:
             return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
-        if column == 2:
+        if column == self.LICENCE_COLUMN:
             return ("⚠ " if e.restrictive else "") + e.license_name  # the flag first: the name may be elided
-        if column == 3:
-            return ", ".join(e.strengths)
-        d = row.default_fit
-        return f"{d[1].label} ({d[0].quant})" if d else ""
+        if column == self.STRENGTHS_COLUMN:  # the first three; all of them in the tooltip
+            return ", ".join(e.strengths[:3]) + (", …" if len(e.strengths) > 3 else "")
+        return d[1].label_short if d else ""  # of the default version; the others in the Version list
 
     def role_value(self, row: CatalogRow, column: int, role: int) -> Any:
         d = row.default_fit
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 4 and d:
+            if column == self.FIT_COLUMN and d:
                 return d[1].detail
-            if column == 2:
+            if column == self.LICENCE_COLUMN:
                 return row.entry.license_note + ("\n" + "\n".join(row.entry.restrictions) if row.entry.restrictions else "")
             if column == 0:
                 return row.entry.summary
+            if column == self.STRENGTHS_COLUMN:
+                return ", ".join(row.entry.strengths)
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4 and d:
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.FIT_COLUMN and d:
             return QColor(FIT_COLORS[d[1].level])
         if role == Qt.ItemDataRole.FontRole and column == 0 and row.recommended:
             f = QFont()

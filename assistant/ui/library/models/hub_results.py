@@ -26,7 +26,7 @@ class HubResultsModel(RowTableModel[Any]):  # rows: library.hub.HubRepo
         if column == 1:
             return f"{row.downloads:,}"
         if column == 2:
-            return f"{row.likes:,}"
+            return f"{row.likes:,}\u2002"  # right-aligned: a gap before the licence beside it
         return row.license_id or "not stated"
 
     def role_value(self, row: Any, column: int, role: int) -> Any:
@@ -42,7 +42,7 @@ class QuantRow:
 
 
 class HubFilesModel(RowTableModel[QuantRow]):
-    columns = ("Quantization", "Files", "Size", "On this computer")
+    columns = ("Quantization", "Size", "On this computer", "Files")  # the speed before the long file names
     QuantRole = Qt.ItemDataRole.UserRole + 22
     FitRole = Qt.ItemDataRole.UserRole + 23
     extra_roles = {QuantRole: b"quant", FitRole: b"fit"}
@@ -51,16 +51,16 @@ class HubFilesModel(RowTableModel[QuantRow]):
         q = row.quant
         if column == 0:
             return q.quant or "unknown"
-        if column == 1:
+        if column == 3:
             first = q.files[0].filename if q.files else ""
             return first + (f" (+{len(q.files) - 1} parts)" if len(q.files) > 1 else "")
-        if column == 2:
+        if column == 1:
             return format_bytes(q.size)
-        return row.fit.label if row.fit else "unknown"
+        return row.fit.label_short if row.fit else "unknown"
 
     def role_value(self, row: QuantRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.ToolTipRole and column == 3 and row.fit:
+        if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.fit:
             return row.fit.detail
-        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row.fit:
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2 and row.fit:
             return QColor(FIT_COLORS[row.fit.level])
         return {self.QuantRole: row.quant, self.FitRole: row.fit}.get(role)

@@ -10,9 +10,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from assistant import hardware, network
 from assistant.core.units import format_bytes
-from assistant.library.catalog import load_catalog
+from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import estimate_fit, recommend
+from assistant.library.speed import load_calibration
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.catalog import CatalogModel, CatalogRow
 from assistant.ui.library.widgets import _button, _selected_row, _table
@@ -28,7 +29,7 @@ class RecommendedTab(QWidget):
         self.catalog = CatalogModel(self)
         self.catalog_view = _table(self.catalog, "Recommended models", stretch=0)
         h = self.catalog_view.horizontalHeader()
-        for col, width in ((1, 140), (2, 175), (3, 120), (4, 215)):
+        for col, width in ((1, 215), (2, 140), (3, 175), (4, 120)):
             h.resizeSection(col, width)
         self.catalog_view.selectionModel().currentRowChanged.connect(self._on_catalog_row_changed)
         self.catalog_detail = QLabel("Loading the catalog…")
@@ -51,14 +52,15 @@ class RecommendedTab(QWidget):
         lay.addLayout(row)
 
     def load_catalog(self) -> None:
-        ctx = self._ctx.settings.context_length
+        ctx, data_dir = self._ctx.settings.context_length, self._ctx.paths.data_dir
 
         def work() -> tuple[Any, list[CatalogRow]]:
             hw = hardware.detect()
-            entries = load_catalog()
-            best = recommend(entries, hw, ctx)
+            entries = offered(load_catalog())  # only what this llama.cpp build can run
+            cal = load_calibration(data_dir, hw)
+            best = recommend(entries, hw, ctx, calibration=cal)
             rows = [
-                CatalogRow(e, tuple((f, estimate_fit(e, f, hw, ctx)) for f in e.files),
+                CatalogRow(e, tuple((f, estimate_fit(e, f, hw, ctx, calibration=cal)) for f in e.files),
                            recommended=best is not None and best[0].id == e.id)
                 for e in entries
             ]
@@ -85,10 +87,13 @@ class RecommendedTab(QWidget):
             return
         e = row.entry
         restr = f"<br><b>Licence limits:</b> {'; '.join(e.restrictions)}" if e.restrictions else ""
-        self.catalog_detail.setText(f"<b>{e.name}</b> — {e.summary}<br>Licence: {e.license_name}. {e.license_note}{restr}")
+        d = row.default_fit
+        speed = f"<br><b>Here:</b> {d[1].label_with_speed}." if d else ""
+        self.catalog_detail.setText(f"<b>{e.name}</b> — {e.summary}<br>{describe_abilities(e)}{speed}"
+                                    f"<br>Licence: {e.license_name}. {e.license_note}{restr}")
         default = e.default_file()
         for f, fit in row.fits:
-            self.quant_combo.addItem(f"{f.quant} · {format_bytes(f.size_bytes)} · {fit.label}", f.quant)
+            self.quant_combo.addItem(f"{f.quant} · {format_bytes(f.size_bytes)} · {fit.label_with_speed}", f.quant)
             self.quant_combo.setItemData(self.quant_combo.count() - 1, fit.detail, Qt.ItemDataRole.ToolTipRole)
             if f == default:
                 self.quant_combo.setCurrentIndex(self.quant_combo.count() - 1)
@@ -109,3 +114,22 @@ class RecommendedTab(QWidget):
         req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
                               license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
         return self._ctx.enqueue(req)
+
+
+UNVERIFIED_WORDS = {"arch": "layer counts", "files": "file names and sizes", "projector": "the projector file",
+                    "params_b": "the parameter count", "mlx_repo": "the Mac (MLX) version",
+                    "context_length": "the context length"}
+
+
+def describe_abilities(e: Any) -> str:
+    """Thinking, tools and pictures in one plain line."""
+    bits = [e.reasoning_text + "."]
+    if e.tools:
+        bits.append("Can use tools.")
+    if e.vision and e.projector is not None:
+        bits.append(f"Reads pictures with its projector file ({e.projector.filenames[0]}, "
+                    f"{format_bytes(e.projector.size_bytes)}), which this app does not use yet.")
+    if not e.verified:
+        what = [UNVERIFIED_WORDS.get(u, u) for u in e.unverified] or ["file sizes"]
+        bits.append("Not checked against the model's page yet: " + ", ".join(dict.fromkeys(what)) + ".")
+    return " ".join(bits)

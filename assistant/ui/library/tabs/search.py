@@ -13,12 +13,15 @@ from assistant import hardware, network
 from assistant.library.catalog import license_restrictions
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import estimate_fit_bytes
-from assistant.library.hub import HubClient
+from assistant.library.hub import HubClient, SearchPage
+from assistant.library.hub_access import stored_token
+from assistant.library.speed import load_calibration
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.hub_results import HubFilesModel, HubResultsModel, QuantRow
 from assistant.ui.library.widgets import _button, _selected_row, _table
 
 OFFLINE_SEARCH = "Offline mode is on: searching Hugging Face is off."
+PAGE_SIZE = 30
 
 
 class SearchTab(QWidget):
@@ -27,6 +30,8 @@ class SearchTab(QWidget):
         self._ctx = context
         self._hw: Any = None  # from the Recommended tab's catalog load; detected here if it is not in yet
         self._repo_license: str | None = None
+        self._query = ""
+        self._next_url: str | None = None  # the Hub's next page of results (Link rel="next")
         self.search_box = QLineEdit()
         self.search_box.setPlaceholderText("Search GGUF models on Hugging Face")
         self.search_box.setAccessibleName("Search Hugging Face")
@@ -44,10 +49,13 @@ class SearchTab(QWidget):
         self.results_view.selectionModel().currentRowChanged.connect(self._on_result_changed)
         self.hub_files = HubFilesModel(self)
         self.files_view = _table(self.hub_files, "Files of the repository", stretch=1)
-        for col, width in ((0, 110), (2, 100), (3, 160)):
+        for col, width in ((0, 110), (1, 100), (2, 200)):
             self.files_view.horizontalHeader().resizeSection(col, width)
         self.hub_download = _button("Download…", "Download the selected file")
         self.hub_download.clicked.connect(self._on_hub_download)
+        self.more_button = _button("More results", "Show more search results")
+        self.more_button.clicked.connect(self._on_more_clicked)
+        self.more_button.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.search_button)
@@ -58,6 +66,10 @@ class SearchTab(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.search_status)
         lay.addWidget(self.results_view, 3)
+        more = QHBoxLayout()
+        more.addStretch(1)
+        more.addWidget(self.more_button)
+        lay.addLayout(more)
         files_label = QLabel("Files (each quantization is one version of the model):")
         files_label.setWordWrap(True)
         lay.addWidget(files_label)
@@ -74,7 +86,8 @@ class SearchTab(QWidget):
         self.search_status.setText(OFFLINE_SEARCH if off else "Type a model name, for example “qwen 0.6b”.")
 
     def _hub(self) -> Any:
-        return HubClient(self._ctx.endpoint)
+        """A client for the Hub with the user's token (call it off the GUI thread: keyring)."""
+        return HubClient(self._ctx.endpoint, stored_token())
 
     def search(self) -> None:
         query = self.search_box.text().strip()
@@ -83,28 +96,50 @@ class SearchTab(QWidget):
             return
         if not query:
             return
+        self._query, self._next_url = query, None
+        self.more_button.setVisible(False)
         self.search_status.setText(f"Searching for “{query}”…")
         self.hub_files.set_rows([])
-        self._ctx.run(lambda: self._hub().search(query), self._on_search_done, self._on_search_failed)
+        self.hub_results.set_rows([])
+        self._ctx.run(lambda: self._hub().search_page(query, limit=PAGE_SIZE), self._on_search_done,
+                      self._on_search_failed)
 
-    def _on_search_done(self, repos: list[Any]) -> None:
-        self.hub_results.set_rows(repos)
-        self.search_status.setText(f"{len(repos)} repositories found." if repos else "Nothing found: try other words.")
+    def _on_more_clicked(self) -> None:
+        url, query = self._next_url, self._query
+        if url is None or network.is_offline():
+            return
+        self.more_button.setEnabled(False)
+        self.search_status.setText(f"Fetching more results for “{query}”…")
+        self._ctx.run(lambda: self._hub().search_page(query, limit=PAGE_SIZE, next_url=url), self._on_search_done,
+                      self._on_search_failed)
+
+    def _on_search_done(self, page: SearchPage) -> None:
+        for repo in page.repos:
+            self.hub_results.append_row(repo)
+        self._next_url = page.next_url
+        self.more_button.setVisible(page.next_url is not None)
+        self.more_button.setEnabled(True)
+        n = self.hub_results.rowCount()
+        more = " More are on the next page." if page.next_url else ""
+        self.search_status.setText(f"{n} repositories found.{more}" if n else "Nothing found: try other words.")
 
     def _on_search_failed(self, exc: Exception) -> None:
+        self.more_button.setEnabled(True)
         self.search_status.setText(str(exc).replace("\n", " "))
 
     def _on_result_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         repo = self.hub_results.row_at(current.row())
         if repo is None or network.is_offline():
             return
-        ctx, hw = self._ctx.settings.context_length, self._hw
+        ctx, hw, data_dir = self._ctx.settings.context_length, self._hw, self._ctx.paths.data_dir
         self._repo_license = repo.license_id
 
         def work() -> tuple[list[QuantRow], str]:
             h = hw or hardware.detect()
+            cal = load_calibration(data_dir, h)
             quants, note = self._hub().quants_and_note(repo.repo_id)  # note: what the vision projectors are
-            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx)) for q in quants], note
+            # unknown architecture: counted as a dense model, so a mixture of experts is faster than shown
+            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx, calibration=cal)) for q in quants], note
 
         self.search_status.setText(f"Listing the files of {repo.repo_id}…")
         self._ctx.run(work, self._on_files_done, self._on_search_failed)
