@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from assistant import __version__
+from assistant.cli_serve import add_parser as add_serve_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--reset-safe-mode", action="store_true",
                         help="forget the safe-mode settings remembered after engine crashes")
 
+    add_serve_parser(sub)
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
 

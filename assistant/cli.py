@@ -19,6 +19,7 @@ from assistant.chat.dispatch import SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.cli_cloud import choose_target
+from assistant.cli_serve import run_serve
 from assistant.core.types import GenParams, ModelRef
 from assistant.doctor import run_doctor
 from assistant.engines.base import Engine
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
             return _ask(args, paths, settings)
         if args.command == "chat":
             return _chat(args, paths, settings)
+        if args.command == "serve":
+            return run_serve(args, paths, settings)
     except AssistantError as exc:
         log.warning("%s", exc.message)
         print(f"Error: {exc}", file=sys.stderr)
