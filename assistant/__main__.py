@@ -47,7 +47,8 @@ def _routing_args(p: argparse.ArgumentParser) -> None:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="path to a .gguf file or MLX folder, or an installed model's name")
+    p.add_argument("--model", help="path to a .gguf file or MLX folder, an installed model's name, "
+                                   "or SERVER:MODEL for a model on one of your own servers")
     p.add_argument("--system", help="system prompt")
     p.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
     p.add_argument("--temperature", type=float, help="0 = always the likeliest word")
