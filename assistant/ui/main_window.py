@@ -51,6 +51,8 @@ from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
 from assistant.ui.library.wizard import FirstRunWizard
 from assistant.ui.navigation import Navigation
+from assistant.ui.server.controls import ServerControls
+from assistant.ui.server.host import ServerHost
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
 
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
             input_row=self.input_row, send_button=self.send_button, prompt=self.prompt, chat=self.chat,
             status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
         ))
+        self.servers = ServerControls(self, ServerHost(paths.models_dir, self), self)  # Settings → Server, Your servers
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
                               self.prompt, self.send_button)
@@ -239,7 +242,7 @@ class MainWindow(QMainWindow):
         self._scan = None
         self._scanned = True
         self.installed.set_entries(entries)
-        runnable = [e for e in entries if e.can_run]
+        runnable = [e for e in entries if e.can_run and e.ref.format != "remote"]  # never a server, unasked
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
         self.header.set_models_shown(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
@@ -323,6 +326,9 @@ class MainWindow(QMainWindow):
         ref = ref or (self.session.loaded.model if self.session.loaded else None)
         if ref is None:
             QMessageBox.information(self, "No model", "Load a model first, or open its settings from the library.")
+            return
+        if ref.format == "remote":  # its context, sampling and GPUs are the server's own
+            QMessageBox.information(self, "A model on your server", f"{ref.display_name} runs with its server's settings.")
             return
         engines = engine_choices(ref.format, hardware.detect())  # cached after the first scan
         dlg = ModelSettingsDialog(ref, self.settings, engines, self)
@@ -434,6 +440,7 @@ class MainWindow(QMainWindow):
         dlg.network_activity_requested.connect(self.open_network_activity)
         dlg.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.cloud.add_settings_tab(dlg)
+        self.servers.add_settings_tabs(dlg)
         dlg.exec()
 
     def open_network_activity(self) -> None:
@@ -482,6 +489,7 @@ class MainWindow(QMainWindow):
         finally:
             # the worker thread must end even if saving failed, or Qt aborts at exit
             self.session.shutdown()
+            self.servers.shutdown()
             if self._download_host is not None:
                 self._download_host.shutdown()
         super().closeEvent(event)
