@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -78,7 +78,7 @@ def gen_params(host: ModelHost, model: ModelRef, body: dict[str, Any], *, max_to
     return dataclasses.replace(params, **overrides)
 
 
-async def start(host: ModelHost, job: Job, request: Request) -> AsyncIterator[Chunk | PromptCount] | None:
+async def start(host: ModelHost, job: Job, request: Request) -> AsyncGenerator[Chunk | PromptCount, None] | None:
     """Queue the job and wait for its first item (a model load and the queue come first),
     watching the client meanwhile. Returns the job's items from the first one on, or None
     when the client left; raises the job's error when it failed before answering."""
@@ -92,7 +92,7 @@ async def start(host: ModelHost, job: Job, request: Request) -> AsyncIterator[Ch
         await items.aclose()  # sets cancel: a queued job is skipped, a running one stops
         return None
 
-    async def chain() -> AsyncIterator[Chunk | PromptCount]:
+    async def chain() -> AsyncGenerator[Chunk | PromptCount, None]:
         try:
             yield first
             async for item in items:
@@ -103,7 +103,7 @@ async def start(host: ModelHost, job: Job, request: Request) -> AsyncIterator[Ch
     return chain()
 
 
-async def collect(items: AsyncIterator[Chunk | PromptCount], request: Request) -> list[Chunk | PromptCount] | None:
+async def collect(items: AsyncGenerator[Chunk | PromptCount, None], request: Request) -> list[Chunk | PromptCount] | None:
     """Every item of a job for a non-streamed answer; None when the client left (cancelled)."""
     out: list[Chunk | PromptCount] = []
     try:
@@ -115,7 +115,7 @@ async def collect(items: AsyncIterator[Chunk | PromptCount], request: Request) -
                 return None
             out.append(item)
     finally:
-        await items.aclose()  # type: ignore[attr-defined]
+        await items.aclose()
 
 
 _OVER = object()

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ class Job:
             except RuntimeError:  # the loop is closed: the server is stopping
                 pass
 
-    async def items(self) -> AsyncIterator[Chunk | PromptCount]:
+    async def items(self) -> AsyncGenerator[Chunk | PromptCount, None]:
         """The job's chunks as they come; raises the engine's AssistantError. Closing this
         iterator early (client gone, stop) cancels the generation."""
         assert self._queue is not None, "bind() first"

@@ -50,7 +50,7 @@ def _messages(body: dict[str, Any]) -> list[Message]:
     for i, m in enumerate(raw):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
             raise BadRequest(f"messages[{i}] needs a role: system, user or assistant.")
-        role = {"developer": "system", "tool": "user"}.get(m["role"], m["role"])
+        role = str({"developer": "system", "tool": "user"}.get(m["role"], m["role"]))
         out.append(Message(role, text_of(m.get("content"), f"messages[{i}]")))
     return out
 

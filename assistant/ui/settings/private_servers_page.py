@@ -153,7 +153,8 @@ class PrivateServersPage(QWidget):
 
         def done(models: list[str]) -> None:
             n = len(models)
-            self.model.set_health(server.name, f"answers: {n} model{'s' if n != 1 else ''}" + (f" ({', '.join(models[:3])}…)" if n > 3 else f" ({', '.join(models)})" if n else ""))
+            shown = ", ".join(models[:3]) + ("…" if n > 3 else "")
+            self.model.set_health(server.name, f"answers: {n} model{'s' if n != 1 else ''}" + (f" ({shown})" if n else ""))
 
         def failed(error: Exception) -> None:
             self.model.set_health(server.name, getattr(error, "message", str(error)))
