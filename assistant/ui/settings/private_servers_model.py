@@ -35,7 +35,8 @@ class PrivateServersModel(QAbstractListModel):
         s = self._rows[index.row()]
         health = self._health.get(s.name, "not checked yet")
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{s.name} — {s.base_url}" + (" (key)" if s.has_key else "") + f"\n{health}"
+            mark = "✓ " if health.startswith("answers") else "" if health.endswith(("…", "yet")) else "✗ "
+            return f"{s.name} — {s.base_url}" + (" (key)" if s.has_key else "") + f"\n    {mark}{health}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return f"{s.name} at {s.base_url}, {'with' if s.has_key else 'without'} a key: {health}"
         return {self.NameRole: s.name, self.UrlRole: s.base_url, self.HasKeyRole: s.has_key,

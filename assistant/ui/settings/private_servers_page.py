@@ -55,6 +55,8 @@ class PrivateServersPage(QWidget):
         self.list.setModel(self.model)
         self.list.setAccessibleName("Your servers")
         self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)  # two lines a server: where the servers part is clear
+        self.list.setSpacing(2)
         self.list.setMinimumHeight(self.fontMetrics().height() * 5)
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()

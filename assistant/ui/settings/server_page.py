@@ -61,6 +61,7 @@ class ServerSettingsPage(QWidget):
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setAccessibleName("Port")
+        self.port.setMaximumWidth(self.fontMetrics().averageCharWidth() * 12)
         self.port.valueChanged.connect(self._on_value_changed)
         form.addRow("&Port:", self.port)
         self.lan = QCheckBox("Also listen on the &local network")
