@@ -145,3 +145,18 @@ def test_names_and_addresses() -> None:
 
     assert parse_ref(ref) == ("box", "Qwen/Qwen2.5-72B-Instruct")
     assert ref_from_spec("other:model", s) is None and ref_from_spec("C:\\models\\x.gguf", s) is None
+
+
+def test_ask_with_server_colon_model_on_the_command_line(keyed: LlamaServer, run_cli, home: Path, secret_service: None) -> None:  # type: ignore[no-untyped-def]
+    from assistant.paths import get_paths
+    from assistant.settings import save_settings
+
+    keys.set_key("private-server:gpu-box", KEY)  # the CLI reads it from the same keyring
+    save_settings(_settings(keyed), get_paths().settings_file)
+    r = run_cli("ask", "--model", f"gpu-box:{ALIAS}", "--max-tokens", "6", "--json", "Hello")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["engine"] == "private" and report["model"] == ALIAS and report["completion_tokens"] > 0
+    assert report["backend"].startswith("gpu-box (127.0.0.1:")
+    r = run_cli("ask", "--model", "gpu-box:", "Hello")
+    assert r.returncode == 1 and "Name the model on gpu-box" in r.stderr
