@@ -48,7 +48,9 @@ class ServerHost(QObject):
 
     def apply(self, settings: Settings) -> None:
         """Start, stop or restart to match Settings → Server."""
-        wanted = settings.server if settings.server.enabled else None
+        wanted = copy.deepcopy(settings.server) if settings.server.enabled else None
+        if wanted is not None and settings.offline_mode:
+            wanted.local_network = False  # Offline mode: this computer only (nothing leaves it)
         if wanted == self._wanted:
             return
         self._wanted = wanted

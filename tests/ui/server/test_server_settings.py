@@ -141,3 +141,16 @@ def test_picker_shows_a_private_servers_models_and_answers_with_one(qtbot, gemma
         assert llama.chat_requests() == before + 1
     finally:
         close_window(w)
+
+
+def test_offline_mode_keeps_the_server_on_this_computer(qtbot, secret_service: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    host = ServerHost(tmp_path)
+    states: list[ServerState] = []
+    host.state_changed.connect(states.append)
+    s = Settings(offline_mode=True)
+    s.server.enabled, s.server.port, s.server.local_network = True, 0, True
+    host.apply(s)
+    qtbot.waitUntil(lambda: bool(states), timeout=20_000)
+    assert states[-1].running, states[-1].text
+    assert host._server is not None and host._server.config.host == "127.0.0.1"  # not 0.0.0.0
+    host.shutdown()
