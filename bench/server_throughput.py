@@ -8,8 +8,9 @@ alternate between the two and medians are reported:
 - decode tokens/s of one streamed request, measured at the client: text chunks after the
   first / time from the first to the last (both servers send one chunk per token);
   target: ratio ours / llama_cpp.server >= 0.95
-- total throughput of 4 concurrent streams (tokens / wall time), both servers (each
-  answers one request at a time: ours queues them, llama_cpp.server holds a lock)
+- total throughput of 4 concurrent streams (tokens / wall time), both servers. Ours answers
+  them in turn (a queue); llama_cpp.server, by default, cuts a stream short when the next
+  request arrives (interrupt_requests), so it streams fewer tokens
 
     uv run --extra test python bench/server_throughput.py [--model PATH] [--tokens N] [--threads T] [--rounds R]
 
@@ -145,7 +146,9 @@ def main() -> int:
         print(f"{key:>17}: decode {statistics.median(rates[key]):7.2f} tok/s (rounds: "
               + ", ".join(f"{x:.2f}" for x in rates[key]) + f"; tokens {lengths[key]})")
     for key, (tps, n) in conc.items():
-        print(f"{key:>17}: 4 concurrent streams {tps:7.2f} tok/s total ({n} tokens)")
+        print(f"{key:>17}: 4 concurrent streams {tps:7.2f} tok/s total ({n} of {4 * args.tokens} tokens asked for)")
+    print("(llama_cpp.server ends a stream when the next request arrives: its interrupt_requests is on by default;"
+          " ours queues them and answers all)")
     base = statistics.median(rates["llama_cpp.server"])
     if base <= 0:
         print("llama_cpp.server streamed no tokens: no ratio", file=sys.stderr)
