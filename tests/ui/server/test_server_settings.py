@@ -130,11 +130,11 @@ def test_picker_shows_a_private_servers_models_and_answers_with_one(qtbot, gemma
         assert "old-box  (not reachable)" in rows and not rows["old-box  (not reachable)"].can_run
         entry = rows[f"gpu-box: {ALIAS}"]
         w.header._on_activated(w.installed.row_of_path(str(entry.ref.path)))
-        qtbot.waitUntil(lambda: w.session.loaded is not None and w.session.loaded.model.format == "remote", timeout=30_000)
+        qtbot.waitUntil(lambda: w.session.loaded is not None and w.session.loaded.model.format == "remote", timeout=90_000)
         assert w.header.status.text().startswith("gpu-box (127.0.0.1:")
         before = llama.chat_requests()
         w.session.send("Hello there")
-        qtbot.waitUntil(lambda: not w.session.busy, timeout=60_000)
+        qtbot.waitUntil(lambda: not w.session.busy, timeout=120_000)
         last = w.session.messages.messages()[-1]
         assert last.status == "complete" and last.content.strip() and last.engine == "private"
         assert last.origin == "local" and last.cost_usd is None and w.cloud.consent_dialog is None
