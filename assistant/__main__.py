@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from assistant import __version__
+from assistant.cli_serve import add_parser as add_serve_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--reset-safe-mode", action="store_true",
                         help="forget the safe-mode settings remembered after engine crashes")
 
+    add_serve_parser(sub)
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
 
@@ -45,7 +47,8 @@ def _routing_args(p: argparse.ArgumentParser) -> None:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="path to a .gguf file or MLX folder, or an installed model's name")
+    p.add_argument("--model", help="path to a .gguf file or MLX folder, an installed model's name, "
+                                   "or SERVER:MODEL for a model on one of your own servers")
     p.add_argument("--system", help="system prompt")
     p.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
     p.add_argument("--temperature", type=float, help="0 = always the likeliest word")

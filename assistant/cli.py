@@ -19,10 +19,12 @@ from assistant.chat.dispatch import SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.cli_cloud import choose_target
+from assistant.cli_serve import run_serve
 from assistant.core.types import GenParams, ModelRef
 from assistant.doctor import run_doctor
 from assistant.engines.base import Engine
 from assistant.engines.factory import prepare
+from assistant.engines.private import ref_from_spec
 from assistant.errors import AssistantError, ModelNotFoundError
 from assistant.library.installed import installed_models, resolve_model
 from assistant.logs import setup_logging
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             return _ask(args, paths, settings)
         if args.command == "chat":
             return _chat(args, paths, settings)
+        if args.command == "serve":
+            return run_serve(args, paths, settings)
     except AssistantError as exc:
         log.warning("%s", exc.message)
         print(f"Error: {exc}", file=sys.stderr)
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 def _pick_model(spec: str | None, paths: Paths, settings: Settings) -> ModelRef:
     spec = spec or settings.default_model
     if spec:
-        return resolve_model(spec, paths.models_dir)
+        # SERVER:MODEL: a model on one of your own servers (Settings → Your servers)
+        return ref_from_spec(spec, settings) or resolve_model(spec, paths.models_dir)
     installed = installed_models(paths.models_dir)
     if len(installed) == 1:
         return installed[0]

@@ -73,6 +73,11 @@ def has_key(provider: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
     return get_key(provider, timeout_s) is not None
 
 
+def protect(secret: str) -> None:
+    """Redact `secret` from every log line from now on (a token given on a command line)."""
+    _remember(secret)
+
+
 def backend_name(timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
     """The keyring backend in use, e.g. "SecretService Keyring". Informational: an
     insecure backend is named, not refused (the key calls refuse it)."""

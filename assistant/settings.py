@@ -39,6 +39,16 @@ class CloudSettings:
 
 
 @dataclass
+class ServerSettings:
+    """The local API server (assistant/server/). Its token lives in the OS keyring."""
+
+    enabled: bool = False  # started with the app (Settings → Server); off by default
+    port: int = 8765
+    # listen on the local network (0.0.0.0) rather than this computer only (127.0.0.1)
+    local_network: bool = False
+
+
+@dataclass
 class Settings:
     schema_version: int = SCHEMA_VERSION
     default_model: str = ""  # a path, or the name of an installed model
@@ -51,6 +61,10 @@ class Settings:
     font_size: int = 11
     generation: GenParams = field(default_factory=GenParams)  # the app-wide sampling values
     cloud: CloudSettings = field(default_factory=CloudSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    # the user's own OpenAI-compatible servers: {"name", "base_url", "has_key"} each
+    # (engines/private.py reads them; a key is in the keyring, never here)
+    private_servers: list[dict[str, Any]] = field(default_factory=list)
     # model files added from elsewhere on disk ("Add a model file..."): they stay where they are
     extra_models: list[str] = field(default_factory=list)
     # window state, restored at the next start

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-ModelFormat = Literal["gguf", "mlx"]
+ModelFormat = Literal["gguf", "mlx", "remote"]  # remote: a model on one of the user's own servers
 FinishReason = Literal["stop", "length", "cancelled"]
 
 

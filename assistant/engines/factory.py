@@ -8,6 +8,7 @@ from assistant import hardware
 from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import LoadOptions, ModelRef
 from assistant.engines.base import Engine
+from assistant.engines.private import engine_for
 from assistant.settings import Settings
 
 # "1": local engines run in this process (tests and benchmarks that need the engine itself)
@@ -49,6 +50,11 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
     The model's own settings (library/model_settings.py) override the app-wide ones."""
     from assistant import model_settings
 
+    if model.format == "remote":  # a model on one of the user's own servers
+        remote = engine_for(model, settings)
+        plan = hardware.RunPlan(remote.name, remote.backend, 0, 0, f"Answered by your server {remote.server.name} "
+                                f"at {remote.base_url}.", True, 0)
+        return remote, LoadOptions(), plan
     settings = model_settings.load_settings_for(settings, model.path)
     own = model_settings.get(settings, model.path)
     plan = plan_for(model, settings)

@@ -40,6 +40,7 @@ from __future__ import annotations
 from assistant.network.activity import (
     ATTEMPTED,
     BLOCKED,
+    INBOUND,
     MAX_RECORD_BYTES,
     OK,
     RECORD_NAME,
@@ -55,7 +56,7 @@ from assistant.network.guard import blocked_error, current_purpose, install, is_
 from assistant.network.transports import async_httpx_client, httpx_client
 
 __all__ = [
-    "ATTEMPTED", "BLOCKED", "MAX_RECORD_BYTES", "OK", "RECORD_NAME", "UNATTRIBUTED", "NetworkEntry",
+    "ATTEMPTED", "BLOCKED", "INBOUND", "MAX_RECORD_BYTES", "OK", "RECORD_NAME", "UNATTRIBUTED", "NetworkEntry",
     "async_httpx_client", "blocked_error", "clear", "current_purpose", "entries", "httpx_client",
     "install", "is_offline", "purpose", "record", "record_path", "set_offline", "subscribe",
 ]

@@ -23,6 +23,7 @@ RECORD_NAME = "network_activity.jsonl"
 MAX_RECORD_BYTES = 4 * 1024 * 1024  # past this the oldest half is dropped
 UNATTRIBUTED = "unattributed"
 OK, BLOCKED, ATTEMPTED = "ok", "blocked", "attempted"  # "error: ..." otherwise
+INBOUND = "in"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class NetworkEntry:
     bytes_received: int | None = None
     outcome: str = OK  # ok / blocked / attempted (raw socket) / error: ...
     status: int | None = None  # HTTP status
+    # "in": a request to the app's own API server (host and port are the client's)
+    direction: str = "out"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkEntry:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,29 +45,21 @@ from assistant.ui.chat.session import ChatSession
 from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.icons import app_icon
+from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
 from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
 from assistant.ui.library.wizard import FirstRunWizard
 from assistant.ui.navigation import Navigation
+from assistant.ui.server.controls import ServerControls
+from assistant.ui.server.host import ServerHost
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
 
 log = logging.getLogger(__name__)
 
 UNDO_SECONDS = 10
-
-
-def _b64(data: QByteArray) -> str:
-    return base64.b64encode(bytes(data.data())).decode("ascii")
-
-
-def _unb64(text: str) -> QByteArray:
-    try:
-        return QByteArray(base64.b64decode(text.encode("ascii")))
-    except ValueError:
-        return QByteArray()
 
 
 class MainWindow(QMainWindow):
@@ -159,6 +150,7 @@ class MainWindow(QMainWindow):
             input_row=self.input_row, send_button=self.send_button, prompt=self.prompt, chat=self.chat,
             status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
         ))
+        self.servers = ServerControls(self, ServerHost(paths.models_dir, self), self)  # Settings → Server, Your servers
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
                               self.prompt, self.send_button)
@@ -240,7 +232,7 @@ class MainWindow(QMainWindow):
         self._scan = None
         self._scanned = True
         self.installed.set_entries(entries)
-        runnable = [e for e in entries if e.can_run]
+        runnable = [e for e in entries if e.can_run and e.ref.format != "remote"]  # never a server, unasked
         self.body.setCurrentWidget(self._chat_box if entries else self.empty)
         self.header.set_models_shown(bool(entries))
         current = self.session.loaded.model if self.session.loaded else self.session.loading
@@ -330,6 +322,9 @@ class MainWindow(QMainWindow):
         ref = ref or (self.session.loaded.model if self.session.loaded else None)
         if ref is None:
             QMessageBox.information(self, "No model", "Load a model first, or open its settings from the library.")
+            return
+        if ref.format == "remote":  # its context, sampling and GPUs are the server's own
+            QMessageBox.information(self, "A model on your server", f"{ref.display_name} runs with its server's settings.")
             return
         engines = engine_choices(ref.format, hardware.detect())  # cached after the first scan
         dlg = ModelSettingsDialog(ref, self.settings, engines, self)
@@ -442,6 +437,7 @@ class MainWindow(QMainWindow):
         dlg.network_activity_requested.connect(self.open_network_activity)
         dlg.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.cloud.add_settings_tab(dlg)
+        self.servers.add_settings_tabs(dlg)
         dlg.exec()
 
     def open_network_activity(self) -> None:
@@ -468,11 +464,11 @@ class MainWindow(QMainWindow):
     def _restore_state(self) -> None:
         s = self.settings
         if s.window_geometry:
-            self.restoreGeometry(_unb64(s.window_geometry))
+            self.restoreGeometry(state_from_text(s.window_geometry))
         else:
             self.resize(1100, 720)
         if s.splitter_state:
-            self.splitter.restoreState(_unb64(s.splitter_state))
+            self.splitter.restoreState(state_from_text(s.splitter_state))
         if s.last_conversation_id and self.store.get_conversation(s.last_conversation_id):
             self.session.open_conversation(s.last_conversation_id)
 
@@ -483,13 +479,14 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         try:
             self._on_undo_expired()
-            self.settings.window_geometry = _b64(self.saveGeometry())
-            self.settings.splitter_state = _b64(self.splitter.saveState())
+            self.settings.window_geometry = state_to_text(self.saveGeometry())
+            self.settings.splitter_state = state_to_text(self.splitter.saveState())
             self.settings.last_conversation_id = self.session.conversation_id
             self._save_settings()
         finally:
             # the worker thread must end even if saving failed, or Qt aborts at exit
             self.session.shutdown()
+            self.servers.shutdown()
             if self._download_host is not None:
                 self._download_host.shutdown()
         super().closeEvent(event)

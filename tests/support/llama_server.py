@@ -48,16 +48,16 @@ def _restore_home(saved: str | None) -> None:
 
 @contextlib.contextmanager
 def running_llama_server(
-    model: Path, tmp: Path, api_key: str, timeout_s: float = 120, home: Path | None = None,
+    model: Path, tmp: Path, api_key: str | None, timeout_s: float = 120, home: Path | None = None,
 ) -> Iterator[LlamaServer]:
-    """`home`: where ASSISTANT_HOME points during the start-up poll, so the network record
+    """`api_key` None: a server that takes requests without a key. `home`: where ASSISTANT_HOME points during the start-up poll, so the network record
     of a module-scoped server stays out of any test's own data folder."""
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS,
              "--chat_format", "gemma", "--host", "127.0.0.1", "--port", "0", "--n_ctx", "1024",
-             "--n_threads", "2", "--api_key", api_key],
+             "--n_threads", "2", *(["--api_key", api_key] if api_key is not None else [])],
             stdout=log_file, stderr=subprocess.STDOUT,
         )
     saved_home = os.environ.get("ASSISTANT_HOME")
@@ -75,7 +75,7 @@ def running_llama_server(
             try:
                 if not base:
                     raise OSError("not listening yet")
-                req = urllib.request.Request(f"{base}/v1/models", headers={"Authorization": f"Bearer {api_key}"})
+                req = urllib.request.Request(f"{base}/v1/models", headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
                 with urllib.request.urlopen(req, timeout=2) as r:
                     if r.status == 200:
                         break

@@ -7,13 +7,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from assistant import keys
+from assistant.core.types import ModelRef
+from assistant.engines import private
 from assistant.engines.factory import plan_for
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, NetworkBlockedError
 from assistant.library.installed import installed_models, model_ref_for_path
 from assistant.settings import Settings
 from assistant.ui.chat.models.installed import ModelEntry
 
 log = logging.getLogger(__name__)
+SERVER_TIMEOUT_S = 5.0  # a server that does not answer must not hold the picker back
 
 
 def scan(models_dir: Path, settings: Settings) -> list[ModelEntry]:
@@ -31,7 +35,24 @@ def scan(models_dir: Path, settings: Settings) -> list[ModelEntry]:
             entries.append(ModelEntry(ref, plan.backend, True))
         except AssistantError as exc:
             entries.append(ModelEntry(ref, exc.message.split(".")[0], False))
-    return entries
+    return entries + [e for server in private.servers(settings) for e in server_entries(server)]
+
+
+def server_entries(server: private.PrivateServer) -> list[ModelEntry]:
+    """A private server's models, marked with the server; one row saying why when it
+    cannot be asked (Offline mode, not reachable, key refused)."""
+    try:
+        key = keys.get_key(server.key_id) if server.has_key else None
+        engine = private.PrivateServerEngine(server, "-", key, timeout_s=SERVER_TIMEOUT_S)
+        try:
+            ids = engine.list_models()
+        finally:
+            engine.unload()
+    except AssistantError as exc:
+        reason = "Offline mode is on" if isinstance(exc, NetworkBlockedError) else (
+            "not reachable" if "not reachable" in exc.message else exc.message.split(".")[0])
+        return [ModelEntry(ModelRef(Path("private", server.name), "remote", name=server.name), reason, False)]
+    return [ModelEntry(private.model_ref(server, i), server.name, True) for i in ids]
 
 
 class _Signals(QObject):

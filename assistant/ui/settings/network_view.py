@@ -59,7 +59,9 @@ def _outcome(e: NetworkEntry) -> str:
 def _details(e: NetworkEntry) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time))
     target = f"{e.method} {e.path}".strip() or ("UDP datagram" if e.method == "UDP" else "Raw connection")
-    lines = [f"{when}: {e.purpose}", f"{target} on {e.host}" + (f", port {e.port}" if e.port else ""), _outcome(e)]
+    # an incoming request (the API server) names the client it came from
+    where = "from" if e.direction == "in" else "on"
+    lines = [f"{when}: {e.purpose}", f"{target} {where} {e.host}" + (f", port {e.port}" if e.port else ""), _outcome(e)]
     if e.bytes_sent is None:
         lines.append(NOT_MEASURED)
     return "\n".join(lines)

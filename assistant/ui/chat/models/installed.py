@@ -46,11 +46,18 @@ class InstalledModelsModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         e = self._rows[index.row()]
+        remote = e.ref.format == "remote"  # on one of the user's own servers: runs_on is its name
         if role == Qt.ItemDataRole.DisplayRole:
+            if remote:  # "gpu-box: qwen2.5-72b" / "gpu-box (not reachable)"
+                return f"{e.runs_on}: {short_model_name(e.ref.display_name)}" if e.can_run else f"{e.ref.display_name}  ({e.runs_on})"
             return f"{short_model_name(e.ref.display_name)}  ({e.runs_on})"
         if role == Qt.ItemDataRole.ToolTipRole:
+            if remote:
+                return f"{e.ref.display_name}\non your server {e.runs_on}" if e.can_run else f"{e.ref.display_name}: {e.runs_on}"
             return f"{e.ref.display_name}\n{e.ref.path}"  # the full name and where the file is
         if role == Qt.ItemDataRole.AccessibleTextRole:
+            if remote:
+                return f"{e.ref.display_name}, on your server {e.runs_on}" if e.can_run else f"{e.ref.display_name}, {e.runs_on}"
             return f"{e.ref.display_name}, runs on {e.runs_on}"
         return {
             self.RefRole: e.ref,

@@ -1,0 +1,144 @@
+"""The Anthropic Messages API: POST /v1/messages, streamed or not.
+
+The stream is the documented event sequence: message_start (with the input tokens),
+content blocks (thinking, then text) with their deltas, message_delta (stop reason,
+output tokens), message_stop. Errors use Anthropic's shape: {"type": "error", "error": {...}}.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from assistant.core.types import Chunk, Message
+from assistant.errors import AssistantError
+from assistant.server.common import BadRequest, collect, gen_params, read_json, start, status_for, text_of
+from assistant.server.models import Job, ModelHost, PromptCount
+
+_STOP = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
+_KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error"}
+
+
+def error(exc: AssistantError, status: int | None = None) -> JSONResponse:
+    status = status or status_for(exc)
+    message = exc.message + (f" {exc.hint}" if exc.hint else "")
+    return JSONResponse({"type": "error", "error": {"type": _KINDS.get(status, "api_error"), "message": message}},
+                        status_code=status)
+
+
+def _messages(body: dict[str, Any]) -> list[Message]:
+    out: list[Message] = []
+    system = body.get("system")
+    if system:
+        out.append(Message("system", text_of(system, "system")))
+    raw = body.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("“messages” must be a non-empty list.")
+    for i, m in enumerate(raw):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            raise BadRequest(f"messages.{i}: the role must be user or assistant.")
+        out.append(Message(m["role"], text_of(m.get("content"), f"messages.{i}")))
+    return out
+
+
+async def messages(request: Request) -> Response:
+    host: ModelHost = request.app.state.host
+    try:
+        body = await read_json(request)
+        if body.get("max_tokens") is None:
+            raise BadRequest("“max_tokens” is required.")
+        model = host.find(str(body.get("model") or ""))
+        params = gen_params(host, model, body, max_tokens_keys=("max_tokens",), stop_key="stop_sequences")
+        job = Job(model, _messages(body), params, count_prompt=True)
+        items = await start(host, job, request)
+    except AssistantError as exc:
+        return error(exc)
+    if items is None:
+        return Response(status_code=499)
+    ident = "msg_" + uuid.uuid4().hex[:24]
+    name = model.display_name
+    if body.get("stream"):
+        return EventSourceResponse(_stream(items, ident, name), ping=15)
+    try:
+        got = await collect(items, request)
+    except AssistantError as exc:
+        return error(exc)
+    if got is None:
+        return Response(status_code=499)
+    n_in = next((i.tokens for i in got if isinstance(i, PromptCount)), 0)
+    chunks = [c for c in got if isinstance(c, Chunk)]
+    last = next((c for c in reversed(chunks) if c.done), None)
+    content: list[dict[str, Any]] = []
+    thinking = "".join(c.thinking for c in chunks)
+    if thinking:
+        content.append({"type": "thinking", "thinking": thinking, "signature": ""})
+    content.append({"type": "text", "text": "".join(c.text for c in chunks)})
+    return JSONResponse({
+        "id": ident, "type": "message", "role": "assistant", "model": name, "content": content,
+        "stop_reason": _STOP.get((last.finish_reason if last else None) or "stop", "end_turn"),
+        "stop_sequence": None,
+        "usage": {"input_tokens": n_in, "output_tokens": last.usage.completion_tokens if last and last.usage else 0},
+    })
+
+
+def _event(kind: str, **data: Any) -> dict[str, str]:
+    return {"event": kind, "data": json.dumps({"type": kind, **data}, ensure_ascii=False)}
+
+
+async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: str) -> AsyncIterator[dict[str, str]]:
+    n_in = 0
+    started = False
+    block = -1  # the open content block's index
+    block_kind = ""
+    last: Chunk | None = None
+
+    def message_start() -> dict[str, str]:
+        return _event("message_start", message={
+            "id": ident, "type": "message", "role": "assistant", "model": name, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": n_in, "output_tokens": 0},
+        })
+
+    try:
+        async for item in items:
+            if isinstance(item, PromptCount):
+                n_in = item.tokens
+                continue
+            if not started:
+                started = True
+                yield message_start()
+            for kind, piece in (("thinking", item.thinking), ("text", item.text)):
+                if not piece:
+                    continue
+                if block_kind != kind:
+                    if block >= 0:
+                        yield _event("content_block_stop", index=block)
+                    block += 1
+                    block_kind = kind
+                    start_block = {"type": "text", "text": ""} if kind == "text" else {"type": "thinking", "thinking": "", "signature": ""}
+                    yield _event("content_block_start", index=block, content_block=start_block)
+                delta = {"type": "text_delta", "text": piece} if kind == "text" else {"type": "thinking_delta", "thinking": piece}
+                yield _event("content_block_delta", index=block, delta=delta)
+            if item.done:
+                last = item
+    except AssistantError as exc:
+        yield _event("error", error={"type": "api_error", "message": str(exc)})
+        return
+    if not started:
+        yield message_start()
+    if block < 0 or block_kind != "text":
+        if block >= 0:
+            yield _event("content_block_stop", index=block)
+        block += 1
+        yield _event("content_block_start", index=block, content_block={"type": "text", "text": ""})
+    yield _event("content_block_stop", index=block)
+    out_tokens = last.usage.completion_tokens if last and last.usage else 0
+    yield _event("message_delta", delta={"stop_reason": _STOP.get((last.finish_reason if last else None) or "stop", "end_turn"),
+                                         "stop_sequence": None},
+                 usage={"input_tokens": n_in, "output_tokens": out_tokens})
+    yield _event("message_stop")

@@ -1,0 +1,104 @@
+"""The API server's starlette app: routes, the token check, and the network record.
+
+An ASGI middleware (below the routes, above nothing) checks the token on every request
+and writes one line of the network record per request, as the app's own outgoing
+requests are written: the client's address, method, path (never the query), bytes both
+ways and status, marked incoming. Headers and bodies are never recorded, so the token
+cannot land there; uvicorn's access log is off (runner.py) for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant import network
+from assistant.server import anthropic_api, openai_api
+from assistant.server.auth import matches, token_from_headers
+from assistant.server.models import ModelHost
+
+PURPOSE = "API server (incoming)"
+
+
+def build_app(host: ModelHost, token: str) -> ASGIApp:
+    app = Starlette(routes=[
+        Route("/v1/models", openai_api.list_models, methods=["GET"]),
+        Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
+        Route("/v1/completions", openai_api.completions, methods=["POST"]),
+        Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
+    ])
+    app.state.host = host
+    return TokenAndRecord(app, token)
+
+
+class TokenAndRecord:
+    """401 without the right token; one network-record line per request."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        if not token:
+            raise ValueError("the API server needs a token")
+        self.app = app
+        self._token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.time()
+        client = scope.get("client") or ("", None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        counts = {"in": _request_head_size(scope), "out": 0, "status": 0}
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                counts["in"] += len(message.get("body", b""))
+            return message
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                counts["status"] = int(message["status"])
+                counts["out"] += 17 + sum(len(k) + len(v) + 4 for k, v in message.get("headers", [])) + 2
+            elif message["type"] == "http.response.body":
+                counts["out"] += len(message.get("body", b""))
+            await send(message)
+
+        outcome = network.OK
+        try:
+            if not matches(token_from_headers(headers), self._token):
+                await _unauthorized(scope, counting_send, missing=not token_from_headers(headers))
+            else:
+                await self.app(scope, counting_receive, counting_send)
+        except BaseException as exc:  # recorded, then uvicorn answers 500 / closes
+            outcome = f"error: {type(exc).__name__}"
+            raise
+        finally:
+            network.record(network.NetworkEntry(
+                t0, str(client[0]), client[1], PURPOSE, str(scope.get("method", "")), str(scope.get("path", "/")),
+                counts["out"], counts["in"], outcome, counts["status"] or None, direction=network.INBOUND,
+            ))
+
+
+def _request_head_size(scope: Scope) -> int:
+    raw = scope.get("raw_path") or scope.get("path", "").encode()
+    return len(scope.get("method", "")) + len(raw) + 12 + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", [])) + 2
+
+
+async def _unauthorized(scope: Scope, send: Send, *, missing: bool) -> None:
+    message = ("No API token was sent." if missing else "The API token is wrong.") + (
+        " Send the token shown in Settings → Server as `Authorization: Bearer TOKEN` or `x-api-key: TOKEN`."
+    )
+    if scope.get("path", "").startswith("/v1/messages"):
+        body: dict[str, Any] = {"type": "error", "error": {"type": "authentication_error", "message": message}}
+    else:
+        body = {"error": {"message": message, "type": "authentication_error", "param": None, "code": "invalid_api_key"}}
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            (b"www-authenticate", b"Bearer")]})
+    await send({"type": "http.response.body", "body": data})
