@@ -31,6 +31,26 @@ WRITABLE_TIMEOUT_S = 10.0
 _ENV_VARS = ("DBUS_SESSION_BUS_ADDRESS",)
 
 
+# A session bus WITHOUT service activation. The stock session config would start a second
+# gnome-keyring-daemon (with the real HOME, never unlocked) the moment a client asks for
+# org.freedesktop.secrets before ours has registered; ours then says "another secret
+# service is running" and every write fails with "Prompt dismissed". On a busy machine
+# that happened to about half the starts. (--address replaces the placeholder <listen>.)
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 @dataclass
 class SecretService:
     root: Path
@@ -94,8 +114,10 @@ def _one_secret_service(dbus_daemon: str, gk_daemon: str, timeout_s: float, unlo
     bus: subprocess.Popen[bytes] | None = None
     gk: subprocess.Popen[bytes] | None = None
     try:
+        config = root / "bus.conf"
+        config.write_text(_BUS_CONFIG, encoding="utf-8")
         bus = subprocess.Popen(
-            [dbus_daemon, "--session", "--nofork", "--print-address=1", f"--address=unix:path={root / 'bus'}"],
+            [dbus_daemon, f"--config-file={config}", "--nofork", "--print-address=1", f"--address=unix:path={root / 'bus'}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         assert bus.stdout is not None
