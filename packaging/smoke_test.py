@@ -1,7 +1,8 @@
 """Smoke test of the built app: --version, doctor, an answer from a GGUF model in the
 engine's own process (a frozen app must start that child from its own executable), a
 crash of that child (the app reports it and exits 1, not 139), a crash at load that
-safe mode gets past, and the window starting (offscreen) without errors.
+safe mode gets past, `assistant serve` answering with its token (401 without), and the
+window starting (offscreen) without errors.
 
     python packaging/smoke_test.py dist/assistant [MODEL.gguf]
 
@@ -18,6 +19,46 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def serve_check(exe: Path, env: dict[str, str], model: str) -> tuple[str, bool, str]:
+    """`assistant serve` in the bundle: a request with the token answers, one without gets 401."""
+    import re
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen([str(exe), "serve", "--port", "0", "--model", model, "--token", "smoke-token"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen, ok, detail = "", False, ""
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (line := proc.stderr.readline()):
+            seen += line
+            m = re.search(r"Listening on (http://\S+)", line)
+            if not m:
+                continue
+            url = m.group(1).rstrip("/")
+            req = urllib.request.Request(f"{url}/models", headers={"Authorization": "Bearer smoke-token"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                listed = json.loads(r.read())["data"]
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=30)
+                refused = False
+            except urllib.error.HTTPError as exc:
+                refused = exc.code == 401
+            ok, detail = bool(listed) and refused, f"models: {listed}, no token refused: {refused}"
+            break
+    except (OSError, ValueError, KeyError) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print(f"{'PASS' if ok else 'FAIL'} serve" + ("" if ok else f"\n{detail}\n{seen[-600:]}"), flush=True)
+    return "serve", ok, detail
 
 
 def main() -> int:
@@ -65,6 +106,8 @@ def main() -> int:
     check("engine crash at load, safe mode", ["ask", "--model", model, "--max-tokens", "4", "Hi"],
           lambda out, err: bool(out.strip()), extra_env={"ASSISTANT_TEST_CRASH": "load:SIGSEGV:repack"})
     check("doctor shows safe mode", ["doctor"], lambda out, err: "level 1: off: CPU weight repacking" in out)
+
+    results.append(serve_check(exe, env, model))
 
     # the window: starts, stays up, logs no error (the crashes above logged theirs)
     before = log.read_text().splitlines() if log.exists() else []
