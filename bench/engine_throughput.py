@@ -102,7 +102,7 @@ def main() -> None:
     t = args.threads
     print(f"model: {model.name}  threads: {t}  tokens: {args.tokens}  rounds: {args.rounds}  load: {os.getloadavg()[0]:.2f}")
 
-    bench_a = llama_bench(model, t, (0, DEPTH))
+    bench_a = llama_bench(model, t, (0, DEPTH), reps=2)
     tok = LlamaCppEngine()  # tokens for the server: the same prompt our template renders
     tok.load(ModelRef(model, "gguf"), LoadOptions(n_ctx=N_CTX, n_threads=1))
     ours = EngineProxy("llama.cpp")
@@ -133,7 +133,7 @@ def main() -> None:
         server.close()
         ours.unload()
         tok.unload()
-    bench_b = llama_bench(model, t, (0, DEPTH))
+    bench_b = llama_bench(model, t, (0, DEPTH), reps=2)
     bench = {k: (bench_a[k] + bench_b[k]) / 2 for k in bench_a}
     for k in sorted(bench):
         print(f"llama-bench {k[0]} depth {k[1]}: {bench_a[k]:.1f} before, {bench_b[k]:.1f} after, mean {bench[k]:.1f} tok/s")

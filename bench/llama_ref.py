@@ -17,11 +17,13 @@ from build_llama_tools import tool  # type: ignore[import-not-found]
 
 def llama_bench(model: Path, threads: int, depths: tuple[int, ...] = (0,), reps: int = 3, extra: tuple[str, ...] = ()) -> dict[tuple[str, int], float]:
     """{("pp512" | "tg128", depth): tokens/s (mean of reps)}."""
-    cmd = [str(tool("llama-bench")), "-m", str(model), "-t", str(threads), "-p", "512", "-n", "128",
-           "-d", ",".join(map(str, depths)), "-r", str(reps), "-o", "json", *extra]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = []
+    for depth in depths:  # pp512 at depth 0 only; tg128 at each depth
+        cmd = [str(tool("llama-bench")), "-m", str(model), "-t", str(threads), "-p", "512" if depth == 0 else "0",
+               "-n", "128", "-d", str(depth), "-r", str(reps), "-o", "json", *extra]
+        rows += json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     res = {}
-    for row in json.loads(out):
+    for row in rows:
         kind = f"pp{row['n_prompt']}" if row["n_prompt"] else f"tg{row['n_gen']}"
         res[(kind, int(row["n_depth"]))] = float(row["avg_ts"])
     return res
