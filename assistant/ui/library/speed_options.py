@@ -69,7 +69,7 @@ class SpeedOptions(QWidget):
             w.setToolTip(text)
             w.setAccessibleDescription(text)
         form.addRow("&Flash attention:", self.flash_attn)
-        form.addRow("KV ca&che:", self.kv_cache_type)
+        form.addRow("KV cache t&ype:", self.kv_cache_type)
         form.addRow("", self.memory)
         form.addRow("&Batch size:", self.n_batch)
         form.addRow("Prompt &lookup:", self.prompt_lookup)
