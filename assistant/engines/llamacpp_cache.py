@@ -26,6 +26,7 @@ from assistant.engines.base import reusable_prefix
 from assistant.errors import EngineError
 
 MAX_CHECKPOINTS = 2
+LARGE_CHECKPOINT = 256 * 1024 * 1024  # a big model's window (Gemma 3 27B: ~0.4 GB): keep only one
 # the checkpoint is taken this many tokens before the end of the prompt, so that the
 # same prompt again (regenerate) still has a token to evaluate after the restore
 CHECKPOINT_BEFORE_END = 4
@@ -92,7 +93,8 @@ class KvCache:
         buf = (ctypes.c_uint8 * size)()
         got = lib.llama_state_seq_get_data_ext(self._ctx, buf, size, 0, flag)
         if got:
-            self._checkpoints = [*self._checkpoints, (n, buf, got)][-MAX_CHECKPOINTS:]
+            keep = 1 if got > LARGE_CHECKPOINT else MAX_CHECKPOINTS
+            self._checkpoints = [*self._checkpoints, (n, buf, got)][-keep:]
 
     def _restore(self, n: int) -> int:
         """Go back to the latest checkpoint at or before n; its length, or 0 when none."""
