@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from assistant.core.kv_cache import BATCH_SIZES, FLASH_ATTN_CHOICES, KV_TYPES
 from assistant.core.types import GenParams
 from assistant.settings import Settings
 
@@ -23,7 +24,9 @@ SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "ma
 THINKING_VALUES = ("on", "off", "low", "medium", "high")
 # a reasoning model thinks before it answers: 1,024 tokens can end the turn mid-thought
 REASONING_MAX_TOKENS = 8192
-LOAD_KEYS = ("context_length", "n_gpu_layers", "n_threads", "chat_template", "engine")
+SPEED_KEYS = ("flash_attn", "kv_cache_type", "n_batch", "prompt_lookup")  # llama.cpp's power-user options
+LOAD_KEYS = ("context_length", "n_gpu_layers", "n_threads", "chat_template", "engine", *SPEED_KEYS)
+PROMPT_LOOKUP_VALUES = ("auto", "off")
 
 
 @dataclass
@@ -43,6 +46,11 @@ class ModelSettings:
     chat_template: str | None = None  # a Jinja template that replaces the model's own
     engine: str | None = None  # "llama.cpp" or "mlx"
     thinking: str | None = None  # a reasoning model's Thinking: on / off, or low / medium / high
+    # llama.cpp load options (core/kv_cache.py has the choices)
+    flash_attn: str | None = None  # auto / on / off
+    kv_cache_type: str | None = None  # f16 / q8_0 / q4_0
+    n_batch: int | None = None  # prompt batch size
+    prompt_lookup: str | None = None  # auto / off
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ModelSettings:
@@ -63,6 +71,14 @@ class ModelSettings:
             out.engine = None
         if out.thinking not in (None, *THINKING_VALUES):
             out.thinking = None
+        if out.flash_attn not in (None, *FLASH_ATTN_CHOICES):
+            out.flash_attn = None
+        if out.kv_cache_type not in (None, *KV_TYPES):
+            out.kv_cache_type = None
+        if out.n_batch not in (None, *BATCH_SIZES):
+            out.n_batch = None
+        if out.prompt_lookup not in (None, *PROMPT_LOOKUP_VALUES):
+            out.prompt_lookup = None
         if out.chat_template is not None and not out.chat_template.strip():
             out.chat_template = None
         return out
@@ -124,6 +140,10 @@ def effective(settings: Settings, path: Path | str, *, reasoning: bool = False) 
         chat_template=ms.chat_template,
         engine=ms.engine,
         thinking=ms.thinking,
+        flash_attn=ms.flash_attn,
+        kv_cache_type=ms.kv_cache_type,
+        n_batch=ms.n_batch,
+        prompt_lookup=ms.prompt_lookup,
     )
 
 

@@ -33,6 +33,11 @@ class LoadOptions:
     n_threads: int = 0  # 0: engine default (physical cores)
     chat_template: str | None = None  # override the model's own
     seed: int = -1
+    # power-user options (core/kv_cache.py has the choices; engines/llamacpp_options.py applies them)
+    flash_attn: str = "auto"  # auto / on / off
+    kv_cache_type: str = "f16"  # f16 / q8_0 / q4_0
+    n_batch: int = 512  # tokens per prompt-evaluation batch
+    prompt_lookup: str = "auto"  # draft tokens from the chat's own text (auto: while they are accepted) / off
 
 
 @dataclass

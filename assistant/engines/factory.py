@@ -64,6 +64,10 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
         n_threads=settings.n_threads or plan.n_threads,
         chat_template=own.chat_template,
     )
+    # the power-user options: only those the model's settings set; LoadOptions has the defaults
+    for key in model_settings.SPEED_KEYS:
+        if getattr(own, key) is not None:
+            setattr(options, key, getattr(own, key))
     engine = plan.engine
     if own.engine and own.engine in model_settings.engine_choices(model.format, hardware.detect()):
         engine = own.engine

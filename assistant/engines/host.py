@@ -85,6 +85,7 @@ class EngineProxy:
         self._cancel_load = threading.Event()
         self._active: int | None = None  # the answer being streamed, if any
         self.test_probe: str | None = None
+        self.load_report: dict[str, Any] = {}  # what llama.cpp used at the last load (llamacpp_options.report)
         self.safe_mode_note = ""  # the last safe-mode decision, in words ("" at full speed)
 
     # -- properties --------------------------------------------------------------------
@@ -202,6 +203,7 @@ class EngineProxy:
                 self._n_ctx = int(facts["context_length"])
                 self._backend = str(facts["backend"])
                 self.n_gpu_layers = facts.get("n_gpu_layers") or 0
+                self.load_report = dict(facts.get("load_report") or {})
                 self._answers = 0
                 self._restart_level = None
                 return

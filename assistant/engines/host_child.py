@@ -289,6 +289,7 @@ class _Child:
             "context_length": engine.context_length,
             "backend": engine.backend,
             "n_gpu_layers": getattr(engine, "n_gpu_layers", None),
+            "load_report": dict(getattr(engine, "load_report", {}) or {}),
         }))
 
     def chat(self, rid: int, messages: list[Message], params: GenParams) -> None:

@@ -1,19 +1,12 @@
-"""llama.cpp engine on llama-cpp-python's low-level API.
+"""llama.cpp engine on llama-cpp-python's low-level API: loading, tokens, prompts.
 
-Why not `Llama.create_completion`: its per-token path does Python work we do not
-need (re-detokenizing the whole completion for stop checks, bookkeeping arrays).
-Here each step is one llama_decode of one token, llama.cpp's own sampler chain, and
-one token_to_piece, so Python adds almost nothing per token (bench/engine_throughput.py).
-
-Cache reuse: the tokens in the KV cache are remembered. A new request keeps the
-longest common prefix and evaluates only what follows it, so turn N of a chat costs
-the new message, not the whole history. The SWA cache is kept full-size so that
-the prefix stays usable on sliding-window models such as Gemma 3.
+The answer loop is in llamacpp_gen.py (one llama_decode per step, llama.cpp's own
+sampler chain, prompt-lookup drafts), the cache and its reuse across turns in
+llamacpp_cache.py, the power-user load options in llamacpp_options.py.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import gc
 import logging
@@ -26,11 +19,11 @@ import psutil
 
 from assistant.core import ggml_backends
 from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
-from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
-from assistant.engines import llamacpp_log, safe_mode, templates
-from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
+from assistant.engines import llamacpp_gen, llamacpp_log, llamacpp_options, safe_mode, templates
+from assistant.engines.base import ensure_prompt_fits
+from assistant.engines.llamacpp_cache import KvCache
 from assistant.engines.prompting import ChatFormat, Prompt
-from assistant.engines.stops import StopMatcher
 from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
     EngineError,
@@ -99,7 +92,10 @@ class LlamaCppEngine:
         self._bos = ""
         self._eos = ""
         self._n_ctx = 0
-        self._cached: list[int] = []  # tokens whose K/V are in the cache, in order
+        self._kv: KvCache | None = None  # the context's cache: its tokens, reuse, checkpoints
+        self.prompt_lookup = "auto"
+        self.load_report: dict[str, Any] = {}  # what llama.cpp used (llamacpp_options.report)
+        self.last_lookup: Any = None  # the last answer's prompt lookup, for its counts
         self._piece_buf = ctypes.create_string_buffer(256)
         self._backend = "CPU"
         self.n_gpu_layers = 0
@@ -167,13 +163,14 @@ class LlamaCppEngine:
         threads = options.n_threads or (psutil.cpu_count(logical=False) or 1)
         cparams = lib.llama_context_default_params()
         cparams.n_ctx = self._n_ctx
-        cparams.n_batch = min(512, self._n_ctx)
-        cparams.n_ubatch = min(512, self._n_ctx)
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.no_perf = True
+        # sliding-window layers keep only their window; prefixes are reused with checkpoints (llamacpp_cache.py)
+        n_swa = int(lib.llama_model_n_swa(mdl)) if hasattr(lib, "llama_model_n_swa") else 0
         if hasattr(cparams, "swa_full"):
-            cparams.swa_full = True
+            cparams.swa_full = False
+        llamacpp_options.apply(options, cparams, lib, self._n_ctx, flash_allowed=self.safe.flash_attn)
         safe_mode.apply_context_params(self.safe, cparams, lib)
         with llamacpp_log.capture() as lines:
             ctx = lib.llama_init_from_model(mdl, cparams)
@@ -186,7 +183,9 @@ class LlamaCppEngine:
             )
         self._ctx = ctx
         self._info = info
-        self._cached = []
+        self._kv = KvCache(lib, ctx, self._n_ctx, int(cparams.n_batch), n_swa)
+        self.prompt_lookup = options.prompt_lookup
+        self.load_report = llamacpp_options.report(lines, cparams) | {"prompt_lookup": options.prompt_lookup}
         self.n_gpu_layers = n_gpu
         self._backend = _backend_name(lib) if n_gpu != 0 else "CPU"
         self._bos = self._token_text(lib.llama_vocab_bos(self._vocab))
@@ -222,7 +221,7 @@ class LlamaCppEngine:
             if self._model is not None:
                 lib.llama_model_free(self._model)
         self._ctx = self._model = self._vocab = None
-        self._cached = []
+        self._kv = None
         self._info = None
         gc.collect()
 
@@ -324,66 +323,9 @@ class LlamaCppEngine:
         add(lib.llama_sampler_init_dist(seed))
         return chain
 
-    def _decode(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
-        """Evaluate tokens after what is cached, in batches; False if cancelled.
-
-        Cancel is checked between batches and, through llama.cpp's abort callback,
-        between the graph's operations inside a batch: a stop during a long prompt does
-        not wait for a 512-token batch to finish. The callback is set only here, so the
-        one-token decode steps of the answer do not pay for it."""
-        lib = self._lib
-        step = min(512, self._n_ctx)
-        abort = None
-        if cancel is not None and len(tokens) > 1 and hasattr(lib, "llama_set_abort_callback"):
-            abort = lib.ggml_abort_callback(lambda _data: cancel.is_set())
-            lib.llama_set_abort_callback(self._ctx, abort, None)
-        try:
-            for i in range(0, len(tokens), step):
-                if cancel is not None and cancel.is_set():
-                    return False
-                part = tokens[i : i + step]
-                arr = (lib.llama_token * len(part))(*part)
-                rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
-                if rc == 2 and cancel is not None and cancel.is_set():
-                    self._resync_cache(part)  # aborted: some of the batch may be in the cache
-                    return False
-                if rc != 0:
-                    # the cache no longer matches our record; start clean next time
-                    self._clear_cache()
-                    raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
-                self._cached.extend(part)
-            return True
-        finally:
-            if abort is not None:
-                lib.llama_set_abort_callback(self._ctx, lib.ggml_abort_callback(), None)
-
-    def _resync_cache(self, part: list[int]) -> None:
-        """After an aborted batch: keep the record equal to what the cache now holds."""
-        lib = self._lib
-        try:
-            held = int(lib.llama_memory_seq_pos_max(lib.llama_get_memory(self._ctx), 0)) + 1
-        except (AttributeError, TypeError):
-            held = -1
-        full = self._cached + part
-        if 0 < held <= len(full) and lib.llama_memory_seq_rm(lib.llama_get_memory(self._ctx), 0, held, -1):
-            self._cached = full[:held]
-        else:
-            self._clear_cache()
-
     def _clear_cache(self) -> None:
-        self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), True)
-        self._cached = []
-
-    def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Trim the cache to the common prefix with `tokens`; return its length."""
-        n = reusable_prefix(self._cached, tokens)
-        if n < len(self._cached):
-            mem = self._lib.llama_get_memory(self._ctx)
-            if n <= 0 or not self._lib.llama_memory_seq_rm(mem, 0, n, -1):
-                self._clear_cache()
-                return 0
-            del self._cached[n:]
-        return n
+        if self._kv is not None:
+            self._kv.clear()
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         self._require_loaded()
@@ -396,72 +338,8 @@ class LlamaCppEngine:
     def _generate(
         self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
     ) -> Iterator[Chunk]:
-        lib, vocab, ctx = self._lib, self._vocab, self._ctx
-        cached = self._reuse_prefix(tokens)
-        usage = Usage(prompt_tokens=len(tokens), cached_tokens=cached)
-        timings = Timings()
-        sampler = self._sampler(params)
-        try:
-            finish = "cancelled"
-            if not self._decode(tokens[cached:], cancel):
-                timings.total_s = timings.prompt_s = time.perf_counter() - t0
-                yield Chunk(done=True, finish_reason="cancelled", usage=usage, timings=timings)
-                return
-            t_prompt = time.perf_counter()
-            timings.prompt_s = t_prompt - t0
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
-            stops = StopMatcher(params.stop)
-            buf, buf_len = self._piece_buf, 256
-            one = (lib.llama_token * 1)()
-            markers = self._marker_ids
-            t_first = 0.0
-            n_out = 0
-            sample, is_eog, to_piece, decode, batch_one = (
-                lib.llama_sampler_sample, lib.llama_vocab_is_eog, lib.llama_token_to_piece,
-                lib.llama_decode, lib.llama_batch_get_one,
-            )
-            while True:
-                if cancel.is_set():
-                    finish = "cancelled"
-                    break
-                tok = sample(sampler, ctx, -1)
-                if is_eog(vocab, tok):
-                    finish = "stop"
-                    break
-                n_out += 1
-                if n_out == 1:
-                    t_first = time.perf_counter()
-                    timings.ttft_s = t_first - t0
-                # thinking tags that are special tokens ([THINK], harmony's) are rendered for the splitter
-                n = to_piece(vocab, tok, buf, buf_len, 0, tok in markers)
-                text = decoder.decode(buf.raw[:n]) if n > 0 else ""
-                text = stops.feed(text)
-                piece = split.feed(text) if text else None
-                if piece is not None:
-                    yield piece
-                if stops.stopped:
-                    finish = "stop"
-                    break
-                if n_out >= params.max_tokens or len(self._cached) + 1 >= self._n_ctx:
-                    finish = "length"
-                    break
-                one[0] = tok
-                if decode(ctx, batch_one(one, 1)) != 0:
-                    self._clear_cache()
-                    raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
-                self._cached.append(tok)
-            tail = decoder.decode(b"", final=True)
-            tail = stops.feed(tail) + stops.flush()
-            for piece in (split.feed(tail) if tail else None, split.flush()):
-                if piece is not None:
-                    yield piece
-            end = time.perf_counter()
-            usage.completion_tokens = n_out
-            timings.total_s = end - t0
-            timings.decode_s = end - t_first if n_out else 0.0
-            yield Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
-        finally:
-            lib.llama_sampler_free(sampler)
+        assert self._kv is not None
+        return llamacpp_gen.generate(self, self._kv, tokens, params, cancel, t0, split, self.prompt_lookup)
 
 
 def _last_error(lines: list[str]) -> str:

@@ -4,8 +4,9 @@ Memory needed = weights + KV cache for the chosen context + overhead, from
 `hardware.estimate_memory` (the same sum `hardware.plan` uses when loading, so the
 library and the loader agree). The KV cache uses the catalog's architecture when known
 (2 * layers * kv_heads * head_dim * 2 bytes per token, f16), else hardware's estimate
-from the file size. Gemma 3's sliding-window layers are counted full size on purpose:
-the engine keeps the SWA cache full (`swa_full`) to reuse prompt prefixes.
+from the file size. Gemma 3's sliding-window layers are counted full size: an upper
+bound (the engine keeps only their window). A quantized KV cache (the model's Advanced
+settings) scales the cache by core/kv_cache.kv_bytes.
 
 Levels: on NVIDIA, all of it in free VRAM -> fully on GPU; a useful share of the
 layers in VRAM and the rest in RAM -> partly on GPU; else the CPU alone, or will not
@@ -21,6 +22,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from assistant.core.kv_cache import kv_bytes
 from assistant.core.units import format_bytes
 from assistant.hardware import APPLE_GPU_SHARE, OVERHEAD_FIXED, HardwareInfo, estimate_memory
 from assistant.library.catalog import CatalogEntry, CatalogFile
@@ -108,16 +110,18 @@ def estimate_fit_bytes(
     hw: HardwareInfo,
     context_length: int,
     kv_bytes_per_token: int | None = None,
+    kv_cache_type: str = "f16",
     *,
     active_share: float = 1.0,
     cpu_bps: float | None = None,
     calibration: Calibration | None = None,
 ) -> FitEstimate:
-    """How a model of this size runs here, and how fast; for Hub files and installed files too."""
-    fit = _fit_bytes(weights_bytes, n_layers, hw, context_length, kv_bytes_per_token)
+    """How a model of this size runs here, and how fast; for Hub files and installed files too.
+    `kv_cache_type`: the model's KV cache setting (q8_0 / q4_0 take less memory)."""
+    fit = _fit_bytes(weights_bytes, n_layers, hw, context_length, kv_bytes_per_token, kv_cache_type)
     if not fit.fits:
         return fit
-    kv_per_token = kv_bytes_per_token if kv_bytes_per_token is not None else fit.kv_bytes // max(1, context_length)
+    kv_per_token = fit.kv_bytes // max(1, context_length)  # after a quantized cache's saving
     speed = estimate_speed(weights_bytes, hw, active_share=active_share, kv_bytes_per_token=kv_per_token,
                            context_tokens=context_length, gpu_share=fit.gpu_layers_fraction, cpu_bps=cpu_bps,
                            calibration=calibration)
@@ -132,6 +136,7 @@ def _fit_bytes(
     hw: HardwareInfo,
     context_length: int,
     kv_bytes_per_token: int | None = None,
+    kv_cache_type: str = "f16",
 ) -> FitEstimate:
     layers = n_layers or 0
     needed = estimate_memory(weights_bytes, layers, context_length, kv_bytes_per_token)
@@ -141,9 +146,12 @@ def _fit_bytes(
         kv = context_length * kv_bytes_per_token
     else:
         kv = round((needed - estimate_memory(weights_bytes, layers, 0, None)) / 1.1)
+    saved = kv - kv_bytes(kv, kv_cache_type)
+    needed, kv = needed - round(saved * 1.1), kv - saved
     overhead = needed - weights_bytes - kv
     ctx = f"{context_length:,} tokens of context"
-    need = f"Needs about {_gb(needed)} ({_gb(weights_bytes)} of weights, {_gb(kv)} for {ctx})"
+    need = f"Needs about {_gb(needed)} ({_gb(weights_bytes)} of weights, {_gb(kv)} for {ctx}"
+    need += f"; the {kv_cache_type} KV cache saves {_gb(saved)})" if saved > 0 else ")"
     ram = usable_ram(hw)
     budget = gpu_budget(hw)
 

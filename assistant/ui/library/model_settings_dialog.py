@@ -35,6 +35,7 @@ from assistant.model_settings import ModelSettings
 from assistant.settings import Settings
 from assistant.ui.library.model_help import add_help
 from assistant.ui.library.safe_mode_note import SafeModeNote
+from assistant.ui.library.speed_options import SpeedOptions
 
 AUTO = "Automatic"
 THINKING_CHOICES = {
@@ -148,6 +149,13 @@ class ModelSettingsDialog(QDialog):
         both = len(engines or []) > 1
         self.engine.setVisible(both)
         self.engine_label.setVisible(both)
+        # llama.cpp's speed options (their own widget: ui/library/speed_options.py)
+        self.speed = SpeedOptions(ref.path)
+        self.speed.set_values(eff)
+        self.speed.set_context(self.context.value())
+        self.context.valueChanged.connect(self.speed.set_context)
+        self.speed.setVisible(ref.format == "gguf")
+        adv.addRow(self.speed)
 
         self.advanced = QCheckBox("Show &advanced settings")
         self.advanced.setAccessibleName("Show advanced settings")
@@ -214,6 +222,7 @@ class ModelSettingsDialog(QDialog):
         self.thinking.setCurrentIndex(max(0, self.thinking.findData(self.thinking_default)))
         self.template.setPlainText("")
         self.engine.setCurrentIndex(0)
+        self.speed.restore_defaults()
 
     def values(self) -> ModelSettings:
         """Only values that differ from the app-wide defaults are kept as overrides."""
@@ -238,6 +247,7 @@ class ModelSettingsDialog(QDialog):
             chat_template=self.template.toPlainText().strip() or None,
             engine=self.engine.currentData(),
             thinking=diff(self.thinking.currentData(), self.thinking_default) if self.thinking_control else None,
+            **self.speed.values(),  # type: ignore[arg-type]
         )
 
     def accept(self) -> None:

@@ -1,0 +1,169 @@
+"""The KV cache of one llama.cpp context: which tokens it holds, prompt evaluation in
+batches, prefix reuse across turns, and context checkpoints for sliding-window models.
+
+Reuse: the tokens in the cache are remembered. A new request keeps the longest common
+prefix and evaluates only what follows it, so turn N of a chat costs the new message,
+not the whole history.
+
+Sliding-window models (Gemma 3): the SWA layers keep only their window (`swa_full`
+off), as llama-server does. A full-size SWA cache makes those layers attend over the
+whole context and decode slows down as a chat grows. With the small cache, cutting the
+cache back to a prefix works only while the window before the cut is still held; the
+usual next turn appends to the cache and needs no cut. For the other cases (a
+regenerated answer, thinking dropped from the history, an edited message) a checkpoint
+of the SWA layers is taken just before the end of each prompt, as llama-server does;
+restoring it costs a copy of the window, not the whole prompt. Without a usable
+checkpoint the prompt is evaluated again from the start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+from assistant.engines.base import reusable_prefix
+from assistant.errors import EngineError
+
+MAX_CHECKPOINTS = 2
+LARGE_CHECKPOINT = 256 * 1024 * 1024  # a big model's window (Gemma 3 27B: ~0.4 GB): keep only one
+# the checkpoint is taken this many tokens before the end of the prompt, so that the
+# same prompt again (regenerate) still has a token to evaluate after the restore
+CHECKPOINT_BEFORE_END = 4
+
+
+class KvCache:
+    def __init__(self, lib: Any, ctx: Any, n_ctx: int, n_batch: int, n_swa: int) -> None:
+        self._lib, self._ctx = lib, ctx
+        self.n_ctx, self.n_batch = n_ctx, n_batch
+        self.n_swa = n_swa  # > 0: the SWA layers hold only their window
+        self.tokens: list[int] = []  # tokens whose K/V are in the cache, in order
+        self._checkpoints: list[tuple[int, Any, int]] = []  # (n_tokens, buffer, size)
+        self.restored = 0  # checkpoints restored (tests and benchmarks read it)
+
+    def _mem(self) -> Any:
+        return self._lib.llama_get_memory(self._ctx)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def clear(self) -> None:
+        self._lib.llama_memory_clear(self._mem(), True)
+        self.tokens = []
+        self._checkpoints = []
+
+    def trim(self, n: int) -> None:
+        """Drop the cache after its first n tokens (rejected draft tokens: always within the window)."""
+        if n < len(self.tokens):
+            if not self._lib.llama_memory_seq_rm(self._mem(), 0, n, -1):
+                self.clear()
+                return
+            del self.tokens[n:]
+
+    # -- reuse ---------------------------------------------------------------------
+    def reuse_prefix(self, tokens: list[int]) -> int:
+        """Trim the cache to the common prefix with `tokens`; return its length."""
+        n = reusable_prefix(self.tokens, tokens)
+        if n >= len(self.tokens):
+            return n
+        self._checkpoints = [c for c in self._checkpoints if c[0] <= n]
+        if n > 0 and self.n_swa > 0 and not self._window_held(n):
+            n = self._restore(n)
+            if n <= 0:
+                self.clear()
+                return 0
+            return n
+        if n <= 0 or not self._lib.llama_memory_seq_rm(self._mem(), 0, n, -1):
+            self.clear()
+            return 0
+        del self.tokens[n:]
+        return n
+
+    def _window_held(self, n: int) -> bool:
+        """Does the SWA cache still hold the window that token n attends to?"""
+        pos_min = int(self._lib.llama_memory_seq_pos_min(self._mem(), 0))
+        return pos_min <= 0 or pos_min < n - self.n_swa
+
+    def _save_checkpoint(self) -> None:
+        lib, n = self._lib, len(self.tokens)
+        if n <= 0 or any(c[0] == n for c in self._checkpoints):
+            return
+        flag = lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY
+        size = lib.llama_state_seq_get_size_ext(self._ctx, 0, flag)
+        buf = (ctypes.c_uint8 * size)()
+        got = lib.llama_state_seq_get_data_ext(self._ctx, buf, size, 0, flag)
+        if got:
+            keep = 1 if got > LARGE_CHECKPOINT else MAX_CHECKPOINTS
+            self._checkpoints = [*self._checkpoints, (n, buf, got)][-keep:]
+
+    def _restore(self, n: int) -> int:
+        """Go back to the latest checkpoint at or before n; its length, or 0 when none."""
+        lib = self._lib
+        for k, buf, size in reversed(self._checkpoints):
+            if k > n:
+                continue
+            if not lib.llama_memory_seq_rm(self._mem(), 0, k, -1):
+                return 0
+            if lib.llama_state_seq_set_data_ext(self._ctx, buf, size, 0, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != size:
+                return 0
+            del self.tokens[k:]
+            self._checkpoints = [c for c in self._checkpoints if c[0] <= k]
+            self.restored += 1
+            return k
+        return 0
+
+    # -- evaluation -------------------------------------------------------------------
+    def evaluate(self, tokens: list[int], cancel: threading.Event | None = None) -> bool:
+        """Evaluate tokens after what is cached, in batches; False if cancelled.
+
+        Cancel is checked between batches and, through llama.cpp's abort callback,
+        between the graph's operations inside a batch: a stop during a long prompt does
+        not wait for a batch to finish. The callback is set only here, so the one-token
+        decode steps of the answer do not pay for it."""
+        lib = self._lib
+        abort = None
+        if cancel is not None and len(tokens) > 1 and hasattr(lib, "llama_set_abort_callback"):
+            abort = lib.ggml_abort_callback(lambda _data: cancel.is_set())
+            lib.llama_set_abort_callback(self._ctx, abort, None)
+        # the checkpoint's place: a batch ends there
+        cut = max(0, len(tokens) - CHECKPOINT_BEFORE_END) if self.n_swa > 0 else -1
+        try:
+            i = 0
+            while i < len(tokens):
+                if cancel is not None and cancel.is_set():
+                    return False
+                if i == cut:
+                    self._save_checkpoint()
+                end = min(len(tokens), i + self.n_batch)
+                if i < cut < end:
+                    end = cut
+                part = tokens[i:end]
+                arr = (lib.llama_token * len(part))(*part)
+                rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
+                if rc == 2 and cancel is not None and cancel.is_set():
+                    self._resync(part)  # aborted: some of the batch may be in the cache
+                    return False
+                if rc != 0:
+                    # the cache no longer matches our record; start clean next time
+                    self.clear()
+                    raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
+                self.tokens.extend(part)
+                i = end
+            return True
+        finally:
+            if abort is not None:
+                lib.llama_set_abort_callback(self._ctx, lib.ggml_abort_callback(), None)
+
+    def _resync(self, part: list[int]) -> None:
+        """After an aborted batch: keep the record equal to what the cache now holds."""
+        lib = self._lib
+        try:
+            held = int(lib.llama_memory_seq_pos_max(self._mem(), 0)) + 1
+        except (AttributeError, TypeError):
+            held = -1
+        full = self.tokens + part
+        if 0 < held <= len(full) and lib.llama_memory_seq_rm(self._mem(), 0, held, -1):
+            self.tokens = full[:held]
+            self._checkpoints = [c for c in self._checkpoints if c[0] <= held]
+        else:
+            self.clear()

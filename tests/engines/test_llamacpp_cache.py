@@ -1,0 +1,111 @@
+"""Gemma 3's sliding-window layers keep only their window (no `swa_full`); prefixes are
+still reused across turns, with a checkpoint where the window before the cut is gone,
+and the answers stay those of a fresh engine."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from assistant.core.types import GenParams, LoadOptions, Message, ModelRef
+from assistant.engines.llamacpp import LlamaCppEngine
+
+GREEDY = GenParams(max_tokens=16, temperature=0.0)
+LONG = "Read this. " + "The lighthouse stood on a rock, and its keeper wrote in a log every night. " * 70
+
+
+def collect(e: LlamaCppEngine, messages: list[Message], params: GenParams = GREEDY):  # type: ignore[no-untyped-def]
+    chunks = list(e.stream_chat(messages, params, threading.Event()))
+    return "".join(c.text for c in chunks), chunks[-1]
+
+
+@pytest.fixture(scope="module")
+def engines(gemma_path: Path):  # type: ignore[no-untyped-def]
+    warm, fresh = LlamaCppEngine(), LlamaCppEngine()
+    for e in (warm, fresh):
+        e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=4096, n_threads=2))
+    yield warm, fresh
+    warm.unload()
+    fresh.unload()
+
+
+def last_logits(e: LlamaCppEngine):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    n = e._lib.llama_vocab_n_tokens(e._vocab)
+    return np.ctypeslib.as_array(e._lib.llama_get_logits_ith(e._ctx, -1), shape=(n,)).copy()
+
+
+def fresh_answer(fresh: LlamaCppEngine, messages: list[Message], params: GenParams = GREEDY) -> str:
+    fresh._clear_cache()
+    return collect(fresh, messages, params)[0]
+
+
+def test_the_swa_cache_is_window_sized(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, _ = engines
+    assert warm._kv.n_swa == warm._lib.llama_model_n_swa(warm._model) > 0
+    assert warm.load_report["swa_full"] is False
+
+
+def test_a_cut_behind_the_window_restores_a_checkpoint(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, fresh = engines
+    warm._clear_cache()
+    turn1 = [Message("user", LONG + " What did the keeper write?")]
+    collect(warm, turn1)
+    n1 = warm.count_tokens(turn1)
+    # a long assistant message moves the window far past the end of turn 1's prompt
+    story = "Night after night the keeper climbed the stairs and lit the great lamp for the ships. " * 40
+    turn2 = turn1 + [Message("assistant", story), Message("user", "And then?")]
+    collect(warm, turn2)
+    assert not warm._kv._window_held(n1)  # the SWA layers no longer hold what turn 1 ended with
+    before = warm._kv.restored
+    # that message edited (or its thinking dropped): the cut is at the end of turn 1's prompt
+    turn3 = turn1 + [Message("assistant", "He wrote about ships."), Message("user", "And then?")]
+    one = GenParams(max_tokens=1, temperature=0.0)  # the loop stops before decoding: the prompt's logits stay
+    _, done = collect(warm, turn3, one)
+    assert warm._kv.restored == before + 1  # from the checkpoint taken at the end of turn 1's prompt
+    assert n1 - 8 <= done.usage.cached_tokens <= n1
+    fresh._clear_cache()
+    collect(fresh, turn3, one)
+    # the restored window gives the logits a fresh evaluation gives, up to rounding: another
+    # batch split alone moves them by about 0.7 of this range of 31 (measured)
+    a, b = last_logits(warm), last_logits(fresh)
+    assert int(a.argmax()) == int(b.argmax())
+    assert float(abs(a - b).max()) < 0.05 * float(b.max() - b.min()), float(abs(a - b).max())
+
+
+def test_a_follow_up_turn_appends_without_a_checkpoint(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, fresh = engines
+    warm._clear_cache()
+    turn1 = [Message("user", LONG + " Summarise it.")]
+    answer1, _ = collect(warm, turn1, GenParams(max_tokens=40, temperature=0.0))
+    before = warm._kv.restored
+    turn2 = turn1 + [Message("assistant", answer1), Message("user", "And in one word?")]
+    answer2, done = collect(warm, turn2)
+    assert done.usage.evaluated_prompt_tokens < 40 and warm._kv.restored == before
+    assert answer2 == fresh_answer(fresh, turn2)
+
+
+def test_an_edit_early_in_the_chat_evaluates_again_from_the_start(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, fresh = engines
+    warm._clear_cache()
+    collect(warm, [Message("user", LONG + " Who wrote the log?")])
+    edited = [Message("user", "Read this carefully. " + LONG[11:] + " Who wrote the log?")]
+    answer, done = collect(warm, edited)
+    assert done.usage.cached_tokens <= 8  # only the template's start is shared
+    assert answer == fresh_answer(fresh, edited)
+
+
+def test_a_cut_inside_the_window_needs_no_checkpoint(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, fresh = engines
+    warm._clear_cache()
+    base = [Message("user", LONG + " Name one thing.")]
+    collect(warm, base, GenParams(max_tokens=8, temperature=0.0))
+    before = warm._kv.restored
+    # the last message changes at its end: the cut is a few tokens back, inside the window
+    other = [Message("user", LONG + " Name two things.")]
+    answer, done = collect(warm, other)
+    assert warm._kv.restored == before and done.usage.cached_tokens >= done.usage.prompt_tokens - 10
+    assert answer == fresh_answer(fresh, other)
