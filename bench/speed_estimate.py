@@ -74,7 +74,8 @@ def main() -> int:
     print(f"memory bandwidth: {bw / 1e9:.1f} GB/s (measured in {time.perf_counter() - t0:.2f} s)")
 
     engine = LlamaCppEngine()
-    engine.load(ModelRef(model, "gguf"), LoadOptions(n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0))
+    # prompt lookup off: its drafts add tokens for free on repetitive text, which is not the memory's speed
+    engine.load(ModelRef(model, "gguf"), LoadOptions(n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0, prompt_lookup="off"))
     try:
         def estimate(ctx_used: int, cal: speed.Calibration | None = None) -> float:
             # the file's bytes per token; Gemma 3 270M's KV cache is tiny next to its weights

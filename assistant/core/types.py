@@ -86,11 +86,20 @@ class Timings:
     prompt_s: float = 0.0  # prompt evaluation
     decode_s: float = 0.0  # first token to last token
     total_s: float = 0.0
+    # forward passes during decode, when fewer than the tokens: drafts kept by prompt lookup
+    # come several to a pass (0: one pass a token)
+    decode_steps: int = 0
 
     def decode_tokens_per_s(self, completion_tokens: int) -> float:
         # the first token comes out of prompt evaluation; the rest are decode steps
         steps = completion_tokens - 1
         return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
+
+    def decode_steps_per_s(self, completion_tokens: int) -> float:
+        """The model's own decode rate, without the tokens that drafts added for free."""
+        if not self.decode_steps:
+            return self.decode_tokens_per_s(completion_tokens)
+        return self.decode_steps / self.decode_s if self.decode_s > 0 else 0.0
 
 
 @dataclass

@@ -74,7 +74,7 @@ def generate(
         one = (lib.llama_token * 1)()
         markers = engine._marker_ids
         t_first = 0.0
-        n_out = 0
+        n_out = steps = 0
         n_ctx = kv.n_ctx
         record = kv.tokens
         sample, is_eog, to_piece, decode, batch_one = (
@@ -117,6 +117,7 @@ def generate(
             if draft:
                 assert drafts is not None and lookup is not None
                 pos0 = len(record)
+                steps += 1
                 if decode(ctx, drafts.fill([tok, *draft], pos0)) != 0:
                     kv.clear()
                     raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
@@ -133,6 +134,7 @@ def generate(
                 queue = [*draft[:kept], pick]
                 continue
             one[0] = tok
+            steps += 1
             if decode(ctx, batch_one(one, 1)) != 0:
                 kv.clear()
                 raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
@@ -147,6 +149,8 @@ def generate(
         usage.completion_tokens = n_out
         timings.total_s = end - t0
         timings.decode_s = end - t_first if n_out else 0.0
+        if lookup is not None:
+            timings.decode_steps = steps
         yield Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
     finally:
         lib.llama_sampler_free(sampler)

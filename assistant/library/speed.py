@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 WORDS_PER_TOKEN = 0.75  # English text: about 3 words in 4 tokens
 COMFORTABLE_TPS = 10.0  # reading speed and a bit: slower feels like waiting
 CPU_EFFICIENCY = 0.7  # the share of measured bandwidth llama.cpp's CPU kernels reach (uncalibrated)
+# With few cores the CPU's arithmetic, not its memory, sets the pace: one modern x86 or Arm
+# core turns about 6 GB/s of 4-bit weights into dot products (public llama.cpp figures: a 7B
+# Q4 model, 3.8 GB, decodes at about 1.5-2 tokens/s on one thread). Many-core desktops stay
+# memory-bound; a 2-core laptop or VM does not.
+CPU_CORE_BPS = 6.0 * 1e9
 GPU_EFFICIENCY = 0.7  # the same for a GPU's spec-sheet bandwidth
 FALLBACK_CPU_GBPS = 10.0  # when the measurement fails
 FALLBACK_GPU_GBPS = 300.0  # an NVIDIA card missing from the table
@@ -246,7 +251,7 @@ def estimate_speed(
 ) -> SpeedEstimate:
     """Decode tokens/s for a model of `weights_bytes` (the file), `gpu_share` of its layers on the GPU."""
     per_token = bytes_per_token(weights_bytes, active_share, kv_bytes_per_token, context_tokens)
-    cpu = (cpu_bps or cpu_bandwidth()) * CPU_EFFICIENCY
+    cpu = min((cpu_bps or cpu_bandwidth()) * CPU_EFFICIENCY, max(1, hw.physical_cores) * CPU_CORE_BPS)
     gpu = _gpu_bps(hw) * GPU_EFFICIENCY if gpu_share > 0 else 0.0
     if gpu_share > 0 and gpu > 0:
         seconds = per_token * gpu_share / gpu + per_token * (1 - gpu_share) / cpu

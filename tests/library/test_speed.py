@@ -45,6 +45,17 @@ def test_cpu_speed_is_bandwidth_over_bytes_per_token() -> None:
     assert est.tokens_per_s == pytest.approx(CPU_BPS * CPU_EFFICIENCY / per_token)
 
 
+def test_with_few_cores_the_arithmetic_sets_the_pace() -> None:
+    from dataclasses import replace
+
+    two = replace(machine(16), physical_cores=2, logical_cores=2)
+    est = estimate_speed(1_000_000_000, two, cpu_bps=CPU_BPS)
+    # 40 GB/s of memory, but two cores turn only about 12 GB/s of weights into dot products
+    assert est.tokens_per_s == pytest.approx(2 * speed.CPU_CORE_BPS / 1e9)
+    assert estimate_speed(1_000_000_000, machine(16), cpu_bps=CPU_BPS).tokens_per_s == pytest.approx(
+        CPU_BPS * CPU_EFFICIENCY / 1e9)  # eight cores: the memory again
+
+
 def test_moe_reads_only_its_active_share() -> None:
     dense = estimate_speed(18_600_000_000, machine(64), cpu_bps=CPU_BPS)
     moe = estimate_speed(18_600_000_000, machine(64), active_share=3.3 / 30.5, cpu_bps=CPU_BPS)

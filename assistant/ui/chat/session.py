@@ -314,7 +314,8 @@ class ChatSession(QObject):
         from assistant.library.speed import learn_from_answer
         from assistant.paths import get_paths
 
-        tps, n = c.timings.decode_tokens_per_s(c.usage.completion_tokens), c.usage.completion_tokens
+        # the model's own pace: tokens that prompt lookup's drafts added are not the memory's speed
+        tps, n = c.timings.decode_steps_per_s(c.usage.completion_tokens), c.usage.completion_tokens
         ctx, path = c.usage.prompt_tokens + n // 2, loaded.model.path
         run_job(lambda: learn_from_answer(get_paths().data_dir, hardware.detect(), path, tps, n, ctx),
                 lambda _cal: None, lambda exc: log.warning("speed calibration failed: %s", exc))
