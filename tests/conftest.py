@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def online() -> Iterator[None]:
+    """The Offline-mode audit hook lives for the whole pytest process: every test starts
+    online and never leaves Offline mode on for the next."""
+    from assistant import network
+
+    network.set_offline(False)
+    yield
+    network.set_offline(False)
 
 
 @pytest.fixture(autouse=True)

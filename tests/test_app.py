@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,6 @@ def boxes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
     for kind in ("warning", "critical"):
         monkeypatch.setattr(QMessageBox, kind, lambda _p, title, text, *a, _k=kind, **kw: seen.append((_k, title, text)))
     return seen
-
-
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
 
 
 def _start(qapp: QApplication) -> app_module.Started:

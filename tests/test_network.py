@@ -17,14 +17,6 @@ from assistant.errors import NetworkBlockedError
 from assistant.network import activity
 
 
-@pytest.fixture(autouse=True)
-def online_after() -> Iterator[None]:
-    """The audit hook lives for the whole pytest process: never leave Offline mode on."""
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
 

@@ -30,13 +30,6 @@ def store(tmp_path: Path) -> Iterator[ChatStore]:
         yield s
 
 
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
-
-
 def policy(store: ChatStore, **cloud: object) -> SendPolicy:
     base: dict[str, object] = dict(provider="openai", model="gpt-4o", routing_mode="ask")
     base.update(cloud)

@@ -29,14 +29,6 @@ ANTHROPIC_KEY = "sk-ant-test-2b4d6f8a0c1e3a5c7e9f"
 PROMPT = [Message("user", "Write a long story about a cat who lives on a boat.")]
 
 
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    """The audit hook lives for the whole pytest process: never leave Offline mode on."""
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
-
-
 @pytest.fixture(scope="module")
 def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("llama_server")

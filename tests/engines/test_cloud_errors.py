@@ -12,7 +12,6 @@ import pytest
 from support.anthropic_server import AnthropicServer
 from support.openai_server import OpenAIServer
 
-from assistant import network
 from assistant.core.types import Chunk, GenParams, Message
 from assistant.engines.cloud import CloudEngine
 from assistant.errors import AssistantError, EngineError
@@ -20,13 +19,6 @@ from assistant.errors import AssistantError, EngineError
 KEY = "sk-ant-test-errors-0123456789"
 OKEY = "sk-test-errors-abcdef0123456789"
 HI = [Message("user", "one two three four five six")]
-
-
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from support.anthropic_server import AnthropicServer
 from support.openai_server import OpenAIServer
 
-from assistant import network
 from assistant.core.types import GenParams, Message
 from assistant.engines.cloud import CloudEngine
 
 KEY = "sk-ant-test-2b4d6f8a0c1e3a5c7e9f"
 # a history whose earlier answer has thinking attached: it must not travel
 HISTORY = [Message("user", "Hi"), Message("assistant", "Hello.", thinking="SECRET-THOUGHT"), Message("user", "Capital of France?")]
-
-
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
 
 
 def collect(engine: CloudEngine) -> tuple[str, str, str | None]:

@@ -23,13 +23,6 @@ from assistant.settings import Settings
 KEY = "private-test-key-5e7a9c1b3d"
 
 
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
-
-
 @pytest.fixture(scope="module")
 def keyed(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tmp = tmp_path_factory.mktemp("private_keyed")

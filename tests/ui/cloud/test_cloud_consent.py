@@ -39,13 +39,6 @@ def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield srv
 
 
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
-
-
 @pytest.fixture
 def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the window would show in a warning box (a modal box would block the test)."""

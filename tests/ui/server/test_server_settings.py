@@ -13,7 +13,6 @@ from PySide6.QtGui import QGuiApplication
 from support.llama_server import ALIAS, LlamaServer, running_llama_server
 from support.window import close_window, gemma_settings, open_window
 
-from assistant import network
 from assistant.engines.private import PrivateServer
 from assistant.paths import get_paths
 from assistant.settings import Settings
@@ -21,13 +20,6 @@ from assistant.ui.server.host import ServerHost, ServerState
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.private_servers_page import PrivateServersPage
 from assistant.ui.settings.server_page import ServerSettingsPage
-
-
-@pytest.fixture(autouse=True)
-def online() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
 
 
 @pytest.fixture(scope="module")

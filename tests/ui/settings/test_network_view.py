@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QTableView
 
 from assistant import network
 from assistant.network import NetworkEntry
 from assistant.ui.settings.network_view import EMPTY, NetworkActivityDialog, NetworkActivityModel
-
-
-@pytest.fixture(autouse=True)
-def online_after() -> Iterator[None]:
-    network.set_offline(False)
-    yield
-    network.set_offline(False)
 
 
 def _entries() -> list[NetworkEntry]:
