@@ -34,7 +34,9 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assistant import model_settings as msm  # noqa: E402
 from assistant.library.installed import model_ref_for_path  # noqa: E402
+from assistant.model_settings import ModelSettings  # noqa: E402
 from assistant.server.runner import ApiServer, ServerConfig  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -115,6 +117,9 @@ def main() -> int:
     args = ap.parse_args()
     model = args.model or default_model()
     settings = Settings(context_length=N_CTX, n_threads=args.threads)
+    # like for like: llama_cpp.server drafts nothing, so prompt lookup is off for ours too
+    # (bench/prompt_lookup.py measures what it adds)
+    msm.put(settings, model, ModelSettings(prompt_lookup="off"))
     ours = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(model)), settings, Path(tempfile.mkdtemp()), TOKEN)
     ours.start()
     tmp = Path(tempfile.mkdtemp())
