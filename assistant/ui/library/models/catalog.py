@@ -28,6 +28,14 @@ class CatalogRow:
     recommended: bool = False
 
     @property
+    def good_first(self) -> bool:
+        """A good first model that fits here and answers at a comfortable pace (when known)."""
+        d = self.default_fit
+        if not self.entry.good_first or d is None or not d[1].fits:
+            return False
+        return d[1].speed is None or d[1].speed.comfortable
+
+    @property
     def default_fit(self) -> tuple[CatalogFile, FitEstimate] | None:
         f = self.entry.default_file()
         return next((p for p in self.fits if p[0] == f), self.fits[0] if self.fits else None)
@@ -55,7 +63,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
             marks = []
             if row.recommended:
                 marks.append("★ Recommended")
-            elif e.good_first:  # the recommended pick is always a good first model: say it once
+            elif row.good_first:  # the recommended pick is always a good first model: say it once
                 marks.append("Good first model")
             return e.name + (f"  ·  {' · '.join(marks)}" if marks else "")
         if column == self.SIZE_COLUMN:
@@ -88,5 +96,5 @@ class CatalogModel(RowTableModel[CatalogRow]):
             self.EntryRole: row.entry,
             self.FitRole: d[1] if d else None,
             self.RecommendedRole: row.recommended,
-            self.GoodFirstRole: row.entry.good_first,
+            self.GoodFirstRole: row.good_first,
         }.get(role)

@@ -64,7 +64,7 @@ class RecommendedTab(QWidget):
                            recommended=best is not None and best[0].id == e.id)
                 for e in entries
             ]
-            rows.sort(key=lambda r: (not r.recommended, not r.entry.good_first, r.entry.params_b))
+            rows.sort(key=lambda r: (not r.recommended, not r.good_first, r.entry.params_b))
             return hw, rows
 
         self._ctx.run(work, self._on_catalog_loaded)
