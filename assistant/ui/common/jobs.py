@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from assistant.errors import AssistantError
@@ -37,9 +38,13 @@ class Job(QRunnable):
 
 
 def run_job(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[Any], None] | None = None,
-            on_end: Callable[[Job], None] | None = None) -> Job:
+            on_end: Callable[[Job], None] | None = None, owner: QObject | None = None) -> Job:
     """Start `fn` on the pool. Every callback is connected before it starts (a fast job
-    would otherwise emit before a late connection exists); `on_end` runs after either."""
+    would otherwise emit before a late connection exists); `on_end` runs after either.
+    With an `owner` (the widget the callbacks touch) they are dropped once it is deleted:
+    a keyring call may outlive the dialog that asked."""
+    if owner is not None:
+        on_done, on_error, on_end = (_while_alive(owner, f) for f in (on_done, on_error, on_end))
     job = Job(fn)
     job.setAutoDelete(False)  # the caller keeps it until its signals are delivered
     job.signals.succeeded.connect(on_done)
@@ -50,3 +55,14 @@ def run_job(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Cal
         job.signals.failed.connect(lambda _e: on_end(job))
     QThreadPool.globalInstance().start(job)
     return job
+
+
+def _while_alive(owner: QObject, fn: Any) -> Any:
+    if fn is None:
+        return None
+
+    def call(arg: Any) -> None:
+        if shiboken6.isValid(owner):
+            fn(arg)
+
+    return call

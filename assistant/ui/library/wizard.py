@@ -165,7 +165,7 @@ class FirstRunWizard(QDialog):
         self._run(self._look, self._on_looked)
 
     def _run(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        job = run_job(fn, done, self._on_failed)
+        job = run_job(fn, done, self._on_failed, owner=self)
         self._jobs.append(job)
 
     def _look(self) -> tuple[Any, Any]:

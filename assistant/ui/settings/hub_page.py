@@ -117,7 +117,7 @@ class HubPage(QWidget):
     # -- slots -------------------------------------------------------------------------
     def _run(self, fn: Any, done: Any) -> None:
         self._jobs.append(run_job(fn, done, self._on_keyring_failed,
-                                  on_end=lambda job: self._jobs.remove(job) if job in self._jobs else None))
+                                  on_end=lambda job: self._jobs.remove(job) if job in self._jobs else None, owner=self))
 
     def _on_endpoint_edited(self, text: str) -> None:
         problem = valid_endpoint(text)

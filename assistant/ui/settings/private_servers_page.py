@@ -161,11 +161,11 @@ class PrivateServersPage(QWidget):
         def failed(error: Exception) -> None:
             self.model.set_health(server.name, getattr(error, "message", str(error)))
 
-        self._jobs.append(run_job(work, done, failed, on_end=self._jobs.remove))
+        self._jobs.append(run_job(work, done, failed, on_end=self._jobs.remove, owner=self))
 
     def _run(self, fn, done, failure: str) -> None:  # type: ignore[no-untyped-def]
         def failed(error: Exception) -> None:
             if failure:
                 self.message.setText(f"{failure}: {getattr(error, 'message', error)}")
 
-        self._jobs.append(run_job(fn, done, failed, on_end=self._jobs.remove))
+        self._jobs.append(run_job(fn, done, failed, on_end=self._jobs.remove, owner=self))

@@ -160,7 +160,7 @@ class ServerSettingsPage(QWidget):
         def failed(error: Exception) -> None:
             self.token_note.setText(f"The token could not be read: {getattr(error, 'message', error)}")
 
-        self._jobs.append(run_job(fn, done, failed, on_end=self._jobs.remove))
+        self._jobs.append(run_job(fn, done, failed, on_end=self._jobs.remove, owner=self))
 
     def _on_show_toggled(self, on: bool) -> None:
         self.token.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
