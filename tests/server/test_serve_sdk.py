@@ -188,7 +188,11 @@ def test_unknown_model_gets_404_with_a_message(served: Served) -> None:
 
 
 def test_requests_are_in_the_network_record_and_the_token_is_nowhere(served: Served) -> None:
+    # its own requests: in a random order no other test of the module may have run yet
     served.openai().models.list()
+    served.openai().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    with pytest.raises(anthropic.AuthenticationError):
+        served.anthropic(token="wrong").messages.create(model=MODEL, max_tokens=4, messages=[{"role": "user", "content": "Hi"}])
     record = (served.home / "data" / "network_activity.jsonl").read_text()
     lines = [json.loads(x) for x in record.splitlines()]
     incoming = [x for x in lines if x.get("direction") == "in"]
