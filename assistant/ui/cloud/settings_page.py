@@ -34,6 +34,7 @@ from assistant.engines.cloud import PROVIDERS
 from assistant.paths import get_paths
 from assistant.settings import CloudSettings, Settings
 from assistant.ui.cloud.worker import CloudHost, KeyOpResult
+from assistant.ui.common.buttons import dialog_button
 
 PROVIDER_CHOICES = [("", "None (local only)")] + list(PROVIDERS.items())
 # the address field: each provider has its own ("" for OpenAI and Anthropic: their own endpoint)
@@ -52,13 +53,6 @@ MODE_HELP = {
     "ask": "When a prompt looks hard for the local model, you are asked first and shown what would be sent.",
     "auto": "Prompts that look hard for the local model go to the cloud without asking.",
 }
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)
-    return b
 
 
 class CloudSettingsPage(QWidget):
@@ -107,7 +101,7 @@ class CloudSettingsPage(QWidget):
         self.model_combo.setEditable(True)
         self.model_combo.setAccessibleName("Cloud model")
         self.model_combo.editTextChanged.connect(self._on_value_changed)
-        self.models_button = _button("&Fetch list", "Fetch the provider's model list")
+        self.models_button = dialog_button("&Fetch list", "Fetch the provider's model list")
         self.models_button.clicked.connect(lambda: self._start_op("models"))
         row = QHBoxLayout()
         row.addWidget(self.model_combo, 1)
@@ -125,9 +119,9 @@ class CloudSettingsPage(QWidget):
         self.key_edit.setAccessibleName("API key")
         self.key_edit.setAccessibleDescription("Stored only in the system keyring, never in a file")
         self.key_edit.setPlaceholderText("Paste the key, then Save")
-        self.save_key_button = _button("&Save key", "Save the API key in the keyring and check it")
-        self.test_key_button = _button("&Test key", "Check the key typed in the box, else the saved one")
-        self.delete_key_button = _button("&Delete key", "Delete the API key from the keyring")
+        self.save_key_button = dialog_button("&Save key", "Save the API key in the keyring and check it")
+        self.test_key_button = dialog_button("&Test key", "Check the key typed in the box, else the saved one")
+        self.delete_key_button = dialog_button("&Delete key", "Delete the API key from the keyring")
         self.save_key_button.clicked.connect(self._on_save_key_clicked)
         self.test_key_button.clicked.connect(lambda: self._start_op("test", self.key_edit.text().strip()))
         self.delete_key_button.clicked.connect(lambda: self._start_op("delete"))

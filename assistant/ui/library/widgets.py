@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QHeaderView,
     QMessageBox,
-    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -24,13 +23,6 @@ from PySide6.QtWidgets import (
 
 from assistant.ui.common.table_model import RowRole
 from assistant.ui.library.models.downloads import DownloadsModel
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)
-    return b
 
 
 def _table(model: Any, name: str, stretch: int = 0) -> QTableView:

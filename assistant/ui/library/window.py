@@ -19,12 +19,12 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QTabWid
 from assistant import network
 from assistant.paths import Paths
 from assistant.settings import Settings
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.tabs.downloads import DownloadsTab
 from assistant.ui.library.tabs.installed import InstalledTab
 from assistant.ui.library.tabs.recommended import RecommendedTab
 from assistant.ui.library.tabs.search import SearchTab
-from assistant.ui.library.widgets import _button
 
 OFFLINE_BANNER = "Offline mode is on: the library shows what is on this computer and makes no network call."
 
@@ -59,7 +59,7 @@ class LibraryWindow(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
-        close = _button("Close", "Close the library")
+        close = dialog_button("Close", "Close the library")
         close.clicked.connect(self.close)
         row = QHBoxLayout()
         row.addStretch(1)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QTabWidget,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from assistant.paths import Paths
 from assistant.settings import Settings
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.common.theme import MAX_FONT_PT, MIN_FONT_PT
 from assistant.ui.settings.hub_page import HubPage
 
@@ -57,13 +57,6 @@ class SettingsPage(Protocol):
     def apply_to(self, settings: Settings) -> Settings:
         """Return `settings` with this page's values (a new object, `settings` untouched)."""
         ...
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)  # Enter in the dialog means OK, not this button
-    return b
 
 
 def _note(text: str) -> QLabel:
@@ -144,7 +137,7 @@ class GeneralPage(QWidget):
         self.prompt_edit.setMinimumHeight(lines * 4)
         self.prompt_edit.textChanged.connect(self._on_value_changed)
         label.setBuddy(self.prompt_edit)
-        self.reset_prompt_button = _button("&Reset to default", "Reset system prompt to default")
+        self.reset_prompt_button = dialog_button("&Reset to default", "Reset system prompt to default")
         self.reset_prompt_button.clicked.connect(self._on_reset_prompt_clicked)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -162,7 +155,7 @@ class GeneralPage(QWidget):
         self.offline_check.setAccessibleDescription(OFFLINE_EXPLANATION)
         self.offline_check.toggled.connect(self._on_value_changed)
         self.offline_note = _note(OFFLINE_EXPLANATION)
-        self.network_button = _button("&Network activity…", "Network activity")
+        self.network_button = dialog_button("&Network activity…", "Network activity")
         self.network_button.setAccessibleDescription("Show every network connection the app has made")
         self.network_button.clicked.connect(self.network_activity_requested)
         row = QHBoxLayout()
@@ -183,7 +176,7 @@ class GeneralPage(QWidget):
         self.data_path_edit.setToolTip(str(self._paths.data_dir))
         self.data_path_edit.setAccessibleName("Data folder")
         label.setBuddy(self.data_path_edit)
-        self.open_folder_button = _button("Op&en folder", "Open data folder")
+        self.open_folder_button = dialog_button("Op&en folder", "Open data folder")
         self.open_folder_button.clicked.connect(self._on_open_folder_clicked)
         row = QHBoxLayout()
         row.addWidget(self.data_path_edit, 1)
@@ -278,7 +271,7 @@ class SettingsDialog(QDialog):
             self.buttons.button(getattr(QDialogButtonBox.StandardButton, which)).setAccessibleName(name)
         self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
         # per-model values (context, sampling, GPU) live in the model's own settings
-        self.model_settings_button = _button("&Model settings…", "Model settings")
+        self.model_settings_button = dialog_button("&Model settings…", "Model settings")
         self.model_settings_button.setAccessibleDescription("Settings of the loaded model only")
         self.buttons.addButton(self.model_settings_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.model_settings_button.clicked.connect(self.model_settings_requested)

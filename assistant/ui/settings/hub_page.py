@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,19 +25,13 @@ from PySide6.QtWidgets import (
 from assistant import keys
 from assistant.library.hub_access import DEFAULT_ENDPOINT, HF_TOKEN_PROVIDER, endpoint_from_setting, valid_endpoint
 from assistant.settings import Settings
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.common.jobs import Job, run_job
 
 TOKEN_HELP = ("Needed only for gated models (accept the licence on the model's page first) and private ones. "
               "Make a read token at huggingface.co/settings/tokens. It is kept in the system keyring and sent "
               "only to the Hub address above.")
 ENDPOINT_HELP = "Leave empty for huggingface.co. A mirror or a self-hosted proxy works too (like HF_ENDPOINT)."
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)
-    return b
 
 
 def _note(text: str) -> QLabel:
@@ -72,9 +65,9 @@ class HubPage(QWidget):
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText("hf_… then Save")
         self.token_edit.setAccessibleName("Hugging Face token")
-        self.save_token_button = _button("&Save token", "Save the token")
+        self.save_token_button = dialog_button("&Save token", "Save the token")
         self.save_token_button.clicked.connect(self._on_save_token_clicked)
-        self.delete_token_button = _button("&Remove token", "Remove the token")
+        self.delete_token_button = dialog_button("&Remove token", "Remove the token")
         self.delete_token_button.clicked.connect(self._on_delete_token_clicked)
         self.delete_token_button.setEnabled(False)  # until the keyring says a token is there
         row = QHBoxLayout()

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +23,7 @@ from assistant import keys
 from assistant.engines.private import PrivateServer, PrivateServerEngine, check_name, normalize_url, servers
 from assistant.errors import AssistantError
 from assistant.settings import Settings
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.common.jobs import Job, run_job
 from assistant.ui.settings.private_servers_model import PrivateServersModel
 
@@ -31,13 +31,6 @@ EXPLANATION = (
     "A bigger model on a machine of your own, used like a local one: its models appear in the "
     "chat's model picker. Requests go only to the address you give, and Offline mode blocks them."
 )
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)
-    return b
 
 
 class PrivateServersPage(QWidget):
@@ -60,9 +53,9 @@ class PrivateServersPage(QWidget):
         self.list.setMinimumHeight(self.fontMetrics().height() * 5)
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
-        self.check_button = _button("C&heck", "Check the server")
+        self.check_button = dialog_button("C&heck", "Check the server")
         self.check_button.clicked.connect(self._on_check_clicked)
-        self.remove_button = _button("&Remove", "Remove the server")
+        self.remove_button = dialog_button("&Remove", "Remove the server")
         self.remove_button.clicked.connect(self._on_remove_clicked)
         row.addWidget(self.check_button)
         row.addWidget(self.remove_button)
@@ -84,7 +77,7 @@ class PrivateServersPage(QWidget):
         self.key.setPlaceholderText("optional (vLLM --api-key, llama-server --api-key)")
         self.key.setAccessibleName("Server key")
         form.addRow("&Key:", self.key)
-        self.add_button = _button("&Add", "Add the server")
+        self.add_button = dialog_button("&Add", "Add the server")
         self.add_button.clicked.connect(self._on_add_clicked)
         form.addRow(self.add_button)
         self.message = QLabel()

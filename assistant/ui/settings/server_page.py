@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -23,6 +22,7 @@ from assistant import keys
 from assistant.server import auth
 from assistant.server.runner import LAN_WARNING
 from assistant.settings import Settings
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.common.jobs import Job, run_job
 from assistant.ui.server.host import ServerState
 
@@ -31,13 +31,6 @@ EXPLANATION = (
     "OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models) and the "
     "Anthropic Messages API (/v1/messages). Every request needs the token below."
 )
-
-
-def _button(text: str, name: str) -> QPushButton:
-    b = QPushButton(text)
-    b.setAccessibleName(name)
-    b.setAutoDefault(False)
-    return b
 
 
 class ServerSettingsPage(QWidget):
@@ -87,12 +80,12 @@ class ServerSettingsPage(QWidget):
         self.token.setAccessibleName("API token")
         self.token.setPlaceholderText("Made when the server first starts")
         row.addWidget(self.token, 1)
-        self.show_token = _button("&Show", "Show the token")
+        self.show_token = dialog_button("&Show", "Show the token")
         self.show_token.setCheckable(True)
         self.show_token.toggled.connect(self._on_show_toggled)
-        self.copy_token = _button("&Copy", "Copy the token")
+        self.copy_token = dialog_button("&Copy", "Copy the token")
         self.copy_token.clicked.connect(self._on_copy_clicked)
-        self.renew_token = _button("&New token", "Make a new token")
+        self.renew_token = dialog_button("&New token", "Make a new token")
         self.renew_token.setToolTip("Clients that use the old token get 401 from now on")
         self.renew_token.clicked.connect(self._on_renew_clicked)
         for b in (self.show_token, self.copy_token, self.renew_token):

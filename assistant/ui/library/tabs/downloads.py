@@ -8,9 +8,10 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QVBoxLayout, QWidget
 
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.downloads import DownloadsModel
-from assistant.ui.library.widgets import ProgressDelegate, _button, _selected_row, _table, watch_columns
+from assistant.ui.library.widgets import ProgressDelegate, _selected_row, _table, watch_columns
 
 # what each button can do to a download in each state (none of them with nothing selected)
 CAN_PAUSE = {"queued", "checking", "downloading"}
@@ -29,9 +30,9 @@ class DownloadsTab(QWidget):
         self.downloads_view.setItemDelegateForColumn(1, ProgressDelegate(self.downloads_view))
         for col, width in ((1, 230), (2, 170), (3, 220)):
             self.downloads_view.horizontalHeader().resizeSection(col, width)
-        self.pause_button = _button("Pause", "Pause the download")
-        self.resume_button = _button("Resume", "Resume the download")
-        self.cancel_button = _button("Cancel", "Cancel the download")
+        self.pause_button = dialog_button("Pause", "Pause the download")
+        self.resume_button = dialog_button("Resume", "Resume the download")
+        self.cancel_button = dialog_button("Cancel", "Cancel the download")
         self.pause_button.clicked.connect(lambda: self._on_download_action("pause"))
         self.resume_button.clicked.connect(lambda: self._on_download_action("resume"))
         self.cancel_button.clicked.connect(lambda: self._on_download_action("cancel"))

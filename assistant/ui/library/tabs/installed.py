@@ -12,9 +12,10 @@ from assistant.core.units import format_bytes
 from assistant.library import usage
 from assistant.library.importer import import_model
 from assistant.library.installed import InstalledModel, delete_model, freed_bytes, list_installed
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.installed import LibraryInstalledModel
-from assistant.ui.library.widgets import _button, _selected_row, _table
+from assistant.ui.library.widgets import _selected_row, _table
 
 
 def installed_summary(rows: list[InstalledModel], models_dir: Path) -> str:
@@ -47,11 +48,11 @@ class InstalledTab(QWidget):
             self.installed_view.horizontalHeader().resizeSection(col, width)
         self.installed_view.doubleClicked.connect(lambda _i: self._on_use())
         self.installed_view.selectionModel().currentRowChanged.connect(lambda *_: self._update_buttons())
-        self.use_button = _button("Use this model", "Use this model in the chat")
-        self.settings_button = _button("Settings…", "Settings of this model")
-        self.delete_button = _button("Delete…", "Delete this model")
-        self.import_button = _button("Import a model file…", "Import a GGUF model file")
-        self.import_folder_button = _button("Import an MLX folder…", "Import an MLX model folder")
+        self.use_button = dialog_button("Use this model", "Use this model in the chat")
+        self.settings_button = dialog_button("Settings…", "Settings of this model")
+        self.delete_button = dialog_button("Delete…", "Delete this model")
+        self.import_button = dialog_button("Import a model file…", "Import a GGUF model file")
+        self.import_folder_button = dialog_button("Import an MLX folder…", "Import an MLX model folder")
         self.use_button.clicked.connect(self._on_use)
         self.settings_button.clicked.connect(self._on_model_settings)
         self.delete_button.clicked.connect(self._on_delete)

@@ -14,9 +14,10 @@ from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import estimate_fit, recommend
 from assistant.library.speed import load_calibration
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.catalog import CatalogModel, CatalogRow
-from assistant.ui.library.widgets import _button, _selected_row, _table
+from assistant.ui.library.widgets import _selected_row, _table
 
 
 class RecommendedTab(QWidget):
@@ -39,7 +40,7 @@ class RecommendedTab(QWidget):
         self.quant_combo.setAccessibleName("Quantization")
         self.quant_combo.setMinimumContentsLength(20)  # "Q4_K_M · 4.7 GB · CPU only" (wider when there is room)
         self.quant_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.catalog_download = _button("Download…", "Download the selected model")
+        self.catalog_download = dialog_button("Download…", "Download the selected model")
         self.catalog_download.clicked.connect(self._on_catalog_download)
         self.catalog_download.setEnabled(False)
         row = QHBoxLayout()

@@ -16,9 +16,10 @@ from assistant.library.fit import estimate_fit_bytes
 from assistant.library.hub import HubClient, SearchPage
 from assistant.library.hub_access import stored_token
 from assistant.library.speed import load_calibration
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.hub_results import HubFilesModel, HubResultsModel, QuantRow
-from assistant.ui.library.widgets import _button, _selected_row, _table
+from assistant.ui.library.widgets import _selected_row, _table
 
 OFFLINE_SEARCH = "Offline mode is on: searching Hugging Face is off."
 PAGE_SIZE = 30
@@ -37,7 +38,7 @@ class SearchTab(QWidget):
         self.search_box.setAccessibleName("Search Hugging Face")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.returnPressed.connect(self.search)
-        self.search_button = _button("Search", "Search")
+        self.search_button = dialog_button("Search", "Search")
         self.search_button.clicked.connect(self.search)
         self.search_status = QLabel()
         self.search_status.setAccessibleName("Search status")
@@ -51,9 +52,9 @@ class SearchTab(QWidget):
         self.files_view = _table(self.hub_files, "Files of the repository", stretch=1)
         for col, width in ((0, 110), (1, 100), (2, 200)):
             self.files_view.horizontalHeader().resizeSection(col, width)
-        self.hub_download = _button("Download…", "Download the selected file")
+        self.hub_download = dialog_button("Download…", "Download the selected file")
         self.hub_download.clicked.connect(self._on_hub_download)
-        self.more_button = _button("More results", "Show more search results")
+        self.more_button = dialog_button("More results", "Show more search results")
         self.more_button.clicked.connect(self._on_more_clicked)
         self.more_button.setVisible(False)
         top = QHBoxLayout()
