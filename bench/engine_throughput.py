@@ -44,6 +44,7 @@ PROMPT = "Write a long, detailed story about a lighthouse keeper who finds a mes
 FILLER = "The harbour wall was built of grey stone, and every spring the gulls came back to it. "
 SAMPLING = dict(temperature=0.7, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0)
 DEPTH = 4000
+PP = 512  # the prompt of the prompt-processing figure, as llama-bench pp512
 N_CTX = 4608
 
 
@@ -53,9 +54,17 @@ def default_model() -> Path:
     return Path(assemble())
 
 
-def rate(stamps: list[float]) -> float:
-    """Decode tokens/s from per-token arrival times (the first token is prompt work)."""
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+def rate(stamps: list[float], n_tokens: int | None = None) -> float:
+    """Decode tokens/s from arrival times: tokens after the first (prompt work) over the
+    time from the first arrival to the last. The server streams one token a message;
+    our engine's process sends what it has every 30 ms, so its count is the answer's."""
+    n = len(stamps) if n_tokens is None else n_tokens
+    return (n - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+
+
+def ours_rate(result: tuple[list[float], object]) -> float:
+    stamps, final = result
+    return rate(stamps, final.usage.completion_tokens)  # type: ignore[attr-defined]
 
 
 def ours_stream(engine, messages: list[Message], params: GenParams) -> tuple[list[float], object]:  # type: ignore[no-untyped-def]
@@ -68,14 +77,19 @@ def ours_stream(engine, messages: list[Message], params: GenParams) -> tuple[lis
     return stamps, final
 
 
-def deep_messages(tok: LlamaCppEngine, nonce: str) -> list[Message]:
-    """A story prompt of about DEPTH tokens (a nonce first: no reuse from earlier rounds)."""
-    text = f"[{nonce}] Continue this story. " + FILLER * 200
-    msgs = [Message("user", text)]
-    n = tok.count_tokens(msgs)
-    per = max(1, (n - tok.count_tokens([Message("user", f"[{nonce}] Continue this story. ")])) // 200)
-    k = max(1, 200 - (n - DEPTH) // per)
-    return [Message("user", f"[{nonce}] Continue this story. " + FILLER * k)]
+def sized_messages(tok: LlamaCppEngine, nonce: str, n_tokens: int) -> list[Message]:
+    """A story prompt of n_tokens as the template renders it (a nonce first: no reuse
+    from earlier rounds)."""
+    head = f"[{nonce}] Continue this story. "
+    words = (FILLER * (n_tokens // 10)).split(" ")
+    lo, hi = 0, len(words)
+    while lo < hi:  # the most filler words that fit
+        mid = (lo + hi + 1) // 2
+        if tok.count_tokens([Message("user", head + " ".join(words[:mid]))]) <= n_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return [Message("user", head + " ".join(words[:lo]))]
 
 
 def ttft_by_turn(engine, turns: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -125,13 +139,12 @@ def main() -> None:
             seed = 1000 + i
             params = GenParams(max_tokens=args.tokens, seed=seed, **SAMPLING)  # type: ignore[arg-type]
             s_dec.append(rate(server.stream(tok.prompt_tokens(short), args.tokens, {"seed": seed, **SAMPLING})[0]))
-            o_dec.append(rate(ours_stream(ours, short, params)[0]))
-            d_dec.append(rate(ours_stream(drafts, short, params)[0]))
-            deep = deep_messages(tok, f"round {i}")
+            o_dec.append(ours_rate(ours_stream(ours, short, params)))
+            d_dec.append(ours_rate(ours_stream(drafts, short, params)))
+            deep = sized_messages(tok, f"round {i}", DEPTH)
             s_deep.append(rate(server.stream(tok.prompt_tokens(deep), args.tokens, {"seed": seed, **SAMPLING})[0]))
-            stamps, final = ours_stream(ours, deep, params)
-            o_deep.append(rate(stamps))
-            pp = [Message("user", f"[pp {i}] " + FILLER * 27)]
+            o_deep.append(ours_rate(ours_stream(ours, deep, params)))
+            pp = sized_messages(tok, f"pp {i}", PP)
             _, final = ours_stream(ours, pp, GenParams(max_tokens=1, seed=seed, **SAMPLING))  # type: ignore[arg-type]
             o_pp.append(final.usage.evaluated_prompt_tokens / final.timings.prompt_s)  # type: ignore[attr-defined]
             print(f"round {i + 1}: decode server {s_dec[-1]:6.1f} ours {o_dec[-1]:6.1f} (prompt lookup {d_dec[-1]:6.1f})  |  at {len(tok.prompt_tokens(deep))} "

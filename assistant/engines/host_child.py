@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 CRASH_ENV = "ASSISTANT_TEST_CRASH"
 PROBE_ENV = "ASSISTANT_TEST_NET_PROBE"
+TOKEN_FLUSH_S = 0.03  # tokens reach the app at most this often (_TokenBatch)
 UNCHECKED_ENV = "ASSISTANT_TEST_UNCHECKED_HEADERS"  # "1": the child skips the header value checks
 
 
@@ -207,6 +208,38 @@ class _PipeLogHandler(logging.Handler):
             pass
 
 
+class _TokenBatch:
+    """Tokens go to the app at most every TOKEN_FLUSH_S (the first at once).
+
+    Why: on a machine whose cores all compute, each wake-up of the app's process takes a
+    core from llama.cpp's threads, and the whole step waits for it. The window shows
+    text on a 30-50 ms timer anyway. A slow model (a token every TOKEN_FLUSH_S or more)
+    has each token sent as it comes."""
+
+    def __init__(self, rid: int, send: Any) -> None:
+        self._rid, self._send = rid, send
+        self._text: list[str] = []
+        self._thinking: list[str] = []
+        self._last = 0.0
+
+    def add(self, text: str, thinking: str) -> None:
+        if (text and self._thinking) or (thinking and self._text):
+            self.flush()  # thinking and answer text stay in the order they came
+        if text:
+            self._text.append(text)
+        if thinking:
+            self._thinking.append(thinking)
+        if time.monotonic() - self._last >= TOKEN_FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._text or self._thinking:
+            self._send(("t", self._rid, "".join(self._text), "".join(self._thinking)))
+            self._text.clear()
+            self._thinking.clear()
+        self._last = time.monotonic()
+
+
 class _Child:
     def __init__(self, conn: multiprocessing.connection.Connection, config: ChildConfig) -> None:
         self.conn = conn
@@ -302,16 +335,17 @@ class _Child:
             self.send(("started", rid))
             if self.crash:
                 self.crash.fire("answer", self.safe)
+            out = _TokenBatch(rid, self.send)
             n = 0
-            send = self.conn.send
             for chunk in stream:
                 if chunk.done:
+                    out.flush()
                     self.send(("done", rid, chunk))
                 elif chunk.text or chunk.thinking:  # a reasoning model streams both
-                    with self.send_lock:
-                        send(("t", rid, chunk.text, chunk.thinking))
+                    out.add(chunk.text, chunk.thinking)
                     n += 1
                     if self.crash:
+                        out.flush()
                         self.crash.fire("token", self.safe, n)
         finally:
             with self.cancels_lock:

@@ -23,6 +23,7 @@ from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRe
 from assistant.engines import llamacpp_gen, llamacpp_log, llamacpp_options, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits
 from assistant.engines.llamacpp_cache import KvCache
+from assistant.engines.llamacpp_sampling import Sampler
 from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
@@ -303,25 +304,8 @@ class LlamaCppEngine:
         return len(self.prompt_tokens(messages))
 
     # -- generation ---------------------------------------------------------
-    def _sampler(self, params: GenParams):  # type: ignore[no-untyped-def]
-        lib = self._lib
-        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-        add = lambda s: lib.llama_sampler_chain_add(chain, s)  # noqa: E731
-        if params.repeat_penalty and params.repeat_penalty != 1.0:
-            add(lib.llama_sampler_init_penalties(lib.llama_vocab_n_tokens(self._vocab), 64, params.repeat_penalty, 0.0, 0.0))
-        if params.temperature <= 0:
-            add(lib.llama_sampler_init_greedy())
-            return chain
-        if params.top_k > 0:
-            add(lib.llama_sampler_init_top_k(params.top_k))
-        if 0 < params.top_p < 1:
-            add(lib.llama_sampler_init_top_p(params.top_p, 1))
-        if params.min_p > 0:
-            add(lib.llama_sampler_init_min_p(params.min_p, 1))
-        add(lib.llama_sampler_init_temp(params.temperature))
-        seed = params.seed if params.seed is not None and params.seed >= 0 else 0xFFFFFFFF
-        add(lib.llama_sampler_init_dist(seed))
-        return chain
+    def _sampler(self, params: GenParams) -> Sampler:
+        return Sampler(self._lib, self._ctx, self._vocab, params)
 
     def _clear_cache(self) -> None:
         if self._kv is not None:

@@ -11,15 +11,22 @@ whole context and decode slows down as a chat grows. With the small cache, cutti
 cache back to a prefix works only while the window before the cut is still held; the
 usual next turn appends to the cache and needs no cut. For the other cases (a
 regenerated answer, thinking dropped from the history, an edited message) a checkpoint
-of the SWA layers is taken just before the end of each prompt, as llama-server does;
-restoring it costs a copy of the window, not the whole prompt. Without a usable
-checkpoint the prompt is evaluated again from the start.
+of the SWA layers is taken once the prompt is evaluated. Their cache holds the window
+plus a batch, so the checkpoint also holds the window of any prefix a little shorter
+than the prompt: a restore goes back to the checkpoint and cuts it to the prefix needed
+(regenerate: the prompt less its last token, which is evaluated again for its logits).
+llama-server instead ends a batch a few tokens before the end of the prompt and takes
+the checkpoint there; that costs one more pass over the weights per prompt (~20 ms of
+a 550-token prompt here, bench/engine_throughput.py). Restoring costs a copy of the
+window, not the whole prompt. Without a usable checkpoint the prompt is evaluated again
+from the start.
 """
 
 from __future__ import annotations
 
 import ctypes
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.engines.base import reusable_prefix
@@ -27,9 +34,20 @@ from assistant.errors import EngineError
 
 MAX_CHECKPOINTS = 2
 LARGE_CHECKPOINT = 256 * 1024 * 1024  # a big model's window (Gemma 3 27B: ~0.4 GB): keep only one
-# the checkpoint is taken this many tokens before the end of the prompt, so that the
-# same prompt again (regenerate) still has a token to evaluate after the restore
-CHECKPOINT_BEFORE_END = 4
+
+
+@dataclass
+class Checkpoint:
+    """The SWA layers' cells after the first n tokens of the record (from pos_min on)."""
+
+    n: int
+    pos_min: int
+    buf: Any
+    size: int
+
+    def holds_window(self, m: int, n_swa: int) -> bool:
+        """Cut back to m tokens, does it still hold the window that token m attends to?"""
+        return 0 < m <= self.n and (self.pos_min <= 0 or self.pos_min < m - n_swa)
 
 
 class KvCache:
@@ -38,7 +56,7 @@ class KvCache:
         self.n_ctx, self.n_batch = n_ctx, n_batch
         self.n_swa = n_swa  # > 0: the SWA layers hold only their window
         self.tokens: list[int] = []  # tokens whose K/V are in the cache, in order
-        self._checkpoints: list[tuple[int, Any, int]] = []  # (n_tokens, buffer, size)
+        self._checkpoints: list[Checkpoint] = []
         self.restored = 0  # checkpoints restored (tests and benchmarks read it)
 
     def _mem(self) -> Any:
@@ -59,6 +77,13 @@ class KvCache:
                 self.clear()
                 return
             del self.tokens[n:]
+            self._cut_checkpoints(n)
+
+    def _cut_checkpoints(self, n: int) -> None:
+        """The record now ends at n: a checkpoint's cells after n are of other tokens."""
+        for c in self._checkpoints:
+            c.n = min(c.n, n)
+        self._checkpoints = [c for c in self._checkpoints if c.holds_window(c.n, self.n_swa)]
 
     # -- reuse ---------------------------------------------------------------------
     def reuse_prefix(self, tokens: list[int]) -> int:
@@ -66,7 +91,6 @@ class KvCache:
         n = reusable_prefix(self.tokens, tokens)
         if n >= len(self.tokens):
             return n
-        self._checkpoints = [c for c in self._checkpoints if c[0] <= n]
         if n > 0 and self.n_swa > 0 and not self._window_held(n):
             n = self._restore(n)
             if n <= 0:
@@ -77,6 +101,7 @@ class KvCache:
             self.clear()
             return 0
         del self.tokens[n:]
+        self._cut_checkpoints(n)
         return n
 
     def _window_held(self, n: int) -> bool:
@@ -86,7 +111,7 @@ class KvCache:
 
     def _save_checkpoint(self) -> None:
         lib, n = self._lib, len(self.tokens)
-        if n <= 0 or any(c[0] == n for c in self._checkpoints):
+        if n <= 0 or any(c.n == n for c in self._checkpoints):
             return
         flag = lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY
         size = lib.llama_state_seq_get_size_ext(self._ctx, 0, flag)
@@ -94,22 +119,27 @@ class KvCache:
         got = lib.llama_state_seq_get_data_ext(self._ctx, buf, size, 0, flag)
         if got:
             keep = 1 if got > LARGE_CHECKPOINT else MAX_CHECKPOINTS
-            self._checkpoints = [*self._checkpoints, (n, buf, got)][-keep:]
+            pos_min = int(lib.llama_memory_seq_pos_min(self._mem(), 0))
+            self._checkpoints = [*self._checkpoints, Checkpoint(n, pos_min, buf, got)][-keep:]
 
     def _restore(self, n: int) -> int:
-        """Go back to the latest checkpoint at or before n; its length, or 0 when none."""
-        lib = self._lib
-        for k, buf, size in reversed(self._checkpoints):
-            if k > n:
+        """Go back to the latest checkpoint that holds the window of a prefix of n tokens
+        at most; the prefix's length, or 0 when none does."""
+        lib, mem = self._lib, self._mem()
+        for c in reversed(self._checkpoints):
+            m = min(n, c.n)
+            if not c.holds_window(m, self.n_swa):
                 continue
-            if not lib.llama_memory_seq_rm(self._mem(), 0, k, -1):
+            if not lib.llama_memory_seq_rm(mem, 0, m, -1):
                 return 0
-            if lib.llama_state_seq_set_data_ext(self._ctx, buf, size, 0, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != size:
+            if lib.llama_state_seq_set_data_ext(self._ctx, c.buf, c.size, 0, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != c.size:
                 return 0
-            del self.tokens[k:]
-            self._checkpoints = [c for c in self._checkpoints if c[0] <= k]
+            if not lib.llama_memory_seq_rm(mem, 0, m, -1):  # the checkpoint's cells after the prefix
+                return 0
+            del self.tokens[m:]
+            self._cut_checkpoints(m)
             self.restored += 1
-            return k
+            return m
         return 0
 
     # -- evaluation -------------------------------------------------------------------
@@ -125,18 +155,12 @@ class KvCache:
         if cancel is not None and len(tokens) > 1 and hasattr(lib, "llama_set_abort_callback"):
             abort = lib.ggml_abort_callback(lambda _data: cancel.is_set())
             lib.llama_set_abort_callback(self._ctx, abort, None)
-        # the checkpoint's place: a batch ends there
-        cut = max(0, len(tokens) - CHECKPOINT_BEFORE_END) if self.n_swa > 0 else -1
         try:
             i = 0
             while i < len(tokens):
                 if cancel is not None and cancel.is_set():
                     return False
-                if i == cut:
-                    self._save_checkpoint()
                 end = min(len(tokens), i + self.n_batch)
-                if i < cut < end:
-                    end = cut
                 part = tokens[i:end]
                 arr = (lib.llama_token * len(part))(*part)
                 rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
@@ -149,6 +173,8 @@ class KvCache:
                     raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
                 self.tokens.extend(part)
                 i = end
+            if self.n_swa > 0 and tokens:
+                self._save_checkpoint()
             return True
         finally:
             if abort is not None:
@@ -164,6 +190,6 @@ class KvCache:
         full = self.tokens + part
         if 0 < held <= len(full) and lib.llama_memory_seq_rm(self._mem(), 0, held, -1):
             self.tokens = full[:held]
-            self._checkpoints = [c for c in self._checkpoints if c[0] <= held]
+            self._cut_checkpoints(held)
         else:
             self.clear()

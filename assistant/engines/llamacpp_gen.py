@@ -2,8 +2,8 @@
 
 Why not `Llama.create_completion`: its per-token path does Python work we do not need
 (re-detokenizing the whole completion for stop checks, bookkeeping arrays). Here each
-step is one llama_decode, llama.cpp's own sampler chain, and one token_to_piece, so
-Python adds almost nothing per token (bench/engine_throughput.py).
+step is one llama_decode, llama.cpp's own sampler chain (llamacpp_sampling.py), and one
+token_to_piece, so Python adds almost nothing per token (bench/engine_throughput.py).
 
 With prompt lookup (engines/llamacpp_draft.py) a step may decode the next token and a
 draft of up to ten after it in one batch. The sampler then picks a token at each
@@ -78,11 +78,11 @@ def generate(
         n_ctx = kv.n_ctx
         record = kv.tokens
         sample, is_eog, to_piece, decode, batch_one = (
-            lib.llama_sampler_sample, lib.llama_vocab_is_eog, lib.llama_token_to_piece,
+            sampler.sample, lib.llama_vocab_is_eog, lib.llama_token_to_piece,
             lib.llama_decode, lib.llama_batch_get_one,
         )
         # picked tokens not yet shown; all but the last are already in the cache (a kept draft)
-        queue = [sample(sampler, ctx, -1)]
+        queue = [sample(-1)]
         while True:
             if cancel.is_set():
                 finish = "cancelled"
@@ -124,10 +124,10 @@ def generate(
                 record.append(tok)
                 record.extend(draft)
                 kept = 0
-                pick = sample(sampler, ctx, 0)
+                pick = sample(0)
                 while kept < len(draft) and pick == draft[kept]:
                     kept += 1
-                    pick = sample(sampler, ctx, kept)
+                    pick = sample(kept)
                 kv.trim(pos0 + 1 + kept)
                 record = kv.tokens
                 lookup.result(len(draft), kept)
@@ -139,7 +139,7 @@ def generate(
                 kv.clear()
                 raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
             record.append(tok)
-            queue.append(sample(sampler, ctx, -1))
+            queue.append(sample(-1))
         tail = decoder.decode(b"", final=True)
         tail = stops.feed(tail) + stops.flush()
         for piece in (split.feed(tail) if tail else None, split.flush()):
@@ -153,6 +153,6 @@ def generate(
             timings.decode_steps = steps
         yield Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
     finally:
-        lib.llama_sampler_free(sampler)
+        sampler.free()
         if drafts is not None:
             drafts.free()

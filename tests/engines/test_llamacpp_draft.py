@@ -96,8 +96,15 @@ def test_drafts_respect_stops_length_and_cancel(engine: LlamaCppEngine) -> None:
         if len(seen) == 5:
             cancel.set()
     assert seen[-1].finish_reason == "cancelled" and seen[-1].usage.completion_tokens <= 5 + llamacpp_draft.DRAFT_MAX
-    # the cache's record stays true after drafts were cut back: the next answer is as fresh
+    # the cache's record stays true after drafts were cut back: the same prompt again
+    # (its last token evaluated anew on the reused cache) answers as it does after an
+    # answer without drafts. Not as a fresh prompt: one batch or two round apart, and
+    # this small model has near-ties in this answer.
     again, _ = run(engine, EDIT, "auto", params)
-    engine.prompt_lookup = "auto"
-    follow, _ = "".join(c.text for c in engine.stream_chat(EDIT, params, threading.Event())), None
-    assert again == full and follow == full
+    assert again == full
+
+    def regenerate(lookup: str) -> str:
+        run(engine, EDIT, lookup, params)
+        return "".join(c.text for c in engine.stream_chat(EDIT, params, threading.Event()))
+
+    assert regenerate("auto") == regenerate("off")
