@@ -23,7 +23,6 @@ from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRe
 from assistant.engines import llamacpp_gen, llamacpp_log, llamacpp_options, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits
 from assistant.engines.llamacpp_cache import KvCache
-from assistant.engines.llamacpp_sampling import Sampler
 from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
@@ -304,9 +303,6 @@ class LlamaCppEngine:
         return len(self.prompt_tokens(messages))
 
     # -- generation ---------------------------------------------------------
-    def _sampler(self, params: GenParams) -> Sampler:
-        return Sampler(self._lib, self._ctx, self._vocab, params)
-
     def _clear_cache(self) -> None:
         if self._kv is not None:
             self._kv.clear()

@@ -36,6 +36,11 @@ MAX_CHECKPOINTS = 2
 LARGE_CHECKPOINT = 256 * 1024 * 1024  # a big model's window (Gemma 3 27B: ~0.4 GB): keep only one
 
 
+def window_held(pos_min: int, n: int, n_swa: int) -> bool:
+    """With the SWA cells from pos_min on, is the window that token n attends to there?"""
+    return pos_min <= 0 or pos_min < n - n_swa
+
+
 @dataclass
 class Checkpoint:
     """The SWA layers' cells after the first n tokens of the record (from pos_min on)."""
@@ -47,7 +52,7 @@ class Checkpoint:
 
     def holds_window(self, m: int, n_swa: int) -> bool:
         """Cut back to m tokens, does it still hold the window that token m attends to?"""
-        return 0 < m <= self.n and (self.pos_min <= 0 or self.pos_min < m - n_swa)
+        return 0 < m <= self.n and window_held(self.pos_min, m, n_swa)
 
 
 class KvCache:
@@ -106,8 +111,7 @@ class KvCache:
 
     def _window_held(self, n: int) -> bool:
         """Does the SWA cache still hold the window that token n attends to?"""
-        pos_min = int(self._lib.llama_memory_seq_pos_min(self._mem(), 0))
-        return pos_min <= 0 or pos_min < n - self.n_swa
+        return window_held(int(self._lib.llama_memory_seq_pos_min(self._mem(), 0)), n, self.n_swa)
 
     def _save_checkpoint(self) -> None:
         lib, n = self._lib, len(self.tokens)

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from assistant.core.types import Chunk, GenParams, Timings, Usage
 from assistant.engines.llamacpp_cache import KvCache
 from assistant.engines.llamacpp_draft import DRAFT_MAX, PromptLookup
+from assistant.engines.llamacpp_sampling import Sampler
 from assistant.engines.stops import StopMatcher
 from assistant.engines.thinking import ThinkingStream
 from assistant.errors import EngineError
@@ -57,7 +58,7 @@ def generate(
     cached = kv.reuse_prefix(tokens)
     usage = Usage(prompt_tokens=len(tokens), cached_tokens=cached)
     timings = Timings()
-    sampler = engine._sampler(params)
+    sampler = Sampler(lib, ctx, vocab, params)
     lookup = PromptLookup(tokens) if prompt_lookup != "off" else None
     drafts = DraftBatch(lib, DRAFT_MAX + 1) if lookup is not None else None
     engine.last_lookup = lookup
