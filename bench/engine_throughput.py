@@ -3,14 +3,15 @@
 Baselines, built from the llama.cpp inside our llama-cpp-python with the project's build
 options (bench/build_llama_tools.py):
 - llama-bench tg128 / pp512 (no sampling, no streaming: the practical limit), also at a
-  depth of 4,000 tokens (`-d 4000`); run before and after the rest, the mean is used;
+  depth of 4,000 tokens (`-d 4000`), one run of each in every round;
 - llama-server, streamed (/completion), same prompt tokens, threads and sampling chain.
 
 Measured for ours (EngineProxy: the engine in its child process, as the app sees it):
 decode tokens/s from the arrival of each streamed token, the same at ~4,000 tokens of
 context, prompt processing of a 512-token prompt, and time to first token on turn 5 of
-a chat against turn 1 (cache reuse keeps it flat). Rounds alternate between us and the
-server; medians are reported.
+a chat against turn 1 (cache reuse keeps it flat). Each round measures llama-bench, the
+server and us side by side, and each ratio is the median of the rounds' ratios: this
+machine's speed drifts by several percent within minutes, more than the gaps measured.
 
     python bench/engine_throughput.py [--model PATH] [--tokens N] [--threads T] [--rounds R]
 
@@ -112,13 +113,12 @@ def main() -> None:
     ap.add_argument("--model", type=Path)
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     model = args.model or default_model()
     t = args.threads
     print(f"model: {model.name}  threads: {t}  tokens: {args.tokens}  rounds: {args.rounds}  load: {os.getloadavg()[0]:.2f}")
 
-    bench_a = llama_bench(model, t, (0, DEPTH), reps=2)
     tok = LlamaCppEngine()  # tokens for the server: the same prompt our template renders
     tok.load(ModelRef(model, "gguf"), LoadOptions(n_ctx=N_CTX, n_threads=1))
     ours = EngineProxy("llama.cpp")
@@ -132,48 +132,62 @@ def main() -> None:
     server = LlamaServer(model, t, N_CTX)
     try:
         short = [Message("user", PROMPT)]
-        s_dec, o_dec, d_dec, s_deep, o_deep, o_pp = [], [], [], [], [], []
+        rows: list[dict[str, float]] = []
         server.stream(tok.prompt_tokens(short), 8, {"seed": 1, **SAMPLING})  # warm-up both
         ours_stream(ours, short, GenParams(max_tokens=8, seed=1, **SAMPLING))  # type: ignore[arg-type]
         for i in range(args.rounds):
             seed = 1000 + i
             params = GenParams(max_tokens=args.tokens, seed=seed, **SAMPLING)  # type: ignore[arg-type]
-            s_dec.append(rate(server.stream(tok.prompt_tokens(short), args.tokens, {"seed": seed, **SAMPLING})[0]))
-            o_dec.append(ours_rate(ours_stream(ours, short, params)))
-            d_dec.append(ours_rate(ours_stream(drafts, short, params)))
+            bench = llama_bench(model, t, (0,), reps=2) | llama_bench(model, t, (DEPTH,), reps=1)
+            r = {"tg": bench[("tg128", 0)], "tg_deep": bench[("tg128", DEPTH)], "pp": bench[("pp512", 0)]}
             deep = sized_messages(tok, f"round {i}", DEPTH)
-            s_deep.append(rate(server.stream(tok.prompt_tokens(deep), args.tokens, {"seed": seed, **SAMPLING})[0]))
-            o_deep.append(ours_rate(ours_stream(ours, deep, params)))
-            pp = sized_messages(tok, f"pp {i}", PP)
-            _, final = ours_stream(ours, pp, GenParams(max_tokens=1, seed=seed, **SAMPLING))  # type: ignore[arg-type]
-            o_pp.append(final.usage.evaluated_prompt_tokens / final.timings.prompt_s)  # type: ignore[attr-defined]
-            print(f"round {i + 1}: decode server {s_dec[-1]:6.1f} ours {o_dec[-1]:6.1f} (prompt lookup {d_dec[-1]:6.1f})  |  at {len(tok.prompt_tokens(deep))} "
-                  f"tokens: server {s_deep[-1]:6.1f} ours {o_deep[-1]:6.1f}  |  ours pp "
-                  f"({final.usage.evaluated_prompt_tokens} tokens) {o_pp[-1]:6.1f} tok/s")  # type: ignore[attr-defined]
+            runs = {
+                "s_dec": lambda: rate(server.stream(tok.prompt_tokens(short), args.tokens, {"seed": seed, **SAMPLING})[0]),
+                "o_dec": lambda: ours_rate(ours_stream(ours, short, params)),
+                "s_deep": lambda: rate(server.stream(tok.prompt_tokens(deep), args.tokens, {"seed": seed, **SAMPLING})[0]),
+                "o_deep": lambda: ours_rate(ours_stream(ours, deep, params)),
+            }
+            order = ("s_dec", "o_dec", "s_deep", "o_deep") if i % 2 == 0 else ("o_dec", "s_dec", "o_deep", "s_deep")
+            for key in order:  # who goes first alternates: drift does not favour one side
+                r[key] = runs[key]()  # type: ignore[no-untyped-call]
+            r["d_dec"] = ours_rate(ours_stream(drafts, short, params))
+            pp_rates = []
+            for j in range(2):  # two prompts, as llama-bench's two repetitions
+                pp = sized_messages(tok, f"pp {i}.{j}", PP)
+                _, final = ours_stream(ours, pp, GenParams(max_tokens=1, seed=seed, **SAMPLING))  # type: ignore[arg-type]
+                pp_rates.append(final.usage.evaluated_prompt_tokens / final.timings.prompt_s)  # type: ignore[attr-defined]
+            r["o_pp"] = statistics.mean(pp_rates)
+            rows.append(r)
+            print(f"round {i + 1}: llama-bench tg128 {r['tg']:5.1f} | decode server {r['s_dec']:5.1f} ours {r['o_dec']:5.1f} "
+                  f"(prompt lookup {r['d_dec']:5.1f}) | at {len(tok.prompt_tokens(deep))} tokens: llama-bench {r['tg_deep']:5.1f} "
+                  f"server {r['s_deep']:5.1f} ours {r['o_deep']:5.1f} | pp: llama-bench pp512 {r['pp']:6.1f} ours "
+                  f"({final.usage.evaluated_prompt_tokens} tokens) {r['o_pp']:6.1f} tok/s", flush=True)  # type: ignore[attr-defined]
         ttft = ttft_by_turn(ours, 5)
     finally:
         server.close()
         ours.unload()
         drafts.unload()
         tok.unload()
-    bench_b = llama_bench(model, t, (0, DEPTH), reps=2)
-    bench = {k: (bench_a[k] + bench_b[k]) / 2 for k in bench_a}
-    for k in sorted(bench):
-        print(f"llama-bench {k[0]} depth {k[1]}: {bench_a[k]:.1f} before, {bench_b[k]:.1f} after, mean {bench[k]:.1f} tok/s")
-    m = {name: statistics.median(v) for name, v in
-         (("s_dec", s_dec), ("o_dec", o_dec), ("d_dec", d_dec), ("s_deep", s_deep), ("o_deep", o_deep), ("o_pp", o_pp))}
-    tg, tg_d, pp = bench[("tg128", 0)], bench[("tg128", DEPTH)], bench[("pp512", 0)]
-    print(f"llama-server streamed decode: {m['s_dec']:.1f} tok/s (median)   {m['s_dec'] / tg:.3f} x llama-bench tg128")
-    print(f"ours decode:                  {m['o_dec']:.1f} tok/s (median)   {m['o_dec'] / tg:.3f} x llama-bench tg128 (target >= 0.95)")
-    print(f"ours with prompt lookup (default): {m['d_dec']:.1f} tok/s   {m['d_dec'] / m['s_dec']:.3f} x llama-server"
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(r[a] / r[b] for r in rows)
+
+    print(f"llama-bench tg128: {med('tg'):.1f} tok/s, at depth {DEPTH}: {med('tg_deep'):.1f}, pp512: {med('pp'):.1f} (medians)")
+    print(f"llama-server streamed decode: {med('s_dec'):.1f} tok/s   {ratio('s_dec', 'tg'):.3f} x llama-bench tg128")
+    print(f"ours decode:                  {med('o_dec'):.1f} tok/s   {ratio('o_dec', 'tg'):.3f} x llama-bench tg128 (target >= 0.95)")
+    print(f"ours with prompt lookup (default): {med('d_dec'):.1f} tok/s   {ratio('d_dec', 's_dec'):.3f} x llama-server"
           " (this small model often repeats the prompt, which drafts pay off on)")
-    print(f"ours at {DEPTH} tokens:          {m['o_deep']:.1f} tok/s   {m['o_deep'] / tg_d:.3f} x llama-bench tg128 at depth {DEPTH}"
-          f" (target >= 0.95); llama-server there {m['s_deep']:.1f} ({m['s_deep'] / tg_d:.3f} x)")
-    print(f"ours prompt processing:       {m['o_pp']:.1f} tok/s   {m['o_pp'] / pp:.3f} x llama-bench pp512 (target >= 0.95)")
+    print(f"ours at {DEPTH} tokens:          {med('o_deep'):.1f} tok/s   {ratio('o_deep', 'tg_deep'):.3f} x llama-bench tg128 at depth {DEPTH}"
+          f" (target >= 0.95); llama-server there {med('s_deep'):.1f} ({ratio('s_deep', 'tg_deep'):.3f} x)")
+    print(f"ours prompt processing:       {med('o_pp'):.1f} tok/s   {ratio('o_pp', 'pp'):.3f} x llama-bench pp512 (target >= 0.95)")
     print("ttft by turn (s): " + " ".join(f"{x:.3f}" for x in ttft))
     print(f"ttft turn 5 / turn 1: {ttft[4] / ttft[0]:.2f} (target <= 1.5)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-    print(f"ratio: {m['o_dec'] / m['s_dec']:.3f}")
+    print("ours / llama-server decode by round: " + " ".join(f"{r['o_dec'] / r['s_dec']:.3f}" for r in rows))
+    print(f"ratio: {ratio('o_dec', 's_dec'):.3f}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ engines/host_child.py.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -44,6 +45,7 @@ from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRe
 from assistant.engines import safe_mode
 from assistant.engines.host_child import ChildConfig, child_log_level, child_main, unpack_error, write_child_log
 from assistant.engines.host_exit import Crash, collect_stderr, describe_exit, remove_stale_stderr_files
+from assistant.engines.host_stop import StopRelay
 from assistant.engines.safe_mode import SafeSettings
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError
 from assistant.paths import get_paths
@@ -55,7 +57,7 @@ START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
 REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
 CANCEL_GRACE_S = 10.0  # after a stop, how long the child has to end its answer
 EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is terminated
-_POLL_S = 0.01  # the stream's wake-up to pass on a stop: well under a token's time
+_POLL_S = 0.5  # the stream's wake-up to keep a stop's grace period (the stop itself: StopRelay)
 
 _counter = itertools.count(1)
 
@@ -81,6 +83,7 @@ class EngineProxy:
         self._restart_level: int | None = None  # after a crash: the level the next request starts at
         self._answers = 0  # answers completed by the current process
         self._ids = itertools.count(1)
+        self._send_lock = threading.Lock()  # a StopRelay sends from its own thread
         self._offline_sent: bool | None = None
         self._cancel_load = threading.Event()
         self._active: int | None = None  # the answer being streamed, if any
@@ -235,12 +238,18 @@ class EngineProxy:
         assert self._conn is not None
         offline = network.is_offline()
         try:
-            if offline != self._offline_sent:
-                self._conn.send(("offline", offline))
-                self._offline_sent = offline
-            self._conn.send(msg)
+            with self._send_lock:
+                if offline != self._offline_sent:
+                    self._conn.send(("offline", offline))
+                    self._offline_sent = offline
+                self._conn.send(msg)
         except (OSError, ValueError):
             raise self._dead() from None
+
+    def _send_quietly(self, msg: tuple[Any, ...]) -> None:
+        """A stop (from a StopRelay's thread) or "exit": a child that is gone is the caller's to see."""
+        with self._send_lock, contextlib.suppress(OSError, ValueError, AttributeError):
+            self._conn.send(msg)  # type: ignore[union-attr]
 
     def _recv(self, timeout: float | None) -> tuple[Any, ...] | None:
         """The next message, None on timeout; raises Crash when the child is gone."""
@@ -295,14 +304,10 @@ class EngineProxy:
 
     def _stop_child(self) -> None:
         """Ask the child to exit; terminate it, then kill it, if it does not."""
-        proc, conn = self._proc, self._conn
+        proc = self._proc
         if proc is None:
             return
-        try:
-            if conn is not None:
-                conn.send(("exit",))
-        except (OSError, ValueError):
-            pass
+        self._send_quietly(("exit",))
         proc.join(EXIT_GRACE_S)
         if proc.is_alive():
             log.warning("%s engine process %s did not exit; terminating it", self.name, proc.pid)
@@ -428,25 +433,20 @@ class EngineProxy:
 
     def _stream(self, rid: int, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         got_text = False
-        cancel_sent = False
         cancel_deadline = 0.0
         finished = False
+        relay = StopRelay(cancel, lambda stopped: self._send_quietly(("cancel", stopped)), rid)
         try:
             while True:
-                if cancel.is_set() and not cancel_sent:
-                    try:
-                        self._send(("cancel", rid))
-                    except Crash:
-                        pass
-                    cancel_sent = True
+                if cancel.is_set() and not cancel_deadline:
                     cancel_deadline = time.monotonic() + CANCEL_GRACE_S
                 try:
                     msg = self._recv(_POLL_S)
                 except Crash as crash:
-                    if not got_text and not cancel_sent and self._retry_first_answer(crash):
-                        rid = self._begin(messages, params)
+                    if not got_text and not cancel.is_set() and self._retry_first_answer(crash):
+                        rid = relay.rid = self._begin(messages, params)
                         continue
-                    if cancel_sent:  # it died while stopping: the answer stopped all the same
+                    if cancel.is_set():  # it died while stopping: the answer stopped all the same
                         self._restart_level = self._level
                         finished = True
                         yield Chunk(done=True, finish_reason="cancelled")
@@ -454,7 +454,7 @@ class EngineProxy:
                     self._after_answer_crash()
                     raise self._crash_error("answer", crash, kept=got_text) from None
                 if msg is None:
-                    if cancel_sent and time.monotonic() > cancel_deadline:
+                    if cancel_deadline and time.monotonic() > cancel_deadline:
                         log.warning("%s engine did not stop within %.0f s; ending its process", self.name, CANCEL_GRACE_S)
                         self._kill()
                         self._restart_level = self._level
@@ -477,6 +477,7 @@ class EngineProxy:
                     finished = True
                     raise unpack_error(msg[2])
         finally:
+            relay.end()
             self._active = None
             if not finished and self._proc is not None:
                 self._abandon(rid)

@@ -52,6 +52,17 @@ def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
     return chain
 
 
+def _logits_address(lib: Any) -> Any:
+    """llama_get_logits_ith returning the address as an int (no float pointer to cast), or
+    None when the binding does not expose its library."""
+    cdll = getattr(getattr(lib, "llama_cpp", None), "_lib", None)
+    if cdll is None:
+        return None
+    fn = cdll["llama_get_logits_ith"]  # a new function object: the binding's own keeps its types
+    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_int32], ctypes.c_void_p
+    return fn
+
+
 def penalised(params: GenParams) -> bool:
     return bool(params.repeat_penalty) and params.repeat_penalty != 1.0
 
@@ -71,61 +82,66 @@ class Sampler:
             elif 0 < params.top_k <= MAX_TOP_K:
                 self.mode = "top_k"
         self._k = params.top_k
-        self._views: dict[int | None, np.ndarray] = {}
+        self._rows = self._n_vocab // COLUMNS
+        self._views: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
+        self._address = _logits_address(lib)
         if self.mode == "top_k":
             self._data = (lib.llama_token_data * MAX_CANDIDATES)()
-            self._view = np.frombuffer(self._data, dtype=_TOKEN_DATA)
+            view = np.frombuffer(self._data, dtype=_TOKEN_DATA)
+            self._ids, self._values = view["id"], view["logit"]  # p: the chain's softmax sets it
             self._cur = lib.llama_token_data_array(self._data, 0, -1, False)
-            self._rows = self._n_vocab // COLUMNS
 
-    def _logits(self, idx: int) -> np.ndarray:
-        # a view per address: np.ctypeslib.as_array alone takes ~0.1 ms (it makes a ctypes type)
-        ptr = self._lib.llama_get_logits_ith(self._ctx, idx)
-        addr = ctypes.cast(ptr, ctypes.c_void_p).value
-        view = self._views.get(addr)
-        if view is None:
+    def _logits(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """The logits at idx, and the same seen as the grid; views kept per address: making
+        one takes ~0.1 ms (np.ctypeslib.as_array makes a ctypes type), and each step after
+        a decode runs with cold caches, where every call counts (bench/decode_profile.py)."""
+        if self._address is not None:
+            addr = self._address(self._ctx, idx)
+            ptr = None
+        else:
+            ptr = self._lib.llama_get_logits_ith(self._ctx, idx)
+            addr = ctypes.cast(ptr, ctypes.c_void_p).value
+        views = self._views.get(addr)
+        if views is None:
             if len(self._views) > 64:
                 self._views.clear()
-            view = self._views[addr] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
-        return view
+            if ptr is None:
+                ptr = ctypes.cast(addr, ctypes.POINTER(ctypes.c_float))
+            x = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
+            views = self._views[addr] = (x, x[: self._rows * COLUMNS].reshape(self._rows, COLUMNS))
+        return views
 
     def sample(self, idx: int = -1) -> int:
         lib = self._lib
         if self.mode == "full":
             return int(lib.llama_sampler_sample(self.chain, self._ctx, idx))
-        x = self._logits(idx)
+        x, grid = self._logits(idx)
         if self.mode == "greedy":
             tok = int(x.argmax())
         else:
-            cand = self._candidates(x)
+            cand = self._candidates(x, grid)
             if cand is None:
                 return int(lib.llama_sampler_sample(self.chain, self._ctx, idx))
             n = len(cand)
-            view = self._view
-            view["id"][:n] = cand
-            view["logit"][:n] = x[cand]
-            view["p"][:n] = 0.0
+            self._ids[:n] = cand
+            self._values[:n] = x[cand]
             cur = self._cur
-            cur.data, cur.size, cur.selected, cur.sorted = self._data, n, -1, False
+            cur.size, cur.selected, cur.sorted = n, -1, False
             lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
             tok = int(cur.data[cur.selected].id)
         lib.llama_sampler_accept(self.chain, tok)
         return tok
 
-    def _candidates(self, x: np.ndarray) -> np.ndarray | None:
-        """Every token whose logit is at least the k-th largest column maximum, in vocabulary order."""
-        k, rows = self._k, self._rows
-        grid = x[: rows * COLUMNS].reshape(rows, COLUMNS)
+    def _candidates(self, x: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
+        """Every token whose logit is at least the k-th largest column maximum, in vocabulary
+        order. The grid leaves out a vocabulary's last partial row; its bound is still one
+        for the whole (more tokens only raise the k-th largest)."""
+        k = self._k
         col_max = grid.max(axis=0)
-        bound = col_max[np.argpartition(col_max, COLUMNS - k)[COLUMNS - k]]
-        cols = np.flatnonzero(col_max >= bound)
-        r, c = np.nonzero(grid[:, cols] >= bound)
-        cand = r * COLUMNS + cols[c]
-        if rows * COLUMNS < self._n_vocab:
-            cand = np.concatenate((cand, np.flatnonzero(x[rows * COLUMNS:] >= bound) + rows * COLUMNS))
+        bound = np.partition(col_max, COLUMNS - k)[COLUMNS - k]
+        cand = np.flatnonzero(x >= bound)
         if not k <= len(cand) <= MAX_CANDIDATES:
             return None  # NaN logits, or a spread too flat to gain anything
-        cand.sort()
         return cand
 
     def free(self) -> None:

@@ -18,7 +18,16 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
-from assistant.server.common import BadRequest, collect, gen_params, read_json, start, status_for, text_of
+from assistant.server.common import (
+    BadRequest,
+    client_left,
+    gen_params,
+    read_json,
+    start,
+    status_for,
+    text_of,
+    whole_answer,
+)
 from assistant.server.models import Job, ModelHost, PromptCount
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
@@ -60,17 +69,14 @@ async def messages(request: Request) -> Response:
     except AssistantError as exc:
         return error(exc)
     if items is None:
-        return Response(status_code=499)
+        return client_left()
     ident = "msg_" + uuid.uuid4().hex[:24]
     name = model.display_name
     if body.get("stream"):
         return EventSourceResponse(_stream(items, ident, name), ping=15)
-    try:
-        got = await collect(items, request)
-    except AssistantError as exc:
-        return error(exc)
-    if got is None:
-        return Response(status_code=499)
+    got = await whole_answer(items, request, error)
+    if isinstance(got, Response):
+        return got
     n_in = next((i.tokens for i in got if isinstance(i, PromptCount)), 0)
     chunks = [c for c in got if isinstance(c, Chunk)]
     last = next((c for c in reversed(chunks) if c.done), None)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from assistant import model_settings
 from assistant.core.types import Chunk, GenParams, ModelRef
@@ -101,6 +102,21 @@ async def start(host: ModelHost, job: Job, request: Request) -> AsyncGenerator[C
             await items.aclose()
 
     return chain()
+
+
+def client_left() -> Response:
+    return Response(status_code=499)  # nginx's code for a client that left; nobody reads it
+
+
+async def whole_answer(items: AsyncGenerator[Chunk | PromptCount, None], request: Request,
+                       error: Callable[[AssistantError], Response]) -> list[Chunk | PromptCount] | Response:
+    """A non-streamed answer's items, or the response to send instead: the API's own
+    error body when the job failed, 499 when the client left."""
+    try:
+        got = await collect(items, request)
+    except AssistantError as exc:
+        return error(exc)
+    return client_left() if got is None else got
 
 
 async def collect(items: AsyncGenerator[Chunk | PromptCount, None], request: Request) -> list[Chunk | PromptCount] | None:

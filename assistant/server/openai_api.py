@@ -21,7 +21,16 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
-from assistant.server.common import BadRequest, collect, gen_params, read_json, start, status_for, text_of
+from assistant.server.common import (
+    BadRequest,
+    client_left,
+    gen_params,
+    read_json,
+    start,
+    status_for,
+    text_of,
+    whole_answer,
+)
 from assistant.server.models import Job, ModelHost, PromptCount
 
 _FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
@@ -83,19 +92,16 @@ async def _answer(request: Request, *, chat: bool) -> Response:
     except AssistantError as exc:
         return error(exc)
     if items is None:
-        return Response(status_code=499)  # the client left (nginx's code; nobody reads it)
+        return client_left()
     ident = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
     name = model.display_name
     if body.get("stream"):
         opts = body.get("stream_options")
         usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
         return EventSourceResponse(_stream(items, ident, name, chat=chat, include_usage=usage), ping=15)
-    try:
-        got = await collect(items, request)
-    except AssistantError as exc:
-        return error(exc)
-    if got is None:
-        return Response(status_code=499)
+    got = await whole_answer(items, request, error)
+    if isinstance(got, Response):
+        return got
     chunks = [c for c in got if isinstance(c, Chunk)]
     text = "".join(c.text for c in chunks)
     thinking = "".join(c.thinking for c in chunks)

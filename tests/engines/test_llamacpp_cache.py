@@ -109,3 +109,30 @@ def test_a_cut_inside_the_window_needs_no_checkpoint(engines) -> None:  # type: 
     answer, done = collect(warm, other)
     assert warm._kv.restored == before and done.usage.cached_tokens >= done.usage.prompt_tokens - 10
     assert answer == fresh_answer(fresh, other)
+
+
+def test_a_new_checkpoint_takes_the_buffer_of_the_one_it_pushes_out(engines) -> None:  # type: ignore[no-untyped-def]
+    warm, fresh = engines
+    warm._clear_cache()
+    one = GenParams(max_tokens=1, temperature=0.0)
+    story = "Night after night the keeper climbed the stairs and lit the great lamp for the ships. " * 40
+    chats = [[Message("user", LONG + " What did the keeper write?")]]
+    for i in range(3):  # each turn's long answer moves the window past the end of the turn before
+        chats.append(chats[-1] + [Message("assistant", f"{i}. {story}"), Message("user", "And then?")])
+    bufs = []
+    for chat in chats:
+        collect(warm, chat, one)
+        bufs.append(warm._kv._checkpoints[-1].buf)
+    assert len(warm._kv._checkpoints) == 2
+    assert bufs[2] is bufs[0] and bufs[3] is bufs[1]  # no new buffer (zeroed first) after the second
+    # an edit of the last answer: the cut is behind the window, at the checkpoint in turn 1's buffer
+    before = warm._kv.restored
+    edited = chats[2] + [Message("assistant", "He wrote about ships."), Message("user", "And then?")]
+    _, done = collect(warm, edited, one)
+    assert warm._kv.restored == before + 1
+    assert done.usage.cached_tokens >= warm.count_tokens(chats[2]) - 8
+    fresh._clear_cache()
+    collect(fresh, edited, one)
+    a, b = last_logits(warm), last_logits(fresh)
+    assert int(a.argmax()) == int(b.argmax())
+    assert float(abs(a - b).max()) < 0.05 * float(b.max() - b.min()), float(abs(a - b).max())

@@ -89,16 +89,17 @@ def test_the_bound_keeps_every_top_k_token() -> None:
     rng = np.random.default_rng(5)
     s = Sampler.__new__(Sampler)
     for n_vocab, k in ((262_144 + 37, 40), (151_936, 20), (32_000, 256), (COLUMNS * 8, 1)):
-        s._n_vocab, s._rows, s._k = n_vocab, n_vocab // COLUMNS, k
+        rows, s._k = n_vocab // COLUMNS, k
         for spread in (0.01, 3.0, 30.0):
             x = (rng.standard_normal(n_vocab) * spread).astype(np.float32)
             x[rng.integers(0, n_vocab, 50)] = x.max()  # ties at the top
-            cand = s._candidates(x)
+            x[-1] = x.max() + 1  # the largest in the last partial row, outside the grid
+            cand = s._candidates(x, x[: rows * COLUMNS].reshape(rows, COLUMNS))
             if cand is None:  # too flat to gain: the full path
                 continue
             kth = np.sort(x)[-k]
             assert set(np.flatnonzero(x >= kth).tolist()) <= set(cand.tolist())  # the chain's top-k then picks them
             assert list(cand) == sorted(cand)
     x = np.full(COLUMNS * 8, np.nan, dtype=np.float32)
-    s._n_vocab, s._rows, s._k = len(x), 8, 40
-    assert s._candidates(x) is None
+    s._k = 40
+    assert s._candidates(x, x.reshape(8, COLUMNS)) is None
