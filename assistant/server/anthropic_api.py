@@ -18,16 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
-from assistant.server.common import (
-    BadRequest,
-    client_left,
-    gen_params,
-    read_json,
-    start,
-    status_for,
-    text_of,
-    whole_answer,
-)
+from assistant.server.common import BadRequest, client_left, gen_params, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Job, ModelHost, PromptCount
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}

@@ -21,16 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
-from assistant.server.common import (
-    BadRequest,
-    client_left,
-    gen_params,
-    read_json,
-    start,
-    status_for,
-    text_of,
-    whole_answer,
-)
+from assistant.server.common import BadRequest, client_left, gen_params, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Job, ModelHost, PromptCount
 
 _FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
