@@ -71,8 +71,12 @@ class KvCache:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def clear(self) -> None:
-        self._lib.llama_memory_clear(self._mem(), True)
+    def clear(self, wipe: bool = False) -> None:
+        """Forget every cell. Their data stays, as in llama-server: no cell that is not in
+        use is attended to, and zeroing the whole cache costs a memset of it before the
+        next prompt (2 ms for 28 MiB here; ~0.5 s for an 8B model's 4 GiB at 32k).
+        `wipe` zeroes it too, after a decode failed (what it left may be NaN)."""
+        self._lib.llama_memory_clear(self._mem(), wipe)
         self.tokens = []
         self._let_go(self._checkpoints)
         self._checkpoints = []
@@ -193,7 +197,7 @@ class KvCache:
                     return False
                 if rc != 0:
                     # the cache no longer matches our record; start clean next time
-                    self.clear()
+                    self.clear(wipe=True)
                     raise EngineError(f"llama.cpp failed to evaluate the prompt (code {rc}).", "Try a shorter conversation.")
                 self.tokens.extend(part)
                 i = end

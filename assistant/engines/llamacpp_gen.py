@@ -120,7 +120,7 @@ def generate(
                 pos0 = len(record)
                 steps += 1
                 if decode(ctx, drafts.fill([tok, *draft], pos0)) != 0:
-                    kv.clear()
+                    kv.clear(wipe=True)
                     raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
                 record.append(tok)
                 record.extend(draft)
@@ -137,7 +137,7 @@ def generate(
             one[0] = tok
             steps += 1
             if decode(ctx, batch_one(one, 1)) != 0:
-                kv.clear()
+                kv.clear(wipe=True)
                 raise EngineError("llama.cpp failed while generating.", "Try again, or start a new chat.")
             record.append(tok)
             queue.append(sample(-1))

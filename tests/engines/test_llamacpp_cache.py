@@ -136,3 +136,26 @@ def test_a_new_checkpoint_takes_the_buffer_of_the_one_it_pushes_out(engines) -> 
     a, b = last_logits(warm), last_logits(fresh)
     assert int(a.argmax()) == int(b.argmax())
     assert float(abs(a - b).max()) < 0.05 * float(b.max() - b.min()), float(abs(a - b).max())
+
+
+@pytest.mark.parametrize("flash", ["off", "on"])
+def test_a_cleared_cache_answers_as_a_fresh_one_though_its_old_cells_hold_data(gemma_path: Path, flash: str) -> None:
+    """clear() forgets the cells without zeroing them, as llama-server does: a shorter
+    prompt after a long one attends only to its own cells, with or without flash attention."""
+    opts = LoadOptions(n_ctx=2048, n_threads=2, flash_attn=flash)
+    used, fresh = LlamaCppEngine(), LlamaCppEngine()
+    try:
+        for e in (used, fresh):
+            e.load(ModelRef(gemma_path, "gguf"), opts)
+        one = GenParams(max_tokens=1, temperature=0.0)
+        collect(used, [Message("user", LONG + " Tell me more.")], one)
+        used._clear_cache()
+        short = [Message("user", "Name a colour.")]
+        collect(used, short, one)
+        collect(fresh, short, one)
+        a, b = last_logits(used), last_logits(fresh)
+        assert float(abs(a - b).max()) <= 1e-4 * float(b.max() - b.min()), float(abs(a - b).max())
+        assert collect(used, short, GREEDY)[0] == fresh_answer(fresh, short)
+    finally:
+        used.unload()
+        fresh.unload()
