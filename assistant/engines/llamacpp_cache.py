@@ -137,9 +137,10 @@ class KvCache:
         keep = 1 if size > LARGE_CHECKPOINT else MAX_CHECKPOINTS
         # the checkpoint this one pushes out lends its buffer: a new one is zeroed first,
         # which costs more than the copy (3 of 4 ms for Gemma 3 270M; ~0.1 s for a 27B)
-        if len(self._checkpoints) >= keep:
-            self._let_go(self._checkpoints[:len(self._checkpoints) - keep + 1])
-            self._checkpoints = self._checkpoints[len(self._checkpoints) - keep + 1:]
+        out = len(self._checkpoints) - keep + 1  # how many this one pushes out
+        if out > 0:
+            self._let_go(self._checkpoints[:out])
+            self._checkpoints = self._checkpoints[out:]
         buf, self._spare = self._spare, None
         if buf is None or len(buf) < size:
             buf = (ctypes.c_uint8 * (size + size // 8))()  # room for a window that grows a little

@@ -19,7 +19,7 @@ greedy sampler. Any other chain goes through `llama_sampler_sample`.
 from __future__ import annotations
 
 import ctypes
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -52,15 +52,15 @@ def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
     return chain
 
 
-def _logits_address(lib: Any) -> Any:
-    """llama_get_logits_ith returning the address as an int (no float pointer to cast), or
-    None when the binding does not expose its library."""
+def _logits_address(lib: Any) -> Callable[[Any, int], int | None]:
+    """llama_get_logits_ith returning the address as an int: no float pointer to cast on
+    every token. A binding that does not expose its library gets the cast."""
     cdll = getattr(getattr(lib, "llama_cpp", None), "_lib", None)
     if cdll is None:
-        return None
+        return lambda ctx, idx: ctypes.cast(lib.llama_get_logits_ith(ctx, idx), ctypes.c_void_p).value
     fn = cdll["llama_get_logits_ith"]  # a new function object: the binding's own keeps its types
     fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_int32], ctypes.c_void_p
-    return fn
+    return fn  # type: ignore[no-any-return]
 
 
 def penalised(params: GenParams) -> bool:
@@ -95,18 +95,12 @@ class Sampler:
         """The logits at idx, and the same seen as the grid; views kept per address: making
         one takes ~0.1 ms (np.ctypeslib.as_array makes a ctypes type), and each step after
         a decode runs with cold caches, where every call counts (bench/decode_profile.py)."""
-        if self._address is not None:
-            addr = self._address(self._ctx, idx)
-            ptr = None
-        else:
-            ptr = self._lib.llama_get_logits_ith(self._ctx, idx)
-            addr = ctypes.cast(ptr, ctypes.c_void_p).value
+        addr = self._address(self._ctx, idx)
         views = self._views.get(addr)
         if views is None:
             if len(self._views) > 64:
                 self._views.clear()
-            if ptr is None:
-                ptr = ctypes.cast(addr, ctypes.POINTER(ctypes.c_float))
+            ptr = ctypes.cast(addr, ctypes.POINTER(ctypes.c_float))  # type: ignore[arg-type]  # NULL: numpy refuses it
             x = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
             views = self._views[addr] = (x, x[: self._rows * COLUMNS].reshape(self._rows, COLUMNS))
         return views

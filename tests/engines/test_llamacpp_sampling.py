@@ -103,3 +103,17 @@ def test_the_bound_keeps_every_top_k_token() -> None:
     x = np.full(COLUMNS * 8, np.nan, dtype=np.float32)
     s._k = 40
     assert s._candidates(x, x.reshape(8, COLUMNS)) is None
+
+
+def test_a_binding_without_its_library_gets_the_logits_address_by_a_cast(engine: LlamaCppEngine) -> None:
+    from types import SimpleNamespace
+
+    from assistant.engines.llamacpp_sampling import _logits_address
+
+    lib = engine._lib
+    plain = _logits_address(SimpleNamespace(llama_get_logits_ith=lib.llama_get_logits_ith))
+    quick = _logits_address(lib)
+    engine._clear_cache()
+    assert engine._kv is not None
+    engine._kv.evaluate(engine.prompt_tokens([Message("user", "Hello")]))
+    assert plain(engine._ctx, -1) == quick(engine._ctx, -1) != 0
