@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from assistant import __version__
-from assistant.cli_serve import add_parser as add_serve_parser
+from assistant.cli.serve import add_parser as add_serve_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
