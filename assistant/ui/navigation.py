@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
 
@@ -49,7 +49,7 @@ class Navigation(QObject):
         chat.edit_submitted.connect(lambda _row, _text: self.focus_prompt())
         chat.regenerate_requested.connect(self.focus_prompt)
         chat.retry_requested.connect(lambda _target: self.focus_prompt())
-        panel.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
+        panel.list.selectionModel().selectionChanged.connect(self._on_list_selection_changed)
         panel.search.installEventFilter(self)
         panel.search.returnPressed.connect(self._on_search_return_pressed)
         window.installEventFilter(self)
@@ -71,10 +71,14 @@ class Navigation(QObject):
         self.prompt.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- the chat list and search -----------------------------------------------------
-    def _on_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        # moving with the arrow keys opens the chat (not while the list is being reloaded)
-        if current.isValid() and self.panel.list.hasFocus() and not self.panel.selecting:
-            self.panel.conversation_selected.emit(int(current.data(self.panel.model.IdRole)))
+    def _on_list_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        # moving with the arrow keys opens the chat (not while the list is being reloaded).
+        # The selection, not the current row: focus arriving in the list (Tab, or a disabled
+        # model picker handing it on) makes a row current without selecting it, and that
+        # must not open a chat over the new one the user is looking at
+        rows = selected.indexes()
+        if rows and self.panel.list.hasFocus() and not self.panel.selecting:
+            self.panel.conversation_selected.emit(int(rows[0].data(self.panel.model.IdRole)))
 
     def _on_search_return_pressed(self) -> None:
         if self.panel.stack.currentIndex() == 1 and self.panel.results.rowCount():

@@ -56,6 +56,7 @@ class MessageWidget(QFrame):
         self.body = MarkdownView(self)
         self.body.link_activated.connect(self.link_activated)
         self._error = QLabel()
+        self._error.setTextFormat(Qt.TextFormat.PlainText)  # an error may quote what a model wrote
         self._error.setWordWrap(True)
         self._error.setObjectName("error")
         self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -133,7 +134,10 @@ class MessageWidget(QFrame):
                     thinking_s: float | None = None) -> None:
         streaming = status == "streaming"
         self.thinking.set_thinking(thinking, streaming=streaming and not text, seconds=thinking_s)
-        self.body.set_markdown(text if text or not streaming else ("" if thinking else "…"))
+        if self.role == "user":
+            self.body.set_plain_text(text)  # as typed: the user's words are never Markdown or HTML
+        else:
+            self.body.set_markdown(text if text or not streaming else ("" if thinking else "…"))
         self.body.setVisible(bool(text) or not thinking)
         label = STATUS_TEXT.get(status, "")
         self._status.setText(f"· {label}" if label else "")

@@ -10,15 +10,22 @@ streaming) finds the blocks in the source, extracts their exact code, and
 inserts the link line in the same container as the block, after a blank line,
 so it never becomes a table row or a new list item.
 
-Privacy: nothing is fetched (loadResource refuses all but app resources and
-local files); remote images show as a link with their alt text. Links are only
-reported (link_activated), for http/https, on a click or Enter.
+Raw HTML is never HTML here: md4c's "no HTML" flags make every tag plain text, so a
+`<script>`, `<think>` or `<img src=...>` in an answer shows as written and cannot hide
+text, change the page or load anything. A user's own message is plain text, as typed
+(`set_plain_text`). Very long runs without a space get invisible break points, since
+Qt's line breaking is quadratic in the length of a word (a 1 MB line took 146 s).
+
+Privacy: nothing is fetched (loadResource refuses all but the app's own resources);
+every image shows as a link with its alt text. Links are only reported
+(link_activated), for http/https, on a click or Enter.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 
 from PySide6.QtCore import QEvent, QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -42,7 +49,16 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 from assistant.ui.common.fences import COPY_SCHEME, Fence, copy_label, parse_fences, with_copy_links
 from assistant.ui.common.highlighter import PygmentsHighlighter
 
-_GITHUB = QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+_MD = QTextDocument.MarkdownFeature
+# GitHub's dialect with raw HTML off: md4c then treats every tag as text (Qt's docs say
+# "discarded"; md4c keeps it as text, which the tests check)
+MARKDOWN_FEATURES = QTextDocument.MarkdownFeatures(_MD.MarkdownDialectGitHub.value | _MD.MarkdownNoHTML.value)
+# a zero-width space every BREAK_EVERY characters of a run over LONG_RUN without a space
+LONG_RUN = 1000
+BREAK_EVERY = 250
+ZERO_WIDTH_SPACE = "\u200b"
+_LONG_RUN = re.compile(r"\S{%d,}" % LONG_RUN)
+_CHUNK = re.compile(r"\S{%d}(?=\S)" % BREAK_EVERY)
 _LANGUAGE = QTextFormat.Property.BlockCodeLanguage
 _KEEP = QTextCursor.MoveMode.KeepAnchor
 # copy links: small, at the line's end, right on top of their code block
@@ -54,13 +70,17 @@ _LINK_BLOCK_IN_LIST.setBottomMargin(0)
 _LINK_CHAR = QTextCharFormat()
 _LINK_CHAR.setProperty(QTextFormat.Property.FontSizeAdjustment, -1)
 
-# -- fence parser (plain Python) --------------------------------------------------------
+def breakable(text: str) -> str:
+    """`text` with a zero-width space inside each run of LONG_RUN or more characters
+    without whitespace, every BREAK_EVERY characters: what Qt may wrap there in linear time."""
+    if len(text) < LONG_RUN:
+        return text
+    return _LONG_RUN.sub(lambda m: _CHUNK.sub(lambda c: c.group(0) + ZERO_WIDTH_SPACE, m.group(0)), text)
 
-# -- the widget ----------------------------------------------------------------------------
 
-def _is_local(url: QUrl) -> bool:
-    # file URLs with a host are network shares (SMB): they would leak, so not local
-    return url.scheme() == "qrc" or (url.scheme() == "file" and not url.host())
+def _is_app_resource(url: QUrl) -> bool:
+    # only the app's own resources: no network, no shares, no local files named by a model
+    return url.scheme() == "qrc"
 
 
 @functools.cache
@@ -85,6 +105,7 @@ class MarkdownView(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._source = ""
+        self._plain = False  # the user's own text: shown as typed, no Markdown
         self._fences: list[Fence] = []
         self._heights: dict[int, int] = {}  # width -> height for the current content
         self._measuring = False
@@ -119,14 +140,25 @@ class MarkdownView(QTextBrowser):
 
     # -- content ---------------------------------------------------------------------
     def set_markdown(self, text: str) -> None:
-        if text == self._source:
+        if text == self._source and not self._plain:
             return
-        self._source = text
+        self._source, self._plain = text, False
+        self._render()
+
+    def set_plain_text(self, text: str) -> None:
+        """Text shown exactly as written (a user's message): no Markdown, no HTML."""
+        if text == self._source and self._plain:
+            return
+        self._source, self._plain = text, True
         self._render()
 
     def plain_text(self) -> str:
-        """The Markdown source as given (for "Copy message")."""
+        """The text as given (for "Copy message")."""
         return self._source
+
+    def visible_text(self) -> str:
+        """What the reader sees (the break points left out)."""
+        return self.document().toPlainText().replace(ZERO_WIDTH_SPACE, "")
 
     def code_blocks(self) -> list[str]:
         return [f.code for f in self._fences]
@@ -152,8 +184,8 @@ class MarkdownView(QTextBrowser):
         doc = self.document()
         cursor = self.textCursor()
         selection = (cursor.anchor(), cursor.position()) if cursor.hasSelection() else None
-        self._fences = parse_fences(self._source)
-        md = with_copy_links(self._source, self._fences)
+        self._fences = [] if self._plain else parse_fences(self._source)
+        md = "" if self._plain else breakable(with_copy_links(self._source, self._fences))
 
         # A null page size stops the layout while the document is built, styled and
         # highlighted; restoring it lays the document out once.
@@ -161,10 +193,14 @@ class MarkdownView(QTextBrowser):
         doc.setPageSize(QSizeF(0, 0))
         self._highlighter.set_paused(True)  # else every inserted piece is highlighted
         try:
-            doc.setMarkdown(md, _GITHUB)
-            if "![" in self._source:
-                self._replace_remote_images()
-            groups = self._style_blocks()
+            if self._plain:
+                doc.setPlainText(breakable(self._source))
+                groups = []
+            else:
+                doc.setMarkdown(md, MARKDOWN_FEATURES)
+                if "![" in self._source:
+                    self._replace_images()
+                groups = self._style_blocks()
         finally:
             self._highlighter.set_paused(False)
         self._highlighter.set_open_tail(bool(self._fences) and not self._fences[-1].closed)
@@ -231,8 +267,8 @@ class MarkdownView(QTextBrowser):
         cursor.mergeBlockFormat(_LINK_BLOCK if block.textList() is None else _LINK_BLOCK_IN_LIST)
         cursor.mergeCharFormat(_LINK_CHAR)
 
-    def _replace_remote_images(self) -> None:
-        """Remote images become links labelled with their alt text (never fetched)."""
+    def _replace_images(self) -> None:
+        """Images become links labelled with their alt text (never fetched nor read)."""
         doc = self.document()
         found: list[tuple[int, str, str]] = []
         block = doc.begin()
@@ -243,7 +279,7 @@ class MarkdownView(QTextBrowser):
                 fmt = frag.charFormat()
                 if fmt.isImageFormat():
                     name = fmt.toImageFormat().name()
-                    if not _is_local(QUrl(name)):
+                    if not _is_app_resource(QUrl(name)):
                         alt = fmt.stringProperty(QTextFormat.Property.ImageAltText)
                         found.append((frag.position(), name, alt))
                 it += 1
@@ -261,8 +297,8 @@ class MarkdownView(QTextBrowser):
             cursor.insertText(f"[image: {alt or name}]", link)
 
     def loadResource(self, type: int, name: QUrl) -> object:  # noqa: A002, N802 (Qt override)
-        # privacy: never touch the network, nor shares (file://host/...)
-        if not _is_local(name):
+        # privacy: never the network, shares (file://host/...) nor files an answer names
+        if not _is_app_resource(name):
             return None
         return super().loadResource(type, name)
 
