@@ -156,3 +156,15 @@ def test_chat_saves_into_the_same_history(run_cli, gemma_path: Path, home: Path)
 def test_version(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("--version")
     assert r.returncode == 0 and "assistant 0." in r.stdout
+
+
+def test_an_answer_cut_at_the_limit_says_so(run_cli, gemma_path: Path, home: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("ask", "--model", str(gemma_path), "--max-tokens", "5", "--temperature", "0", "--json",
+                "Tell me a very long story about a lighthouse keeper.")
+    assert r.returncode == 0, r.stderr
+    last = json.loads(r.stdout.strip().splitlines()[-1])
+    assert last["finish_reason"] == "length" and last["completion_tokens"] == 5
+    assert "cut off at the length limit (5 tokens)" in r.stderr
+    with ChatStore.open(home / "data" / "history.sqlite3") as store:
+        answer = store.messages(store.list_conversations()[0].id)[-1]
+    assert answer.finish_reason == "length" and answer.cut_off and answer.status == "complete"

@@ -17,15 +17,18 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def answer_details(m: StoredMessage) -> str:
-    """'gemma-3 · llama.cpp · 42.1 tokens/s · stopped' for an answer."""
+def answer_details(m: StoredMessage, *, with_error: bool = True) -> str:
+    """'gemma-3 · llama.cpp · 42.1 tokens/s · stopped' for an answer; the error of a failed
+    one only `with_error` (the chat shows it in full above the details)."""
     bits = [b for b in (m.model, m.engine) if b]
     if m.decode_tokens_per_s:
         bits.append(f"{m.decode_tokens_per_s:.1f} tokens/s")
     if m.status == "stopped":
         bits.append("stopped")
     elif m.status == "failed":
-        bits.append("failed" + (f": {m.error}" if m.error else ""))
+        bits.append("failed" + (f": {m.error}" if m.error and with_error else ""))
+    elif m.cut_off:
+        bits.append("cut off at the length limit")
     return " · ".join(bits)
 
 

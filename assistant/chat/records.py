@@ -40,11 +40,17 @@ class StoredMessage:
     cost_usd: float | None = None  # a cloud answer's price, from the price table
     thinking: str = ""  # a reasoning model's thinking (migration 4)
     thinking_s: float | None = None  # how long it thought
+    finish_reason: str | None = None  # stop / length / cancelled (migration 6; None: earlier)
 
     @property
     def cut_off_thinking(self) -> bool:
         """The answer budget ran out while the model was still thinking: no answer yet."""
         return self.role == "assistant" and self.status == "complete" and bool(self.thinking) and not self.content.strip()
+
+    @property
+    def cut_off(self) -> bool:
+        """The answer ended at the "Longest answer" limit (or thinking used it all up)."""
+        return self.role == "assistant" and self.status == "complete" and (self.finish_reason == "length" or self.cut_off_thinking)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,7 @@ CONV_COLS = "id, title, created_at, updated_at, system_prompt, model, never_clou
 MSG_COLS = (
     "id, conversation_id, role, content, status, engine, model, prompt_tokens,"
     " completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, created_at,"
-    " origin, provider, cost_usd, thinking, thinking_s"
+    " origin, provider, cost_usd, thinking, thinking_s, finish_reason"
 )
 
 

@@ -129,9 +129,28 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX answer_versions_question ON answer_versions(question_id, created_at)")
 
 
+def _migration_6(conn: sqlite3.Connection) -> None:
+    # Why an answer ended ("length": cut off at the answer limit, shown with Continue), and
+    # the exchanges an edit replaced, kept as versions of the question (‹1/2› on it): the
+    # messages from the edited question on, as JSON, keyed by the message before them
+    # (anchor 0: the chat's first message).
+    conn.execute("ALTER TABLE messages ADD COLUMN finish_reason TEXT NULL")
+    conn.execute("ALTER TABLE answer_versions ADD COLUMN finish_reason TEXT NULL")
+    conn.execute(
+        """CREATE TABLE exchange_versions (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            anchor_id INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            exchange TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX exchange_versions_anchor ON exchange_versions(conversation_id, anchor_id)")
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
 )
 
 

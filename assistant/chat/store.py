@@ -242,6 +242,7 @@ class ChatStore:
         error: str | None = None,
         origin: str | None = None,
         provider: str | None = None,
+        finish_reason: str | None = None,
     ) -> StoredMessage:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
@@ -251,7 +252,7 @@ class ChatStore:
         values = (
             conversation_id, role, content, status, engine, model, prompt_tokens,
             completion_tokens, ttft_s, decode_tokens_per_s, duration_s, error, now, origin, provider, None,
-            "", None,
+            "", None, finish_reason,
         )  # fmt: skip
         with self._tx("save a message") as c:
             self._require_conversation(c, conversation_id)
@@ -334,6 +335,7 @@ class ChatStore:
         cost_usd: float | None = None,
         thinking: str = "",
         thinking_s: float | None = None,
+        finish_reason: str | None = None,
     ) -> bool:
         """Write the final text, status and usage. False if the row no longer exists
         (the user deleted the conversation mid-answer: not an error worth raising)."""
@@ -349,10 +351,10 @@ class ChatStore:
             c.execute(
                 "UPDATE messages SET content = ?, status = ?, prompt_tokens = ?,"
                 " completion_tokens = ?, ttft_s = ?, decode_tokens_per_s = ?, duration_s = ?,"
-                " error = ?, cost_usd = ?, thinking = ?, thinking_s = ? WHERE id = ?",
+                " error = ?, cost_usd = ?, thinking = ?, thinking_s = ?, finish_reason = ? WHERE id = ?",
                 (
                     content, status, prompt_tokens, completion_tokens, ttft_s,
-                    decode_tokens_per_s, duration_s, error, cost_usd, thinking, thinking_s, message_id,
+                    decode_tokens_per_s, duration_s, error, cost_usd, thinking, thinking_s, finish_reason, message_id,
                 ),
             )  # fmt: skip
             self._touch(c, row[0], now)

@@ -171,6 +171,7 @@ def run_turn(
         cost_usd=price(usage) if price is not None else None,
         thinking=thought.text,
         thinking_s=thought.seconds(),
+        finish_reason=final.finish_reason if final else "cancelled",
     )
     return TurnResult(answer_id, text, status, final, thinking=thought.text)
 

@@ -17,7 +17,7 @@ from assistant.chat.store import ChatStore
 # the answer's own columns, the same in messages and answer_versions
 FIELDS = ("content", "status", "engine", "model", "prompt_tokens", "completion_tokens", "ttft_s",
           "decode_tokens_per_s", "duration_s", "error", "created_at", "origin", "provider", "cost_usd",
-          "thinking", "thinking_s")
+          "thinking", "thinking_s", "finish_reason")
 _COLS = ", ".join(FIELDS)
 
 

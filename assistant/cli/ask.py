@@ -19,6 +19,7 @@ from assistant.cli.common import (
     EXIT_INTERRUPTED,
     apply_overrides,
     ctrl_c_stops,
+    cut_off_note,
     load_engine,
     pick_model,
     print_text,
@@ -77,6 +78,8 @@ def _report(result: TurnResult, engine: str, backend: str, model: str, *, as_jso
         return EXIT_ERROR
     if result.status == "stopped":
         print("[stopped: the partial answer was kept]", file=sys.stderr)
+    elif note := cut_off_note(result):
+        print(note, file=sys.stderr)
     if as_json:
         chunk = result.chunk
         usage, timings = (chunk.usage, chunk.timings) if chunk else (None, None)

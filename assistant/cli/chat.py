@@ -12,7 +12,16 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import run_turn
 from assistant.cli import checks
 from assistant.cli.cloud import choose_target
-from assistant.cli.common import apply_overrides, ctrl_c_stops, load_engine, pick_model, print_text, print_thinking, title_from
+from assistant.cli.common import (
+    apply_overrides,
+    ctrl_c_stops,
+    cut_off_note,
+    load_engine,
+    pick_model,
+    print_text,
+    print_thinking,
+    title_from,
+)
 from assistant.errors import AssistantError
 from assistant.paths import Paths
 from assistant.settings import Settings
@@ -71,5 +80,7 @@ def run_chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
                 print(f"Error: {result.error}", file=sys.stderr)
             elif result.status == "stopped":
                 print("[stopped]", file=sys.stderr)
+            elif note := cut_off_note(result):
+                print(note, file=sys.stderr)
     engine.unload()
     return 0

@@ -12,6 +12,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from assistant.chat.turn import TurnResult
 from assistant.core.types import GenParams, ModelRef
 from assistant.engines.base import Engine
 from assistant.engines.factory import prepare
@@ -93,3 +94,12 @@ def print_text(text: str) -> None:
 def title_from(prompt: str) -> str:
     line = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
     return line[:60] + ("…" if len(line) > 60 else "")
+
+
+def cut_off_note(result: TurnResult) -> str:
+    """What the terminal says under an answer that ended at the length limit ("" otherwise)."""
+    chunk = result.chunk
+    if result.status != "complete" or chunk is None or chunk.finish_reason != "length":
+        return ""
+    n = chunk.usage.completion_tokens if chunk.usage else 0
+    return f"[cut off at the length limit ({n:,} tokens): pass a larger --max-tokens for a longer answer]"

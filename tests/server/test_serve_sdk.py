@@ -202,3 +202,17 @@ def test_requests_are_in_the_network_record_and_the_token_is_nowhere(served: Ser
     assert all(x["host"] == "127.0.0.1" and x["bytes_sent"] > 0 for x in incoming)
     for f in [served.out, *served.home.rglob("*.log*"), *served.home.rglob("*.jsonl")]:
         assert TOKEN not in f.read_text(errors="replace"), f
+
+
+def test_an_answer_cut_at_the_limit_says_so_in_both_apis(served: Served) -> None:
+    prompt = [{"role": "user", "content": "Tell me a very long story about a lighthouse keeper."}]
+    o = served.openai().chat.completions.create(model=MODEL, messages=prompt, max_tokens=4, temperature=0)  # type: ignore[arg-type]
+    assert o.choices[0].finish_reason == "length" and o.usage is not None and o.usage.completion_tokens == 4
+    finish = None
+    for event in served.openai().chat.completions.create(model=MODEL, messages=prompt, max_tokens=4, temperature=0,  # type: ignore[call-overload]
+                                                         stream=True):
+        for c in event.choices:
+            finish = c.finish_reason or finish
+    assert finish == "length"
+    a = served.anthropic().messages.create(model=MODEL, max_tokens=4, messages=prompt, extra_body={"temperature": 0})  # type: ignore[arg-type]
+    assert a.stop_reason == "max_tokens" and a.usage.output_tokens == 4

@@ -23,10 +23,10 @@ class ChatView(QScrollArea):
     edit_submitted = Signal(int, str)  # row, new text
     regenerate_requested = Signal()
     retry_requested = Signal(str)  # "cloud" / "local": the last answer again, elsewhere
-    continue_requested = Signal()  # the last answer, cut off while thinking: write on
+    continue_requested = Signal()  # the last answer, cut off at the length limit: write on
     link_activated = Signal(QUrl)
     message_copied = Signal(int)
-    version_requested = Signal(int)  # -1 / +1: another version of the last answer
+    version_requested = Signal(int, int)  # row, -1 / +1: another version of that answer or question
     column_changed = Signal(int)  # the side margin of the reading column, for the input row below
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
@@ -85,7 +85,7 @@ class ChatView(QScrollArea):
         w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
         w.continue_requested.connect(lambda _w: self.continue_requested.emit())
         w.link_activated.connect(self.link_activated)
-        w.versions.step_requested.connect(self.version_requested)
+        w.versions.step_requested.connect(lambda step, w=w: self.version_requested.emit(self._row_of(w), step))
         self._fill(w, row)
         return w
 
@@ -94,7 +94,7 @@ class ChatView(QScrollArea):
         M = MessageListModel
         w.set_origin(idx.data(M.OriginRole), self.cloud_label)
         w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole),
-                      idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole))
+                      idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole), cut_off=bool(idx.data(M.CutOffRole)))
         w.versions.set_versions(idx.data(M.VersionsRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -28,7 +28,7 @@ class MessageWidget(QFrame):
     edit_submitted = Signal(object, str)  # self, new text
     regenerate_requested = Signal(object)
     retry_requested = Signal(object, str)  # self, "cloud" / "local"
-    continue_requested = Signal(object)  # an answer cut off while thinking: write on
+    continue_requested = Signal(object)  # an answer cut off at the length limit: write on
     link_activated = Signal(QUrl)
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
@@ -76,7 +76,8 @@ class MessageWidget(QFrame):
         self._regen.setVisible(False)
         self._retry_cloud.setVisible(False)
         self._retry_local.setVisible(False)
-        self.versions = VersionBar(self)  # ‹1/2›: earlier answers kept by Regenerate and Retry
+        # ‹1/2›: earlier answers kept by Regenerate and Retry; earlier exchanges kept by Edit
+        self.versions = VersionBar(self, "question" if role == "user" else "answer")
         actions = self._actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self.versions)
@@ -131,7 +132,7 @@ class MessageWidget(QFrame):
 
     # -- content ---------------------------------------------------------------
     def set_content(self, text: str, status: str, details: str, error: str, thinking: str = "",
-                    thinking_s: float | None = None) -> None:
+                    thinking_s: float | None = None, *, cut_off: bool = False) -> None:
         streaming = status == "streaming"
         self.thinking.set_thinking(thinking, streaming=streaming and not text, seconds=thinking_s)
         if self.role == "user":
@@ -144,8 +145,13 @@ class MessageWidget(QFrame):
         self._status.setVisible(bool(label))
         self._details.setText(details)
         self._fit_details()
-        self._cut_off = status == "complete" and bool(thinking.strip()) and not text.strip()
-        note = "The answer budget ran out while the model was still thinking." if self._cut_off else ""
+        self._cut_off = status == "complete" and (cut_off or bool(thinking.strip()) and not text.strip())
+        if not self._cut_off:
+            note = ""
+        elif text.strip():
+            note = "Cut off at the length limit (Longest answer, in ⚙ Model settings). Continue writes on."
+        else:
+            note = "The answer budget ran out while the model was still thinking."
         self._error.setText(f"⚠ {error}" if error and status == "failed" else note)
         self._error.setVisible(bool(error) and status == "failed" or bool(note))
         done = status != "streaming"
@@ -186,13 +192,19 @@ class MessageWidget(QFrame):
         if self._editor is None:
             self._editor = QPlainTextEdit(self._editor_box)
             self._editor.setAccessibleName("Edit message")
+            self._editor.setTabChangesFocus(True)  # Tab moves on to Cancel and Save and send
+            self._editor.installEventFilter(self)
             send = QPushButton("Save and send", self._editor_box)
             send.setAccessibleName("Save the edited message and send it")
+            send.setToolTip("Save and send (Ctrl+Enter)")
             send.setDefault(True)
             cancel = QPushButton("Cancel", self._editor_box)
             cancel.setAccessibleName("Cancel editing")
+            cancel.setToolTip("Cancel (Esc)")
             send.clicked.connect(self._on_edit_saved)
-            cancel.clicked.connect(self.close_editor)
+            cancel.clicked.connect(self._on_edit_cancelled)
+            QWidget.setTabOrder(self._editor, cancel)  # the order they are read in
+            QWidget.setTabOrder(cancel, send)
             row = QHBoxLayout()
             row.addStretch(1)
             row.addWidget(cancel)
@@ -205,6 +217,25 @@ class MessageWidget(QFrame):
         self.body.hide()
         self._editor_box.show()
         self._editor.setFocus()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        """In the editor: Esc cancels and Ctrl+Enter saves and sends. Both are claimed at
+        ShortcutOverride, so the window's Esc (Stop) does not take them first."""
+        if obj is self._editor and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            assert isinstance(event, QKeyEvent)
+            ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            escape = event.key() == Qt.Key.Key_Escape
+            send = ctrl and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            if escape or send:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress:
+                    (self._on_edit_cancelled if escape else self._on_edit_saved)()
+                return True
+        return super().eventFilter(obj, event)
+
+    def _on_edit_cancelled(self) -> None:
+        self.close_editor()
+        self._edit.setFocus(Qt.FocusReason.OtherFocusReason)  # back where editing began
 
     def _on_edit_saved(self) -> None:
         if self._editor is not None and self._editor.toPlainText().strip():

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from assistant.chat import cloud_route, versions
+from assistant.chat import cloud_route, exchanges, versions
 from assistant.chat.dispatch import SendPolicy
 from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
@@ -203,7 +203,8 @@ class ChatSession(QObject):
         return True
 
     def edit_and_resend(self, row: int, new_text: str) -> bool:
-        """Replace a user message and everything after it, then answer it."""
+        """Replace a user message and everything after it, then answer it. What it replaces
+        is kept as an earlier version of the question (‹1/2› on it)."""
         m = self.messages.message_at(row)
         if self.busy or self.loaded is None or m is None or m.role != "user" or m.id <= 0 or not new_text.strip():
             return False
@@ -211,25 +212,33 @@ class ChatSession(QObject):
         if conv is not None and conv.title == _title_from(m.content):  # the title came from this message
             self.store.rename_conversation(conv.id, _title_from(new_text))
             self.conversations_changed.emit()
-        self.store.delete_messages_from(self.conversation_id, m.id)
+        exchanges.set_aside(self.store, m)
         self.messages.truncate(row)
         self.messages.append(self._placeholder("user", new_text.strip(), "complete"))
         self._start(new_text.strip())
         return True
 
-    def show_version(self, step: int) -> bool:
-        """The last answer's previous (-1) or next (+1) version, in its place."""
-        last = self.messages.message_at(self.messages.rowCount() - 1)
-        if self.busy or last is None or not versions.show(self.store, last, step):
+    def show_version(self, row: int, step: int) -> bool:
+        """The previous (-1) or next (+1) version of the message at `row`, in its place: the
+        last answer's (Regenerate, Retry), or a question's with all that followed it (Edit)."""
+        m = self.messages.message_at(row)
+        if self.busy or m is None:
+            return False
+        shown = exchanges.show(self.store, m, step) if m.role == "user" else versions.show(self.store, m, step)
+        if not shown:
             return False
         self.messages.sync(self.store.messages(self.conversation_id))
         self._refresh_versions()
         return True
 
     def _refresh_versions(self) -> None:
-        last = self.messages.message_at(self.messages.rowCount() - 1)
+        rows = self.messages.messages()
+        found = exchanges.versions_in(self.store, [m for m in rows if m.id > 0])
+        last = rows[-1] if rows else None
         v = versions.versions_of(self.store, last) if last is not None else None
-        self.messages.set_versions({last.id: (v.index, v.count)} if last is not None and v else {})
+        if last is not None and v is not None:
+            found[last.id] = (v.index, v.count)
+        self.messages.set_versions(found)
 
     def stop(self) -> None:
         if self.busy:

@@ -1,4 +1,5 @@
-"""‹ 1/2 ›: which version of an answer is shown, and buttons to the others."""
+"""‹ 1/2 ›: which version of an answer (Regenerate, Retry) or of a question (Edit) is shown,
+and buttons to the others."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 class VersionBar(QWidget):
     step_requested = Signal(int)  # -1: the previous version, +1: the next one
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, noun: str = "answer") -> None:
         super().__init__(parent)
-        self.prev_button = self._button("‹", "Previous version of this answer", -1)
-        self.next_button = self._button("›", "Next version of this answer", +1)
+        self.prev_button = self._button("‹", f"Previous version of this {noun}", -1)
+        self.next_button = self._button("›", f"Next version of this {noun}", +1)
         self.label = QLabel(self)
         self.label.setObjectName("details")
-        self.label.setAccessibleName("Answer version")
+        self.label.setAccessibleName(f"{noun.capitalize()} version")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)

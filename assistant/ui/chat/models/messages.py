@@ -33,8 +33,10 @@ def origin_details(m: StoredMessage) -> str:
             bits.append("stopped")
         elif m.status == "failed":
             bits.append("failed, partial answer kept" if m.content else "failed")
+        elif m.cut_off:
+            bits.append("cut off at the length limit")
         return " · ".join(bits)
-    rest = answer_details(replace(m, model=short_model_name(m.model) or None))
+    rest = answer_details(replace(m, model=short_model_name(m.model) or None), with_error=False)
     return "Local · " + rest if rest else "Local"
 
 
@@ -50,7 +52,8 @@ class MessageListModel(QAbstractListModel):
     ThinkingSecondsRole = Qt.ItemDataRole.UserRole + 9  # how long it thought (None: unknown)
     # what changes on each render tick of a streaming answer
     STREAMING_ROLES = [ContentRole, Qt.ItemDataRole.DisplayRole, ThinkingRole, ThinkingSecondsRole]
-    VersionsRole = Qt.ItemDataRole.UserRole + 10  # (shown, count) of an answer with earlier versions, else None
+    VersionsRole = Qt.ItemDataRole.UserRole + 10  # (shown, count) of a message with earlier versions, else None
+    CutOffRole = Qt.ItemDataRole.UserRole + 11  # an answer that ended at the length limit
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -69,6 +72,7 @@ class MessageListModel(QAbstractListModel):
             self.ThinkingRole: b"thinking",
             self.ThinkingSecondsRole: b"thinkingSeconds",
             self.VersionsRole: b"versions",
+            self.CutOffRole: b"cutOff",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -98,13 +102,15 @@ class MessageListModel(QAbstractListModel):
             return m.thinking_s
         if role == self.VersionsRole:
             return self._versions.get(m.id)
+        if role == self.CutOffRole:
+            return m.cut_off
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if m.role == "user" else "Assistant"
             return f"{who}: {m.content}"
         return None
 
     def set_versions(self, versions: dict[int, tuple[int, int]]) -> None:
-        """Which answers have versions: message id -> (shown, count)."""
+        """Which messages have versions: message id -> (shown, count)."""
         changed = {i for i in set(versions) | set(self._versions) if versions.get(i) != self._versions.get(i)}
         self._versions = dict(versions)
         for i, m in enumerate(self._rows):
