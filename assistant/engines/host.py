@@ -7,24 +7,20 @@ engine lives in a child process of its own, and the app talks to it through
 stream_chat, unload, name, backend, context_length). When the child dies the caller
 gets an `EngineCrashedError` in plain words; the app and the conversation go on.
 
-Transport: `multiprocessing` with the spawn start method and one duplex `Pipe`;
-messages are tuples pickled by the standard library. No threads of the app cross.
+Transport: `multiprocessing` (spawn) and one duplex `Pipe` of pickled tuples.
 
 - Requests (parent -> child): ("load", model, options, safe), ("count", id, messages),
   ("chat", id, messages, params), ("cancel", id), ("offline", bool), ("exit",).
-- Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
-  ("loaded", facts), ("result", id, n), ("started", id), ("t", id, text, thinking) for each
-  piece of text as it is produced, ("done", id, final chunk), ("error", id, packed error),
-  and at any time ("log", record): the child's log records, written to the app's log.
+- Replies: ("ready", pid, probe), ("progress", fraction), ("loaded", facts), ("result", id, n),
+  ("started", id), ("t", id, text, thinking) per piece of text, ("done", id, final chunk),
+  ("error", id, packed error), and at any time ("log", record) for the app's log.
 
-Safe mode: a crash while loading, or during the first answer before any text arrived,
-is retried automatically in a new process one step down safe_mode.LADDER, until a step
-works (remembered per model and machine) or none is left. A crash after text arrived
-is reported (the partial answer is kept by chat/turn.py); the next request starts a new
-process, one step safer if the model had not yet answered once.
-
-The child's side (its reader thread, Offline mode, logging, the test hooks) is in
-engines/host_child.py.
+Safe mode: a crash while loading, or during the first answer before any text arrived, is
+retried in a new process one step down safe_mode.LADDER, until a step works (remembered per
+model and machine) or none is left. A crash after text arrived is reported (chat/turn.py keeps
+the partial answer); the next request starts a new process, one step safer if the model had
+not yet answered once. A death while idle is told by `exit_watch` (host_exit.ExitWatch), and
+the next request loads the model again. The child's side is engines/host_child.py.
 """
 
 from __future__ import annotations
@@ -44,7 +40,7 @@ from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import safe_mode
 from assistant.engines.host_child import ChildConfig, child_log_level, child_main, unpack_error, write_child_log
-from assistant.engines.host_exit import Crash, collect_stderr, describe_exit, remove_stale_stderr_files
+from assistant.engines.host_exit import Crash, ExitWatch, collect_stderr, describe_exit, remove_stale_stderr_files
 from assistant.engines.host_stop import StopRelay
 from assistant.engines.safe_mode import SafeSettings
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError
@@ -62,7 +58,6 @@ _POLL_S = 0.5  # the stream's wake-up to keep a stop's grace period (the stop it
 _counter = itertools.count(1)
 
 
-# ===================================================================== the proxy
 class EngineProxy:
     """An Engine whose model lives in a child process (one process per loaded model)."""
 
@@ -90,6 +85,7 @@ class EngineProxy:
         self.test_probe: str | None = None
         self.load_report: dict[str, Any] = {}  # what llama.cpp used at the last load (llamacpp_options.report)
         self.safe_mode_note = ""  # the last safe-mode decision, in words ("" at full speed)
+        self.exit_watch = ExitWatch()  # its on_exit hears of a death while idle
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -232,6 +228,7 @@ class EngineProxy:
         proc.start()
         child_conn.close()
         self._proc, self._conn, self._stderr_file = proc, parent_conn, stderr_file
+        self.exit_watch.watch(proc, lambda: self._proc is proc and self._active is None and self._model is not None)
         log.info("started %s engine process %s", self.name, proc.pid)
 
     def _send(self, msg: tuple[Any, ...]) -> None:
@@ -297,6 +294,7 @@ class EngineProxy:
 
     def _kill(self) -> None:
         proc = self._proc
+        self.exit_watch.expect(proc)
         if proc is not None and proc.is_alive():
             proc.kill()
             proc.join(EXIT_GRACE_S)
@@ -307,6 +305,7 @@ class EngineProxy:
         proc = self._proc
         if proc is None:
             return
+        self.exit_watch.expect(proc)
         self._send_quietly(("exit",))
         proc.join(EXIT_GRACE_S)
         if proc.is_alive():
@@ -334,6 +333,9 @@ class EngineProxy:
         if self._active is not None and self._proc is not None:
             self._abandon(self._active)  # a stream left unread must not block the pipe
         self._active = None
+        if self._proc is not None and not self._proc.is_alive():  # it died while idle: load again as it was
+            self._dead()
+            self._restart_level = self._level
         if self._proc is not None:
             return
         # the process died after a crash: a new one, at the level chosen then

@@ -34,6 +34,7 @@ from assistant.settings import Settings, save_settings
 from assistant.ui.about_dialog import AboutDialog
 from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.conversation_panel import ConversationPanel
+from assistant.ui.chat.deleted_chats import DeletedChats
 from assistant.ui.chat.empty_state import EmptyState
 from assistant.ui.chat.engine_host import LoadedModel
 from assistant.ui.chat.export_dialog import export_conversation
@@ -59,8 +60,6 @@ from assistant.ui.settings.network_view import NetworkActivityDialog
 
 log = logging.getLogger(__name__)
 
-UNDO_SECONDS = 10
-
 
 class MainWindow(QMainWindow):
     def __init__(self, paths: Paths, settings: Settings, store: ChatStore) -> None:
@@ -73,7 +72,7 @@ class MainWindow(QMainWindow):
         self.installed = InstalledModelsModel(self)
         self._scan: ModelScan | None = None
         self._scanned = False
-        self._pending_delete: int = 0
+        self._engine_gone = False  # the model's process ended while idle (said in the header)
         self.library = None  # LibraryWindow, made on first use
         self.wizard = None  # FirstRunWizard at a first start with no model
         self.hub_endpoint: str | None = None  # None: huggingface_hub's default (tests: a local Hub)
@@ -119,20 +118,7 @@ class MainWindow(QMainWindow):
         rl.addWidget(self.header)
         rl.addWidget(self.body, 1)
 
-        # undo bar for deletions
-        self.undo_bar = QWidget(self)
-        ub = QHBoxLayout(self.undo_bar)
-        ub.setContentsMargins(12, 4, 12, 4)
-        self.undo_label = QLabel(self.undo_bar)
-        self.undo_button = QPushButton("Undo", self.undo_bar)
-        self.undo_button.setAccessibleName("Undo delete")
-        self.undo_button.clicked.connect(self._on_undo_clicked)
-        ub.addWidget(self.undo_label, 1)
-        ub.addWidget(self.undo_button)
-        self.undo_bar.hide()
-        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
-        self._undo_timer.timeout.connect(self._on_undo_expired)
-        rl.addWidget(self.undo_bar)
+        self._right_layout = rl  # the deleted-chats bar goes below the chat (after the menus exist)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.panel)
@@ -143,6 +129,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self._build_menus()
+        self.deleted = DeletedChats(store, self, self.edit_menu)  # Undo (Ctrl+Z) until the app quits
+        self.deleted.restored.connect(self._on_chat_restored)
+        rl.addWidget(self.deleted.bar)
         self._connect()
 
         self.cloud = CloudControls(CloudControlsHost(
@@ -173,7 +162,7 @@ class MainWindow(QMainWindow):
         self._action(f, "Export chat as &JSON…", lambda: self._export(self.session.conversation_id, "json"))
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        e = bar.addMenu("&Edit")
+        e = self.edit_menu = bar.addMenu("&Edit")
         self._action(e, "&Find in chats", self.panel.focus_search, QKeySequence.StandardKey.Find)
         self._action(e, "&Settings…", self.open_settings, "Ctrl+,")
         m = bar.addMenu("&Models")
@@ -201,6 +190,7 @@ class MainWindow(QMainWindow):
         s.conversation_changed.connect(self._on_conversation_changed)
         s.conversations_changed.connect(lambda: self._on_conversation_changed(s.conversation_id))  # titles too
         s.error_occurred.connect(self._on_error)
+        s.engine_exited.connect(self._on_engine_exited)
         self.chat.edit_submitted.connect(s.edit_and_resend)
         self.chat.regenerate_requested.connect(s.regenerate)
         self.chat.continue_requested.connect(s.continue_answer)
@@ -256,15 +246,25 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, loaded: LoadedModel) -> None:
         self.header.select_path(str(loaded.model.path))
-        self.header.show_ready(
-            f"{loaded.backend} · {loaded.context_length:,} tokens",
-            f"{loaded.model.display_name}: {loaded.context_length:,} tokens of context. {loaded.plan_reason}",
-        )
+        self._show_model_status(loaded)
         self.settings.default_model = str(loaded.model.path)
         self._save_settings()
 
         usage.record_used(usage.usage_path(self.paths.data_dir), loaded.model.path)
         self.prompt.setFocus()
+
+    def _show_model_status(self, loaded: LoadedModel) -> None:
+        self._engine_gone = False
+        self.header.show_ready(
+            f"{loaded.backend} · {loaded.context_length:,} tokens",
+            f"{loaded.model.display_name}: {loaded.context_length:,} tokens of context. {loaded.plan_reason}",
+        )
+
+    def _on_engine_exited(self, message: str) -> None:
+        # said once, where the model's state is shown; no dialog over the chat
+        self._engine_gone = True
+        self.header.show_ready("Stopped: loads again when you send.", message)
+        self.statusBar().showMessage(message, 15000)
 
     def _on_model_load_failed(self, message: str) -> None:
         self.header.show_ready("Could not load the model.")
@@ -364,6 +364,8 @@ class MainWindow(QMainWindow):
             self.prompt.clear()
 
     def _on_busy_changed(self, busy: bool) -> None:
+        if not busy and self._engine_gone and self.session.loaded is not None:
+            self._show_model_status(self.session.loaded)  # the answer loaded it again
         self.send_button.setVisible(not busy)
         self.stop_button.setVisible(busy)
         self.chat.set_busy(busy)
@@ -398,33 +400,14 @@ class MainWindow(QMainWindow):
 
     # -- delete with undo ------------------------------------------------------------
     def _on_delete_requested(self, conversation_id: int) -> None:
-        conv = self.store.get_conversation(conversation_id)
-        if conv is None:
-            return
-        self._on_undo_expired()  # an earlier deletion becomes final
         if conversation_id == self.session.conversation_id:
             self.session.new_conversation()
-        self.store.trash_conversation(conversation_id)
-        self._pending_delete = conversation_id
-        self.undo_label.setText(f"Deleted “{conv.title}”.")
-        self.undo_bar.show()
-        self._undo_timer.start()
-        self.panel.reload(self.session.conversation_id)
+        if self.deleted.delete(conversation_id):
+            self.panel.reload(self.session.conversation_id)
 
-    def _on_undo_clicked(self) -> None:
-        if self._pending_delete:
-            self.store.restore_conversation(self._pending_delete)
-            restored, self._pending_delete = self._pending_delete, 0
-            self._undo_timer.stop()
-            self.undo_bar.hide()
-            self.session.open_conversation(restored)
-            self.panel.reload(restored)
-
-    def _on_undo_expired(self) -> None:
-        if self._pending_delete:
-            self.store.purge_trash()
-            self._pending_delete = 0
-        self.undo_bar.hide()
+    def _on_chat_restored(self, conversation_id: int) -> None:
+        self.session.open_conversation(conversation_id)
+        self.panel.reload(conversation_id)
 
     # -- export ----------------------------------------------------------------------
     def _export(self, conversation_id: int, kind: str) -> None:
@@ -478,7 +461,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         try:
-            self._on_undo_expired()
+            self.deleted.purge()
             self.settings.window_geometry = state_to_text(self.saveGeometry())
             self.settings.splitter_state = state_to_text(self.splitter.saveState())
             self.settings.last_conversation_id = self.session.conversation_id

@@ -188,13 +188,35 @@ def test_delete_with_undo(qtbot, window: MainWindow) -> None:  # type: ignore[no
     send(qtbot, window, "Keep this safe")
     cid = window.session.conversation_id
     window.panel.delete_requested.emit(cid)
-    assert window.panel.model.rowCount() == 0 and window.undo_bar.isVisible()
+    assert window.panel.model.rowCount() == 0 and window.deleted.bar.isVisible()
     assert window.session.conversation_id == 0
-    window.undo_button.click()
+    window.deleted.undo_button.click()
     assert window.panel.model.rowCount() == 1 and window.session.conversation_id == cid
-    window.panel.delete_requested.emit(cid)
-    window._undo_timer.timeout.emit()  # the undo window ends
-    assert window.store.get_conversation(cid) is None
+    assert not window.deleted.bar.isVisible() and not window.deleted.action.isEnabled()
+
+
+def test_deletions_queue_and_ctrl_z_undoes_them_newest_first(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    a = window.store.create_conversation("First <b>chat</b>")
+    b = window.store.create_conversation("Second chat")
+    window.panel.reload()
+    window.panel.delete_requested.emit(a.id)
+    window.panel.delete_requested.emit(b.id)  # a second deletion does not make the first final
+    assert not {a.id, b.id} & {c.id for c in window.store.list_conversations()}
+    assert "Second chat" in window.deleted.label.text() and "1 more" in window.deleted.label.text()
+    window.deleted.timer.timeout.emit()  # the note goes away; the deletions can still be undone
+    assert not window.deleted.bar.isVisible() and window.deleted.action.isEnabled()
+    window.panel.list.setFocus()
+    qtbot.keyClick(window.panel.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.conversation_id == b.id and b.id in {c.id for c in window.store.list_conversations()}
+    qtbot.keyClick(window.panel.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.conversation_id == a.id and window.panel.model.rowCount() == 2
+    assert not window.deleted.action.isEnabled()
+    # deleted again, then the app quits: gone for good
+    window.panel.delete_requested.emit(a.id)
+    assert window.deleted.label.text() == "Deleted “First <b>chat</b>”."  # the title as written
+    window.deleted.purge()
+    assert window.store.get_conversation(a.id) is None  # nothing left to restore
+    assert window.deleted.undo() == 0
 
 
 def test_exports_match_the_conversation(qtbot, window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -61,6 +61,7 @@ class InferenceWorker(QObject):
     token_received = Signal(int, str)  # request id, text
     thinking_received = Signal(int, str)  # request id, thinking text
     turn_finished = Signal(int, object)  # request id, TurnResult
+    engine_exited = Signal(str)  # the engine's process ended while idle: how, in words
 
     def __init__(self, store: ChatStore) -> None:
         super().__init__()
@@ -94,6 +95,9 @@ class InferenceWorker(QObject):
             self.load_failed.emit(EngineError(f"Loading {request.model.display_name} failed: {exc}", "See the log for details."))
             return
         self._engine, self._model = engine, request.model
+        watch = getattr(engine, "exit_watch", None)  # a process of its own: hear of a death while idle
+        if watch is not None:
+            watch.on_exit = self.engine_exited.emit  # from the watcher's thread: queued to the GUI
         self.loaded.emit(LoadedModel(request.model, engine.name, engine.backend, engine.context_length, plan.reason))
 
     def cancel_load(self) -> bool:

@@ -49,6 +49,7 @@ class ChatSession(QObject):
     consent_requested = Signal(object)  # ConsentRequest: the GUI asks, then calls resolve_consent
     notice = Signal(str)  # a passing note for the status bar
     cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
+    engine_exited = Signal(str)  # the model's process ended while idle; the next send loads it again
 
     def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +80,7 @@ class ChatSession(QObject):
         w.load_started.connect(self._on_load_started)
         w.loaded.connect(self._on_loaded)
         w.load_failed.connect(self._on_load_failed)
+        w.engine_exited.connect(self._on_engine_exited)
         self.cloud_host.worker.token_received.connect(self._on_token_received)
         self.cloud_host.worker.turn_finished.connect(self._on_turn_finished)
 
@@ -126,6 +128,11 @@ class ChatSession(QObject):
             self.model_load_cancelled.emit()
             return
         self.model_load_failed.emit(str(error))
+
+    def _on_engine_exited(self, how: str) -> None:
+        if self.loaded is not None and not self.busy:  # while answering, the answer reports it
+            self.engine_exited.emit(
+                f"The model's process ended ({how}). Your conversation is safe: the model loads again when you send.")
 
     def cancel_load(self) -> bool:
         """Stop the model that is loading (its process is ended). False when nothing loads."""

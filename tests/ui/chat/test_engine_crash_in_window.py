@@ -5,6 +5,8 @@ before the first answer is retried in safe mode and remembered for the model."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,8 @@ def test_a_crash_mid_answer_keeps_the_window_and_the_partial_answer(  # type: ig
         assert "stopped unexpectedly" in (rows[1].error or "") and "signal 11" in (rows[1].error or "")
         shown = w.chat.widget_at(1)._error  # said once, in the answer itself
         assert shown.isVisible() and "stopped unexpectedly" in shown.text() and "conversation is safe" in shown.text()
+        details = w.chat.widget_at(1)._details.text()  # the footer says "failed", not the error again
+        assert "failed" in details and "stopped unexpectedly" not in details
         assert warnings == []
         assert w.session.host.worker._engine.pid != child or not w.session.host.worker._engine.alive  # type: ignore[union-attr]
     finally:
@@ -80,5 +84,39 @@ def test_cancel_while_loading_ends_the_load(  # type: ignore[no-untyped-def]
         assert w.session.loaded is None and warnings == []  # a cancel is not an error
         assert w.header.status.text() == "Loading cancelled."
         assert not w.header.cancel_button.isVisible() and w.header.picker.isEnabled()
+    finally:
+        close_window(w)
+
+
+def test_a_death_while_idle_is_said_once_and_the_next_send_loads_again(  # type: ignore[no-untyped-def]
+    qtbot, gemma_path: Path, warnings: list[tuple[str, str]]
+) -> None:
+    w = _window(qtbot, gemma_path, max_tokens=4)
+    try:
+        engine = w.session.host.worker._engine
+        child = engine.pid  # type: ignore[union-attr]
+        os.kill(child, signal.SIGKILL)  # the OOM killer, between answers
+        qtbot.waitUntil(lambda: w.header.status.text().startswith("Stopped"), timeout=10_000)
+        assert "signal 9" in w.header.status.toolTip() and "loads again when you send" in w.statusBar().currentMessage()
+        assert warnings == []  # no dialog: said in the header and the status bar
+        assert w.session.send("Hello again")
+        qtbot.waitUntil(lambda: not w.session.busy, timeout=TURN_TIMEOUT)
+        rows = w.store.messages(w.session.conversation_id)
+        assert rows[-1].role == "assistant" and rows[-1].status == "complete" and rows[-1].content.strip()
+        assert engine.pid not in (None, child)  # type: ignore[union-attr]
+        assert w.header.status.text().startswith("CPU")  # back to the model's state
+    finally:
+        close_window(w)
+
+
+def test_an_unload_is_not_reported_as_a_death(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = _window(qtbot, gemma_path, max_tokens=4)
+    try:
+        heard: list[str] = []
+        w.session.engine_exited.connect(heard.append)
+        w.session.host.unload()
+        qtbot.waitUntil(lambda: w.session.host.worker._engine is None, timeout=30_000)
+        qtbot.wait(300)
+        assert heard == []
     finally:
         close_window(w)
