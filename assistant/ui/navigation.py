@@ -1,6 +1,7 @@
 """The window's keyboard paths and narrow-window behaviour, kept out of main_window.py.
 
-- Tab order: message box -> Send -> model picker -> chat list -> search -> New chat.
+- Tab order, as the window reads: New chat -> search -> chat list -> model picker -> ⚙ ->
+  Add file -> More models -> the conversation, message by message -> message box -> its buttons.
 - Focus goes back to the message box when an answer starts or ends (sending hides Send,
   editing closes the editor: Qt would move the focus to the next widget, the search box).
 - The chat list follows the arrow keys (the chat opens as the selection moves).
@@ -35,12 +36,8 @@ class Navigation(QObject):
         self.sidebar_action.setCheckable(True)
         self.sidebar_action.setChecked(True)
 
-        QWidget.setTabOrder(prompt, send_button)
-        QWidget.setTabOrder(send_button, header.picker)
-        QWidget.setTabOrder(header.picker, panel.list)
-        QWidget.setTabOrder(panel.list, panel.search)
-        QWidget.setTabOrder(panel.search, panel.hits)
-        QWidget.setTabOrder(panel.hits, panel.new_button)
+        self.apply_tab_order()
+        chat.widgets_added.connect(self.apply_tab_order)  # new messages join the chain in their place
 
         session.busy_changed.connect(self._on_busy_changed)
         # after the send or edit started (these run after the window's own slots): Send is
@@ -55,6 +52,17 @@ class Navigation(QObject):
         window.installEventFilter(self)
 
     # -- focus ------------------------------------------------------------------------
+    def apply_tab_order(self) -> None:
+        """Reading order: the chat list's side top to bottom, the header left to right, the
+        conversation message by message, the message box and its buttons."""
+        p, h = self.panel, self.header
+        row = getattr(self.window, "input_row", None)  # Ask <cloud>, Send, Stop, in the row's order
+        buttons = [row.itemAt(i).widget() for i in range(row.count())] if row is not None else [self.send_button]
+        chain = [p.new_button, p.search, p.hits, p.list, h.picker, h.settings_button, h.add_button, h.library_button,
+                 self.chat, *self.chat.focus_order(), self.prompt, *[b for b in buttons if b is not None and b is not self.prompt]]
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
+
     def _focus_in_chat(self) -> bool:
         """The focus is where it was when the user sent or edited (or nowhere): the message
         box may take it back; a user who moved to the list or search keeps it there."""

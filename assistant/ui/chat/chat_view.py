@@ -28,6 +28,7 @@ class ChatView(QScrollArea):
     message_copied = Signal(int)
     version_requested = Signal(int, int)  # row, -1 / +1: another version of that answer or question
     column_changed = Signal(int)  # the side margin of the reading column, for the input row below
+    widgets_added = Signal()  # message widgets were made: the window puts them in its tab order
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +86,7 @@ class ChatView(QScrollArea):
         w.retry_requested.connect(lambda _w, target: self.retry_requested.emit(target))
         w.continue_requested.connect(lambda _w: self.continue_requested.emit())
         w.link_activated.connect(self.link_activated)
+        w.controls_added.connect(self.widgets_added)
         w.versions.step_requested.connect(lambda step, w=w: self.version_requested.emit(self._row_of(w), step))
         self._fill(w, row)
         return w
@@ -94,7 +96,8 @@ class ChatView(QScrollArea):
         M = MessageListModel
         w.set_origin(idx.data(M.OriginRole), self.cloud_label)
         w.set_content(idx.data(M.ContentRole), idx.data(M.StatusRole), idx.data(M.DetailsRole), idx.data(M.ErrorRole),
-                      idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole), cut_off=bool(idx.data(M.CutOffRole)))
+                      idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole), cut_off=bool(idx.data(M.CutOffRole)),
+                      details_name=idx.data(M.DetailsNameRole) or "")
         w.versions.set_versions(idx.data(M.VersionsRole))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
@@ -117,6 +120,7 @@ class ChatView(QScrollArea):
         self._update_actions()
         self._stick_to_bottom = True
         QTimer.singleShot(0, self.scroll_to_bottom)
+        self.widgets_added.emit()
 
     def _on_more_clicked(self) -> None:
         start = max(0, self._first - PAGE)
@@ -126,6 +130,7 @@ class ChatView(QScrollArea):
             self._insert_widget(0, self._make(row))
         self._first = start
         self._more.setVisible(self._first > 0)
+        self.widgets_added.emit()
         # keep the message the user was looking at in place
         QTimer.singleShot(0, lambda: bar.setValue(bar.maximum() - from_bottom))
 
@@ -134,6 +139,7 @@ class ChatView(QScrollArea):
         for row in range(first, last + 1):
             self._insert_widget(row - self._first, self._make(row))
         self._update_actions()
+        self.widgets_added.emit()
 
     def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
         lo, hi = max(first, self._first), last
@@ -177,6 +183,9 @@ class ChatView(QScrollArea):
             f"QPushButton[flat=\"true\"]:hover {{ border-color: {c.border}; }}"
             f"QPushButton[flat=\"true\"]:focus {{ border-color: {c.link}; }}"
             f"QPushButton[flat=\"true\"]:disabled {{ color: {c.muted_text}; }}"
+            # a message's text takes the focus too (to select and copy with the keyboard): ring it
+            "QTextBrowser { border: 2px solid transparent; border-radius: 4px; }"
+            f"QTextBrowser:focus {{ border-color: {c.link}; }}"
         )
         for w in self._widgets:
             w.body.set_dark(dark)
@@ -209,6 +218,10 @@ class ChatView(QScrollArea):
     def _on_edit_submitted(self, w: MessageWidget, text: str) -> None:
         w.close_editor()
         self.edit_submitted.emit(self._row_of(w), text)
+
+    def focus_order(self) -> list[QWidget]:
+        """Its controls top to bottom: Show earlier messages, then each message's own."""
+        return [self._more, *[c for w in self._widgets for c in w.focus_order()]]
 
     def widget_at(self, row: int) -> MessageWidget | None:
         i = row - self._first

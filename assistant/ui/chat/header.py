@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
 from assistant.ui.chat.models.installed import InstalledModelsModel
-from assistant.ui.common.elided import ElidedLabel
+from assistant.ui.common.elided import ElidedComboBox, ElidedLabel
 
 
 class ChatHeader(QWidget):
@@ -31,8 +31,8 @@ class ChatHeader(QWidget):
     def __init__(self, models: InstalledModelsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models = models
-        label = self.picker_label = QLabel("&Model:", self)
-        self.picker = QComboBox(self)
+        label = self.picker_label = QLabel("M&odel:", self)  # Alt+O: Alt+M is the Models menu
+        self.picker = ElidedComboBox(self)  # a long name is cut in the middle, with an ellipsis
         self.picker.setModel(models)
         self.picker.setAccessibleName("Model")
         self.picker.setToolTip("The model that answers in this chat, and what it runs on")

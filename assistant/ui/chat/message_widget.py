@@ -30,6 +30,7 @@ class MessageWidget(QFrame):
     retry_requested = Signal(object, str)  # self, "cloud" / "local"
     continue_requested = Signal(object)  # an answer cut off at the length limit: write on
     link_activated = Signal(QUrl)
+    controls_added = Signal()  # the editor was made: its place in the window's tab order
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +90,7 @@ class MessageWidget(QFrame):
             actions.addWidget(b)
 
         self._editor: QPlainTextEdit | None = None
+        self._editor_buttons: list[QPushButton] = []
         self._editor_box = QWidget(self)
         self._editor_box.hide()
 
@@ -132,7 +134,7 @@ class MessageWidget(QFrame):
 
     # -- content ---------------------------------------------------------------
     def set_content(self, text: str, status: str, details: str, error: str, thinking: str = "",
-                    thinking_s: float | None = None, *, cut_off: bool = False) -> None:
+                    thinking_s: float | None = None, *, cut_off: bool = False, details_name: str = "") -> None:
         streaming = status == "streaming"
         self.thinking.set_thinking(thinking, streaming=streaming and not text, seconds=thinking_s)
         if self.role == "user":
@@ -144,6 +146,7 @@ class MessageWidget(QFrame):
         self._status.setText(f"· {label}" if label else "")
         self._status.setVisible(bool(label))
         self._details.setText(details)
+        self._details.set_elidable(details_name)  # the model's name is cut, never a figure
         self._fit_details()
         self._cut_off = status == "complete" and (cut_off or bool(thinking.strip()) and not text.strip())
         if not self._cut_off:
@@ -187,6 +190,12 @@ class MessageWidget(QFrame):
     def text(self) -> str:
         return self.body.plain_text()
 
+    def focus_order(self) -> list[QWidget]:
+        """Its controls as they read: thinking, text (or the editor), versions, then the actions."""
+        editor = [self._editor, *self._editor_buttons] if self._editor is not None else []
+        return [self.thinking.toggle, self.body, *editor, self.versions.prev_button, self.versions.next_button,
+                self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local]
+
     # -- editing ---------------------------------------------------------------------
     def _on_edit_clicked(self) -> None:
         if self._editor is None:
@@ -203,8 +212,8 @@ class MessageWidget(QFrame):
             cancel.setToolTip("Cancel (Esc)")
             send.clicked.connect(self._on_edit_saved)
             cancel.clicked.connect(self._on_edit_cancelled)
-            QWidget.setTabOrder(self._editor, cancel)  # the order they are read in
-            QWidget.setTabOrder(cancel, send)
+            self._editor_buttons = [cancel, send]  # as they read
+            self.controls_added.emit()
             row = QHBoxLayout()
             row.addStretch(1)
             row.addWidget(cancel)

@@ -1,11 +1,23 @@
-"""Labels and buttons that elide their text to the room they get, with the full text
-in the tooltip; their minimum width is small, so a long name never widens a layout."""
+"""Labels, buttons and combo boxes that elide their text to the room they get, with the full
+text in the tooltip; their minimum width is small, so a long name never widens a layout.
+Names are cut, figures never: a label can name the part of its text that may be cut
+(`set_elidable`: "gemma-3-27…m · llama.cpp · 94.8 tokens/s", not "gemma-3-270m-q…4.8 tokens/s")."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStyleOptionComboBox,
+    QStylePainter,
+    QWidget,
+)
 
 MIN_CHARS = 4
 
@@ -19,6 +31,7 @@ class ElidedLabel(QLabel):
         self._mode = mode
         self._min_chars = min_chars  # kept whole up to this many characters before it is cut
         self._tooltip = ""
+        self._elidable = ""  # the part that may be cut ("": any of it)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def set_tooltip(self, tooltip: str) -> None:
@@ -31,8 +44,23 @@ class ElidedLabel(QLabel):
         self._sync_tooltip()
         self.updateGeometry()
 
+    def set_elidable(self, part: str) -> None:
+        """Only `part` of the text (a name) is cut when it does not fit; the rest stays whole."""
+        self._elidable = part
+        self._sync_tooltip()
+        self.update()
+
     def elided_text(self) -> str:
-        return self.fontMetrics().elidedText(self.text(), self._mode, max(0, self.contentsRect().width()))
+        fm, text, room = self.fontMetrics(), self.text(), max(0, self.contentsRect().width())
+        if fm.horizontalAdvance(text) <= room:
+            return text
+        part = self._elidable
+        if part and part in text:
+            left = room - fm.horizontalAdvance(text.replace(part, "", 1))
+            cut = fm.elidedText(part, Qt.TextElideMode.ElideMiddle, left) if left > 0 else ""
+            if cut:  # "" when not even "…" fits in the name's place
+                return text.replace(part, cut, 1)
+        return fm.elidedText(text, self._mode, room)
 
     def _sync_tooltip(self) -> None:
         cut = self.elided_text() != self.text()
@@ -105,3 +133,27 @@ class ElidedButton(QPushButton):
         self.style().drawControl(QStyle.ControlElement.CE_PushButton, opt, p, self)
         if not self.toolTip():
             self.setToolTip(full)
+
+
+class ElidedComboBox(QComboBox):
+    """A combo box whose shown item is cut in the middle, with an ellipsis, when it gets
+    less room than its text (Qt's styles clip it: "gemma-3-270m-q4" read as a whole name)."""
+
+    def _option(self) -> QStyleOptionComboBox:
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        return opt
+
+    def shown_text(self, opt: QStyleOptionComboBox | None = None) -> str:
+        """What the box shows now: the current text, cut to its field."""
+        opt = opt or self._option()
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, self)
+        room = field.width() - (opt.iconSize.width() + 4 if not opt.currentIcon.isNull() else 0) - 2
+        return self.fontMetrics().elidedText(opt.currentText, Qt.TextElideMode.ElideMiddle, max(0, room))
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        p = QStylePainter(self)
+        opt = self._option()
+        p.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        opt.currentText = self.shown_text(opt)
+        p.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)

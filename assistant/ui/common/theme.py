@@ -7,7 +7,8 @@ and re-render when `notifier().theme_applied` fires or on QEvent.PaletteChange.
 
 The style is Fusion behind a thin proxy that draws input outlines (text fields,
 spin/combo boxes, check boxes) in `Colors.border`, because Fusion's own outline
-disappears on dark fields.
+disappears on dark fields, and a focus ring (`Colors.link`, 2 px) on framed scroll areas
+(the chat list, the message box, tables), which Fusion draws no focus for.
 
 Every text/background pair in the palettes and in `Colors` meets WCAG AA (4.5:1);
 tests/ui/test_theme.py checks it.
@@ -17,9 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QStyleOption, QToolTip, QWidget
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QToolTip,
+    QWidget,
+)
 
 THEMES = ("light", "dark", "system")
 MIN_FONT_PT = 8
@@ -179,6 +189,29 @@ class _ContrastStyle(QProxyStyle):
             super().drawPrimitive(element, option, painter, widget)
         finally:
             option.palette = original
+        if element == PE.PE_Frame and option.state & QStyle.StateFlag.State_HasFocus and isinstance(widget, QAbstractScrollArea):
+            dark = original.color(R.Base).lightness() < 128
+            painter.save()
+            painter.setPen(QPen(QColor(colors(dark).link), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(option.rect).adjusted(1, 1, -1, -1))
+            painter.restore()
+
+    def polish(self, arg):  # type: ignore[no-untyped-def]  # noqa: ANN001 (Qt overloads: widget / palette / app)
+        result = super().polish(arg)
+        if isinstance(arg, QAbstractScrollArea):
+            arg.installEventFilter(self)  # its frame shows the focus: repaint it when focus moves
+        return result
+
+    def unpolish(self, arg):  # type: ignore[no-untyped-def]  # noqa: ANN001
+        if isinstance(arg, QAbstractScrollArea):
+            arg.removeEventFilter(self)
+        return super().unpolish(arg)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut) and isinstance(obj, QWidget):
+            obj.update()
+        return False
 
     def drawComplexControl(self, control: QStyle.ComplexControl, option: QStyleOption,  # noqa: N802
                            painter: QPainter, widget: QWidget | None = None) -> None:

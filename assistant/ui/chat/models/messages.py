@@ -20,11 +20,18 @@ from assistant.engines.cloud import PROVIDERS
 Index = QModelIndex | QPersistentModelIndex
 
 
+def details_name(m: StoredMessage) -> str:
+    """The part of `origin_details` that names the model: the part a narrow footer may cut."""
+    if m.origin == "cloud" or m.engine == "cloud":
+        return f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {short_model_name(m.model)}".strip()
+    return short_model_name(m.model)
+
+
 def origin_details(m: StoredMessage) -> str:
     """Where an answer came from, then its details: "Local · gemma-3 · llama.cpp · 41.2 tokens/s"
     or "Cloud · OpenAI gpt-4o · $0.0012 · 3.1 s"."""
     if m.origin == "cloud" or m.engine == "cloud":
-        bits = ["Cloud", f"{PROVIDERS.get(m.provider or '', m.provider or 'cloud')} {short_model_name(m.model)}".strip()]
+        bits = ["Cloud", details_name(m)]
         if m.cost_usd is not None:
             bits.append(format_usd(m.cost_usd))
         if m.completion_tokens:
@@ -54,6 +61,7 @@ class MessageListModel(QAbstractListModel):
     STREAMING_ROLES = [ContentRole, Qt.ItemDataRole.DisplayRole, ThinkingRole, ThinkingSecondsRole]
     VersionsRole = Qt.ItemDataRole.UserRole + 10  # (shown, count) of a message with earlier versions, else None
     CutOffRole = Qt.ItemDataRole.UserRole + 11  # an answer that ended at the length limit
+    DetailsNameRole = Qt.ItemDataRole.UserRole + 12  # the model's name in the details: cut there, not in a figure
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -73,6 +81,7 @@ class MessageListModel(QAbstractListModel):
             self.ThinkingSecondsRole: b"thinkingSeconds",
             self.VersionsRole: b"versions",
             self.CutOffRole: b"cutOff",
+            self.DetailsNameRole: b"detailsName",
         }
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -104,6 +113,8 @@ class MessageListModel(QAbstractListModel):
             return self._versions.get(m.id)
         if role == self.CutOffRole:
             return m.cut_off
+        if role == self.DetailsNameRole:
+            return details_name(m) if m.role == "assistant" else ""
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if m.role == "user" else "Assistant"
             return f"{who}: {m.content}"
