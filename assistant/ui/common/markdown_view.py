@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QFontInfo,
+    QFontMetricsF,
     QGuiApplication,
     QPalette,
     QResizeEvent,
@@ -57,6 +58,9 @@ MARKDOWN_FEATURES = QTextDocument.MarkdownFeatures(_MD.MarkdownDialectGitHub.val
 LONG_RUN = 1000
 BREAK_EVERY = 250
 ZERO_WIDTH_SPACE = "\u200b"
+# a wrapped code line goes on HANG_CHARS past its own indent (lines this short never wrap)
+HANG_CHARS = 4
+HANGING_FROM = 24
 _LONG_RUN = re.compile(r"\S{%d,}" % LONG_RUN)
 _CHUNK = re.compile(r"\S{%d}(?=\S)" % BREAK_EVERY)
 _LANGUAGE = QTextFormat.Property.BlockCodeLanguage
@@ -225,8 +229,9 @@ class MarkdownView(QTextBrowser):
         fixed_family = code_font_family()
         code_block = QTextBlockFormat()
         code_block.setBackground(self._highlighter.background())
-        code_block.setNonBreakableLines(False)  # wrap long lines: there is no scrollbar
+        code_block.setNonBreakableLines(False)  # wrap long lines (no scrollbar), under a hanging indent
         labels = {copy_label(f.language) for f in self._fences}
+        space = QFontMetricsF(QFont(fixed_family, self.font().pointSize())).horizontalAdvance(" ")
         starts: list[int] = []
         prev = QTextBlock()
         block = doc.begin()
@@ -236,6 +241,8 @@ class MarkdownView(QTextBrowser):
             nxt = block.next()
             next_is_code = nxt.isValid() and nxt.blockFormat().hasProperty(_LANGUAGE)
             if is_code:
+                if block.length() > HANGING_FROM:
+                    self._hang(cursor, block, space)
                 if start < 0:
                     start = block.position()
                     starts.append(start)
@@ -255,6 +262,19 @@ class MarkdownView(QTextBrowser):
                     start = -1
             prev, block, is_code = block, nxt, next_is_code
         return starts
+
+    @staticmethod
+    def _hang(cursor: QTextCursor, block: QTextBlock, space: float) -> None:
+        """A code line that wraps goes on under its own indent plus HANG_CHARS, never at
+        column 0, so wrapped Python does not read as a dedent."""
+        text = block.text()
+        lead = len(text) - len(text.lstrip(" \t")) + text[: len(text) - len(text.lstrip(" \t"))].count("\t") * 3
+        fmt = QTextBlockFormat()
+        margin = (lead + HANG_CHARS) * space
+        fmt.setLeftMargin(margin)
+        fmt.setTextIndent(-margin)  # the first line starts where it always did
+        cursor.setPosition(block.position())
+        cursor.mergeBlockFormat(fmt)
 
     def _style_copy_link(self, cursor: QTextCursor, block: QTextBlock) -> None:
         fmt = block.begin().fragment().charFormat()

@@ -148,3 +148,22 @@ def test_deep_nesting_renders_every_level(view: MarkdownView) -> None:
     quotes = ">" * 500 + " deepest"
     view.set_markdown(quotes)
     assert "deepest" in view.visible_text()
+
+
+def test_a_wrapped_code_line_hangs_under_its_own_indent(view: MarkdownView) -> None:
+    code = "def f():\n        return compute(" + ", ".join(f"argument_{i}" for i in range(30)) + ")\n"
+    view.set_markdown(f"```python\n{code}```")
+    view.resize(320, 400)
+    view.heightForWidth(320)
+    view.document().setTextWidth(300)
+    block = view.document().begin()
+    while block.isValid() and not block.text().lstrip().startswith("return"):
+        block = block.next()
+    layout = block.layout()
+    assert layout.lineCount() > 1  # it wraps at this width
+    first, second = layout.lineAt(0), layout.lineAt(1)
+    space = view.fontMetrics().horizontalAdvance(" ")
+    indent_px = first.cursorToX(8)[0] - first.cursorToX(0)[0]  # where "return" begins
+    assert second.x() > first.x() + indent_px  # continuation lines start right of the code's own indent
+    assert first.x() <= view.document().documentMargin() + space  # the first line is where it always was
+    assert "return compute(" in view.visible_text() and view.code_blocks() == [code.rstrip("\n")]
