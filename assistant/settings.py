@@ -71,6 +71,7 @@ class Settings:
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     splitter_state: str = ""  # base64 of QSplitter.saveState()
     last_conversation_id: int = 0
+    window_sizes: dict[str, list[int]] = field(default_factory=dict)  # other windows' sizes, by name
     # per-model overrides, keyed by model path (model_settings.py reads them)
     model_settings: dict[str, dict] = field(default_factory=dict)
     advanced_settings: bool = False  # the model settings dialog shows its advanced part

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from assistant.core.types import ModelRef
 from assistant.licenses import APP_LICENSE, app_version, components, model_license
 from assistant.ui.common.icons import icon_path
+from assistant.ui.common.window_size import fit_to_screen
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -104,6 +105,6 @@ class AboutDialog(QDialog):
         else:
             lay.addWidget(QLabel("No models installed yet.", self))
         lay.addWidget(buttons)
-        self.resize(640, 560)
+        fit_to_screen(self, QSize(640, 560))
 
 

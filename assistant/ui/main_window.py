@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -48,6 +48,7 @@ from assistant.ui.common.actions import add_action
 from assistant.ui.common.icons import app_icon
 from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
+from assistant.ui.common.window_size import fit_to_screen
 from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
@@ -449,7 +450,7 @@ class MainWindow(QMainWindow):
         if s.window_geometry:
             self.restoreGeometry(state_from_text(s.window_geometry))
         else:
-            self.resize(1100, 720)
+            fit_to_screen(self, QSize(1100, 720))  # a small screen gets a window that fits it
         if s.splitter_state:
             self.splitter.restoreState(state_from_text(s.splitter_state))
         if s.last_conversation_id and self.store.get_conversation(s.last_conversation_id):

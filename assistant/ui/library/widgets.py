@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
+from PySide6.QtGui import QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -33,7 +33,7 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
     v.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     v.setAlternatingRowColors(True)
     v.setWordWrap(False)
-    v.setTextElideMode(Qt.TextElideMode.ElideRight)
+    v.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a name keeps its quantization at the end
     v.verticalHeader().hide()
     v.setShowGrid(False)
     h = v.horizontalHeader()
@@ -46,6 +46,7 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
 
 
 MAX_COLUMN_CHARS = 46  # wider cells are elided, in full in their tooltip
+MIN_NAME_CHARS = 16  # the first column is cut to this before a horizontal scrollbar appears
 
 
 def fit_columns(view: QTableView) -> None:
@@ -64,6 +65,12 @@ def fit_columns(view: QTableView) -> None:
         want = min(cap, view.sizeHintForColumn(last) + view.fontMetrics().averageCharWidth() * 2)
         if h.sectionSize(last) < want:
             h.resizeSection(last, want)
+    # too wide for the view: the first column (the model's name) gives way, cut in the
+    # middle with the full name in its tooltip, so the figures and licences stay in sight
+    over = sum(h.sectionSize(c) for c in range(h.count())) - view.viewport().width()
+    if over > 0 and h.count() > 1:
+        floor = view.fontMetrics().averageCharWidth() * MIN_NAME_CHARS
+        h.resizeSection(0, max(floor, h.sectionSize(0) - over))
 
 
 def watch_columns(view: QTableView) -> None:
@@ -75,6 +82,20 @@ def watch_columns(view: QTableView) -> None:
     model.modelReset.connect(lambda: fit_columns(view))
     model.rowsInserted.connect(lambda *_: fit_columns(view))
     model.dataChanged.connect(lambda *_: fit_columns(view) if model.rowCount() < 64 else None)
+    view.viewport().installEventFilter(_Refit(view))  # a narrower window: fit again
+
+
+class _Refit(QObject):
+    """fit_columns again when the view's width changes."""
+
+    def __init__(self, view: QTableView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Resize and isinstance(event, QResizeEvent) and event.size().width() != event.oldSize().width():
+            fit_columns(self._view)
+        return False
 
 
 def _selected_row(view: QTableView) -> Any:

@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from assistant import network
 from assistant.paths import Paths
 from assistant.settings import Settings
 from assistant.ui.common.buttons import dialog_button
+from assistant.ui.common.window_size import remember_size, restore_size
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.tabs.downloads import DownloadsTab
 from assistant.ui.library.tabs.installed import InstalledTab
@@ -39,7 +40,6 @@ class LibraryWindow(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Model library")
         self.setObjectName("library")
-        self.resize(1000, 640)
         self.context = LibraryContext(paths, settings, downloads, endpoint, self)
 
         self.banner = QLabel(OFFLINE_BANNER, self)
@@ -77,6 +77,11 @@ class LibraryWindow(QDialog):
         self.refresh_offline()
         self.load_catalog()
         self.refresh_installed()
+        restore_size(self, settings, "library", QSize(1000, 640))  # never larger than its screen
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+        remember_size(self, self.context.settings, "library")
+        super().hideEvent(event)
 
     @property
     def busy(self) -> bool:

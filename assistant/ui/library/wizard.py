@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -34,6 +34,7 @@ from assistant.library.speed import load_calibration
 from assistant.paths import Paths
 from assistant.settings import Settings
 from assistant.ui.common.jobs import Job, run_job
+from assistant.ui.common.window_size import fit_to_screen
 from assistant.ui.library.models.downloads import eta_text
 from assistant.ui.library.widgets import confirm_license
 
@@ -86,7 +87,7 @@ class FirstRunWizard(QDialog):
                  parent: QWidget | None = None, endpoint: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome")
-        self.resize(600, 400)
+        fit_to_screen(self, QSize(600, 400))
         self.paths, self.settings, self._downloads, self.endpoint = paths, settings, downloads, endpoint
         self._jobs: list[Job] = []
         self.hw: Any = None

@@ -11,7 +11,7 @@ import time
 import weakref
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -30,6 +30,7 @@ from assistant import network
 from assistant.core.units import format_bytes
 from assistant.network import NetworkEntry
 from assistant.ui.common.table_model import RowRole, RowTableModel
+from assistant.ui.common.window_size import fit_to_screen
 
 INTRO = "Every connection this app has made to another computer. Nothing is sent anywhere else."
 EMPTY = "No connections yet. This app has not contacted any other computer."
@@ -172,7 +173,7 @@ class NetworkActivityDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Network activity")
         self.setAccessibleName("Network activity")
-        self.resize(820, 440)
+        fit_to_screen(self, QSize(820, 440))
 
         self.model = NetworkActivityModel(self)
         self.proxy = QSortFilterProxyModel(self)

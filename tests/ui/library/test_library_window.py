@@ -341,3 +341,47 @@ def test_columns_fit_and_buttons_match_the_selection(qtbot, gemma_path: Path) ->
     inst.delete_button.click()
     assert changed and s.extra_models == [] and s.default_model == "" and gemma_path.exists()
     qtbot.waitUntil(lambda: inst.installed.rowCount() == 1 and not w.busy, timeout=WAIT)
+
+
+def test_the_library_fits_its_screen_and_remembers_its_size(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QPushButton
+
+    settings = Settings()
+    paths = get_paths().ensure()
+    w = LibraryWindow(paths, settings, _no_downloads)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: not w.busy, timeout=WAIT)
+    room = QGuiApplication.primaryScreen().availableGeometry()  # offscreen: 800 wide, narrower than 1000
+    assert w.width() <= room.width() and w.height() <= room.height()
+    assert room.contains(w.geometry())
+    for b in w.findChildren(QPushButton):  # Close and every tab's buttons are inside the window
+        if b.isVisible():
+            corner = b.mapTo(w, b.rect().bottomRight())
+            assert w.rect().contains(corner), (b.text(), corner, w.size())
+    w.resize(700, 500)
+    w.hide()
+    assert settings.window_sizes["library"] == [700, 500]
+    again = LibraryWindow(paths, settings, _no_downloads)
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (700, 500)
+
+
+def test_installed_columns_all_show_the_name_gives_way(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    models = get_paths().ensure().models_dir
+    long_dir = models / ("an-organisation-with-a-long-name__" + "Some-Model-Family-" * 3 + "Instruct-GGUF")
+    long_dir.mkdir(parents=True)
+    (long_dir / ("Some-Model-Family-" * 3 + "Instruct-Q4_K_M.gguf")).write_bytes(gemma_path.read_bytes())
+    w = make(qtbot)
+    w.tabs.setCurrentWidget(w.installed_tab)
+    view = w.installed_tab.installed_view
+    qtbot.waitUntil(lambda: view.model().rowCount() >= 1, timeout=WAIT)
+    w.resize(760, 560)
+    qtbot.waitUntil(lambda: view.viewport().width() < 760)
+    h = view.horizontalHeader()
+    total = sum(h.sectionSize(c) for c in range(h.count()))
+    assert total <= view.viewport().width() + 1, (total, view.viewport().width())
+    for col in range(1, h.count()):  # every figure and the licence are whole
+        assert h.sectionSize(col) >= view.sizeHintForColumn(col), view.model().headerData(col, 1)
+    assert view.model().index(0, 0).data(3)  # the name in full, in its tooltip
