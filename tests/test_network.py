@@ -289,7 +289,8 @@ def test_failed_request_is_recorded_as_an_error(listener: socket.socket) -> None
     with client, pytest.raises(httpx_mod.ConnectError):
         client.get(f"http://127.0.0.1:{port}/x?key=sk-secret-789")
     [entry] = network.entries()
-    assert entry.outcome.startswith("error: ConnectError") and entry.purpose == "Test: refused"
+    assert entry.outcome == "error: the connection was refused: nothing answers at that address"
+    assert entry.purpose == "Test: refused" and entry.bytes_sent == 0  # nothing was written: no bytes sent
     assert "sk-secret" not in network.record_path().read_text()
 
 
@@ -303,3 +304,39 @@ def test_no_secret_ever_reaches_the_record(server: tuple[str, int]) -> None:
     assert "sk-secret" not in text and "Bearer" not in text
     for line in text.splitlines():
         assert set(json.loads(line)) == {f.name for f in network.NetworkEntry.__dataclass_fields__.values()}
+
+
+def test_a_name_that_does_not_resolve_is_said_in_words_and_sent_nothing() -> None:
+    client = network.httpx_client("Test: no such host")
+    with client, pytest.raises(Exception) as caught:
+        client.get("http://no-such-host.invalid/api/models")
+    assert network.describe_failure(caught.value) == "the name could not be looked up"
+    assert network.no_connection("no-such-host.invalid", caught.value) == \
+        "No connection to no-such-host.invalid (the name could not be looked up)."
+    [entry] = [e for e in network.entries() if e.purpose == "Test: no such host"]
+    assert entry.outcome == "error: the name could not be looked up" and entry.bytes_sent == 0
+    assert "Errno" not in network.record_path().read_text()
+
+
+def test_failures_in_words() -> None:
+    import socket as s
+    import ssl
+
+    def chained(outer: BaseException, inner: BaseException) -> BaseException:
+        outer.__cause__ = inner
+        return outer
+
+    cases = {
+        "the name could not be looked up": chained(RuntimeError("x"), s.gaierror(s.EAI_NONAME, "Name or service not known")),
+        "the connection was refused: nothing answers at that address": ConnectionRefusedError(111, "refused"),
+        "it did not answer in time": TimeoutError(),
+        "the secure connection could not be checked (its certificate)": ssl.SSLCertVerificationError("certificate verify failed"),
+        "the connection was cut": ConnectionResetError(104, "reset"),
+        "Offline mode is on": network.blocked_error("example.org"),
+        "the connection failed": RuntimeError("something else"),
+    }
+    for words, exc in cases.items():
+        assert network.describe_failure(exc) == words, (words, exc)
+    assert network.reword("error: ConnectError: [Errno -2] Name or service not known") == "error: the name could not be looked up"
+    assert network.reword("ok") == "ok" and network.reword("error: the connection was cut") == "error: the connection was cut"
+    assert network.never_connected(ConnectionRefusedError()) and not network.never_connected(ConnectionResetError())

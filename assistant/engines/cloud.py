@@ -409,7 +409,7 @@ class CloudEngine:
                 # not the SDK's (so no key in it): a bug here or in the SDK, worth its traceback
                 log.error("unexpected error from the %s request", label, exc_info=exc)
             return EngineError(
-                f"The {label} request failed ({type(exc).__name__}).",
+                f"The {label} request failed: {network.describe_failure(exc)}.",
                 "Retry, or retry locally. The log has the details.",
             )
         if status == 401:

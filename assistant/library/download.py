@@ -366,7 +366,7 @@ class Downloader:
         except (DownloadError, DownloadCancelled, DownloadPaused, Retryable, NetworkBlockedError):
             raise
         except httpx2.TransportError as exc:
-            raise Retryable(f"the connection failed ({type(exc).__name__})") from exc
+            raise Retryable(network.describe_failure(exc)) from exc
         except OSError as exc:  # ENOSPC at flush/fsync time
             raise_disk_error(exc, part)
         meter.add(before + have, force=True)

@@ -239,10 +239,7 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
     import httpx2
 
     if isinstance(exc, httpx2.TransportError):
-        err = HubError(
-            f"Could not reach {_where(endpoint)} ({type(exc).__name__}).",
-            "Check the internet connection and try again.",
-        )
+        err = HubError(network.no_connection(_host(endpoint), exc), "Check the internet connection and try again.")
         err.retryable = True  # type: ignore[attr-defined]
         return err
     return exc if isinstance(exc, Exception) else HubError(str(exc))
@@ -250,6 +247,12 @@ def translate_error(exc: BaseException, repo_id: str, filename: str | None = Non
 
 class _RepoMissing(Exception):
     """Stands for a repository the Hub does not show (translated to RepoNotFoundError)."""
+
+
+def _host(endpoint: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(endpoint).hostname or "huggingface.co" if endpoint else "huggingface.co"
 
 
 def _where(endpoint: str) -> str:

@@ -1,7 +1,8 @@
 """Every outbound connection of the app, recorded where the user can see it; Offline mode.
 
-Three modules: activity.py (the activity record), guard.py (Offline mode and the audit
-hook), transports.py (recording httpx clients). Import this package, not them.
+Four modules: activity.py (the activity record), guard.py (Offline mode and the audit
+hook), transports.py (recording httpx clients), failures.py (why a connection failed, in
+words). Import this package, not them.
 
 Two layers, so that nothing escapes the record:
 
@@ -52,12 +53,14 @@ from assistant.network.activity import (
     record_path,
     subscribe,
 )
+from assistant.network.failures import describe_failure, never_connected, no_connection, reword
 from assistant.network.guard import blocked_error, current_purpose, install, is_offline, purpose, set_offline
 from assistant.network.transports import async_httpx_client, httpx_client
 
 __all__ = [
     "ATTEMPTED", "BLOCKED", "INBOUND", "MAX_RECORD_BYTES", "OK", "RECORD_NAME", "UNATTRIBUTED", "NetworkEntry",
-    "async_httpx_client", "blocked_error", "clear", "current_purpose", "entries", "httpx_client",
+    "async_httpx_client", "blocked_error", "clear", "describe_failure", "never_connected", "no_connection", "reword",
+    "current_purpose", "entries", "httpx_client",
     "install", "is_offline", "purpose", "record", "record_path", "set_offline", "subscribe",
 ]
 

@@ -18,6 +18,7 @@ from typing import Any
 from assistant.errors import NetworkBlockedError
 from assistant.network import guard
 from assistant.network.activity import BLOCKED, OK, UNATTRIBUTED, NetworkEntry, safe_record
+from assistant.network.failures import describe_failure, never_connected
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SCRUB = [
@@ -114,11 +115,15 @@ def _clean_path(path: str) -> str:
 
 
 def _error_outcome(exc: BaseException) -> str:
+    # in words, as the app says it elsewhere: "error: the name could not be looked up"
+    reason = describe_failure(exc)
+    if reason != "the connection failed":
+        return f"error: {reason}"
     message = str(exc)
     for pattern, repl in _SCRUB:
         message = pattern.sub(repl, message)
     message = " ".join(message.split())[:200]
-    return f"error: {type(exc).__name__}" + (f": {message}" if message else "")
+    return "error: the connection failed" + (f" ({message})" if message and "Errno" not in message else "")
 
 
 # The sync and async transports differ only in how they call the inner transport;
@@ -134,6 +139,8 @@ def _begin(purpose: str, request: Any, counter: type) -> tuple[_Exchange, contex
 
 def _failed(ex: _Exchange, exc: BaseException) -> None:
     # Offline mode turned on mid-request shows as blocked, anything else as its error
+    if never_connected(exc):
+        ex.sent = 0  # the request was never written: no lookup, or no connection
     ex.finish(BLOCKED if isinstance(exc, NetworkBlockedError) else _error_outcome(exc))
 
 

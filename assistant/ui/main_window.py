@@ -282,6 +282,10 @@ class MainWindow(QMainWindow):
         except AssistantError as exc:
             QMessageBox.warning(self, "This file cannot be used", str(exc))
             return
+        self._add_model_file(path)
+
+    def _add_model_file(self, path: str) -> None:
+        """A model file used where it is (Add a model file…, the wizard's own file)."""
         if path not in self.settings.extra_models:
             self.settings.extra_models.append(path)
         self.settings.default_model = path
@@ -347,7 +351,7 @@ class MainWindow(QMainWindow):
                                      endpoint=self.current_hub_endpoint())
         self.wizard.model_ready.connect(self._on_wizard_model_ready)
         self.wizard.finished.connect(self._on_wizard_finished)
-        self.wizard.import_requested.connect(lambda: self.open_library(3))
+        self.wizard.model_file_chosen.connect(self._add_model_file)
         self.wizard.show()
 
     def _on_wizard_model_ready(self, ref) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@
 - Focus goes back to the message box when an answer starts or ends (sending hides Send,
   editing closes the editor: Qt would move the focus to the next widget, the search box).
 - The chat list follows the arrow keys (the chat opens as the selection moves).
-- Down or Enter in the search box goes to the results; Enter on one opens it.
+- Down or Enter in the search box goes to the results; Enter on one opens it; Esc clears it
+  (the window's Esc, Stop, waits until the box is empty).
 - The chat list collapses in a narrow window (View -> Show the chat list, Ctrl+B, too).
 """
 
@@ -93,6 +94,12 @@ class Navigation(QObject):
             self.panel.hits.activated.emit(self.panel.results.index(0))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.panel.search and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) \
+                and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and self.panel.search.text():
+            event.accept()  # claimed before the window's Esc (Stop) sees it
+            if event.type() == QEvent.Type.KeyPress:
+                self.panel.search.clear()
+            return True
         if obj is self.panel.search and event.type() == QEvent.Type.KeyPress:
             if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Down:
                 view = self.panel.hits if self.panel.stack.currentIndex() == 1 else self.panel.list

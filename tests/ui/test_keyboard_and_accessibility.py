@@ -146,3 +146,12 @@ def test_alt_m_opens_the_models_menu(qtbot, window: MainWindow) -> None:  # type
 def test_the_editor_and_list_are_real_widgets(window: MainWindow) -> None:
     # the checks above walk these very widgets
     assert isinstance(window.panel.list, QListView) and isinstance(window.prompt, QPlainTextEdit)
+
+
+def test_esc_clears_the_chat_search(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.panel.focus_search()
+    qtbot.keyClicks(window.panel.search, "there")
+    qtbot.waitUntil(lambda: window.panel.stack.currentIndex() == 1, timeout=5000)
+    qtbot.keyClick(window.panel.search, Qt.Key.Key_Escape)
+    assert window.panel.search.text() == ""
+    qtbot.waitUntil(lambda: window.panel.stack.currentIndex() == 0, timeout=5000)  # the chat list is back

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -24,8 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import hardware, network
+from assistant.core.gguf_meta import check_gguf_header
 from assistant.core.types import ModelRef
 from assistant.core.units import format_bytes
+from assistant.errors import AssistantError
 from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import recommend
@@ -81,7 +84,7 @@ def _label(name: str) -> QLabel:
 
 class FirstRunWizard(QDialog):
     model_ready = Signal(object)  # ModelRef: open a chat with it
-    import_requested = Signal()  # "Use a model file I already have…"
+    model_file_chosen = Signal(str)  # "Use a model file I already have…": the file, checked
 
     def __init__(self, paths: Paths, settings: Settings, downloads: Callable[[], Any],
                  parent: QWidget | None = None, endpoint: str | None = None) -> None:
@@ -117,10 +120,7 @@ class FirstRunWizard(QDialog):
         self.progress.setAccessibleName("Download progress")
         self.progress_label = _label("Download status")
         self.download_note = _label("About the download")
-        self.download_note.setText(
-            f"The model is saved in {paths.models_dir}. A paused or broken download resumes from where it "
-            "stopped. You can skip this: the download carries on, and the model library (Ctrl+L) shows it."
-        )
+        self.download_note.setText(self._download_note())
         # when the download fails: try again, or use a file instead (never a dead end)
         self.retry_button = QPushButton("&Retry")
         self.retry_button.setAccessibleName("Retry the download")
@@ -225,9 +225,28 @@ class FirstRunWizard(QDialog):
             self.model_ready.emit(self.ready_ref)
             self.accept()
 
+    def _download_note(self, failed: bool = False) -> str:
+        if failed:
+            return (f"Nothing is downloading now. What arrived is kept in {self.paths.models_dir}: "
+                    "Retry goes on from there.")
+        return (f"The model is saved in {self.paths.models_dir}. A paused or broken download resumes from where it "
+                "stopped. You can skip this: the download carries on, and the model library (Ctrl+L) shows it.")
+
     def _on_import(self) -> None:
-        self.import_requested.emit()
-        self.accept()
+        """A file chooser for a model file on this computer; a good one finishes the wizard."""
+        path, _ = QFileDialog.getOpenFileName(self, "Use a model file", str(Path.home()), "GGUF models (*.gguf);;All files (*)")
+        if not path:
+            return
+        try:
+            check_gguf_header(Path(path))
+        except AssistantError as exc:
+            QMessageBox.warning(self, "This file cannot be used", str(exc))
+            return
+        self.model_file_chosen.emit(path)
+        self.ready_ref = model_ref_for_path(Path(path))
+        self.ready_label.setText(f"{self.ready_ref.display_name} is ready. The file stays where it is, and everything "
+                                 "you type stays on this computer.")
+        self._show_page(3)
 
     def _on_download(self) -> None:
         if self.choice is None or network.is_offline():
@@ -258,6 +277,7 @@ class FirstRunWizard(QDialog):
         self.progress.setValue(0)
         self.progress_label.setText(f"Getting {entry.name}…")
         self.download_title.setText("<h2>Downloading</h2>")
+        self.download_note.setText(self._download_note())
         self.failed_row.hide()
         self._show_page(2)
 
@@ -288,6 +308,7 @@ class FirstRunWizard(QDialog):
         if dl_id == self.download_id:
             self.download_title.setText("<h2>The download did not finish</h2>")
             self.progress_label.setText(f"{message} Check the connection, then retry, or use a model file you have.")
+            self.download_note.setText(self._download_note(failed=True))
             self.failed_row.show()
             self.skip_button.setVisible(True)
             self.back_button.setVisible(True)

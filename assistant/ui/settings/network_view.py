@@ -54,7 +54,8 @@ def _outcome(e: NetworkEntry) -> str:
         return "Blocked (Offline mode)"
     if e.outcome == network.ATTEMPTED:
         return "Connection attempted"
-    return e.outcome[:1].upper() + e.outcome[1:]
+    outcome = network.reword(e.outcome)  # records written before errors were put in words
+    return outcome[:1].upper() + outcome[1:]
 
 
 def _details(e: NetworkEntry) -> str:

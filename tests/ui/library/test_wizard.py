@@ -36,10 +36,35 @@ def test_offline_wizard_says_downloads_need_the_network(qtbot) -> None:  # type:
     assert w.pages.currentIndex() == 1
     assert w.offline_label.isVisible() and w.offline_label.text() == OFFLINE_TEXT
     assert not w.download_button.isEnabled() and w.import_button.isVisible()
-    asked: list[bool] = []
-    w.import_requested.connect(lambda: asked.append(True))
+    assert len(network.entries()) == before
+
+
+def test_use_a_file_i_have_opens_a_file_chooser_and_finishes(qtbot, gemma_path: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    network.set_offline(True)  # the case that needs it most: no download possible
+    w = FirstRunWizard(get_paths().ensure(), Settings(), lambda: pytest.fail("no download offline"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hw is not None, timeout=WAIT)
+    w.next_button.click()
+    broken = tmp_path / "notes.gguf"
+    broken.write_text("not a model")
+    answers = iter([(str(broken), ""), ("", ""), (str(gemma_path), "")])  # a bad file, Cancel, a good one
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (asked.append(a[1]), next(answers))[1])
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a, **k: warned.append(text))
+    chosen: list[str] = []
+    w.model_file_chosen.connect(chosen.append)
+    w.import_button.click()  # a file that is not a model: said, and the wizard stays
+    assert asked == ["Use a model file"] and warned and w.pages.currentIndex() == 1 and chosen == []
+    w.import_button.click()  # cancelled: nothing happens
+    assert w.pages.currentIndex() == 1 and chosen == []
     w.import_button.click()
-    assert asked and len(network.entries()) == before
+    assert chosen == [str(gemma_path)] and w.pages.currentIndex() == 3
+    assert w.ready_ref is not None and w.ready_ref.path == gemma_path
+    assert w.next_button.text() == "Start chatting"
 
 
 def test_online_wizard_downloads_the_recommended_model_and_is_ready(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -162,6 +187,7 @@ def test_a_failed_download_offers_retry_a_file_and_back(qtbot, gemma_path: Path)
         qtbot.waitUntil(lambda: w.retry_button.isVisible(), timeout=60_000)
         assert "did not finish" in w.download_title.text()
         assert w.failed_import_button.isVisible() and w.back_button.isVisible() and w.skip_button.isVisible()
+        assert "carries on" not in w.download_note.text() and "Nothing is downloading now" in w.download_note.text()
         w.retry_button.click()
         qtbot.waitUntil(lambda: w.pages.currentIndex() == 3, timeout=120_000)
         assert w.ready_ref is not None and w.ready_ref.path.exists()
