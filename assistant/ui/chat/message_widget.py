@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from assistant.ui.chat.thinking_block import ThinkingBlock
 from assistant.ui.chat.version_bar import VersionBar
 from assistant.ui.common.elided import ElidedButton, ElidedLabel
+from assistant.ui.common.flow_layout import flow_box
 from assistant.ui.common.markdown_view import MarkdownView
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
@@ -86,8 +87,11 @@ class MessageWidget(QFrame):
         actions.addStretch(0)  # holds the buttons right when the details are on their own line
         self._details_row = QHBoxLayout()  # the details go here, on a line of their own, when narrow
         self._details_row.setContentsMargins(0, 0, 0, 0)
+        # the buttons wrap onto a second line in a narrow chat: they never widen the message
+        self._buttons_box, flow = flow_box(self)
         for b in (self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local):
-            actions.addWidget(b)
+            flow.addWidget(b)
+        actions.addWidget(self._buttons_box, 0)
 
         self._editor: QPlainTextEdit | None = None
         self._editor_buttons: list[QPushButton] = []
@@ -112,8 +116,7 @@ class MessageWidget(QFrame):
     def _fit_details(self) -> None:
         """The details beside the buttons when both fit, else on their own line above them."""
         m = self.layout().contentsMargins()
-        buttons = sum(w.sizeHint().width() + 6 for w in self.findChildren(QPushButton)
-                      if w.parent() is self and w.isVisibleTo(self))
+        buttons = sum(w.sizeHint().width() + 6 for w in self._buttons_box.findChildren(QPushButton) if w.isVisibleTo(self))
         need = self._details.fontMetrics().horizontalAdvance(self._details.text()) + buttons + m.left() + m.right()
         own_line = need > self.width() and bool(self._details.text())
         if own_line != (self._details_row.indexOf(self._details) >= 0):

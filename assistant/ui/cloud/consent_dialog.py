@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from assistant.chat.cloud_route import Consent
 from assistant.chat.privacy import preview_text
 from assistant.core.types import Message
+from assistant.ui.common.window_size import fit_to_screen, room_on_screen
 
 
 class ConsentDialog(QDialog):
@@ -43,7 +44,7 @@ class ConsentDialog(QDialog):
         self.preview = QPlainTextEdit(preview_text(messages))
         self.preview.setReadOnly(True)
         self.preview.setAccessibleName("Messages that will be sent")
-        self.preview.setMinimumSize(480, 200)
+        self.preview.setMinimumSize(320, 120)
         self.always = QCheckBox("&Always send hard prompts (Automatic mode)")
         self.always.setAccessibleName("Always send hard prompts")
         self.never = QCheckBox("&Never send this chat to the cloud")
@@ -68,6 +69,11 @@ class ConsentDialog(QDialog):
         lay.addWidget(self.always)
         lay.addWidget(self.never)
         lay.addLayout(row)
+        # as tall as the wrapped text needs at a comfortable width, within the screen (a
+        # dialog's own minimum ignores word wrap, so on a small screen the parts overlapped)
+        width = max(self.sizeHint().width(), self.fontMetrics().averageCharWidth() * 64)
+        fit_to_screen(self, QSize(width, lay.totalHeightForWidth(width) + self.preview.minimumHeight()))
+        self.setMinimumHeight(min(lay.totalHeightForWidth(self.width()), room_on_screen(self).height()))
 
     def _on_never_toggled(self, on: bool) -> None:
         self.send_button.setEnabled(not on)

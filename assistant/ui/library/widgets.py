@@ -4,6 +4,7 @@ shown before every download, and the Downloads tab's progress-bar delegate."""
 from __future__ import annotations
 
 import html
+import itertools
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
@@ -37,6 +38,8 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
     v.verticalHeader().hide()
     v.setShowGrid(False)
     h = v.horizontalHeader()
+    h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    h.setTextElideMode(Qt.TextElideMode.ElideRight)  # a header cut for its column shows "…"
     # every column as wide as its contents (watch_columns), the last one takes what is left,
     # and a horizontal scrollbar when they cannot all fit (`stretch`: kept for the callers)
     h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -46,7 +49,8 @@ def _table(model: Any, name: str, stretch: int = 0) -> QTableView:
 
 
 MAX_COLUMN_CHARS = 46  # wider cells are elided, in full in their tooltip
-MIN_NAME_CHARS = 16  # the first column is cut to this before a horizontal scrollbar appears
+MIN_NAME_CHARS = 12
+_TOKENS = itertools.count(1)  # the first column is cut to this before a horizontal scrollbar appears
 
 
 def fit_columns(view: QTableView) -> None:
@@ -61,28 +65,48 @@ def fit_columns(view: QTableView) -> None:
         pad = view.fontMetrics().averageCharWidth() * 2  # cells do not run into each other
         h.resizeSection(col, min(cap, max(h.sectionSize(col), h.sectionSizeHint(col)) + pad))
     last = h.count() - 1
+    want = 0
     if last >= 0:  # the stretch column fills what is left, but never clips its contents below the cap
         want = min(cap, view.sizeHintForColumn(last) + view.fontMetrics().averageCharWidth() * 2)
         if h.sectionSize(last) < want:
             h.resizeSection(last, want)
-    # too wide for the view: the first column (the model's name) gives way, cut in the
-    # middle with the full name in its tooltip, so the figures and licences stay in sight
-    over = sum(h.sectionSize(c) for c in range(h.count())) - view.viewport().width()
-    if over > 0 and h.count() > 1:
-        floor = view.fontMetrics().averageCharWidth() * MIN_NAME_CHARS
-        h.resizeSection(0, max(floor, h.sectionSize(0) - over))
+
+    # too wide for the view: first the headers wider than their cells give way (cut, the
+    # cells whole), then the first column (the model's name), cut in the middle with the
+    # full name in its tooltip, so the figures and licences stay in sight
+    def over() -> int:  # what the columns need (the last one's stretch is not a need) past the view
+        return sum(h.sectionSize(c) for c in range(last)) + min(h.sectionSize(last), want) - view.viewport().width()
+
+    pad = view.fontMetrics().averageCharWidth() * 2
+    for col in range(1, h.count()):
+        if over() <= 0:
+            break
+        cells = view.sizeHintForColumn(col) + pad
+        if h.sectionSize(col) > cells:
+            h.resizeSection(col, max(cells, h.sectionSize(col) - over()))
+    floor = view.fontMetrics().averageCharWidth() * MIN_NAME_CHARS
+    if 0 < over() <= h.sectionSize(0) - floor and h.count() > 1:  # the name alone can make room: it does
+        h.resizeSection(0, h.sectionSize(0) - over())
+    # else: too many columns for the view whatever the name does: the name stays readable and
+    # the horizontal scrollbar shows the rest
+    if last > 0:  # the last one fills what is left (Qt keeps an earlier, wider stretch otherwise)
+        h.resizeSection(last, max(want, view.viewport().width() - sum(h.sectionSize(c) for c in range(last))))
 
 
 def watch_columns(view: QTableView) -> None:
     """fit_columns whenever the view's model gets new rows (also after setModel)."""
     model = view.model()
-    if model is None or model.property("fitted_view") == id(view):
+    # a token of the view's own, not id(): a new view may get the id of one since deleted
+    token = view.property("fit_token") or f"view-{next(_TOKENS)}"
+    view.setProperty("fit_token", token)
+    if model is None or model.property("fitted_view") == token:
         return
-    model.setProperty("fitted_view", id(view))
+    model.setProperty("fitted_view", token)
     model.modelReset.connect(lambda: fit_columns(view))
     model.rowsInserted.connect(lambda *_: fit_columns(view))
     model.dataChanged.connect(lambda *_: fit_columns(view) if model.rowCount() < 64 else None)
-    view.viewport().installEventFilter(_Refit(view))  # a narrower window: fit again
+    view._refit = _Refit(view)  # type: ignore[attr-defined]  # held: its Python side must live with the view
+    view.viewport().installEventFilter(view._refit)  # type: ignore[attr-defined]  # a narrower window: fit again
 
 
 class _Refit(QObject):

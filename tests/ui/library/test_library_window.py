@@ -369,6 +369,11 @@ def test_the_library_fits_its_screen_and_remembers_its_size(qtbot) -> None:  # t
 
 
 def test_installed_columns_all_show_the_name_gives_way(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.common.theme import apply_theme
+
+    apply_theme(QApplication.instance(), "light", 11)  # type: ignore[arg-type]  # whatever a test before left
     models = get_paths().ensure().models_dir
     long_dir = models / ("an-organisation-with-a-long-name__" + "Some-Model-Family-" * 3 + "Instruct-GGUF")
     long_dir.mkdir(parents=True)
@@ -378,10 +383,12 @@ def test_installed_columns_all_show_the_name_gives_way(qtbot, gemma_path: Path) 
     view = w.installed_tab.installed_view
     qtbot.waitUntil(lambda: view.model().rowCount() >= 1, timeout=WAIT)
     w.resize(760, 560)
-    qtbot.waitUntil(lambda: view.viewport().width() < 760)
     h = view.horizontalHeader()
-    total = sum(h.sectionSize(c) for c in range(h.count()))
-    assert total <= view.viewport().width() + 1, (total, view.viewport().width())
+
+    def total() -> int:
+        return sum(h.sectionSize(c) for c in range(h.count()))
+
+    qtbot.waitUntil(lambda: view.viewport().width() < 760 and total() <= view.viewport().width() + 1, timeout=5000)
     for col in range(1, h.count()):  # every figure and the licence are whole
         assert h.sectionSize(col) >= view.sizeHintForColumn(col), view.model().headerData(col, 1)
     assert view.model().index(0, 0).data(3)  # the name in full, in its tooltip

@@ -41,9 +41,10 @@ def origin_details(m: StoredMessage) -> str:
         elif m.status == "failed":
             bits.append("failed, partial answer kept" if m.content else "failed")
         elif m.cut_off:
-            bits.append("cut off at the length limit")
+            bits.append("cut off")
         return " · ".join(bits)
     rest = answer_details(replace(m, model=short_model_name(m.model) or None), with_error=False)
+    rest = rest.replace("cut off at the length limit", "cut off")  # the note above says the rest
     return "Local · " + rest if rest else "Local"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from assistant import hardware, network
 from assistant.core.units import format_bytes
@@ -15,6 +15,7 @@ from assistant.library.download import DownloadRequest
 from assistant.library.fit import estimate_fit, recommend
 from assistant.library.speed import load_calibration
 from assistant.ui.common.buttons import dialog_button
+from assistant.ui.common.elided import ElidedComboBox
 from assistant.ui.library.context import LibraryContext
 from assistant.ui.library.models.catalog import CatalogModel, CatalogRow
 from assistant.ui.library.widgets import _selected_row, _table
@@ -36,10 +37,10 @@ class RecommendedTab(QWidget):
         self.catalog_detail = QLabel("Loading the catalog…")
         self.catalog_detail.setWordWrap(True)
         self.catalog_detail.setAccessibleName("About the selected model")
-        self.quant_combo = QComboBox()
+        self.quant_combo = ElidedComboBox()  # "Q4_K_M · 3.9 GB · CPU only, …": cut with an ellipsis
         self.quant_combo.setAccessibleName("Quantization")
         self.quant_combo.setMinimumContentsLength(20)  # "Q4_K_M · 4.7 GB · CPU only" (wider when there is room)
-        self.quant_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.quant_combo.setSizeAdjustPolicy(ElidedComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.catalog_download = dialog_button("Download…", "Download the selected model")
         self.catalog_download.clicked.connect(self._on_catalog_download)
         self.catalog_download.setEnabled(False)
