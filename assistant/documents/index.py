@@ -274,6 +274,11 @@ class DocumentIndex:
         return int(self.query(f"SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id "
                               f"WHERE f.collection_id IN ({marks})", tuple(collection_ids))[0][0])
 
+    def text_chars(self, collection_ids: list[int]) -> int:
+        marks = ",".join("?" * len(collection_ids)) or "NULL"
+        return int(self.query(f"SELECT coalesce(sum(length(c.text)), 0) FROM chunks c JOIN files f ON f.id = c.file_id "
+                              f"WHERE f.collection_id IN ({marks})", tuple(collection_ids))[0][0])
+
     def keyword_search(self, match: str, collection_ids: list[int], limit: int) -> list[tuple[int, float]]:
         marks = ",".join("?" * len(collection_ids)) or "NULL"
         sql = (f"SELECT chunks_fts.rowid, bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
