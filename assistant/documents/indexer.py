@@ -31,7 +31,9 @@ from assistant.errors import StorageError
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 64  # chunks gathered across files before one embedding call
+# chunks gathered across files before one embedding call (the test of a killed run sets 1
+# through ASSISTANT_TEST_EMBED_BATCH, so that files are stored one by one)
+EMBED_BATCH = int(os.environ.get("ASSISTANT_TEST_EMBED_BATCH") or 64)
 
 
 class Embedder(Protocol):

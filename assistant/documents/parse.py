@@ -37,7 +37,13 @@ def parse_file(path: Path) -> ParsedFile:
 
 
 def check_size(path: Path) -> int:
-    size = path.stat().st_size
+    import stat
+
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block or never end
+        raise DocumentError(f"{path.name} is not a regular file (a pipe, a device or a socket), so it was not read.",
+                            "Remove it from the folder, or add the real file.")
+    size = st.st_size
     if size > MAX_FILE_BYTES:
         raise DocumentError(f"{path.name} is {format_bytes(size)}: files over {format_bytes(MAX_FILE_BYTES)} are not read.",
                             "Split it into smaller files, or add the parts you need.")
