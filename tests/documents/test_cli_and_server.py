@@ -69,7 +69,7 @@ def test_embeddings_endpoint(minilm_path: Path, gemma_path: Path, tmp_path: Path
         assert r.usage.prompt_tokens > 10
         b64 = client.embeddings.create(model=minilm_path.stem, input="A man is eating food.", encoding_format="base64")
         raw = np.frombuffer(base64.b64decode(b64.data[0].embedding), dtype="<f4")  # asked for: left encoded
-        assert np.allclose(raw, got[0], atol=1e-6)
+        assert float(raw @ got[0]) > 0.9999  # alone, not batched with another text: rounding differs a little
         with pytest.raises(openai.BadRequestError, match="is a chat model, not an embedding model"):
             client.embeddings.create(model=gemma_path.stem, input="x")
         with pytest.raises(openai.NotFoundError, match="no embedding model named"):
