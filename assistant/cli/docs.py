@@ -94,7 +94,7 @@ def _index(docs, name: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def _list(docs) -> int:  # type: ignore[no-untyped-def]
-    infos = docs.list()
+    infos = docs.infos()
     if not infos:
         print("No collections yet. Make one: assistant docs add NAME FOLDER_OR_FILES")
         return 0

@@ -83,7 +83,7 @@ class FileRow:
     scanned: list[int]
 
 
-def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
+def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError | DiskFullError:
     text = str(exc).lower()
     if "full" in text:
         return DiskFullError(f"The disk is full: the document index ({path}) cannot grow.",
@@ -201,7 +201,7 @@ class DocumentIndex:
     def files(self, collection_id: int) -> list[FileRow]:
         rows = self.query("SELECT id, collection_id, path, kind, size, mtime, status, note, pages, scanned FROM files "
                           "WHERE collection_id = ? ORDER BY path", (collection_id,))
-        return [FileRow(*r[:9], json.loads(r[9])) for r in rows]
+        return [FileRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9])) for r in rows]
 
     def upsert_pending(self, collection_id: int, path: str, kind: str | None) -> None:
         with self.write() as c:

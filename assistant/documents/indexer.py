@@ -27,7 +27,7 @@ from assistant.documents.index import Collection, DocumentIndex
 from assistant.documents.parse_host import ParserHost
 from assistant.documents.types import ChunkText, ParsedFile
 from assistant.documents.walk import walk_roots
-from assistant.errors import StorageError
+from assistant.errors import DiskFullError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ class Indexer:
         report.notes.extend(walk.notes)
         known = {f.path: f for f in self.index.files(collection.id)}
         wanted = {str(p) for p in walk.files}
-        for path, row in known.items():
+        for path, gone in known.items():
             if path not in wanted:
-                self.index.remove_file(row.id)
+                self.index.remove_file(gone.id)
                 report.removed += 1
         todo: list[Path] = []
         for p in walk.files:
@@ -217,7 +217,7 @@ class Indexer:
                 self.index.store_file(b.file_id, b.chunks, mine, self.model, size=b.size, mtime=b.mtime,
                                       kind=b.parsed.kind, pages=b.parsed.pages, scanned=b.parsed.scanned_pages,
                                       title=b.parsed.title, note=b.note)
-            except StorageError:
+            except (StorageError, DiskFullError):
                 report.cancelled = True
                 raise
             report.indexed += 1

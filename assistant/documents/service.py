@@ -131,7 +131,7 @@ class Documents:
         return CollectionInfo(col.name, len(files), count["indexed"], count["failed"], count["pending"],
                               self.index.chunk_count([col.id]), col.never_cloud, self.index.roots(col.id), col.model)
 
-    def list(self) -> list[CollectionInfo]:
+    def infos(self) -> list[CollectionInfo]:
         return [self.info(c) for c in self.index.collections()]
 
     # -- indexing and search -----------------------------------------------------------

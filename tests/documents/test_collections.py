@@ -55,7 +55,7 @@ def test_index_search_and_incremental_sync(docs: Documents, docs_folder: Path) -
     assert (changed.indexed, changed.unchanged) == (1, 3) and changed.chunks_embedded == 1
     (docs_folder / "orchard.html").unlink()
     assert docs.sync("home").removed == 1
-    info = docs.list()[0]
+    info = docs.infos()[0]
     assert (info.name, info.files, info.indexed) == ("home", 3, 3)
 
 
@@ -64,8 +64,8 @@ def test_answer_context_whole_retrieval_and_not_found(docs: Documents) -> None:
     words = lambda text: len(text.split())  # noqa: E731
     question = "How often is the fog horn sounded in a gale?"
     r = docs.search(question, ["home"])
-    from assistant.documents.turn import prepare
     from assistant.core.types import GenParams
+    from assistant.documents.turn import prepare
 
     whole = prepare(docs, ["home"], question, n_ctx=4096, params=GenParams(max_tokens=256), count=words)
     assert whole.mode == "whole" and "Whole documents" in whole.budget_note
