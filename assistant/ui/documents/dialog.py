@@ -54,8 +54,8 @@ class DocumentsDialog(QDialog):
         for w in (self.add_folder, self.add_files, self.index_button, self.stop_button, self.remove_button):
             row.addWidget(w)
         row.addStretch(1)
-        row.addWidget(self.never_cloud)
         lay.addLayout(row)
+        lay.addWidget(self.never_cloud)  # its own line: the buttons fit 800 px at a 14 pt font
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.status = QLabel("")
