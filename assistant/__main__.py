@@ -7,6 +7,8 @@ import argparse
 import sys
 
 from assistant import __version__
+from assistant.cli.docs import add_ask_args as add_docs_ask_args
+from assistant.cli.docs import add_parser as add_docs_parser
 from assistant.cli.serve import add_parser as add_serve_parser
 
 
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--no-history", action="store_true", help="do not save this exchange")
     ask.add_argument("--cloud", action="store_true", help="send this prompt to the cloud model set up in the app")
     _routing_args(ask)
+    add_docs_ask_args(ask)
 
     chat = sub.add_parser("chat", help="chat in the terminal; saved to the same history as the app")
     _model_args(chat)
@@ -36,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="forget the safe-mode settings remembered after engine crashes")
 
     add_serve_parser(sub)
+    add_docs_parser(sub)
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
 

@@ -101,9 +101,11 @@ class SendPolicy:
         local: LocalModelInfo | None,
         model_path: Path | None,
         mode: str | None = None,
+        excerpts: Callable[[list[Message]], list[Message]] | None = None,
     ) -> Dispatch:
         """Route a prompt that the user did not send to the cloud explicitly. `local` is
-        the local model (None: none is loaded); `mode` overrides the chat's routing mode."""
+        the local model (None: none is loaded); `mode` overrides the chat's routing mode;
+        `excerpts` puts a documents question's excerpts in (documents/answer.py)."""
         conv_mode, never = self.conversation_flags(conversation_id)
         mode = mode or conv_mode
         decision = None
@@ -121,21 +123,25 @@ class SendPolicy:
             name = local.name if local else "the local model"
             consent = ConsentRequest(
                 cloud_route.ask_question(name, self.settings.cloud), r.reason,
-                self.outgoing_preview(text, conversation_id, model_path), self.settings.cloud.redact,
+                self.outgoing_preview(text, conversation_id, model_path, excerpts), self.settings.cloud.redact,
             )
             return Dispatch("ask", r.reason, consent=consent)
         return Dispatch("cloud" if r.kind == "cloud" else "local", r.reason)
 
-    def outgoing_preview(self, text: str | None, conversation_id: int, model_path: Path | None) -> list[Message]:
-        """Exactly the messages a cloud request for `text` would carry (after redaction)."""
+    def outgoing_preview(self, text: str | None, conversation_id: int, model_path: Path | None,
+                         excerpts: Callable[[list[Message]], list[Message]] | None = None) -> list[Message]:
+        """Exactly the messages a cloud request for `text` would carry (after redaction):
+        with `excerpts`, the chosen document excerpts too, redacted like any text."""
         c = self.settings.cloud
         history = history_messages(self.store, conversation_id) if conversation_id else []
         if text is not None:
             history.append(Message("user", text))
         engine = cloud_engine(c, "preview")  # counting only: no key, no request
-        return outgoing_messages(history, system_prompt=self.turn_system_prompt(conversation_id, model_path),
-                                 n_ctx=engine.context_length, count_tokens=engine.count_tokens,
-                                 max_tokens=self.params(model_path).max_tokens, redact=c.redact)
+        messages = outgoing_messages(history, system_prompt=self.turn_system_prompt(conversation_id, model_path),
+                                     n_ctx=engine.context_length, count_tokens=engine.count_tokens,
+                                     max_tokens=self.params(model_path).max_tokens, redact=False)
+        messages = excerpts(messages) if excerpts is not None else messages
+        return redact_messages(messages)[0] if c.redact else messages
 
     def apply_consent(self, conversation_id: int, consent: Consent) -> tuple[Target, bool]:
         """The user's answer to a consent question: where the prompt goes now, and
@@ -147,6 +153,19 @@ class SendPolicy:
         if changed:
             self.settings.cloud = new_cloud
         return ("cloud" if consent.send and not never else "local"), changed
+
+
+def _outgoing(excerpts: Callable[[list[Message]], list[Message]] | None,
+              redact: bool) -> Callable[[list[Message]], list[Message]] | None:
+    """Document excerpts first, then redaction over everything (excerpts included)."""
+    if excerpts is None and not redact:
+        return None
+
+    def transform(ms: list[Message]) -> list[Message]:
+        ms = excerpts(ms) if excerpts is not None else ms
+        return redact_messages(ms)[0] if redact else ms
+
+    return transform
 
 
 def run_cloud_turn(
@@ -161,6 +180,7 @@ def run_cloud_turn(
     on_text: Callable[[str], None] | None = None,
     config_dir: Path | None = None,
     on_thinking: Callable[[str], None] | None = None,
+    excerpts: Callable[[list[Message]], list[Message]] | None = None,
 ) -> TurnResult:
     """One cloud turn: the key from the keyring (only handed to the SDK), the price of
     the answer from the price table, redaction when it is on. Never raises: failures
@@ -176,7 +196,7 @@ def run_cloud_turn(
             return run_turn(
                 store, engine, conversation_id, system_prompt=system_prompt, params=params,
                 cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text, on_thinking=on_thinking,
-                transform=(lambda ms: redact_messages(ms)[0]) if cloud.redact else None, price=price,
+                transform=_outgoing(excerpts, cloud.redact), price=price,
             )
         finally:
             engine.unload()

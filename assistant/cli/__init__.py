@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
             return run_chat(args, paths, settings)
         if args.command == "serve":
             return run_serve(args, paths, settings)
+        if args.command == "docs":
+            from assistant.cli.docs import run_docs
+
+            return run_docs(args, paths, settings)
     except AssistantError as exc:
         log.warning("%s", exc.message)
         print(f"Error: {exc}", file=sys.stderr)

@@ -37,6 +37,10 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     if not prompt.strip():
         print("Error: the prompt is empty.", file=sys.stderr)
         return EXIT_ERROR
+    if getattr(args, "docs", None):
+        from assistant.cli.docs import run_ask_docs
+
+        return run_ask_docs(args, prompt, paths, settings)
     params = apply_overrides(args, settings)
     system = args.system if args.system is not None else settings.system_prompt
     cancel = threading.Event()

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import network
-from assistant.server import anthropic_api, openai_api
+from assistant.server import anthropic_api, embeddings_api, openai_api
 from assistant.server.auth import matches, token_from_headers
 from assistant.server.models import ModelHost
 
@@ -31,6 +31,7 @@ def build_app(host: ModelHost, token: str) -> ASGIApp:
         Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
         Route("/v1/completions", openai_api.completions, methods=["POST"]),
         Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
+        Route("/v1/embeddings", embeddings_api.embeddings, methods=["POST"]),
     ])
     app.state.host = host
     return TokenAndRecord(app, token)

@@ -49,6 +49,7 @@ from assistant.ui.common.icons import app_icon
 from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
 from assistant.ui.common.window_size import fit_to_screen
+from assistant.ui.documents.dialog import open_documents
 from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
 from assistant.ui.library.window import LibraryWindow
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Models")
         self.library_action = self._action(m, "Model &library…", self.open_library, "Ctrl+L")
         self._action(m, "Model &settings…", lambda: self.open_model_settings(None))
+        self._action(m, "&Documents…", lambda: open_documents(self), "Ctrl+Shift+D")
         c = self.chat_menu = bar.addMenu("&Chat")
         self.stop_action = self._action(c, "&Stop", self.session.stop, Qt.Key.Key_Escape)
         self.regen_action = self._action(c, "&Regenerate answer", self.session.regenerate, "Ctrl+R")
