@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -24,8 +22,6 @@ from PySide6.QtWidgets import (
 
 from assistant import hardware, network
 from assistant.chat.store import ChatStore
-from assistant.core.gguf_meta import check_gguf_header
-from assistant.errors import AssistantError
 from assistant.library import usage
 from assistant.library.hub_access import endpoint_from_setting, stored_token
 from assistant.model_settings import engine_choices, needs_reload
@@ -45,6 +41,7 @@ from assistant.ui.chat.models.installed import InstalledModelsModel, ModelEntry
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 from assistant.ui.common.actions import add_action
+from assistant.ui.common.dialogs import choose_model_file
 from assistant.ui.common.icons import app_icon
 from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
@@ -274,17 +271,9 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, "The model could not be loaded", message)
 
     def _on_add_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Add a model file", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
-        )
-        if not path:
-            return
-        try:
-            check_gguf_header(Path(path))
-        except AssistantError as exc:
-            QMessageBox.warning(self, "This file cannot be used", str(exc))
-            return
-        self._add_model_file(path)
+        path = choose_model_file(self, "Add a model file")
+        if path:
+            self._add_model_file(path)
 
     def _add_model_file(self, path: str) -> None:
         """A model file used where it is (Add a model file…, the wizard's own file)."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+from assistant.core.gguf_meta import check_gguf_header
+from assistant.errors import AssistantError
 
 TEXT_CHARS = 56  # the rename box shows a long title whole
 
@@ -26,3 +31,17 @@ def ask_text(parent: QWidget, title: str, label: str, text: str = "") -> tuple[s
     value = dlg.textValue()
     dlg.deleteLater()
     return value, ok
+
+
+def choose_model_file(parent: QWidget, title: str) -> str | None:
+    """A file chooser for a GGUF model on this computer; a file that is not one is said so
+    (None then, as for Cancel)."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(Path.home()), "GGUF models (*.gguf);;All files (*)")
+    if not path:
+        return None
+    try:
+        check_gguf_header(Path(path))
+    except AssistantError as exc:
+        QMessageBox.warning(parent, "This file cannot be used", str(exc))
+        return None
+    return path

@@ -13,7 +13,6 @@ from typing import Any, Callable
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -25,10 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import hardware, network
-from assistant.core.gguf_meta import check_gguf_header
 from assistant.core.types import ModelRef
 from assistant.core.units import format_bytes
-from assistant.errors import AssistantError
 from assistant.library.catalog import load_catalog, offered
 from assistant.library.download import DownloadRequest
 from assistant.library.fit import recommend
@@ -36,6 +33,7 @@ from assistant.library.installed import model_ref_for_path
 from assistant.library.speed import load_calibration
 from assistant.paths import Paths
 from assistant.settings import Settings
+from assistant.ui.common.dialogs import choose_model_file
 from assistant.ui.common.jobs import Job, run_job
 from assistant.ui.common.window_size import fit_to_screen
 from assistant.ui.library.models.downloads import eta_text
@@ -234,13 +232,8 @@ class FirstRunWizard(QDialog):
 
     def _on_import(self) -> None:
         """A file chooser for a model file on this computer; a good one finishes the wizard."""
-        path, _ = QFileDialog.getOpenFileName(self, "Use a model file", str(Path.home()), "GGUF models (*.gguf);;All files (*)")
+        path = choose_model_file(self, "Use a model file")
         if not path:
-            return
-        try:
-            check_gguf_header(Path(path))
-        except AssistantError as exc:
-            QMessageBox.warning(self, "This file cannot be used", str(exc))
             return
         self.model_file_chosen.emit(path)
         self.ready_ref = model_ref_for_path(Path(path))
