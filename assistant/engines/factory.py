@@ -63,6 +63,8 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
         n_gpu_layers=plan.n_gpu_layers,
         n_threads=settings.n_threads or plan.n_threads,
         chat_template=own.chat_template,
+        # the chat and the API server share the engine: its slots are the server's setting
+        parallel=max(1, int(settings.server.parallel)),
     )
     # the power-user options: only those the model's settings set; LoadOptions has the defaults
     for key in model_settings.SPEED_KEYS:
