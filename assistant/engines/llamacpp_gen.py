@@ -280,20 +280,22 @@ class AnswerLoop:
         lookup.result(len(draft), kept)
         # shown one a step, as if decoded one at a time: a Stop between them is kept to
         for i, t in enumerate(picks):
-            if seq.params.logprobs is not None:
-                seq.note_logprobs(sampler.logits(i), t, self.engine)
+            lp = seq.logprob_of(sampler.logits(i), t, self.engine) if seq.params.logprobs is not None else None
             at = pos0 + 1 + i if i < kept else -1  # where a kept token sits in the cache
-            seq.queue.append((t, at, self.n_ctx - (pos0 + 1 + i) - 1))
+            seq.queue.append((t, at, self.n_ctx - (pos0 + 1 + i) - 1, lp))
         self._drain(seq)
         return True
 
     def _drain(self, seq: Sequence) -> None:
         """Show the next token picked by a draft's check (a kept one is in the cache)."""
-        tok, at, room = seq.queue.pop(0)
+        tok, at, room, lp = seq.queue.pop(0)
         if seq.cancel.is_set():
             seq.end("cancelled")
-        elif seq.accept(tok, self.engine, room):
-            return
+        else:
+            if lp is not None:
+                seq.add_logprob(lp)
+            if seq.accept(tok, self.engine, room):
+                return
         seq.queue.clear()
         if at >= 0:
             assert seq.kv is not None

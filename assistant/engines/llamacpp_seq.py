@@ -50,8 +50,9 @@ class Sequence:
     lookup: PromptLookup | None = None
     fed: int = 0  # prompt tokens in the cache (reused or evaluated)
     next_token: int = -1  # picked and shown, not yet in the cache (-1: still in its prompt)
-    # picks of a draft's check not yet shown: (token, its place in the cache or -1, room after it)
-    queue: list[tuple[int, int, int]] = field(default_factory=list)
+    # picks of a draft's check not yet shown: (token, its place in the cache or -1, room after
+    # it, its log-probability when asked for: computed now, the logits are gone next step)
+    queue: list[tuple[int, int, int, TokenLogprob | None]] = field(default_factory=list)
     n_out: int = 0
     steps: int = 0
     finish: str | None = None  # set once the answer is over
@@ -114,6 +115,13 @@ class Sequence:
         return True
 
     def note_logprobs(self, x: np.ndarray, tok: int, engine: Any) -> None:
+        self.add_logprob(self.logprob_of(x, tok, engine))
+
+    def add_logprob(self, lp: TokenLogprob) -> None:
+        """Goes out with the next chunk of text (the token's own, or the end)."""
+        self._pending_logprobs.append(lp)
+
+    def logprob_of(self, x: np.ndarray, tok: int, engine: Any) -> TokenLogprob:
         """The token's log-probability and the top alternatives, from the raw logits (as
         llama-server reports them: before the sampler chain)."""
         n_top = min(int(self.params.logprobs or 0), MAX_TOP_LOGPROBS)
@@ -124,7 +132,7 @@ class Sequence:
             ids = np.argpartition(x, -n_top)[-n_top:]
             ids = ids[np.argsort(-x[ids], kind="stable")]
             top = [(engine._token_text(int(i)), float(x[i]) - lse) for i in ids]
-        self._pending_logprobs.append(TokenLogprob(engine._token_text(tok), float(x[tok]) - lse, top))
+        return TokenLogprob(engine._token_text(tok), float(x[tok]) - lse, top)
 
     def _emit(self, chunk: Chunk) -> None:
         if self._pending_logprobs:

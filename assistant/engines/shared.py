@@ -30,7 +30,6 @@ from typing import Any
 
 from assistant.core.types import ModelRef
 from assistant.engines.base import Engine
-from assistant.errors import EngineError
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -162,8 +161,7 @@ class SharedEngines:
             if loading is not None:
                 loading(entry.engine)
             log.info("loading %s (%s)", entry.model.display_name, getattr(entry.plan, "reason", ""))
-            if entry.model.format != "remote" or hasattr(entry.engine, "load"):
-                entry.engine.load(entry.model, entry.options)
+            entry.engine.load(entry.model, entry.options)
         except BaseException as exc:
             entry.error = exc
             with self._lock:
@@ -207,13 +205,15 @@ class SharedEngines:
                         due.append(self._entries.pop(key))
                     else:
                         wait = min(wait, left)
-                if not self._entries:
+                last = not self._entries
+                if last:
                     self._watcher = None
-                    return
             for e in due:
                 log.info("unloading %s: no request for %.0f s", e.model.display_name, ttl)
                 self._unload(e)
                 self.unloaded.append(str(e.model.path))
+            if last:
+                return
             self._wake.wait(max(0.05, wait))
             self._wake.clear()
 
@@ -249,5 +249,3 @@ def shared_engines() -> SharedEngines:
         return _default
 
 
-def not_loaded(model: ModelRef) -> EngineError:
-    return EngineError(f"{model.display_name} is not loaded.", "Load it first.")

@@ -25,7 +25,7 @@ MODEL = "gemma-3-270m-q4_k_m"
 
 
 def make_server(gemma_path: Path, tmp: Path, **server: object) -> ApiServer:
-    settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(**server))  # type: ignore[arg-type]
+    settings = Settings(context_length=2048, n_threads=1, n_gpu_layers=0, server=ServerSettings(**server))  # type: ignore[arg-type]
     srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings, tmp, TOKEN)
     srv.host.engines = SharedEngines(idle_unload_s=None)  # its own: the test's engines, unloaded at the end
     srv.start()
@@ -90,6 +90,7 @@ def test_eight_concurrent_streams_equal_the_answers_alone(server: ApiServer) -> 
         t.join(300)
     assert not errors, errors
     same = 0
+    parted: list[int] = []
     for i in range(8):
         a_text, a_lps = alone[i]
         b_text, b_lps = together[i]
@@ -100,10 +101,16 @@ def test_eight_concurrent_streams_equal_the_answers_alone(server: ApiServer) -> 
         # where they part, the two tokens were a near-tie alone: a batched matmul rounds the
         # logits a little differently (~0.01-0.05 nats here), enough to flip such a draw
         k = next(k for k, (x, y) in enumerate(zip(a_lps, b_lps)) if x.token != y.token)
-        tops = {t.token: t.logprob for t in a_lps[k].top_logprobs}
-        assert b_lps[k].token in tops, (i, k, a_lps[k], b_lps[k])
-        assert abs(tops[b_lps[k].token] - a_lps[k].logprob) < 1.5, (i, k, tops, a_lps[k].token, b_lps[k].token)
-    print(f"{same} of 8 concurrent answers equal to the answer alone token for token; the rest parted at a near-tie")
+        # they part only where the model was unsure: a batched matmul rounds the logits a
+        # little differently (~0.01-0.05 nats here), which moves the edges between tokens in
+        # a seeded draw; where no token stands out, the same draw can land on another token
+        assert all(abs(x.logprob - y.logprob) < 0.25 for x, y in zip(a_lps[:k], b_lps[:k])), (i, k)
+        top = max(t.logprob for t in a_lps[k].top_logprobs)
+        assert top < -0.1, (i, k, a_lps[k].top_logprobs)  # no token above ~90 %: the draw decided
+        parted.append(k)
+    print(f"{same} of 8 concurrent answers equal to the answer alone token for token; the others parted at tokens {parted}"
+          " where no token had over 90 % (a seeded draw over a flat distribution)")
+    assert same >= 4, (same, parted)
     assert wait_idle(server) < 5
 
 
@@ -165,11 +172,18 @@ def test_overload_is_429_with_retry_after(gemma_path: Path, tmp_path: Path) -> N
     try:
         c = client(srv)
         c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=2)  # loaded
-        streams = []
-        for _ in range(2):  # one runs, one waits
-            streams.append(c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "A long story"}],
-                                                     max_tokens=400, stream=True, extra_body={"min_p": 0.0}))
-        deadline = time.monotonic() + 30
+        release = threading.Event()
+
+        def hold_a_stream() -> None:  # one runs, one waits (its headers come with its first token)
+            s = client(srv).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "A long story"}],
+                                                    max_tokens=400, stream=True, extra_body={"min_p": 0.0})
+            release.wait(120)
+            s.close()
+
+        holders = [threading.Thread(target=hold_a_stream) for _ in range(2)]
+        for t in holders:
+            t.start()
+        deadline = time.monotonic() + 60
         while srv.host.busy != (1, 1):
             assert time.monotonic() < deadline, srv.host.busy
             time.sleep(0.02)
@@ -180,8 +194,9 @@ def test_overload_is_429_with_retry_after(gemma_path: Path, tmp_path: Path) -> N
         a = anthropic.Anthropic(base_url=srv.url.removesuffix("/v1"), api_key=TOKEN, max_retries=0)
         with pytest.raises(anthropic.RateLimitError):
             a.messages.create(model=MODEL, max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
-        for s in streams:
-            s.close()
+        release.set()
+        for t in holders:
+            t.join(120)
         wait_idle(srv)
     finally:
         srv.stop()
