@@ -210,8 +210,8 @@ class SharedEngines:
                     self._watcher = None
             for e in due:
                 log.info("unloading %s: no request for %.0f s", e.model.display_name, ttl)
-                self._unload(e)
                 self.unloaded.append(str(e.model.path))
+                self._unload(e)
             if last:
                 return
             self._wake.wait(max(0.05, wait))

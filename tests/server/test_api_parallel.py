@@ -58,7 +58,7 @@ PROMPTS = [f"Question {i}: write a sentence about the number {i}." for i in rang
 
 
 def _ask(c: openai.OpenAI, i: int, *, stream: bool) -> tuple[str, list]:  # type: ignore[type-arg]
-    kw = dict(model=MODEL, messages=[{"role": "user", "content": PROMPTS[i]}], max_tokens=16, temperature=0.7,
+    kw = dict(model=MODEL, messages=[{"role": "user", "content": PROMPTS[i]}], max_tokens=16, temperature=0.0,
               seed=100 + i, logprobs=True, top_logprobs=5)
     if not stream:
         r = c.chat.completions.create(**kw)  # type: ignore[call-overload]
@@ -101,15 +101,15 @@ def test_eight_concurrent_streams_equal_the_answers_alone(server: ApiServer) -> 
         # where they part, the two tokens were a near-tie alone: a batched matmul rounds the
         # logits a little differently (~0.01-0.05 nats here), enough to flip such a draw
         k = next(k for k, (x, y) in enumerate(zip(a_lps, b_lps)) if x.token != y.token)
-        # they part only where the model was unsure: a batched matmul rounds the logits a
-        # little differently (~0.01-0.05 nats here), which moves the edges between tokens in
-        # a seeded draw; where no token stands out, the same draw can land on another token
-        assert all(abs(x.logprob - y.logprob) < 0.25 for x, y in zip(a_lps[:k], b_lps[:k])), (i, k)
-        top = max(t.logprob for t in a_lps[k].top_logprobs)
-        assert top < -0.1, (i, k, a_lps[k].top_logprobs)  # no token above ~90 %: the draw decided
+        # they part only at a near-tie: a batched matmul rounds the logits a little differently
+        # (~0.01-0.05 nats here), enough to swap two tokens that were all but equal alone
+        drift = max((abs(x.logprob - y.logprob) for x, y in zip(a_lps[:k], b_lps[:k])), default=0.0)
+        assert drift < 0.5, (i, k, drift)
+        tops = {t.token: t.logprob for t in a_lps[k].top_logprobs}
+        assert b_lps[k].token in tops and a_lps[k].logprob - tops[b_lps[k].token] < 0.5, (i, k, tops, b_lps[k].token)
         parted.append(k)
     print(f"{same} of 8 concurrent answers equal to the answer alone token for token; the others parted at tokens {parted}"
-          " where no token had over 90 % (a seeded draw over a flat distribution)")
+          " where the two tokens were within 0.5 nats alone (a near-tie the batched matmul rounds the other way)")
     assert same >= 4, (same, parted)
     assert wait_idle(server) < 5
 
