@@ -39,8 +39,9 @@ class LoadOptions:
     n_batch: int = 512  # tokens per prompt-evaluation batch
     prompt_lookup: str = "auto"  # draft tokens from the chat's own text (auto: while they are accepted) / off
     # answers decoded together (llama.cpp: sequences sharing one KV cache of n_ctx cells;
-    # MLX: answered in turn). The chat and the API server share them.
-    parallel: int = 4
+    # MLX: answered in turn). 1 while the API server is off (factory.prepare): N slots make
+    # the SWA layers' cache N windows long, which a lone chat deep in its context pays for
+    parallel: int = 1
 
 
 @dataclass

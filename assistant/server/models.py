@@ -119,6 +119,8 @@ class ModelHost:
 
     def __init__(self, settings: Settings, models_dir: Path, *, pinned: list[ModelRef] | None = None,
                  prepare: Prepare | None = None, engines: SharedEngines | None = None) -> None:
+        # a model the server loads gets the server's slots (factory.prepare reads `enabled`)
+        settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, enabled=True))
         self._settings = settings
         self._models_dir = models_dir
         self._pinned = list(pinned or [])  # --model PATH: served even when outside the models folder

@@ -47,7 +47,7 @@ class StallMeter:
 
 
 def test_chat_and_four_server_streams_share_one_process_without_gui_stalls(qtbot, gemma_path: Path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(context_length=2048, n_threads=1, n_gpu_layers=0, server=ServerSettings(parallel=5, queue=4),
+    settings = Settings(context_length=2048, n_threads=1, n_gpu_layers=0, server=ServerSettings(enabled=True, parallel=5, queue=4),
                         extra_models=[str(gemma_path)])
     settings.generation.max_tokens = 48
     store = ChatStore.open(get_paths().ensure().history_db)
