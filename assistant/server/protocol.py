@@ -116,11 +116,11 @@ class SamplingExtras(ApiModel):
     repeat_penalty: float | None = honoured(None, gt=0)
 
 
-class ChatCompletionRequest(SamplingExtras):
+class _OpenAiCommon(SamplingExtras):
+    """The fields /v1/chat/completions and /v1/completions share."""
+
     model: str = honoured("")
-    messages: list[dict[str, Any]] = honoured(..., min_length=1)
     max_tokens: int | None = honoured(None, ge=1)
-    max_completion_tokens: int | None = honoured(None, ge=1)
     temperature: float | None = honoured(None, ge=0, le=2)
     top_p: float | None = honoured(None, gt=0, le=1)
     n: int = honoured(1, ge=1, le=MAX_N)
@@ -128,13 +128,18 @@ class ChatCompletionRequest(SamplingExtras):
     seed: int | None = honoured(None)
     stream: bool = honoured(False)
     stream_options: StreamOptions | None = honoured(None)
-    logprobs: bool = honoured(False)
-    top_logprobs: int | None = honoured(None, ge=0, le=20)
     presence_penalty: float = honoured(0.0, ge=-2, le=2)
     frequency_penalty: float = honoured(0.0, ge=-2, le=2)
     logit_bias: dict[str, float] | None = honoured(None)
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = honoured(None)
     user: str | None = ignored(None, "no per-user tracking or abuse monitoring here")
+
+
+class ChatCompletionRequest(_OpenAiCommon):
+    messages: list[dict[str, Any]] = honoured(..., min_length=1)
+    max_completion_tokens: int | None = honoured(None, ge=1)
+    logprobs: bool = honoured(False)
+    top_logprobs: int | None = honoured(None, ge=0, le=20)
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = honoured(None)
     safety_identifier: str | None = ignored(None, "no abuse monitoring here")
     metadata: dict[str, Any] | None = ignored(None, "nothing is stored to tag")
     store: bool | None = ignored(None, "answers are never stored by the server")
@@ -166,22 +171,9 @@ class ChatCompletionRequest(SamplingExtras):
         return self
 
 
-class CompletionRequest(SamplingExtras):
-    model: str = honoured("")
+class CompletionRequest(_OpenAiCommon):
     prompt: str | list[str] = honoured(...)
-    max_tokens: int | None = honoured(None, ge=1)
-    temperature: float | None = honoured(None, ge=0, le=2)
-    top_p: float | None = honoured(None, gt=0, le=1)
-    n: int = honoured(1, ge=1, le=MAX_N)
-    stop: Stop = honoured(None)
-    seed: int | None = honoured(None)
-    stream: bool = honoured(False)
-    stream_options: StreamOptions | None = honoured(None)
     logprobs: int | None = honoured(None, ge=0, le=5)
-    presence_penalty: float = honoured(0.0, ge=-2, le=2)
-    frequency_penalty: float = honoured(0.0, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = honoured(None)
-    user: str | None = ignored(None, "no per-user tracking or abuse monitoring here")
     best_of: int | None = refused(None, "best_of is not supported: leave it out, or ask for n answers and pick.")
     echo: bool | None = refused(None, "echo is not supported: leave it out.")
     suffix: str | None = refused(None, "Fill-in-the-middle (suffix) is not supported: leave it out.")
