@@ -46,6 +46,11 @@ class ServerSettings:
     port: int = 8765
     # listen on the local network (0.0.0.0) rather than this computer only (127.0.0.1)
     local_network: bool = False
+    # answers decoded at once by each llama.cpp engine, the chat's included (its slots)
+    parallel: int = 4
+    queue: int = 16  # requests that may wait for a slot; more are answered 429 with Retry-After
+    # a model loaded for a request (not by the window) is unloaded after this long without one (0: never)
+    idle_unload_minutes: float = 10.0
 
 
 @dataclass

@@ -19,6 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--model", help="load this model (path or installed model's name) at start")
     p.add_argument("--token", help="the token clients must send (default: the one in the keyring, made once)")
     p.add_argument("--show-token", action="store_true", help="print the keyring's token and exit")
+    p.add_argument("--parallel", type=int, help="answers decoded at once (default: Settings → Server, 4)")
+    p.add_argument("--queue", type=int, help="requests that may wait for a slot; more get 429 (default 16)")
+    p.add_argument("--idle-unload", type=float, metavar="MINUTES",
+                   help="unload a model loaded for requests after this long without one (default 10; 0: never)")
 
 
 def run_serve(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
@@ -38,6 +42,16 @@ def run_serve(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             "Offline mode is on: the API server does not listen on the network.",
             "Serve on 127.0.0.1 (this computer only), or turn Offline mode off in Settings.",
         )
+    for name, low in (("parallel", 1), ("queue", 0), ("idle_unload", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            raise AssistantError(f"--{name.replace('_', '-')} {value} is too small.", f"Use {low} or more.")
+    if args.parallel is not None:
+        settings.server.parallel = args.parallel
+    if args.queue is not None:
+        settings.server.queue = args.queue
+    if args.idle_unload is not None:
+        settings.server.idle_unload_minutes = args.idle_unload
     token = args.token.strip() if args.token else auth.get_or_create_token()
     if not token:
         raise AssistantError("The --token is empty.", "Pass a token, or leave --token out to use the keyring's.")

@@ -38,6 +38,10 @@ class LoadOptions:
     kv_cache_type: str = "f16"  # f16 / q8_0 / q4_0
     n_batch: int = 512  # tokens per prompt-evaluation batch
     prompt_lookup: str = "auto"  # draft tokens from the chat's own text (auto: while they are accepted) / off
+    # answers decoded together (llama.cpp: sequences sharing one KV cache of n_ctx cells;
+    # MLX: answered in turn). 1 while the API server is off (factory.prepare): N slots make
+    # the SWA layers' cache N windows long, which a lone chat deep in its context pays for
+    parallel: int = 1
 
 
 @dataclass
@@ -55,6 +59,12 @@ class GenParams:
     repeat_penalty: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    # OpenAI's penalties (llama.cpp's penalties sampler over the last 64 tokens, as llama-server)
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logit_bias: dict[int, float] = field(default_factory=dict)  # token id -> added to its logit
+    # log-probabilities of the answer's tokens: None off; N >= 0 with the N likeliest alternatives
+    logprobs: int | None = None
     # a reasoning model's thinking: "on" / "off" (templates with enable_thinking),
     # "low" / "medium" / "high" (gpt-oss's reasoning effort); None: the model's default
     thinking: str | None = None
@@ -103,6 +113,15 @@ class Timings:
 
 
 @dataclass
+class TokenLogprob:
+    """One answer token's log-probability, and the likeliest alternatives at its place."""
+
+    token: str
+    logprob: float
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
 class Chunk:
     text: str = ""  # the answer
     thinking: str = ""  # a reasoning model's thinking, apart from the answer
@@ -110,3 +129,5 @@ class Chunk:
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
     timings: Timings | None = None
+    stop_sequence: str | None = None  # on the final chunk: the stop string that ended the answer
+    logprobs: list[TokenLogprob] | None = None  # the tokens of this chunk's text, when asked for

@@ -63,6 +63,9 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
         n_gpu_layers=plan.n_gpu_layers,
         n_threads=settings.n_threads or plan.n_threads,
         chat_template=own.chat_template,
+        # the chat and the API server share the engine: its slots are the server's setting
+        # while the server is on; one otherwise (the single-stream context, as before)
+        parallel=max(1, int(settings.server.parallel)) if settings.server.enabled else 1,
     )
     # the power-user options: only those the model's settings set; LoadOptions has the defaults
     for key in model_settings.SPEED_KEYS:

@@ -9,11 +9,22 @@ gets an `EngineCrashedError` in plain words; the app and the conversation go on.
 
 Transport: `multiprocessing` (spawn) and one duplex `Pipe` of pickled tuples.
 
-- Requests (parent -> child): ("load", model, options, safe), ("count", id, messages),
-  ("chat", id, messages, params), ("cancel", id), ("offline", bool), ("exit",).
-- Replies: ("ready", pid, probe), ("progress", fraction), ("loaded", facts), ("result", id, n),
-  ("started", id), ("t", id, text, thinking) per piece of text, ("done", id, final chunk),
-  ("error", id, packed error), and at any time ("log", record) for the app's log.
+One process per model, shared: the chat and the API server hold the same proxy
+(engines/shared.py), and several answers run in it at once (the llama.cpp engine's
+answer loop, engines/llamacpp_gen.py). So every request carries an id, and a receiver
+thread (engines/host_requests.py) hands each reply to the request it answers.
+
+- Requests (parent -> child), by kind: ("load", model, options, safe);
+  ("generate", id, messages, params): a new answer, which joins the answer loop at its
+  next step; ("count", id, messages): tokens of the rendered prompt, answered between
+  steps; ("cancel", id): ends that answer only, within one step; ("offline", bool);
+  ("exit",). Kinds to come plug in the same way, one id each: ("embed", id, texts) for
+  an embedding engine, images as parts of a generate's messages (prefilled into its slot).
+- Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
+  ("loaded", facts), ("result", id, value), ("started", id), ("t", id, text, thinking
+  [, logprobs]) for each piece of text as it is produced, ("done", id, final chunk),
+  ("error", id, packed error), and at any time ("log", record): the child's log
+  records, written to the app's log.
 
 Safe mode: a crash while loading, or during the first answer before any text arrived, is
 retried in a new process one step down safe_mode.LADDER, until a step works (remembered per
@@ -34,14 +45,14 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from assistant import network
-from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
+from assistant.core.types import LoadOptions, ModelRef
 from assistant.engines import safe_mode
 from assistant.engines.host_child import ChildConfig, child_log_level, child_main, unpack_error, write_child_log
 from assistant.engines.host_exit import Crash, ExitWatch, collect_stderr, describe_exit, remove_stale_stderr_files
-from assistant.engines.host_stop import StopRelay
+from assistant.engines.host_requests import Requests
 from assistant.engines.safe_mode import SafeSettings
 from assistant.errors import EngineCrashedError, EngineError, LoadCancelledError
 from assistant.paths import get_paths
@@ -51,15 +62,14 @@ log = logging.getLogger(__name__)
 LOAD_TIMEOUT_S = 600.0  # a load that reports no progress for this long is stuck
 START_TIMEOUT_S = 120.0  # the child's Python start-up and imports
 REPLY_TIMEOUT_S = 120.0  # count_tokens and the start of an answer (tokenizing a prompt)
-CANCEL_GRACE_S = 10.0  # after a stop, how long the child has to end its answer
 EXIT_GRACE_S = 5.0  # unload: how long the child has to exit before it is terminated
-_POLL_S = 0.5  # the stream's wake-up to keep a stop's grace period (the stop itself: StopRelay)
 
 _counter = itertools.count(1)
 
 
-class EngineProxy:
-    """An Engine whose model lives in a child process (one process per loaded model)."""
+class EngineProxy(Requests):
+    """An Engine whose model lives in a child process (one process per loaded model).
+    Thread-safe: several threads may stream answers from it at once."""
 
     def __init__(self, engine: str = "llama.cpp", *, load_timeout_s: float = LOAD_TIMEOUT_S,
                  use_safe_mode_store: bool = True) -> None:
@@ -81,7 +91,9 @@ class EngineProxy:
         self._send_lock = threading.Lock()  # a StopRelay sends from its own thread
         self._offline_sent: bool | None = None
         self._cancel_load = threading.Event()
-        self._active: int | None = None  # the answer being streamed, if any
+        self._life = threading.RLock()  # load, restart and unload: one at a time
+        self.parallel = 1  # answers the engine runs at once (its slots)
+        Requests.__init__(self)
         self.test_probe: str | None = None
         self.load_report: dict[str, Any] = {}  # what llama.cpp used at the last load (llamacpp_options.report)
         self.safe_mode_note = ""  # the last safe-mode decision, in words ("" at full speed)
@@ -118,12 +130,13 @@ class EngineProxy:
 
     # -- load ------------------------------------------------------------------------
     def load(self, model: ModelRef, options: LoadOptions) -> None:
-        if self._proc is not None or self._model is not None:
-            self.unload()
-        self._cancel_load.clear()
-        start = safe_mode.level_for(model.path) if self._uses_ladder() and self.use_safe_mode_store else 0
-        self._load_from(model, options, start, first_reason="")
-        self._model, self._options = model, options
+        with self._life:
+            if self._proc is not None or self._model is not None:
+                self.unload()
+            self._cancel_load.clear()
+            start = safe_mode.level_for(model.path) if self._uses_ladder() and self.use_safe_mode_store else 0
+            self._load_from(model, options, start, first_reason="")
+            self._model, self._options = model, options
 
     def cancel_load(self) -> None:
         """From any thread: end a load in progress (its process is killed)."""
@@ -203,8 +216,10 @@ class EngineProxy:
                 self._backend = str(facts["backend"])
                 self.n_gpu_layers = facts.get("n_gpu_layers") or 0
                 self.load_report = dict(facts.get("load_report") or {})
+                self.parallel = int(facts.get("parallel") or 1)
                 self._answers = 0
                 self._restart_level = None
+                self._start_receiver()
                 return
             elif kind == "error":
                 err = unpack_error(msg[2])
@@ -228,20 +243,20 @@ class EngineProxy:
         proc.start()
         child_conn.close()
         self._proc, self._conn, self._stderr_file = proc, parent_conn, stderr_file
-        self.exit_watch.watch(proc, lambda: self._proc is proc and self._active is None and self._model is not None)
         log.info("started %s engine process %s", self.name, proc.pid)
 
     def _send(self, msg: tuple[Any, ...]) -> None:
-        assert self._conn is not None
         offline = network.is_offline()
         try:
             with self._send_lock:
+                if self._conn is None:
+                    raise OSError("no engine process")
                 if offline != self._offline_sent:
                     self._conn.send(("offline", offline))
                     self._offline_sent = offline
                 self._conn.send(msg)
         except (OSError, ValueError):
-            raise self._dead() from None
+            raise self._death() from None
 
     def _send_quietly(self, msg: tuple[Any, ...]) -> None:
         """A stop (from a StopRelay's thread) or "exit": a child that is gone is the caller's to see."""
@@ -287,14 +302,15 @@ class EngineProxy:
 
     def _reap(self) -> str:
         """Close the pipe, forget the process, copy its stderr into the log; its last words."""
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+        with self._send_lock:
+            if self._conn is not None:
+                self._conn.close()
+            self._proc = self._conn = None
         return collect_stderr(self._stderr_file)
 
     def _kill(self) -> None:
         proc = self._proc
-        self.exit_watch.expect(proc)
+        self.exit_watch.expect(proc)  # ended on purpose: no "it died" for the app
         if proc is not None and proc.is_alive():
             proc.kill()
             proc.join(EXIT_GRACE_S)
@@ -305,7 +321,7 @@ class EngineProxy:
         proc = self._proc
         if proc is None:
             return
-        self.exit_watch.expect(proc)
+        self._closing = proc  # its end is no crash: the receiver says "unloaded" to whoever waits
         self._send_quietly(("exit",))
         proc.join(EXIT_GRACE_S)
         if proc.is_alive():
@@ -319,29 +335,31 @@ class EngineProxy:
 
     def unload(self) -> None:
         """End the child: every page of the model goes back to the system."""
-        self._stop_child()
-        self._model = self._options = None
-        self._n_ctx = 0
-        self._restart_level = None
+        with self._life:
+            self._stop_child()
+            self._join_receiver()
+            self._model = self._options = None
+            self._n_ctx = 0
+            self._restart_level = None
 
     def close(self) -> None:
         self.unload()
 
     def _ensure_running(self) -> None:
-        if self._model is None or self._options is None:
-            raise EngineError("No model is loaded.", "Load a model first.")
-        if self._active is not None and self._proc is not None:
-            self._abandon(self._active)  # a stream left unread must not block the pipe
-        self._active = None
-        if self._proc is not None and not self._proc.is_alive():  # it died while idle: load again as it was
-            self._dead()
-            self._restart_level = self._level
-        if self._proc is not None:
-            return
-        # the process died after a crash: a new one, at the level chosen then
-        level = self._restart_level if self._restart_level is not None else self._level
-        self._cancel_load.clear()
-        self._load_from(self._model, self._options, level, first_reason="a crash while answering" if level > self._level else "")
+        with self._life:
+            if self._model is None or self._options is None:
+                raise EngineError("No model is loaded.", "Load a model first.")
+            proc = self._proc
+            if proc is not None and proc.is_alive():
+                return
+            self._join_receiver()  # it reaps a process that died, and tells its requests
+            if self._proc is not None:
+                self._kill()
+            # the process died after a crash: a new one, at the level chosen then
+            level = self._restart_level if self._restart_level is not None else self._level
+            self._cancel_load.clear()
+            self._load_from(self._model, self._options, level,
+                            first_reason="a crash while answering" if level > self._level else "")
 
     def _crash_error(self, phase: str, crash: Crash, model: ModelRef | None = None, *, tried: bool = False,
                      kept: bool = False) -> EngineCrashedError:
@@ -368,133 +386,3 @@ class EngineProxy:
         """Choose the level the next process starts at."""
         nxt = safe_mode.next_level(self._level, self._options.n_gpu_layers if self._options else 0)
         self._restart_level = nxt if self._answers == 0 and nxt is not None and self._uses_ladder() else self._level
-
-    # -- requests --------------------------------------------------------------------------
-    def _call(self, msg: tuple[Any, ...], rid: int) -> tuple[Any, ...]:
-        self._send(msg)
-        deadline = time.monotonic() + REPLY_TIMEOUT_S
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self._kill()
-                self._restart_level = self._level
-                raise EngineError("The engine did not answer in time.", "Try again: the model is reloaded.")
-            got = self._recv(left)
-            if got is None:
-                continue
-            if got[0] == "error" and got[1] == rid:
-                raise unpack_error(got[2])
-            if len(got) > 1 and got[1] == rid:
-                return got
-            # a stale reply of an abandoned request: skip it
-
-    def probe_network(self) -> str | None:
-        """Test-only: the child tries a connection to ASSISTANT_TEST_NET_PROBE now."""
-        self._ensure_running()
-        rid = next(self._ids)
-        return self._call(("probe", rid), rid)[2]
-
-    def count_tokens(self, messages: list[Message]) -> int:
-        self._ensure_running()
-        rid = next(self._ids)
-        try:
-            return int(self._call(("count", rid, messages), rid)[2])
-        except Crash as crash:
-            self._after_answer_crash()
-            raise self._crash_error("answer", crash) from None
-
-    def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
-        """Starts the answer (prompt errors such as PromptTooLongError are raised here, as
-        by the engine) and returns the stream of its chunks."""
-        self._ensure_running()
-        rid = self._begin(messages, params)
-        return self._stream(rid, messages, params, cancel)
-
-    def _begin(self, messages: list[Message], params: GenParams) -> int:
-        while True:
-            rid = next(self._ids)
-            try:
-                self._call(("chat", rid, messages, params), rid)  # ("started", rid)
-                self._active = rid
-                return rid
-            except Crash as crash:
-                if not self._retry_first_answer(crash):
-                    raise self._crash_error("answer", crash) from None
-
-    def _retry_first_answer(self, crash: Crash) -> bool:
-        """A crash before any text of the first answer: reload one step safer and go on."""
-        self._after_answer_crash()
-        if self._answers or self._restart_level is None or self._restart_level <= self._level:
-            return False
-        log.warning("%s crashed before its first answer (%s); reloading in safe mode", self.name, describe_exit(crash.exitcode))
-        try:
-            self._ensure_running()
-        except EngineCrashedError:
-            return False
-        return True
-
-    def _stream(self, rid: int, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
-        got_text = False
-        cancel_deadline = 0.0
-        finished = False
-        relay = StopRelay(cancel, lambda stopped: self._send_quietly(("cancel", stopped)), rid)
-        try:
-            while True:
-                if cancel.is_set() and not cancel_deadline:
-                    cancel_deadline = time.monotonic() + CANCEL_GRACE_S
-                try:
-                    msg = self._recv(_POLL_S)
-                except Crash as crash:
-                    if not got_text and not cancel.is_set() and self._retry_first_answer(crash):
-                        rid = relay.rid = self._begin(messages, params)
-                        continue
-                    if cancel.is_set():  # it died while stopping: the answer stopped all the same
-                        self._restart_level = self._level
-                        finished = True
-                        yield Chunk(done=True, finish_reason="cancelled")
-                        return
-                    self._after_answer_crash()
-                    raise self._crash_error("answer", crash, kept=got_text) from None
-                if msg is None:
-                    if cancel_deadline and time.monotonic() > cancel_deadline:
-                        log.warning("%s engine did not stop within %.0f s; ending its process", self.name, CANCEL_GRACE_S)
-                        self._kill()
-                        self._restart_level = self._level
-                        finished = True
-                        yield Chunk(done=True, finish_reason="cancelled")
-                        return
-                    continue
-                kind = msg[0]
-                if len(msg) < 2 or msg[1] != rid:
-                    continue  # a stale reply of an abandoned request
-                if kind == "t":
-                    got_text = True
-                    yield Chunk(text=msg[2], thinking=msg[3])
-                elif kind == "done":
-                    finished = True
-                    self._answers += 1
-                    yield msg[2]
-                    return
-                elif kind == "error":
-                    finished = True
-                    raise unpack_error(msg[2])
-        finally:
-            relay.end()
-            self._active = None
-            if not finished and self._proc is not None:
-                self._abandon(rid)
-
-    def _abandon(self, rid: int) -> None:
-        """The caller stopped reading mid-answer: stop the child's answer and wait for its end."""
-        try:
-            self._send(("cancel", rid))
-            deadline = time.monotonic() + CANCEL_GRACE_S
-            while time.monotonic() < deadline:
-                msg = self._recv(max(0.0, deadline - time.monotonic()))
-                if msg is not None and len(msg) > 1 and msg[1] == rid and msg[0] in ("done", "error"):
-                    return
-        except Crash:
-            self._restart_level = self._level
-            return
-        self._kill()
-        self._restart_level = self._level

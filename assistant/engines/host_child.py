@@ -2,9 +2,15 @@
 (engines/host.py has the proxy and the message list).
 
 In the child a reader thread takes every message off the pipe: a cancel sets that
-request's threading.Event at once (the engine checks it between tokens and between
+request's threading.Event at once (the engine checks it between steps and between
 prompt batches); everything else goes to the main thread, which loads and generates
 (MLX needs one thread for both). When the pipe closes (the app is gone) the child exits.
+
+The main thread is one loop: it takes every request waiting (a new answer joins the
+llama.cpp engine's answer loop, a token count is answered at once), then runs one step
+of the answer loop (one llama_decode for every running answer) and sends each answer's
+new text. An engine without an answer loop (MLX) answers one request at a time, whole:
+the others wait in the queue.
 
 The child installs the same Offline-mode guard as the app (network.py's audit hook is
 per process): the state is passed at spawn and kept in step before each request. Its
@@ -220,24 +226,43 @@ class _TokenBatch:
         self._rid, self._send = rid, send
         self._text: list[str] = []
         self._thinking: list[str] = []
+        self._logprobs: list[Any] = []
         self._last = 0.0
 
-    def add(self, text: str, thinking: str) -> None:
+    def add(self, text: str, thinking: str, logprobs: list[Any] | None = None) -> None:
         if (text and self._thinking) or (thinking and self._text):
             self.flush()  # thinking and answer text stay in the order they came
         if text:
             self._text.append(text)
         if thinking:
             self._thinking.append(thinking)
+        if logprobs:
+            self._logprobs.extend(logprobs)
+        self.tick()
+
+    def tick(self) -> None:
         if time.monotonic() - self._last >= TOKEN_FLUSH_S:
             self.flush()
 
     def flush(self) -> None:
-        if self._text or self._thinking:
-            self._send(("t", self._rid, "".join(self._text), "".join(self._thinking)))
+        if self._text or self._thinking or self._logprobs:
+            msg: tuple[Any, ...] = ("t", self._rid, "".join(self._text), "".join(self._thinking))
+            if self._logprobs:
+                msg += (list(self._logprobs),)
+            self._send(msg)
             self._text.clear()
             self._thinking.clear()
+            self._logprobs.clear()
         self._last = time.monotonic()
+
+
+@dataclass
+class _Answer:
+    """An answer running in the engine's answer loop."""
+
+    seq: Any  # llamacpp_seq.Sequence
+    out: _TokenBatch
+    pieces: int = 0
 
 
 class _Child:
@@ -252,6 +277,7 @@ class _Child:
         self.safe = safe_mode.settings(0)
         self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))
         self._last_progress = (0.0, -1.0)
+        self.active: dict[int, _Answer] = {}  # answers in the engine's answer loop
 
     def send(self, msg: tuple[Any, ...]) -> None:
         with self.send_lock:
@@ -272,7 +298,7 @@ class _Child:
             elif kind == "offline":
                 network.set_offline(bool(msg[1]))
             else:
-                if kind == "chat":
+                if kind == "generate":
                     with self.cancels_lock:
                         self.cancels[msg[1]] = threading.Event()
                 self.requests.put(msg)
@@ -281,24 +307,74 @@ class _Child:
         threading.Thread(target=self.reader, name="engine-pipe", daemon=True).start()
         self.send(("ready", os.getpid(), _probe(os.environ.get(PROBE_ENV))))
         while True:
-            msg = self.requests.get()
-            kind, rid = msg[0], (msg[1] if len(msg) > 1 and isinstance(msg[1], int) else 0)
-            try:
-                if kind == "load":
-                    self.load(msg[1], msg[2], msg[3])
-                elif kind == "count":
-                    self.send(("result", rid, self.engine.count_tokens(msg[2])))
-                elif kind == "chat":
-                    self.chat(rid, msg[2], msg[3])
-                elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
-                    self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
-                elif kind == "exit":
-                    logging.shutdown()
-                    os._exit(0)  # the OS takes back every page; no native teardown to crash in
-            except BaseException as exc:  # everything goes back to the app, typed
-                if not isinstance(exc, AssistantError):
-                    logging.getLogger(__name__).exception("engine request %s failed", kind)
-                self.send(("error", rid, pack_error(exc)))
+            try:  # answers running: take what is waiting, then a step; else wait for a request
+                msg = self.requests.get(block=not self.active)
+            except queue.Empty:
+                self.step()
+                continue
+            self.handle(msg)
+
+    def handle(self, msg: tuple[Any, ...]) -> None:
+        kind, rid = msg[0], (msg[1] if len(msg) > 1 and isinstance(msg[1], int) else 0)
+        try:
+            if kind == "load":
+                self.load(msg[1], msg[2], msg[3])
+            elif kind == "count":
+                self.send(("result", rid, self.engine.count_tokens(msg[2])))
+            elif kind == "generate":
+                self.generate(rid, msg[2], msg[3])
+            elif kind == "probe":  # test-only: reaches nowhere unless the test set the target
+                self.send(("result", rid, _probe(os.environ.get(PROBE_ENV))))
+            elif kind == "exit":
+                logging.shutdown()
+                os._exit(0)  # the OS takes back every page; no native teardown to crash in
+        except BaseException as exc:  # everything goes back to the app, typed
+            if not isinstance(exc, AssistantError):
+                logging.getLogger(__name__).exception("engine request %s failed", kind)
+            self._end(rid)
+            self.send(("error", rid, pack_error(exc)))
+
+    def _end(self, rid: int) -> None:
+        self.active.pop(rid, None)
+        with self.cancels_lock:
+            self.cancels.pop(rid, None)
+
+    def generate(self, rid: int, messages: list[Message], params: GenParams) -> None:
+        with self.cancels_lock:
+            cancel = self.cancels[rid]
+        if self.engine is None:
+            raise EngineError("No model is loaded.", "Load a model first.")
+        start = getattr(self.engine, "start_answer", None)
+        if start is None:
+            self.answer_whole(rid, messages, params, cancel)
+            return
+        seq = start(rid, messages, params, cancel)  # the prompt's errors are raised here
+        self.send(("started", rid))
+        if self.crash:
+            self.crash.fire("answer", self.safe)
+        self.active[rid] = _Answer(seq, _TokenBatch(rid, self.send))
+
+    def step(self) -> None:
+        """One step of the answer loop; each answer's new text goes to the app."""
+        self.engine.loop.step()
+        for rid, answer in list(self.active.items()):
+            seq = answer.seq
+            for chunk in seq.take():
+                if chunk.done:
+                    answer.out.flush()
+                    self.send(("done", rid, chunk))
+                elif chunk.text or chunk.thinking or chunk.logprobs:
+                    answer.out.add(chunk.text, chunk.thinking, chunk.logprobs)
+                    answer.pieces += 1
+                    if self.crash:
+                        answer.out.flush()
+                        self.crash.fire("token", self.safe, answer.pieces)
+            answer.out.tick()
+            if seq.over:
+                self._end(rid)
+                if seq.error is not None:
+                    answer.out.flush()
+                    self.send(("error", rid, pack_error(seq.error)))
 
     def progress(self, fraction: float) -> None:
         # throttled: llama.cpp reports once per tensor
@@ -320,17 +396,15 @@ class _Child:
         self.engine = engine
         self.send(("loaded", {
             "context_length": engine.context_length,
+            "parallel": int(getattr(engine, "parallel", 1) or 1),
             "backend": engine.backend,
             "n_gpu_layers": getattr(engine, "n_gpu_layers", None),
             "load_report": dict(getattr(engine, "load_report", {}) or {}),
         }))
 
-    def chat(self, rid: int, messages: list[Message], params: GenParams) -> None:
-        with self.cancels_lock:
-            cancel = self.cancels[rid]
+    def answer_whole(self, rid: int, messages: list[Message], params: GenParams, cancel: threading.Event) -> None:
+        """An engine without an answer loop (MLX): this answer, whole, before the next request."""
         try:
-            if self.engine is None:
-                raise EngineError("No model is loaded.", "Load a model first.")
             stream = self.engine.stream_chat(messages, params, cancel)
             self.send(("started", rid))
             if self.crash:
@@ -342,7 +416,7 @@ class _Child:
                     out.flush()
                     self.send(("done", rid, chunk))
                 elif chunk.text or chunk.thinking:  # a reasoning model streams both
-                    out.add(chunk.text, chunk.thinking)
+                    out.add(chunk.text, chunk.thinking, chunk.logprobs)
                     n += 1
                     if self.crash:
                         out.flush()

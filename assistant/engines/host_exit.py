@@ -5,11 +5,8 @@ app's log."""
 from __future__ import annotations
 
 import logging
-import multiprocessing.connection
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,30 +74,25 @@ def collect_stderr(path: Path | None) -> str:
 
 class ExitWatch:
     """Says when an engine's process ends on its own while idle (the OOM killer, a crash
-    between answers), from a thread that waits on the process's sentinel: the app tells the
-    user once, at the time, and the next request loads the model again. A deliberate end
-    (unload, a stop that timed out) and a death during an answer (the answer reports it)
-    are not reported here."""
+    between answers): the receiver thread (host_requests.py) sees the pipe close and, when
+    no request was waiting to hear it, tells `on_exit` at once, so the app can say it then,
+    and the next request loads the model again. A deliberate end (unload, a stop that timed
+    out) and a death during an answer (the answer reports it) are not reported here."""
 
     def __init__(self) -> None:
-        self.on_exit: Callable[[str], None] | None = None  # called from the watcher's thread
+        self.on_exit: Callable[[str], None] | None = None  # called from the receiver's thread
         self._expected: set[int] = set()
-
-    def watch(self, proc: Any, reportable: Callable[[], bool]) -> None:
-        threading.Thread(target=self._wait, args=(proc, reportable), name=f"watch engine {proc.pid}", daemon=True).start()
 
     def expect(self, proc: Any) -> None:
         """`proc` is being ended on purpose: not worth a word."""
         if proc is not None:
             self._expected.add(proc.pid)
 
-    def _wait(self, proc: Any, reportable: Callable[[], bool]) -> None:
-        multiprocessing.connection.wait([proc.sentinel])
-        time.sleep(0.05)  # a deliberate end marks itself before it waits: let it
+    def died_idle(self, proc: Any, crash: Crash) -> None:
         if proc.pid in self._expected:
             self._expected.discard(proc.pid)
             return
         callback = self.on_exit
-        if callback is not None and reportable():
-            log.error("engine process %s ended while idle: %s", proc.pid, describe_exit(proc.exitcode))
-            callback(describe_exit(proc.exitcode))
+        if callback is not None:
+            log.error("engine process %s ended while idle: %s", proc.pid, describe_exit(crash.exitcode))
+            callback(describe_exit(crash.exitcode))

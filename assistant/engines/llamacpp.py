@@ -1,7 +1,8 @@
 """llama.cpp engine on llama-cpp-python's low-level API: loading, tokens, prompts.
 
-The answer loop is in llamacpp_gen.py (one llama_decode per step, llama.cpp's own
-sampler chain, prompt-lookup drafts), the cache and its reuse across turns in
+The answer loop is in llamacpp_gen.py (one llama_decode per step for every running
+sequence, llama.cpp's own sampler chain, prompt-lookup drafts for a sequence alone),
+one answer's state in llamacpp_seq.py, each slot's cache and its reuse across turns in
 llamacpp_cache.py, the power-user load options in llamacpp_options.py.
 """
 
@@ -20,11 +21,12 @@ import psutil
 from assistant.core import ggml_backends
 from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
-from assistant.engines import llamacpp_gen, llamacpp_log, llamacpp_options, safe_mode, templates
+from assistant.engines import llamacpp_log, llamacpp_options, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits
 from assistant.engines.llamacpp_cache import KvCache
+from assistant.engines.llamacpp_gen import AnswerLoop
+from assistant.engines.llamacpp_seq import Sequence
 from assistant.engines.prompting import ChatFormat, Prompt
-from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
     EngineError,
     EngineUnavailableError,
@@ -92,7 +94,8 @@ class LlamaCppEngine:
         self._bos = ""
         self._eos = ""
         self._n_ctx = 0
-        self._kv: KvCache | None = None  # the context's cache: its tokens, reuse, checkpoints
+        self.loop: AnswerLoop | None = None  # the slots (each its cache record) and the sequences in them
+        self._rids = 0
         self.prompt_lookup = "auto"
         self.load_report: dict[str, Any] = {}  # what llama.cpp used (llamacpp_options.report)
         self.last_lookup: Any = None  # the last answer's prompt lookup, for its counts
@@ -166,6 +169,12 @@ class LlamaCppEngine:
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.no_perf = True
+        # slots: sequences that share one cache of n_ctx cells, each able to use all of it
+        # (llama-server's default: -np 4 with a unified KV cache)
+        n_slots = max(1, int(getattr(options, "parallel", 1) or 1))
+        cparams.n_seq_max = n_slots
+        if hasattr(cparams, "kv_unified"):
+            cparams.kv_unified = True
         # sliding-window layers keep only their window; prefixes are reused with checkpoints (llamacpp_cache.py)
         n_swa = int(lib.llama_model_n_swa(mdl)) if hasattr(lib, "llama_model_n_swa") else 0
         if hasattr(cparams, "swa_full"):
@@ -183,9 +192,9 @@ class LlamaCppEngine:
             )
         self._ctx = ctx
         self._info = info
-        self._kv = KvCache(lib, ctx, self._n_ctx, int(cparams.n_batch), n_swa)
+        self.loop = AnswerLoop(self, self._n_ctx, int(cparams.n_batch), n_swa, n_slots)
         self.prompt_lookup = options.prompt_lookup
-        self.load_report = llamacpp_options.report(lines, cparams) | {"prompt_lookup": options.prompt_lookup}
+        self.load_report = llamacpp_options.report(lines, cparams) | {"prompt_lookup": options.prompt_lookup, "parallel": n_slots}
         self.n_gpu_layers = n_gpu
         self._backend = _backend_name(lib) if n_gpu != 0 else "CPU"
         self._bos = self._token_text(lib.llama_vocab_bos(self._vocab))
@@ -215,13 +224,15 @@ class LlamaCppEngine:
 
     def unload(self) -> None:
         lib = self._lib
+        if self.loop is not None:
+            self.loop.free()
         if lib is not None:
             if self._ctx is not None:
                 lib.llama_free(self._ctx)
             if self._model is not None:
                 lib.llama_model_free(self._model)
         self._ctx = self._model = self._vocab = None
-        self._kv = None
+        self.loop = None
         self._info = None
         gc.collect()
 
@@ -303,23 +314,36 @@ class LlamaCppEngine:
         return len(self.prompt_tokens(messages))
 
     # -- generation ---------------------------------------------------------
-    def _clear_cache(self) -> None:
-        if self._kv is not None:
-            self._kv.clear()
+    @property
+    def parallel(self) -> int:
+        return self.loop.n_slots if self.loop is not None else 0
 
-    def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
+    @property
+    def _kv(self) -> KvCache | None:
+        """The first slot's cache (a lone in-process caller starts there after a clear)."""
+        return self.loop.slots[0] if self.loop is not None else None
+
+    def _clear_cache(self) -> None:
+        if self.loop is not None:
+            self.loop.clear()
+
+    def start_answer(self, rid: int, messages: list[Message], params: GenParams, cancel: threading.Event) -> Sequence:
+        """A new sequence in the answer loop (prompt errors such as PromptTooLongError are
+        raised here); whoever drives the loop steps it and takes its chunks."""
         self._require_loaded()
+        assert self.loop is not None
         t0 = time.perf_counter()
         prompt = self.build_prompt(messages, params)
         tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
-        return self._generate(tokens, params, cancel, t0, prompt.stream)
+        return self.loop.start(rid, tokens, params, cancel, prompt.stream, t0, self.prompt_lookup)
 
-    def _generate(
-        self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
-    ) -> Iterator[Chunk]:
-        assert self._kv is not None
-        return llamacpp_gen.generate(self, self._kv, tokens, params, cancel, t0, split, self.prompt_lookup)
+    def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
+        """One answer, the loop stepped by this caller (in-process use: one reader at a time)."""
+        self._rids += 1
+        seq = self.start_answer(self._rids, messages, params, cancel)
+        assert self.loop is not None
+        return self.loop.run(seq)
 
 
 def _last_error(lines: list[str]) -> str:

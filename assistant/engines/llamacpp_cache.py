@@ -27,13 +27,59 @@ from __future__ import annotations
 import ctypes
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from assistant.engines.base import reusable_prefix
 from assistant.errors import EngineError
 
 MAX_CHECKPOINTS = 2
 LARGE_CHECKPOINT = 256 * 1024 * 1024  # a big model's window (Gemma 3 27B: ~0.4 GB): keep only one
+
+
+class KvFullError(Exception):
+    """llama_decode found no room for a batch (code 1): the cache is shared by the slots."""
+
+
+class TokenBatch:
+    """A reusable llama_batch: tokens of any sequences, with logits where asked.
+
+    `llama_batch_get_one` cannot name a sequence; with several slots in one context every
+    token says whose it is. Filling it costs ~0.3 µs a field from Python: ~1 ms for a
+    512-token prompt batch, nothing next to its evaluation."""
+
+    def __init__(self, lib: Any, size: int, n_seq: int = 1) -> None:
+        self._lib = lib
+        self.size = size
+        self.batch = lib.llama_batch_init(size, 0, max(1, n_seq))
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+        self.batch.n_tokens = 0
+
+    def add(self, token: int, pos: int, seq: int, logits: bool) -> int:
+        """Appends a token; its index in the batch (the logits' index when asked for)."""
+        b, i = self.batch, self.n
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq
+        b.logits[i] = logits
+        self.n = b.n_tokens = i + 1
+        return i
+
+    def prompt(self, tokens: list[int], pos0: int, seq: int) -> Any:
+        """A batch of one sequence's prompt tokens; logits for the last one only."""
+        self.clear()
+        last = len(tokens) - 1
+        for i, t in enumerate(tokens):
+            self.add(t, pos0 + i, seq, i == last)
+        return self.batch
+
+    def free(self) -> None:
+        if self.batch is not None:
+            self._lib.llama_batch_free(self.batch)
+            self.batch = None
 
 
 def window_held(pos_min: int, n: int, n_swa: int) -> bool:
@@ -56,10 +102,16 @@ class Checkpoint:
 
 
 class KvCache:
-    def __init__(self, lib: Any, ctx: Any, n_ctx: int, n_batch: int, n_swa: int) -> None:
+    """One sequence's part of the context's cache (a slot: llama.cpp's seq_id `seq`)."""
+
+    def __init__(self, lib: Any, ctx: Any, n_ctx: int, n_batch: int, n_swa: int, seq: int = 0,
+                 batch: "TokenBatch | None" = None) -> None:
         self._lib, self._ctx = lib, ctx
         self.n_ctx, self.n_batch = n_ctx, n_batch
         self.n_swa = n_swa  # > 0: the SWA layers hold only their window
+        self.seq = seq
+        self._batch = batch or TokenBatch(lib, n_batch)
+        self.on_wipe: Callable[[], None] | None = None  # set by the answer loop: forget every slot
         self.tokens: list[int] = []  # tokens whose K/V are in the cache, in order
         self._checkpoints: list[Checkpoint] = []
         self._spare: Any = None  # an evicted checkpoint's buffer, for the next one
@@ -72,11 +124,21 @@ class KvCache:
         return len(self.tokens)
 
     def clear(self, wipe: bool = False) -> None:
-        """Forget every cell. Their data stays, as in llama-server: no cell that is not in
-        use is attended to, and zeroing the whole cache costs a memset of it before the
-        next prompt (2 ms for 28 MiB here; ~0.5 s for an 8B model's 4 GiB at 32k).
-        `wipe` zeroes it too, after a decode failed (what it left may be NaN)."""
-        self._lib.llama_memory_clear(self._mem(), wipe)
+        """Forget this sequence's cells. Their data stays, as in llama-server: no cell that
+        is not in use is attended to, and zeroing the whole cache costs a memset of it before
+        the next prompt (2 ms for 28 MiB here; ~0.5 s for an 8B model's 4 GiB at 32k).
+        `wipe` zeroes the whole cache (every sequence's), after a decode failed (what it left
+        may be NaN): the caller forgets the other sequences' records too (AnswerLoop.wipe)."""
+        if wipe:
+            self._lib.llama_memory_clear(self._mem(), True)
+            if self.on_wipe is not None:
+                self.on_wipe()  # every slot's record: their cells are gone too
+        else:
+            self._lib.llama_memory_seq_rm(self._mem(), self.seq, -1, -1)
+        self.forget()
+
+    def forget(self) -> None:
+        """The record only: the cells are gone already (a wipe of the whole cache)."""
         self.tokens = []
         self._let_go(self._checkpoints)
         self._checkpoints = []
@@ -84,7 +146,7 @@ class KvCache:
     def trim(self, n: int) -> None:
         """Drop the cache after its first n tokens (rejected draft tokens: always within the window)."""
         if n < len(self.tokens):
-            if not self._lib.llama_memory_seq_rm(self._mem(), 0, n, -1):
+            if not self._lib.llama_memory_seq_rm(self._mem(), self.seq, n, -1):
                 self.clear()
                 return
             del self.tokens[n:]
@@ -117,7 +179,7 @@ class KvCache:
                 self.clear()
                 return 0
             return n
-        if n <= 0 or not self._lib.llama_memory_seq_rm(self._mem(), 0, n, -1):
+        if n <= 0 or not self._lib.llama_memory_seq_rm(self._mem(), self.seq, n, -1):
             self.clear()
             return 0
         del self.tokens[n:]
@@ -126,14 +188,14 @@ class KvCache:
 
     def _window_held(self, n: int) -> bool:
         """Does the SWA cache still hold the window that token n attends to?"""
-        return window_held(int(self._lib.llama_memory_seq_pos_min(self._mem(), 0)), n, self.n_swa)
+        return window_held(int(self._lib.llama_memory_seq_pos_min(self._mem(), self.seq)), n, self.n_swa)
 
-    def _save_checkpoint(self) -> None:
+    def save_checkpoint(self) -> None:
         lib, n = self._lib, len(self.tokens)
         if n <= 0 or any(c.n == n for c in self._checkpoints):
             return
         flag = lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY
-        size = int(lib.llama_state_seq_get_size_ext(self._ctx, 0, flag))
+        size = int(lib.llama_state_seq_get_size_ext(self._ctx, self.seq, flag))
         keep = 1 if size > LARGE_CHECKPOINT else MAX_CHECKPOINTS
         # the checkpoint this one pushes out lends its buffer: a new one is zeroed first,
         # which costs more than the copy (3 of 4 ms for Gemma 3 270M; ~0.1 s for a 27B)
@@ -144,9 +206,9 @@ class KvCache:
         buf, self._spare = self._spare, None
         if buf is None or len(buf) < size:
             buf = (ctypes.c_uint8 * (size + size // 8))()  # room for a window that grows a little
-        got = int(lib.llama_state_seq_get_data_ext(self._ctx, buf, len(buf), 0, flag))
+        got = int(lib.llama_state_seq_get_data_ext(self._ctx, buf, len(buf), self.seq, flag))
         if got:
-            pos_min = int(lib.llama_memory_seq_pos_min(self._mem(), 0))
+            pos_min = int(lib.llama_memory_seq_pos_min(self._mem(), self.seq))
             self._checkpoints = [*self._checkpoints, Checkpoint(n, pos_min, buf, got)]
         else:
             self._spare = buf
@@ -159,11 +221,11 @@ class KvCache:
             m = min(n, c.n)
             if not c.holds_window(m, self.n_swa):
                 continue
-            if not lib.llama_memory_seq_rm(mem, 0, m, -1):
+            if not lib.llama_memory_seq_rm(mem, self.seq, m, -1):
                 return 0
-            if lib.llama_state_seq_set_data_ext(self._ctx, c.buf, c.size, 0, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != c.size:
+            if lib.llama_state_seq_set_data_ext(self._ctx, c.buf, c.size, self.seq, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != c.size:
                 return 0
-            if not lib.llama_memory_seq_rm(mem, 0, m, -1):  # the checkpoint's cells after the prefix
+            if not lib.llama_memory_seq_rm(mem, self.seq, m, -1):  # the checkpoint's cells after the prefix
                 return 0
             del self.tokens[m:]
             self._cut_checkpoints(m)
@@ -191,11 +253,12 @@ class KvCache:
                     return False
                 end = min(len(tokens), i + self.n_batch)
                 part = tokens[i:end]
-                arr = (lib.llama_token * len(part))(*part)
-                rc = lib.llama_decode(self._ctx, lib.llama_batch_get_one(arr, len(part)))
+                rc = lib.llama_decode(self._ctx, self._batch.prompt(part, len(self.tokens), self.seq))
                 if rc == 2 and cancel is not None and cancel.is_set():
                     self._resync(part)  # aborted: some of the batch may be in the cache
                     return False
+                if rc == 1:  # no room: the other slots' cells fill the cache (AnswerLoop makes room)
+                    raise KvFullError(len(self.tokens) + len(part))
                 if rc != 0:
                     # the cache no longer matches our record; start clean next time
                     self.clear(wipe=True)
@@ -203,7 +266,7 @@ class KvCache:
                 self.tokens.extend(part)
                 i = end
             if self.n_swa > 0 and tokens:
-                self._save_checkpoint()
+                self.save_checkpoint()
             return True
         finally:
             if abort is not None:
@@ -213,11 +276,11 @@ class KvCache:
         """After an aborted batch: keep the record equal to what the cache now holds."""
         lib = self._lib
         try:
-            held = int(lib.llama_memory_seq_pos_max(self._mem(), 0)) + 1
+            held = int(lib.llama_memory_seq_pos_max(self._mem(), self.seq)) + 1
         except (AttributeError, TypeError):
             held = -1
         full = self.tokens + part
-        if 0 < held <= len(full) and lib.llama_memory_seq_rm(self._mem(), 0, held, -1):
+        if 0 < held <= len(full) and lib.llama_memory_seq_rm(self._mem(), self.seq, held, -1):
             self.tokens = full[:held]
             self._cut_checkpoints(held)
         else:

@@ -31,12 +31,22 @@ MAX_CANDIDATES = 8192  # a flatter spread than that (rare): the full path
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 
 
+PENALTY_LAST_N = 64  # llama-server's default window of the penalties
+
+
 def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
-    """The sampler chain for `params` (penalties, then greedy or top-k/top-p/min-p/temperature/dist)."""
+    """The sampler chain for `params` (logit bias, penalties, then greedy or
+    top-k/top-p/min-p/temperature/dist), in llama-server's order."""
     chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
     add = lambda s: lib.llama_sampler_chain_add(chain, s)  # noqa: E731
+    n_vocab = lib.llama_vocab_n_tokens(vocab)
+    if params.logit_bias:
+        biases = [(int(t), float(b)) for t, b in params.logit_bias.items() if 0 <= int(t) < n_vocab]
+        arr = (lib.llama_logit_bias * len(biases))(*[lib.llama_logit_bias(t, b) for t, b in biases])
+        add(lib.llama_sampler_init_logit_bias(n_vocab, len(biases), arr))  # copies the array
     if penalised(params):
-        add(lib.llama_sampler_init_penalties(lib.llama_vocab_n_tokens(vocab), 64, params.repeat_penalty, 0.0, 0.0))
+        repeat = params.repeat_penalty if params.repeat_penalty else 1.0
+        add(lib.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, repeat, params.frequency_penalty, params.presence_penalty))
     if params.temperature <= 0:
         add(lib.llama_sampler_init_greedy())
         return chain
@@ -64,7 +74,8 @@ def _logits_address(lib: Any) -> Callable[[Any, int], int | None]:
 
 
 def penalised(params: GenParams) -> bool:
-    return bool(params.repeat_penalty) and params.repeat_penalty != 1.0
+    return (bool(params.repeat_penalty) and params.repeat_penalty != 1.0) or bool(params.frequency_penalty) or bool(
+        params.presence_penalty)
 
 
 class Sampler:
@@ -76,7 +87,8 @@ class Sampler:
         self._n_vocab = int(lib.llama_vocab_n_tokens(vocab))
         big = self._n_vocab >= 8 * COLUMNS
         self.mode = "full"
-        if fast and big and not penalised(params):
+        # a penalty or a bias may lift a token from below the bound: those chains see every logit
+        if fast and big and not penalised(params) and not params.logit_bias:
             if params.temperature <= 0:
                 self.mode = "greedy"
             elif 0 < params.top_k <= MAX_TOP_K:
@@ -104,6 +116,10 @@ class Sampler:
             x = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
             views = self._views[addr] = (x, x[: self._rows * COLUMNS].reshape(self._rows, COLUMNS))
         return views
+
+    def logits(self, idx: int) -> np.ndarray:
+        """The raw logits at idx (log-probabilities, when asked for, are computed from them)."""
+        return self._logits(idx)[0]
 
     def sample(self, idx: int = -1) -> int:
         lib = self._lib

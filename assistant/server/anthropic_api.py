@@ -7,6 +7,7 @@ output tokens), message_stop. Errors use Anthropic's shape: {"type": "error", "e
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,44 +19,74 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
-from assistant.server.common import BadRequest, client_left, gen_params, read_json, start, status_for, text_of, whole_answer
+from assistant.server.anthropic_protocol import CountTokensRequest, MessagesRequest
+from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Job, ModelHost, PromptCount
+from assistant.server.protocol import BadRequest, parse, stops
 
-_STOP = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
-_KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error"}
+_KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
+          429: "rate_limit_error", 503: "overloaded_error"}
+
+
+def stop_reason(last: Chunk | None) -> tuple[str, str | None]:
+    """Anthropic's stop_reason and stop_sequence: a stop string that ended the answer is
+    "stop_sequence" and named; the model's own end is "end_turn"."""
+    if last is None:
+        return "end_turn", None
+    if last.finish_reason == "length":
+        return "max_tokens", None
+    if last.stop_sequence:
+        return "stop_sequence", last.stop_sequence
+    return "end_turn", None
 
 
 def error(exc: AssistantError, status: int | None = None) -> JSONResponse:
     status = status or status_for(exc)
-    message = exc.message + (f" {exc.hint}" if exc.hint else "")
+    return error_body(status, exc.message + (f" {exc.hint}" if exc.hint else ""), error_headers(exc))
+
+
+def error_body(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"type": "error", "error": {"type": _KINDS.get(status, "api_error"), "message": message}},
-                        status_code=status)
+                        status_code=status, headers=headers)
 
 
-def _messages(body: dict[str, Any]) -> list[Message]:
+def _messages(req: MessagesRequest | CountTokensRequest) -> list[Message]:
     out: list[Message] = []
-    system = body.get("system")
-    if system:
-        out.append(Message("system", text_of(system, "system")))
-    raw = body.get("messages")
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest("“messages” must be a non-empty list.")
-    for i, m in enumerate(raw):
+    if req.system:
+        out.append(Message("system", text_of(req.system, "system")))
+    for i, m in enumerate(req.messages):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             raise BadRequest(f"messages.{i}: the role must be user or assistant.")
         out.append(Message(m["role"], text_of(m.get("content"), f"messages.{i}")))
     return out
 
 
+async def count_tokens(request: Request) -> Response:
+    """POST /v1/messages/count_tokens: the prompt's tokens as the model's template renders it."""
+    host: ModelHost = request.app.state.host
+    try:
+        req = parse(CountTokensRequest, await read_json(request))
+        model = host.find(req.model)
+        messages = _messages(req)
+        n = await asyncio.to_thread(_count, host, model, messages)
+    except AssistantError as exc:
+        return error(exc)
+    return JSONResponse({"input_tokens": n})
+
+
+def _count(host: ModelHost, model: Any, messages: list[Message]) -> int:
+    with host.engines.use(model, host.settings) as engine:
+        return int(engine.count_tokens(messages))
+
+
 async def messages(request: Request) -> Response:
     host: ModelHost = request.app.state.host
     try:
-        body = await read_json(request)
-        if body.get("max_tokens") is None:
-            raise BadRequest("“max_tokens” is required.")
-        model = host.find(str(body.get("model") or ""))
-        params = gen_params(host, model, body, max_tokens_keys=("max_tokens",), stop_key="stop_sequences")
-        job = Job(model, _messages(body), params, count_prompt=True)
+        req = parse(MessagesRequest, await read_json(request))
+        model = host.find(req.model)
+        params = base_params(host, model, req, max_tokens=req.max_tokens, stop=stops(req.stop_sequences),
+                             thinking=req.thinking_switch)
+        job = Job(model, _messages(req), params, count_prompt=True)
         items = await start(host, job, request)
     except AssistantError as exc:
         return error(exc)
@@ -63,7 +94,7 @@ async def messages(request: Request) -> Response:
         return client_left()
     ident = "msg_" + uuid.uuid4().hex[:24]
     name = model.display_name
-    if body.get("stream"):
+    if req.stream:
         return EventSourceResponse(_stream(items, ident, name), ping=15)
     got = await whole_answer(items, request, error)
     if isinstance(got, Response):
@@ -76,10 +107,10 @@ async def messages(request: Request) -> Response:
     if thinking:
         content.append({"type": "thinking", "thinking": thinking, "signature": ""})
     content.append({"type": "text", "text": "".join(c.text for c in chunks)})
+    reason, sequence = stop_reason(last)
     return JSONResponse({
         "id": ident, "type": "message", "role": "assistant", "model": name, "content": content,
-        "stop_reason": _STOP.get((last.finish_reason if last else None) or "stop", "end_turn"),
-        "stop_sequence": None,
+        "stop_reason": reason, "stop_sequence": sequence,
         "usage": {"input_tokens": n_in, "output_tokens": last.usage.completion_tokens if last and last.usage else 0},
     })
 
@@ -135,7 +166,7 @@ async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: s
         yield _event("content_block_start", index=block, content_block={"type": "text", "text": ""})
     yield _event("content_block_stop", index=block)
     out_tokens = last.usage.completion_tokens if last and last.usage else 0
-    yield _event("message_delta", delta={"stop_reason": _STOP.get((last.finish_reason if last else None) or "stop", "end_turn"),
-                                         "stop_sequence": None},
+    reason, sequence = stop_reason(last)
+    yield _event("message_delta", delta={"stop_reason": reason, "stop_sequence": sequence},
                  usage={"input_tokens": n_in, "output_tokens": out_tokens})
     yield _event("message_stop")

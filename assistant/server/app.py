@@ -10,10 +10,14 @@ cannot land there; uvicorn's access log is off (runner.py) for the same reason.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,18 +27,58 @@ from assistant.server.auth import matches, token_from_headers
 from assistant.server.models import ModelHost
 
 PURPOSE = "API server (incoming)"
+log = logging.getLogger(__name__)
+
+
+OPEN_PATHS = ("/health",)  # answered without the token: they tell nothing private
 
 
 def build_app(host: ModelHost, token: str) -> ASGIApp:
     app = Starlette(routes=[
+        Route("/health", health, methods=["GET"]),
         Route("/v1/models", openai_api.list_models, methods=["GET"]),
         Route("/v1/chat/completions", openai_api.chat_completions, methods=["POST"]),
         Route("/v1/completions", openai_api.completions, methods=["POST"]),
         Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", anthropic_api.count_tokens, methods=["POST"]),
         Route("/v1/embeddings", embeddings_api.embeddings, methods=["POST"]),
-    ])
+    ], exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.state.host = host
     return TokenAndRecord(app, token)
+
+
+async def health(request: Request) -> Response:
+    """Up, and how busy: no model names, paths or settings (no token is needed here)."""
+    host: ModelHost = request.app.state.host
+    running, waiting = host.busy
+    return JSONResponse({"status": "ok", "slots": host.slots, "slots_busy": running, "queued": waiting})
+
+
+def _error_response(path: str, status: int, message: str) -> Response:
+    if path.startswith("/v1/messages"):
+        return anthropic_api.error_body(status, message)
+    return openai_api.error_body(status, message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404 and 405 (and any other HTTP error of the routing) in the API's JSON shape."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404:
+        message = f"There is no {path} here. The API is under /v1: models, chat/completions, completions, messages."
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {path}."
+    else:
+        message = str(exc.detail)
+    response = _error_response(path, exc.status_code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("API server error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
+    return _error_response(request.url.path, 500, f"The server failed: {type(exc).__name__}. The app's log has the details.")
 
 
 class TokenAndRecord:
@@ -71,7 +115,7 @@ class TokenAndRecord:
 
         outcome = network.OK
         try:
-            if not matches(token_from_headers(headers), self._token):
+            if scope.get("path") not in OPEN_PATHS and not matches(token_from_headers(headers), self._token):
                 await _unauthorized(scope, counting_send, missing=not token_from_headers(headers))
             else:
                 await self.app(scope, counting_receive, counting_send)

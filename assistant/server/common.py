@@ -13,16 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from assistant import model_settings
-from assistant.core.types import Chunk, GenParams, ModelRef
+from assistant.core.types import GenParams, ModelRef
 from assistant.errors import AssistantError, ModelNotFoundError, PromptTooLongError
-from assistant.server.models import Job, ModelHost, PromptCount
-
-DISCONNECT_POLL_S = 0.5
-MAX_STOPS = 16
-
-
-class BadRequest(AssistantError):
-    """The request body is not what the API documents (400)."""
+from assistant.server.models import _END_LEFT, ClientLeft, Job, ModelHost, ServerBusy
+from assistant.server.protocol import BadRequest
 
 
 def status_for(exc: AssistantError) -> int:
@@ -30,7 +24,13 @@ def status_for(exc: AssistantError) -> int:
         return 404
     if isinstance(exc, (BadRequest, PromptTooLongError)):
         return 400
+    if isinstance(exc, ServerBusy):
+        return 429
     return 500
+
+
+def error_headers(exc: AssistantError) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServerBusy) else {}
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -43,95 +43,90 @@ async def read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _number(body: dict[str, Any], name: str, kind: type) -> Any:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
-        raise BadRequest(f"“{name}” must be a number.")
-    return kind(value)
-
-
-def gen_params(host: ModelHost, model: ModelRef, body: dict[str, Any], *, max_tokens_keys: tuple[str, ...],
-               stop_key: str) -> GenParams:
+def base_params(host: ModelHost, model: ModelRef, req: Any, *, max_tokens: int | None, stop: list[str],
+                thinking: str | None = None) -> GenParams:
     """The model's own sampling values (as in the app), with the request's on top."""
     params = model_settings.gen_params(host.settings, model.path)
-    overrides: dict[str, Any] = {}
-    for key in max_tokens_keys:
-        n = _number(body, key, int)
-        if n is not None:
-            if n < 1:
-                raise BadRequest(f"“{key}” must be at least 1.")
-            overrides["max_tokens"] = n
-            break
-    for key, kind in (("temperature", float), ("top_p", float), ("top_k", int), ("min_p", float),
-                      ("repeat_penalty", float), ("seed", int)):
-        v = _number(body, key, kind)
-        if v is not None:
-            overrides[key] = v
-    stop = body.get(stop_key)
-    if isinstance(stop, str):
-        stop = [stop]
-    if stop is not None:
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise BadRequest(f"“{stop_key}” must be a string or a list of strings.")
-        overrides["stop"] = [s for s in stop if s][:MAX_STOPS]
+    overrides: dict[str, Any] = {"stop": stop}
+    if max_tokens is not None:
+        overrides["max_tokens"] = max_tokens
+    for key in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "presence_penalty", "frequency_penalty"):
+        value = getattr(req, key, None)
+        if value is not None:
+            overrides[key] = value
+    if thinking is not None:
+        overrides["thinking"] = thinking
     return dataclasses.replace(params, **overrides)
 
 
-async def start(host: ModelHost, job: Job, request: Request) -> AsyncGenerator[Chunk | PromptCount, None] | None:
+async def start(host: ModelHost, job: Job, request: Request) -> AsyncGenerator[Any, None] | None:
     """Queue the job and wait for its first item (a model load and the queue come first),
     watching the client meanwhile. Returns the job's items from the first one on, or None
-    when the client left; raises the job's error when it failed before answering."""
+    when the client left; raises the job's error when it failed before answering, and
+    ServerBusy when slots and queue are full."""
     job.bind()
     host.submit(job)
+    watch = watch_disconnect(request, job)
     items = job.items()
-    first = await _next_or_disconnect(items, request)
-    if first is _OVER:  # ended without a chunk (the server is stopping)
-        return None
-    if first is None:
-        await items.aclose()  # sets cancel: a queued job is skipped, a running one stops
+    try:
+        first = await _next(items)
+    except ClientLeft:
+        first = _OVER
+    except BaseException:
+        watch.cancel()
+        raise
+    if first is _OVER:  # the client left, or the server is stopping
+        watch.cancel()
+        await items.aclose()
         return None
 
-    async def chain() -> AsyncGenerator[Chunk | PromptCount, None]:
+    async def chain() -> AsyncGenerator[Any, None]:
         try:
             yield first
             async for item in items:
                 yield item
         finally:
+            watch.cancel()
             await items.aclose()
 
     return chain()
+
+
+def watch_disconnect(request: Request, job: Job) -> asyncio.Task[None]:
+    """A task that sets the job's cancel the moment the client goes away: the engine ends
+    the answer within one step, streamed or not (no poll: uvicorn's receive() returns
+    http.disconnect as soon as the connection closes)."""
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                job.cancel.set()
+                job.emit(_END_LEFT)
+                return
+
+    return asyncio.ensure_future(watch())
 
 
 def client_left() -> Response:
     return Response(status_code=499)  # nginx's code for a client that left; nobody reads it
 
 
-async def whole_answer(items: AsyncGenerator[Chunk | PromptCount, None], request: Request,
-                       error: Callable[[AssistantError], Response]) -> list[Chunk | PromptCount] | Response:
+async def whole_answer(items: AsyncGenerator[Any, None], request: Request,
+                       error: Callable[[AssistantError], Response]) -> list[Any] | Response:
     """A non-streamed answer's items, or the response to send instead: the API's own
     error body when the job failed, 499 when the client left."""
+    out: list[Any] = []
     try:
-        got = await collect(items, request)
+        async for item in items:
+            out.append(item)
     except AssistantError as exc:
         return error(exc)
-    return client_left() if got is None else got
-
-
-async def collect(items: AsyncGenerator[Chunk | PromptCount, None], request: Request) -> list[Chunk | PromptCount] | None:
-    """Every item of a job for a non-streamed answer; None when the client left (cancelled)."""
-    out: list[Chunk | PromptCount] = []
-    try:
-        while True:
-            item = await _next_or_disconnect(items, request)
-            if item is _OVER:
-                return out
-            if item is None:
-                return None
-            out.append(item)
+    except ClientLeft:
+        return client_left()
     finally:
         await items.aclose()
+    return out
 
 
 _OVER = object()
@@ -142,25 +137,6 @@ async def _next(items: AsyncIterator[Any]) -> Any:
         return await items.__anext__()
     except StopAsyncIteration:
         return _OVER
-
-
-async def _next_or_disconnect(items: AsyncIterator[Any], request: Request) -> Any:
-    """The next item, _OVER at the end, or None when the client went away first."""
-    task = asyncio.ensure_future(_next(items))
-    try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
-            if done:
-                return task.result()
-            if await request.is_disconnected():
-                return None
-    finally:
-        if not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
 
 def text_of(content: Any, where: str) -> str:

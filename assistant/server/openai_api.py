@@ -1,10 +1,13 @@
 """The OpenAI-compatible API: /v1/models, /v1/chat/completions and /v1/completions.
 
-Streaming is server-sent events as OpenAI sends them (`data: {...}` chunks, then
-`data: [DONE]`); `stream_options.include_usage` adds the usage chunk with no choices.
-Thinking streams as `reasoning_content`, as llama.cpp's server and vLLM send it.
-/v1/completions puts the prompt through the model's chat template as one user turn:
-the engines answer conversations, not raw text.
+Bodies are parsed by the typed models of server/protocol.py (every field honoured,
+knowingly ignored, or refused with a 400 that says what to change). Streaming is
+server-sent events as OpenAI sends them (`data: {...}` chunks, then `data: [DONE]`);
+`stream_options.include_usage` adds the usage chunk with no choices. Thinking streams as
+`reasoning_content`, as llama.cpp's server and vLLM send it. `n` answers run side by
+side (each its own slot, seed + i), `logprobs` come from the raw logits as llama-server
+reports them. /v1/completions puts the prompt through the model's chat template as one
+user turn: the engines answer conversations, not raw text.
 """
 
 from __future__ import annotations
@@ -19,33 +22,42 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from assistant.core.types import Chunk, Message
+from assistant.core.types import Chunk, Message, TokenLogprob
 from assistant.errors import AssistantError
-from assistant.server.common import BadRequest, client_left, gen_params, read_json, start, status_for, text_of, whole_answer
-from assistant.server.models import Job, ModelHost, PromptCount
+from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
+from assistant.server.models import Choice, Job, ModelHost
+from assistant.server.protocol import BadRequest, ChatCompletionRequest, CompletionRequest, logit_bias, parse, stops
 
 _FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
 _ROLES = ("system", "developer", "user", "assistant", "tool")
+_KIND = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
+         429: "rate_limit_error"}
 
 
 def error(exc: AssistantError, status: int | None = None) -> JSONResponse:
     status = status or status_for(exc)
-    kind = {401: "authentication_error", 404: "not_found_error", 400: "invalid_request_error"}.get(status, "server_error")
-    code = {404: "model_not_found", 401: "invalid_api_key"}.get(status)
-    message = exc.message + (f" {exc.hint}" if exc.hint else "")
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
+    code = {404: "model_not_found", 401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
+    return error_body(status, exc.message + (f" {exc.hint}" if exc.hint else ""), code, error_headers(exc))
+
+
+def error_body(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    kind = _KIND.get(status, "server_error")
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}},
+                        status_code=status, headers=headers)
 
 
 async def list_models(request: Request) -> Response:
     host: ModelHost = request.app.state.host
-    data = [{"id": ref.display_name, "object": "model", "created": 0, "owned_by": "assistant"} for ref in host.models()]
+    data = []
+    for ref in host.models():
+        n = host.context_length(ref)
+        # context_length as LM Studio and OpenRouter name it; max_model_len as vLLM does
+        data.append({"id": ref.display_name, "object": "model", "created": 0, "owned_by": "assistant",
+                     "context_length": n, "max_model_len": n})
     return JSONResponse({"object": "list", "data": data})
 
 
-def _messages(body: dict[str, Any]) -> list[Message]:
-    raw = body.get("messages")
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest("“messages” must be a non-empty list.")
+def _messages(raw: list[dict[str, Any]]) -> list[Message]:
     out: list[Message] = []
     for i, m in enumerate(raw):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
@@ -67,18 +79,19 @@ async def _answer(request: Request, *, chat: bool) -> Response:
     host: ModelHost = request.app.state.host
     try:
         body = await read_json(request)
-        model = host.find(str(body.get("model") or ""))
+        req: Any = parse(ChatCompletionRequest if chat else CompletionRequest, body)
+        model = host.find(req.model)
+        messages = _messages(req.messages) if chat else [Message("user", req.text)]
         if chat:
-            messages = _messages(body)
+            max_tokens = req.max_completion_tokens or req.max_tokens
+            top = (req.top_logprobs or 0) if req.logprobs else None
+            thinking = {"none": "off", "minimal": "low"}.get(req.reasoning_effort or "", req.reasoning_effort)
         else:
-            prompt = body.get("prompt")
-            if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
-                prompt = prompt[0]
-            if not isinstance(prompt, str):
-                raise BadRequest("“prompt” must be a string.")
-            messages = [Message("user", prompt)]
-        params = gen_params(host, model, body, max_tokens_keys=("max_completion_tokens", "max_tokens"), stop_key="stop")
-        job = Job(model, messages, params)
+            max_tokens, top, thinking = req.max_tokens, req.logprobs, None
+        params = base_params(host, model, req, max_tokens=max_tokens, stop=stops(req.stop), thinking=thinking)
+        params.logit_bias = logit_bias(req.logit_bias)
+        params.logprobs = top
+        job = Job(model, messages, params, n=req.n)
         items = await start(host, job, request)
     except AssistantError as exc:
         return error(exc)
@@ -86,42 +99,75 @@ async def _answer(request: Request, *, chat: bool) -> Response:
         return client_left()
     ident = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
     name = model.display_name
-    if body.get("stream"):
-        opts = body.get("stream_options")
-        usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
-        return EventSourceResponse(_stream(items, ident, name, chat=chat, include_usage=usage), ping=15)
+    if req.stream:
+        usage = bool(req.stream_options and req.stream_options.include_usage)
+        return EventSourceResponse(_stream(items, ident, name, chat=chat, include_usage=usage, n=req.n), ping=15)
     got = await whole_answer(items, request, error)
     if isinstance(got, Response):
         return got
-    chunks = [c for c in got if isinstance(c, Chunk)]
-    text = "".join(c.text for c in chunks)
-    thinking = "".join(c.thinking for c in chunks)
-    last = next((c for c in reversed(chunks) if c.done), None)
-    finish = _FINISH.get((last.finish_reason if last else None) or "stop", "stop")
-    if chat:
-        message: dict[str, Any] = {"role": "assistant", "content": text}
-        if thinking:
-            message["reasoning_content"] = thinking
-        choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
-    else:
-        choice = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
+    per: list[list[Chunk]] = [[] for _ in range(req.n)]
+    for item in got:
+        if isinstance(item, Choice):
+            per[item.index].append(item.item)
+        elif isinstance(item, Chunk):
+            per[0].append(item)
+    choices = [_choice(i, chunks, chat, logprobs=params.logprobs is not None) for i, chunks in enumerate(per)]
     return JSONResponse({
         "id": ident, "object": "chat.completion" if chat else "text_completion", "created": int(time.time()),
-        "model": name, "choices": [choice], "usage": _usage(last),
+        "model": name, "choices": choices, "usage": _usage([_last(c) for c in per]),
     })
 
 
-def _usage(last: Chunk | None) -> dict[str, Any]:
-    u = last.usage if last is not None else None
-    p, c = (u.prompt_tokens, u.completion_tokens) if u else (0, 0)
+def _last(chunks: list[Chunk]) -> Chunk | None:
+    return next((c for c in reversed(chunks) if c.done), None)
+
+
+def _choice(index: int, chunks: list[Chunk], chat: bool, *, logprobs: bool) -> dict[str, Any]:
+    text = "".join(c.text for c in chunks)
+    last = _last(chunks)
+    finish = _FINISH.get((last.finish_reason if last else None) or "stop", "stop")
+    lps = [lp for c in chunks for lp in (c.logprobs or [])] if logprobs else None
+    if chat:
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        thinking = "".join(c.thinking for c in chunks)
+        if thinking:
+            message["reasoning_content"] = thinking
+        return {"index": index, "message": message, "finish_reason": finish, "logprobs": _chat_logprobs(lps)}
+    return {"index": index, "text": text, "finish_reason": finish, "logprobs": _text_logprobs(lps)}
+
+
+def _chat_logprobs(lps: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    if lps is None:
+        return None
+    return {"content": [{"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.token.encode()),
+                         "top_logprobs": [{"token": t, "logprob": v, "bytes": list(t.encode())} for t, v in lp.top]}
+                        for lp in lps], "refusal": None}
+
+
+def _text_logprobs(lps: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    if lps is None:
+        return None
+    offsets, pos = [], 0
+    for lp in lps:
+        offsets.append(pos)
+        pos += len(lp.token)
+    return {"tokens": [lp.token for lp in lps], "token_logprobs": [lp.logprob for lp in lps],
+            "top_logprobs": [dict(lp.top) for lp in lps], "text_offset": offsets}
+
+
+def _usage(lasts: list[Chunk | None]) -> dict[str, Any]:
+    us = [c.usage for c in lasts if c is not None and c.usage is not None]
+    p = us[0].prompt_tokens if us else 0
+    c = sum(u.completion_tokens for u in us)
     out: dict[str, Any] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-    if u and u.cached_tokens:
-        out["prompt_tokens_details"] = {"cached_tokens": u.cached_tokens}
+    cached = us[0].cached_tokens if us else 0
+    if cached:
+        out["prompt_tokens_details"] = {"cached_tokens": cached}
     return out
 
 
-async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: str, *, chat: bool,
-                  include_usage: bool) -> AsyncIterator[dict[str, str]]:
+async def _stream(items: AsyncIterator[Any], ident: str, name: str, *, chat: bool, include_usage: bool,
+                  n: int) -> AsyncIterator[dict[str, str]]:
     created = int(time.time())
     kind = "chat.completion.chunk" if chat else "text_completion"
 
@@ -130,32 +176,35 @@ async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: s
                                     "choices": choices, **extra}, ensure_ascii=False)}
 
     if chat:
-        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-    last: Chunk | None = None
+        yield event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None} for i in range(n)])
+    lasts: list[Chunk | None] = [None] * n
     try:
-        async for item in items:
+        async for raw in items:
+            index, item = (raw.index, raw.item) if isinstance(raw, Choice) else (0, raw)
             if not isinstance(item, Chunk):
                 continue
-            if item.text or item.thinking:
+            if item.text or item.thinking or item.logprobs:
                 if chat:
                     delta: dict[str, Any] = {}
                     if item.text:
                         delta["content"] = item.text
                     if item.thinking:
                         delta["reasoning_content"] = item.thinking
-                    yield event([{"index": 0, "delta": delta, "finish_reason": None}])
-                elif item.text:
-                    yield event([{"index": 0, "text": item.text, "finish_reason": None, "logprobs": None}])
+                    yield event([{"index": index, "delta": delta, "finish_reason": None,
+                                  "logprobs": _chat_logprobs(item.logprobs)}])
+                else:
+                    yield event([{"index": index, "text": item.text, "finish_reason": None,
+                                  "logprobs": _text_logprobs(item.logprobs)}])
             if item.done:
-                last = item
+                lasts[index] = item
+                finish = _FINISH.get(item.finish_reason or "stop", "stop")
+                if chat:
+                    yield event([{"index": index, "delta": {}, "finish_reason": finish}])
+                else:
+                    yield event([{"index": index, "text": "", "finish_reason": finish, "logprobs": None}])
     except AssistantError as exc:  # mid-answer: OpenAI's SDK raises APIError on an "error" event
         yield {"data": json.dumps({"error": {"message": str(exc), "type": "server_error"}}, ensure_ascii=False)}
         return
-    finish = _FINISH.get((last.finish_reason if last else None) or "stop", "stop")
-    if chat:
-        yield event([{"index": 0, "delta": {}, "finish_reason": finish}])
-    else:
-        yield event([{"index": 0, "text": "", "finish_reason": finish, "logprobs": None}])
     if include_usage:
-        yield event([], usage=_usage(last))
+        yield event([], usage=_usage(lasts))
     yield {"data": "[DONE]"}

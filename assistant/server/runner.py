@@ -104,6 +104,7 @@ class ApiServer:
             self._uvicorn().run(sockets=[self._sock])
         finally:
             self._close()
+            self.host.engines.close()  # this process ends: every engine process with it
 
     def start(self) -> None:
         """In a thread of its own (the window); returns once it accepts requests."""

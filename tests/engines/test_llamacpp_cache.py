@@ -25,7 +25,9 @@ def collect(e: LlamaCppEngine, messages: list[Message], params: GenParams = GREE
 def engines(gemma_path: Path):  # type: ignore[no-untyped-def]
     warm, fresh = LlamaCppEngine(), LlamaCppEngine()
     for e in (warm, fresh):
-        e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=4096, n_threads=2))
+        # one slot: with N slots the SWA cache holds N windows, and one sequence alone keeps
+        # more than its window (these tests need the window to move past a prefix)
+        e.load(ModelRef(gemma_path, "gguf"), LoadOptions(n_ctx=4096, n_threads=2, parallel=1))
     yield warm, fresh
     warm.unload()
     fresh.unload()

@@ -18,7 +18,7 @@ from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.core.types import GenParams, ModelRef
 from assistant.engines.base import Engine
-from assistant.engines.factory import prepare
+from assistant.engines.shared import shared_engines
 from assistant.errors import AssistantError, EngineError
 from assistant.settings import Settings
 from assistant.ui.common.thread_host import ThreadHost
@@ -70,6 +70,7 @@ class InferenceWorker(QObject):
         self._model: ModelRef | None = None
         self._loading: Engine | None = None  # the engine being loaded, for cancel_load from the GUI thread
         self.cancel = threading.Event()
+        self._holder = f"window {id(self):x}"  # this chat's hold on its model in the shared engines
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
@@ -80,11 +81,11 @@ class InferenceWorker(QObject):
             self._unload()
             self.unloaded.emit()
         try:
-            # planning reads the model's header, so it runs here too, not on the GUI thread
-            engine, options, plan = prepare(request.model, request.settings)
-            self._loading = engine
+            # planning reads the model's header, so it runs here too, not on the GUI thread;
+            # the engine process is shared with the API server (engines/shared.py): a model it
+            # has loaded already is not loaded twice
             try:
-                engine.load(request.model, options)
+                engine, plan = shared_engines().hold(request.model, request.settings, self._holder, loading=self._set_loading)
             finally:
                 self._loading = None
         except AssistantError as exc:
@@ -99,6 +100,9 @@ class InferenceWorker(QObject):
         if watch is not None:
             watch.on_exit = self.engine_exited.emit  # from the watcher's thread: queued to the GUI
         self.loaded.emit(LoadedModel(request.model, engine.name, engine.backend, engine.context_length, plan.reason))
+
+    def _set_loading(self, engine: Engine) -> None:
+        self._loading = engine
 
     def cancel_load(self) -> bool:
         """Called from the GUI thread while this thread is busy loading: the engine's
@@ -116,8 +120,8 @@ class InferenceWorker(QObject):
         self.unloaded.emit()
 
     def _unload(self) -> None:
-        if self._engine is not None:
-            self._engine.unload()
+        if self._engine is not None and self._model is not None:
+            shared_engines().release(self._model, self._holder)  # unloaded unless the API server uses it now
         self._engine = self._model = None
 
     @Slot(object)

@@ -57,6 +57,15 @@ class ServerSettingsPage(QWidget):
         self.port.setMaximumWidth(self.fontMetrics().averageCharWidth() * 12)
         self.port.valueChanged.connect(self._on_value_changed)
         form.addRow("&Port:", self.port)
+        self.parallel = self._spin(1, 16, "Answers at once", "Requests answered together; the chat takes one too")
+        form.addRow("Answers at &once:", self.parallel)
+        self.queue = self._spin(0, 256, "Waiting requests", "More than this get “busy, try again” (429)")
+        form.addRow("&Waiting requests:", self.queue)
+        self.idle = self._spin(0, 1440, "Unload after minutes idle",
+                               "A model loaded for requests (not by the chat) is unloaded after this long without one; 0: never")
+        self.idle.setSuffix(" min")
+        self.idle.setSpecialValueText("never")  # 0
+        form.addRow("&Unload when idle:", self.idle)
         self.lan = QCheckBox("Also listen on the &local network")
         self.lan.setAccessibleName("Also listen on the local network")
         self.lan.toggled.connect(self._on_value_changed)
@@ -100,15 +109,28 @@ class ServerSettingsPage(QWidget):
         self.show_state(state)
         self._read_token()
 
+    def _spin(self, low: int, high: int, name: str, tip: str) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(low, high)
+        box.setAccessibleName(name)
+        box.setToolTip(tip)
+        box.setMaximumWidth(self.fontMetrics().averageCharWidth() * 12)
+        box.valueChanged.connect(self._on_value_changed)
+        return box
+
     # -- SettingsPage -------------------------------------------------------------------
     def load(self, settings: Settings) -> None:
         s = settings.server
-        for w in (self.enabled, self.port, self.lan):
+        widgets = (self.enabled, self.port, self.lan, self.parallel, self.queue, self.idle)
+        for w in widgets:
             w.blockSignals(True)
         self.enabled.setChecked(s.enabled)
         self.port.setValue(s.port)
         self.lan.setChecked(s.local_network)
-        for w in (self.enabled, self.port, self.lan):
+        self.parallel.setValue(s.parallel)
+        self.queue.setValue(s.queue)
+        self.idle.setValue(round(s.idle_unload_minutes))
+        for w in widgets:
             w.blockSignals(False)
         self._sync()
 
@@ -117,6 +139,9 @@ class ServerSettingsPage(QWidget):
         out.server.enabled = self.enabled.isChecked()
         out.server.port = self.port.value()
         out.server.local_network = self.lan.isChecked()
+        out.server.parallel = self.parallel.value()
+        out.server.queue = self.queue.value()
+        out.server.idle_unload_minutes = float(self.idle.value())
         return out
 
     # -- state ------------------------------------------------------------------------

@@ -48,8 +48,13 @@ def test_server_page_is_off_by_default_and_warns_for_the_local_network(qtbot, se
     assert not page.lan_warning.isHidden() and "anyone on it who has the token" in page.lan_warning.text()
     page.enabled.setChecked(True)
     page.port.setValue(9001)
+    assert (page.parallel.value(), page.queue.value(), page.idle.value()) == (4, 16, 10)  # the defaults
+    page.parallel.setValue(6)
+    page.queue.setValue(0)
+    page.idle.setValue(0)
     new = dlg.current_settings()
     assert new.server.enabled and new.server.port == 9001 and new.server.local_network
+    assert (new.server.parallel, new.server.queue, new.server.idle_unload_minutes) == (6, 0, 0.0)
     # a token made with the copy button's text
     qtbot.mouseClick(page.renew_token, qtbot_left())
     qtbot.waitUntil(lambda: bool(page.token.text()), timeout=10_000)

@@ -1,0 +1,64 @@
+"""The request bodies of the Anthropic Messages API, as typed models; each field
+honoured, knowingly ignored or refused (server/protocol.py says what that means)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import model_validator
+
+from assistant.server.protocol import ApiModel, honoured, ignored, refused
+
+_NO_TOOLS = "Tool use is not built yet: leave tools and tool_choice out."
+
+
+class _Common(ApiModel):
+    model: str = honoured("")
+    messages: list[dict[str, Any]] = honoured(..., min_length=1)
+    system: str | list[dict[str, Any]] | None = honoured(None)
+    thinking: dict[str, Any] | None = honoured(None)  # enabled / disabled: the model's thinking switch
+    tools: list[Any] | None = refused(None, _NO_TOOLS)
+    tool_choice: dict[str, Any] | None = refused(None, _NO_TOOLS)
+    cache_control: dict[str, Any] | None = ignored(None, "prefixes are cached per slot anyway")
+    output_config: dict[str, Any] | None = refused(None, "Structured output is not built yet: leave output_config out.")
+    speed: str | None = ignored(None, "one speed: this computer's")
+    user_profile_id: str | None = ignored(None, "no per-user tracking here")
+    workspace_id: str | None = ignored(None, "no workspaces here")
+
+    def _neutral(self, name: str, value: Any) -> bool:
+        return name == "tool_choice" and value.get("type") == "none"
+
+    @property
+    def thinking_switch(self) -> str | None:
+        kind = (self.thinking or {}).get("type")
+        return {"enabled": "on", "adaptive": "on", "disabled": "off"}.get(str(kind)) if kind else None
+
+
+class MessagesRequest(_Common):
+    max_tokens: int = honoured(..., ge=1)
+    stop_sequences: list[str] | None = honoured(None)
+    stream: bool = honoured(False)
+    temperature: float | None = honoured(None, ge=0, le=1)
+    top_p: float | None = honoured(None, gt=0, le=1)
+    top_k: int | None = honoured(None, ge=0)
+    # llama.cpp's own, as for the OpenAI API
+    min_p: float | None = honoured(None, ge=0, le=1)
+    repeat_penalty: float | None = honoured(None, gt=0)
+    seed: int | None = honoured(None)
+    metadata: dict[str, Any] | None = ignored(None, "user_id asks for abuse tracking, which a private server does not do")
+    service_tier: str | None = ignored(None, "one tier: this computer")
+    inference_geo: str | None = ignored(None, "the answer is made on this computer")
+    diagnostics: dict[str, Any] | None = ignored(None, "nothing is reported anywhere")
+    container: Any = refused(None, "There is no code container here: leave container out.")
+    mcp_servers: list[Any] | None = refused(None, "MCP servers are not built into this API yet: leave mcp_servers out.")
+    context_management: dict[str, Any] | None = refused(None, "Context editing is not supported: leave context_management out.")
+
+    @model_validator(mode="after")
+    def _stops(self) -> "MessagesRequest":
+        if self.stop_sequences is not None and not all(isinstance(s, str) for s in self.stop_sequences):
+            raise ValueError("REFUSED:stop_sequences:Send a list of strings.")
+        return self
+
+
+class CountTokensRequest(_Common):
+    pass

@@ -1,0 +1,59 @@
+"""Writes docs/server-api.md from the API server's request models (what each field does).
+
+    python tools/server_api_doc.py > docs/server-api.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.server.anthropic_protocol import CountTokensRequest, MessagesRequest  # noqa: E402
+from assistant.server.protocol import ChatCompletionRequest, CompletionRequest  # noqa: E402
+
+HEAD = """# The local API server: what each request field does
+
+Generated from the request models (`assistant/server/protocol.py`,
+`assistant/server/anthropic_protocol.py`) by `tools/server_api_doc.py`;
+`tests/server/test_protocol.py` checks that this page and the models agree, and that every
+parameter of the official `openai` and `anthropic` SDKs is listed. A field not listed is
+refused with a 400 ("Unknown field").
+
+- **honoured**: it changes the answer as the API documents.
+- **ignored**: accepted and knowingly without effect; the reason is given.
+- **refused**: any value but the neutral one (null, empty, or the default) is a 400 that says what to change.
+
+Beyond the APIs' own fields, `top_k`, `min_p` and `repeat_penalty` (llama.cpp's samplers, as
+llama-server and vLLM take them) are honoured; OpenAI's penalties work over the last 64
+tokens, as in llama-server. Log-probabilities come from the raw logits (before the sampler
+chain), as llama-server reports them. `n` answers run side by side, each in its own slot,
+with seed + i when a seed is given.
+"""
+
+TAIL = """## Other endpoints
+
+- `GET /v1/models`: each model with `context_length` (and `max_model_len`, vLLM's name): the
+  loaded engine's window, else what loading it would give.
+- `GET /health`: no token needed; `{"status": "ok", "slots": N, "slots_busy": n, "queued": q}`,
+  nothing about models, paths or settings.
+- Busy: past `parallel` running and `queue` waiting requests, 429 with `Retry-After` (seconds)
+  in the API's own error shape. Every error is the API's JSON error body, 404 and 405 included."""
+
+
+def main() -> None:
+    print(HEAD)
+    for title, model in (("POST /v1/chat/completions", ChatCompletionRequest), ("POST /v1/completions", CompletionRequest),
+                         ("POST /v1/messages", MessagesRequest), ("POST /v1/messages/count_tokens", CountTokensRequest)):
+        print(f"## {title}\n\n| field | | why / what to change |\n|---|---|---|")
+        for name, f in model.model_fields.items():
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            note = extra.get("why") or extra.get("change") or ""
+            print(f"| `{f.alias or name}` | {extra.get('support')} | {note} |")
+        print()
+    print(TAIL)
+
+
+if __name__ == "__main__":
+    main()
