@@ -59,6 +59,7 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
             "models": str(paths.models_dir),
             "logs": str(paths.log_file),
         },
+        "unwritable": [{"folder": str(d), "reason": reason} for d, reason in paths.unwritable()],
         "offline_mode": settings.offline_mode,
         "safe_mode": _safe_mode_entries(),
     }
@@ -130,6 +131,8 @@ def render(report: dict[str, Any]) -> str:
     out.append(_line("Offline mode", "on" if report["offline_mode"] else "off"))
     for k, v in report["paths"].items():
         out.append(_line(k.capitalize(), v))
+    for u in report.get("unwritable") or []:
+        out.append(_line("Cannot be written", f"{u['folder']} ({u['reason'].lower()}): nothing will be saved there"))
     return "\n".join(out)
 
 
