@@ -144,8 +144,8 @@ def render(
         raise
     except RecursionError as exc:
         raise ChatTemplateError("The model's chat template recursed too deeply and was stopped.", _OVERRIDE_HINT) from exc
-    except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
-        raise ChatTemplateError(f"The model's chat template failed: {exc}", _OVERRIDE_HINT) from exc
+    except Exception as exc:  # the template is the model's code: whatever it raises is its failure
+        raise ChatTemplateError(f"The model's chat template failed: {str(exc).rstrip('.') or type(exc).__name__}.", _OVERRIDE_HINT) from exc
 
 
 def merge_system(messages: list[Message]) -> list[Message]:
