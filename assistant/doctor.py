@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from assistant import __version__, hardware
+from assistant import __version__, hardware, model_settings
 from assistant.engines.factory import plan_for
 from assistant.errors import AssistantError
+from assistant.library.importer import check_gguf
 from assistant.library.installed import resolve_model
 from assistant.paths import Paths
 from assistant.settings import Settings
@@ -67,6 +68,8 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
 
         try:
             ref = resolve_model(model, paths.models_dir)
+            if ref.format == "gguf":  # what loading it would refuse (as the importer does)
+                check_gguf(ref.path, model_settings.get(settings, ref.path).chat_template)
             report["plan"] = asdict(plan_for(ref, settings, hw))
             report["plan"]["model"] = str(ref.path)
         except AssistantError as exc:

@@ -30,10 +30,11 @@ import time
 from typing import Any
 
 from jinja2 import nodes
-from jinja2.ext import Extension, loopcontrols
+from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from assistant.core.template_syntax import GenerationTag
 from assistant.errors import ChatTemplateError
 
 MAX_ITERATIONS = 2_000_000  # every loop of one render together
@@ -73,21 +74,6 @@ def tojson(
     # transformers' own filter (not Jinja's, which HTML-escapes and takes only indent)
     seps = tuple(separators) if isinstance(separators, (list, tuple)) else None
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=seps, sort_keys=sort_keys)
-
-
-class GenerationTag(Extension):
-    """`{% generation %}…{% endgeneration %}`: transformers marks the assistant's tokens
-    with it (for training masks); rendering is unchanged by it."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: Any) -> nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_render", []), [], [], body).set_lineno(lineno)
-
-    def _render(self, caller: Any) -> str:
-        return str(caller())
 
 
 class _Budget:

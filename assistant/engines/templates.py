@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 
+from assistant.core.template_syntax import invalid
 from assistant.core.types import Message
 from assistant.engines.template_env import ChatTemplateEnvironment
 from assistant.errors import ChatTemplateError
@@ -96,7 +97,9 @@ def _compile(source: str) -> Any:
     try:
         return env, env.from_string(source)
     except TemplateError as exc:
-        raise ChatTemplateError(f"The model's chat template is not valid Jinja ({exc}).", _OVERRIDE_HINT) from exc
+        raise invalid(exc) from exc
+    except RecursionError as exc:  # thousands of nested blocks
+        raise ChatTemplateError("The model's chat template is nested too deeply to read.", _OVERRIDE_HINT) from exc
 
 
 def message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
