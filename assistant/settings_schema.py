@@ -11,6 +11,7 @@ a newer version of the app may have written them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import types
@@ -26,9 +27,14 @@ def check(cls: type, data: dict[str, Any], where: str = "") -> tuple[dict[str, A
     return _dataclass(cls, data, where, problems), problems
 
 
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # evaluates the annotations' text: once per class
+
+
 def build(cls: type, clean: dict[str, Any]) -> Any:
     """The dataclass from a dict `check` returned (nested dataclasses built too)."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in clean:
@@ -39,7 +45,7 @@ def build(cls: type, clean: dict[str, Any]) -> Any:
 
 
 def _dataclass(cls: type, data: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
@@ -82,7 +88,7 @@ def _value(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
             return _dataclass(tp, value, key, problems)  # type: ignore[arg-type]
     elif typing.is_typeddict(tp):
         if isinstance(value, dict):
-            hints = typing.get_type_hints(tp)
+            hints = _hints(tp)
             out = {}
             for name, v in value.items():
                 if name in hints:

@@ -176,42 +176,41 @@ class _Cursor:
         return self.scalar(_SCALARS[vtype])
 
 
-def _parse(path: Path) -> tuple[dict[str, Any], int, int]:
+def _parse(buf: Any) -> tuple[dict[str, Any], int, int]:
     """Return (metadata, tensor count, end of tensor data as the header declares it)."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        cur = _Cursor(buf)
-        cur.pos = 4
-        version = cur.scalar("<I")
-        if version not in (2, 3):
-            raise ValueError(f"unsupported GGUF version {version}")
-        # the smallest key is 13 bytes, the smallest tensor entry 24
-        n_tensors = cur.count("tensor", _MAX_TENSORS, 24)
-        n_kv = cur.count("metadata key", _MAX_KV, 13)
-        meta: dict[str, Any] = {}
-        for _ in range(n_kv):
-            key = cur.string(_MAX_KEY)
-            meta[key] = cur.value(cur.scalar("<I"))
-        data_end = 0
-        for _ in range(n_tensors):
-            cur.skip_string()
-            n_dims = cur.scalar("<I")
-            if n_dims > _MAX_DIMS:
-                raise ValueError(f"a tensor with {n_dims} dimensions")
-            dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
-            cur.pos += 8 * n_dims
-            ttype, offset = cur.scalar("<I"), cur.scalar("<Q")
-            block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
-            n_elems = 1
-            for d in dims:
-                n_elems *= d
-            data_end = max(data_end, offset + n_elems // block * type_size)
-        align = meta.get("general.alignment", 32)
-        if not isinstance(align, int) or isinstance(align, bool) or align & (align - 1) or not 0 < align <= 1 << 20:
-            raise ValueError(f"general.alignment {align!r} is not a power of two")
-        data_start = (cur.pos + align - 1) // align * align
-        return meta, n_tensors, data_start + data_end
+    cur = _Cursor(buf)
+    cur.pos = 4
+    version = cur.scalar("<I")
+    if version not in (2, 3):
+        raise ValueError(f"unsupported GGUF version {version}")
+    # the smallest key is 13 bytes, the smallest tensor entry 24
+    n_tensors = cur.count("tensor", _MAX_TENSORS, 24)
+    n_kv = cur.count("metadata key", _MAX_KV, 13)
+    meta: dict[str, Any] = {}
+    for _ in range(n_kv):
+        key = cur.string(_MAX_KEY)
+        meta[key] = cur.value(cur.scalar("<I"))
+    data_end = 0
+    for _ in range(n_tensors):
+        cur.skip_string()
+        n_dims = cur.scalar("<I")
+        if n_dims > _MAX_DIMS:
+            raise ValueError(f"a tensor with {n_dims} dimensions")
+        dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
+        cur.pos += 8 * n_dims
+        ttype, offset = cur.scalar("<I"), cur.scalar("<Q")
+        block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
+        n_elems = 1
+        for d in dims:
+            n_elems *= d
+        data_end = max(data_end, offset + n_elems // block * type_size)
+    align = meta.get("general.alignment", 32)
+    if not isinstance(align, int) or isinstance(align, bool) or align & (align - 1) or not 0 < align <= 1 << 20:
+        raise ValueError(f"general.alignment {align!r} is not a power of two")
+    data_start = (cur.pos + align - 1) // align * align
+    return meta, n_tensors, data_start + data_end
 
 
 def read_gguf(path: Path) -> GgufInfo:
@@ -226,7 +225,20 @@ def read_gguf(path: Path) -> GgufInfo:
 def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
     # keyed by size and mtime: a re-downloaded file is read again
     try:
-        meta, n_tensors, data_end = _parse(path)
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            return header_info(buf, path, size)
+    except OSError as exc:
+        raise ModelFormatError(
+            f"{path.name} is damaged or incomplete and cannot be read ({exc}).",
+            f"File: {path}. Download it again.",
+        ) from exc
+
+
+def header_info(buf: Any, path: Path, size: int) -> GgufInfo:
+    """The header of a GGUF file held in `buf` (an mmap, or bytes), checked as read_gguf
+    checks it; ModelFormatError when it is damaged, incomplete or impossible."""
+    try:
+        meta, n_tensors, data_end = _parse(buf)
     except RecursionError as exc:
         raise ModelFormatError(
             f"{path.name} is damaged and cannot be read (its header nests values too deeply).",
@@ -237,7 +249,7 @@ def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
             f"{path.name} is incomplete: the file ends inside its header.",
             f"File: {path}. The download was probably cut short: download it again.",
         ) from exc
-    except (ValueError, KeyError, TypeError, OverflowError, ZeroDivisionError, MemoryError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, ZeroDivisionError, MemoryError) as exc:
         raise ModelFormatError(
             f"{path.name} is damaged or incomplete and cannot be read ({exc}).",
             f"File: {path}. Download it again.",
