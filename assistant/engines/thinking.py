@@ -227,7 +227,8 @@ class ThinkingSplitter:
                 return
             if fmt is GEMMA4 and self._lead:
                 piece = self._channel + piece  # the channel name may come in pieces: "th", "ought"
-                if _GEMMA4_CHANNEL.startswith(piece.lstrip()) and len(piece.lstrip()) < len(_GEMMA4_CHANNEL):
+                name = piece.lstrip()  # (whitespace alone is not the start of the name: it is dropped)
+                if name and _GEMMA4_CHANNEL.startswith(name) and len(name) < len(_GEMMA4_CHANNEL):
                     self._channel = piece
                     return
                 self._channel = ""

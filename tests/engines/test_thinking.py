@@ -93,3 +93,17 @@ def test_prefill_continues_where_the_answer_stopped() -> None:
     assert th.prefill(th.HARMONY, "<|start|>assistant", "t") == "<|channel|>analysis<|message|>t"
     assert th.prefill(th.MISTRAL, "[/INST]", "t") == "[THINK]t"
     assert th.prefill(th.GEMMA4, "<|turn>model\n", "t") == "<|channel>thought\nt"
+
+
+def test_gemma4_whitespace_after_the_channel_name_is_dropped_however_it_is_cut() -> None:
+    """Found by tools/fuzz.py: "\\n" arriving alone after "thought" was held as the start of
+    the channel name, then flushed as thinking; in one piece it was dropped."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thought\n"], ["<|", "ch", "annel>th", "ought", "\n"], ["<|channel>", "thought", " ", "\n"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("", ""), pieces
+    s = ThinkingSplitter(GEMMA4)
+    got = [s.feed(p) for p in ["<|channel>", "thought", "\n", "Plan", "<channel|>", "Hi"]] + [s.flush()]
+    assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("Plan", "Hi")
