@@ -45,8 +45,8 @@ TARGETS: dict[str, list[str]] = {
     "assistant/chat/privacy.py": ["tests/chat/test_privacy.py"],
     "assistant/server/auth.py": ["tests/server/test_auth.py"],
     "assistant/server/common.py": ["tests/server/test_requests.py"],
-    "assistant/core/gguf_meta.py": ["tests/core/test_gguf_meta.py", "tests/engines/test_hostile_files.py"],
-    "assistant/engines/thinking.py": ["tests/engines/test_thinking.py"],
+    "assistant/core/gguf_meta.py": ["tests/core/test_gguf_meta.py"],
+    "assistant/engines/thinking.py": ["tests/engines/test_thinking.py", "tests/engines/test_thinking_rules.py"],
     "assistant/chat/cost.py": ["tests/chat/test_cost.py"],
     "assistant/settings.py": ["tests/test_settings.py", "tests/test_settings_schema.py"],
 }
