@@ -154,3 +154,9 @@ def test_the_limit_is_reached_at_exactly_the_limit(tmp_path: Path) -> None:
             check_monthly_limit(store, 0.25)
         check_monthly_limit(store, 0)
         check_monthly_limit(store, -1)
+
+
+def test_a_price_is_verified_unless_said_otherwise() -> None:
+    from assistant.chat.cost import Price
+
+    assert Price(1.0, 2.0).verified is True and Price(1.0, 2.0, verified=False).verified is False
