@@ -49,6 +49,7 @@ TARGETS: dict[str, list[str]] = {
     "assistant/engines/thinking.py": ["tests/engines/test_thinking.py", "tests/engines/test_thinking_rules.py"],
     "assistant/chat/cost.py": ["tests/chat/test_cost.py"],
     "assistant/settings.py": ["tests/test_settings.py", "tests/test_settings_schema.py"],
+    "assistant/settings_schema.py": ["tests/test_settings_schema.py", "tests/test_settings.py"],
 }
 # imported once in the parent so that each fork starts warm (never assistant itself)
 PREIMPORT = ("pytest", "pytestqt.plugin", "pytest_timeout", "PySide6.QtCore", "PySide6.QtWidgets", "anyio", "jinja2",
