@@ -38,6 +38,7 @@ class Recorder:
         self.hold = threading.Event()  # set: answer at once; clear: wait until cancelled
         self.hold.set()
         self.cancelled = threading.Event()
+        self.first_then_hold = False  # the first piece, then nothing until cancelled
 
     def load(self, model: ModelRef, options: LoadOptions) -> None:
         pass
@@ -49,6 +50,8 @@ class Recorder:
         self.calls.append((messages, params))
         if self.fail is not None:
             raise self.fail
+        if self.first_then_hold:
+            yield Chunk(text="Hel")
         while not self.hold.is_set():
             if cancel.wait(0.02):
                 self.cancelled.set()
@@ -244,9 +247,11 @@ def test_a_stream_is_json_events_then_done(client: TestClient) -> None:
 
 
 # -- a client that leaves --------------------------------------------------------------------------------
-def test_a_client_that_leaves_stops_its_job(host: ModelHost, engine: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("when", ["before the first piece", "after the first piece"])
+def test_a_client_that_leaves_stops_its_job(host: ModelHost, engine: Recorder, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     monkeypatch.setattr(common, "DISCONNECT_POLL_S", 0.05)
     engine.hold.clear()  # the answer never comes on its own
+    engine.first_then_hold = when == "after the first piece"
     app = build_app(host, TOKEN)
     body = json.dumps({"model": "tiny-model", "messages": [{"role": "user", "content": "hi"}]}).encode()
     sent: list[dict[str, Any]] = []
