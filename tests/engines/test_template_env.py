@@ -94,12 +94,15 @@ def _stops_at(limit: float, source: str) -> None:
     """The render ends at `limit` seconds, half a second late at most. On a machine so busy
     that this process got under half a core meanwhile, the wall clock says little about the
     template: then the CPU time it used must fit in the same half second."""
+    import sys
+
+    late = 0.5 if sys.gettrace() is None else 1.5  # a tracer (the coverage run) slows each step
     t0, c0 = time.monotonic(), time.process_time()
     with pytest.raises(ChatTemplateError, match=f"longer than {limit:g} s"):
         r(source)
     took, cpu = time.monotonic() - t0, time.process_time() - c0
     assert took >= limit
-    assert took <= limit + 0.5 or (cpu < took / 2 and cpu <= limit + 0.5), f"stopped after {took:.2f} s ({cpu:.2f} s CPU)"
+    assert took <= limit + late or (cpu < took / 2 and cpu <= limit + late), f"stopped after {took:.2f} s ({cpu:.2f} s CPU)"
 
 
 @pytest.mark.parametrize("body", list(HEAVY_BODIES.values()), ids=list(HEAVY_BODIES))
