@@ -133,6 +133,10 @@ def test_an_empty_body_names_no_model(client: TestClient) -> None:
     ({"messages": ["hi"]}, "messages[0]"),
     ({"messages": [{"role": "user", "content": 5}]}, "messages[0]"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": [5]}]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "messages[0]"),
 ])
 def test_each_wrong_value_is_a_400_that_names_it(client: TestClient, engine: Recorder, body: dict, field: str) -> None:
     r = _chat(client, **body)
@@ -171,7 +175,7 @@ def test_max_completion_tokens_wins_and_a_single_stop_is_a_list(client: TestClie
 
 def test_message_content_in_parts_and_roles(client: TestClient, engine: Recorder) -> None:
     msgs = [{"role": "developer", "content": [{"type": "text", "text": "Be "}, "brief."]},
-            {"role": "user", "content": None}, {"role": "assistant", "content": [{"type": "text", "text": 5}]},
+            {"role": "user", "content": None}, {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
             {"role": "tool", "content": "42"}]
     assert _chat(client, messages=msgs).status_code == 200
     assert [(m.role, m.content) for m in engine.calls[-1][0]] == [("system", "Be brief."), ("user", ""), ("assistant", ""), ("user", "42")]
