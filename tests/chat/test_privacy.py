@@ -51,6 +51,9 @@ import pytest  # noqa: E402
     "+44 20 7946 0958", "+33 6 12 34 56 78", "+33 (0)6 12 34 56 78", "+1 (555) 123-4567", "(555) 123-4567",
     "555-123-4567", "555.123.4567", "0171 555 1234", "06 12 34 56 78", "555-1234", "+33612345678",
     "+49 30 901820", "1234 5678 9012 345",
+    "+353 (0)1 234 5678", "+49 (0511) 123 456", "+123456789012345", "+49 30 12345678", "(0511) 123 456",
+    "+1-555-123-4567", "+44.20.7946.0958", "+1 (555)-123-4567", "+1 (555).123.4567", "(555)-123-4567",
+    "(555).123.4567", "+1 555.123.4567", "+1 555-123-4567",
 ])
 def test_every_phone_form_is_replaced_whole(number: str) -> None:
     r = redact_text(f"call {number} today")
@@ -60,6 +63,7 @@ def test_every_phone_form_is_replaced_whole(number: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "on 2024-05-01", "on 12.05.2024", "on 12/05/2024", "on 1 5 2024", "version 1.2.3", "12.50 each",
+    "on 2024.05.01", "on 2024 05 01", "on 12-05-2024", "on 12 05 2024", "version 3.2.555-1234",
     "pages 12-34", "a 123456 id", "call 12 34 56",  # six digits: not a phone number
     "1234 5678 9012 3456 7890",  # 20 digits: a card-like run, not a phone number
     "id_555-123-4567", "555-123-4567x",
@@ -96,7 +100,7 @@ def test_what_is_not_a_key_stays(text: str) -> None:
 
 @pytest.mark.parametrize("email", [
     "jane.doe+work@example.co.uk", "a_b-c@mail-server.example.org", "X.Y@Sub.Example.COM", "n1@host9.io",
-    "me@a.b.c.de",
+    "me@a.b.c.de", "me@mail.host9.example.org", "me@mail.my-host.example.org",
 ])
 def test_every_email_form_is_replaced_whole(email: str) -> None:
     r = redact_text(f"mail <{email}> now")
