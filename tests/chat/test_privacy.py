@@ -140,3 +140,20 @@ def test_the_gitlab_and_slack_tokens_of_the_issue_are_redacted() -> None:
 def test_a_french_mobile_number_goes_whole() -> None:
     # issue 33: it became "+33 6 [phone]", which leaks part of the number
     assert redact_text("+33 6 12 34 56 78").text == "[phone]"
+
+
+@pytest.mark.parametrize(("shortest_key", "one_short"), [
+    ("sk-abcdefgh", "sk-abcdefg"),
+    ("ghp_abcdefgh", "ghp_abcdefg"),
+    ("hf_abcdefgh", "hf_abcdefg"),
+    ("glpat-abcdefgh", "glpat-abcdefg"),
+    ("xoxb-abcdefgh", "xoxb-abcdefg"),
+    ("eyJabcdefgh.abcdefgh.abcdefgh", "eyJabcdefgh.abcdefgh.abcdefg"),
+    ("eyJabcdefgh.abcdefgh.abcdefgh", "eyJabcdefgh.abcdefg.abcdefgh"),
+    ("eyJabcdefgh.abcdefgh.abcdefgh", "eyJabcdefg.abcdefgh.abcdefgh"),
+    ("Bearer abcdefghijkl", "Bearer abcdefghijk"),
+    ("a1" * 16, "a1" * 15 + "a"),
+])
+def test_each_key_rule_starts_at_its_shortest_length(shortest_key: str, one_short: str) -> None:
+    assert redact_text(f"k {shortest_key} k").text == "k [key] k"
+    assert redact_text(f"k {one_short} k").tokens == 0
