@@ -283,6 +283,46 @@ def test_a_client_that_leaves_stops_its_job(host: ModelHost, engine: Recorder, m
     assert host.finished[-1] == "cancelled"
 
 
+def test_a_request_still_queued_when_the_server_stops_is_not_answered_empty(host: ModelHost, engine: Recorder) -> None:
+    engine.hold.clear()  # the first request holds the engine; the second waits in the queue
+    app = build_app(host, TOKEN)
+
+    async def call(text: str) -> list[dict[str, Any]]:
+        body = json.dumps({"model": "tiny-model", "messages": [{"role": "user", "content": text}]}).encode()
+        sent: list[dict[str, Any]] = []
+        asked = {"n": 0}
+
+        async def receive() -> dict[str, Any]:
+            asked["n"] += 1
+            if asked["n"] == 1:
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+                 "query_string": b"", "headers": [(b"authorization", f"Bearer {TOKEN}".encode())],
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2), "scheme": "http", "root_path": "",
+                 "http_version": "1.1", "asgi": {"version": "3.0"}}
+        await app(scope, receive, send)
+        return sent
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        first = asyncio.ensure_future(call("first"))
+        await asyncio.sleep(0.3)
+        second = asyncio.ensure_future(call("second"))
+        await asyncio.sleep(0.3)
+        await asyncio.get_running_loop().run_in_executor(None, host.close, 5)  # the server stops
+        return await asyncio.wait_for(first, 10), await asyncio.wait_for(second, 10)
+
+    first, second = asyncio.run(both())
+    assert first[0]["status"] == 200  # the answer in hand stops, and says how far it got
+    assert second[0]["status"] == 499  # nothing was answered: no empty 200
+    assert [m[0][-1].content for m in engine.calls] == ["first"]
+
+
 def test_status_for_each_error() -> None:
     from assistant.errors import AssistantError, ModelNotFoundError
 
