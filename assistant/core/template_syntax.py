@@ -33,16 +33,19 @@ class GenerationTag(Extension):
         return str(caller())
 
 
-def invalid(exc: TemplateError) -> ChatTemplateError:
-    return ChatTemplateError(f"The model's chat template is not valid Jinja ({exc}).", OVERRIDE_HINT)
+def invalid(exc: TemplateError | SyntaxError) -> ChatTemplateError:
+    if isinstance(exc, TemplateError):
+        return ChatTemplateError(f"The model's chat template is not valid Jinja ({exc}).", OVERRIDE_HINT)
+    # Jinja's compiler let it through to Python, which refused it (`{% break %}` outside a loop)
+    return ChatTemplateError(f"The model's chat template is not valid Jinja ({exc.msg}).", OVERRIDE_HINT)
 
 
 def check_syntax(source: str) -> None:
-    """Raise ChatTemplateError when `source` does not parse as a chat template."""
+    """Raise ChatTemplateError when `source` does not compile as a chat template (nothing runs)."""
     env = Environment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, GenerationTag])
     try:
-        env.parse(source)
-    except TemplateError as exc:
+        env.compile(source)
+    except (TemplateError, SyntaxError) as exc:
         raise invalid(exc) from exc
     except RecursionError as exc:  # thousands of nested blocks
         raise ChatTemplateError("The model's chat template is nested too deeply to read.", OVERRIDE_HINT) from exc

@@ -96,7 +96,7 @@ def _compile(source: str) -> Any:
     env = ChatTemplateEnvironment()
     try:
         return env, env.from_string(source)
-    except TemplateError as exc:
+    except (TemplateError, SyntaxError) as exc:  # SyntaxError: Jinja's Python for `{% break %}` outside a loop
         raise invalid(exc) from exc
     except RecursionError as exc:  # thousands of nested blocks
         raise ChatTemplateError("The model's chat template is nested too deeply to read.", _OVERRIDE_HINT) from exc

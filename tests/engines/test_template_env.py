@@ -151,3 +151,14 @@ def test_a_template_that_divides_by_zero_says_the_chat_template_failed() -> None
     assert info.value.message == "The model's chat template failed: integer division or modulo by zero."
     with pytest.raises(ChatTemplateError, match="^The model.s chat template failed: division by zero[.]\n"):
         r("{{ 1 / 0 }}")
+
+
+def test_break_outside_a_loop_is_an_invalid_template() -> None:
+    """Found by tools/fuzz.py: Jinja compiles it to Python that does not compile (a SyntaxError)."""
+    from assistant.core.template_syntax import check_syntax
+
+    for source in ("{% break %}", "{% if x %}{% continue %}{% endif %}"):
+        with pytest.raises(ChatTemplateError, match="^The model's chat template is not valid Jinja [(]'(break|continue)' "):
+            r(source)
+        with pytest.raises(ChatTemplateError, match="not valid Jinja"):
+            check_syntax(source)
