@@ -66,6 +66,7 @@ def test_every_phone_form_is_replaced_whole(number: str) -> None:
     "on 2024.05.01", "on 2024 05 01", "on 12-05-2024", "on 12 05 2024", "version 3.2.555-1234",
     "pages 12-34", "a 123456 id", "call 12 34 56",  # six digits: not a phone number
     "1234 5678 9012 3456 7890",  # 20 digits: a card-like run, not a phone number
+    "1234 5678 9012 3456",  # 16 digits: more than any phone number (15 at most)
     "id_555-123-4567", "555-123-4567x",
 ])
 def test_what_is_not_a_phone_number_stays(text: str) -> None:
@@ -157,3 +158,10 @@ def test_a_french_mobile_number_goes_whole() -> None:
 def test_each_key_rule_starts_at_its_shortest_length(shortest_key: str, one_short: str) -> None:
     assert redact_text(f"k {shortest_key} k").text == "k [key] k"
     assert redact_text(f"k {one_short} k").tokens == 0
+
+
+def test_nothing_found_counts_nothing() -> None:
+    from assistant.chat.privacy import Redaction
+
+    assert Redaction("x") == Redaction("x", 0, 0, 0) and Redaction("x").count == 0
+    assert redact_text("nothing here") == Redaction("nothing here")
