@@ -201,3 +201,9 @@ def test_the_stream_makes_chunks_only_for_text() -> None:
     st2.feed("a <")
     c = st2.flush()
     assert c is not None and c.thinking == "<" and c.text == ""  # "a " went out with the feed
+
+
+def test_a_model_without_a_family_is_split_as_think_tags() -> None:
+    # marker_texts(None) are <think> tags, so the splitter must read them as such
+    assert split(None, ["<think>", "plan", "</think>", "Hi"]) == ("plan", "Hi")
+    assert split(None, ["Hi <think>"]) == ("", "Hi <think>")
