@@ -207,3 +207,26 @@ def test_a_model_without_a_family_is_split_as_think_tags() -> None:
     # marker_texts(None) are <think> tags, so the splitter must read them as such
     assert split(None, ["<think>", "plan", "</think>", "Hi"]) == ("plan", "Hi")
     assert split(None, ["Hi <think>"]) == ("", "Hi <think>")
+
+
+def test_a_closing_tag_first_is_answer_text() -> None:
+    assert split(THINK, ["</think>Hi"]) == ("", "</think>Hi")
+    assert split(MISTRAL, ["[/THINK]", "Hi"]) == ("", "[/THINK]Hi")
+
+
+def test_a_tag_held_at_the_end_of_an_answer_comes_out_in_order() -> None:
+    assert split(THINK, ["<think>a</think>Hi <", "b"]) == ("a", "Hi <b")
+    assert split(THINK, ["<think>a</think>Hi <", "/thi", "s"]) == ("a", "Hi </this")
+
+
+def test_harmony_text_left_at_the_end_is_the_answer() -> None:
+    assert split(HARMONY, ["<|sta"]) == ("", "<|sta")
+    assert split(HARMONY, ["<|channel|>analysis<|message|>a<|end|>", "  stray"]) == ("a", "stray")
+
+
+def test_harmony_thinking_now_in_a_new_header() -> None:
+    s = ThinkingSplitter(HARMONY)
+    s.feed("<|channel|>analysis<|message|>hmm<|end|>")
+    assert not s.thinking_now
+    s.feed("<|start|>assistant")
+    assert s.thinking_now  # between messages of a model that has been thinking
