@@ -155,6 +155,7 @@ class ThinkingSplitter:
         # tags: start (a block may open) / thinking / answer;  harmony: start / header / channel / body / idle
         self.state = "thinking" if start_thinking else "answer" if start_answer else "start"
         self._channel = ""
+        self._named = False  # Gemma 4: the block's channel name was taken off
         self._lead = not start_answer  # strip the whitespace a block starts with
         if self._harmony and (start_thinking or start_answer):
             self.state, self._channel = "body", "final" if start_answer else "analysis"
@@ -215,6 +216,7 @@ class ThinkingSplitter:
             if marker and piece == fmt.open:
                 self.state = "thinking"
                 self._lead = True
+                self._named = False
                 return
             if not marker and not piece.strip():
                 return  # whitespace before a possible block
@@ -225,14 +227,15 @@ class ThinkingSplitter:
                 self.state = "answer"
                 self._lead = True
                 return
-            if fmt is GEMMA4 and self._lead:
+            if fmt is GEMMA4 and self._lead and not self._named:
                 piece = self._channel + piece  # the channel name may come in pieces: "th", "ought"
                 name = piece.lstrip()  # (whitespace alone is not the start of the name: it is dropped)
                 if name and _GEMMA4_CHANNEL.startswith(name) and len(name) < len(_GEMMA4_CHANNEL):
                     self._channel = piece
                     return
                 self._channel = ""
-                piece = piece.lstrip().removeprefix(_GEMMA4_CHANNEL)
+                self._named = bool(name)  # decided: the name is taken off once, never from the thinking
+                piece = name.removeprefix(_GEMMA4_CHANNEL)
             self._emit(piece, thinking)
             return
         self._emit(piece, answer)

@@ -107,3 +107,16 @@ def test_gemma4_whitespace_after_the_channel_name_is_dropped_however_it_is_cut()
     s = ThinkingSplitter(GEMMA4)
     got = [s.feed(p) for p in ["<|channel>", "thought", "\n", "Plan", "<channel|>", "Hi"]] + [s.flush()]
     assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("Plan", "Hi")
+
+
+def test_gemma4_takes_the_channel_name_off_once_however_it_is_cut() -> None:
+    """Found by tools/fuzz.py: thinking that itself began with "thought" lost it when the
+    channel name and that text came in separate pieces."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thought\nthought it over<channel|>Hi"],
+                   ["<|", "ch", "annel>th", "ought", "\nt", "hought it over", "<channel|>", "Hi"],
+                   ["<|channel>", "thought", "\n", "thought it over<channel|>Hi"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("thought it over", "Hi"), pieces
