@@ -54,6 +54,7 @@ import pytest  # noqa: E402
     "+353 (0)1 234 5678", "+49 (0511) 123 456", "+123456789012345", "+49 30 12345678", "(0511) 123 456",
     "+1-555-123-4567", "+44.20.7946.0958", "+1 (555)-123-4567", "+1 (555).123.4567", "(555)-123-4567",
     "(555).123.4567", "+1 555.123.4567", "+1 555-123-4567",
+    "+1 555 123 4 567",  # after a country code, digit groups of any size
 ])
 def test_every_phone_form_is_replaced_whole(number: str) -> None:
     r = redact_text(f"call {number} today")
