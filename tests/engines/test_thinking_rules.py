@@ -230,3 +230,18 @@ def test_harmony_thinking_now_in_a_new_header() -> None:
     assert not s.thinking_now
     s.feed("<|start|>assistant")
     assert s.thinking_now  # between messages of a model that has been thinking
+
+
+def test_an_open_tag_inside_thinking_is_thinking_text() -> None:
+    assert split(THINK, ["<think>a<think>b</think>c"]) == ("a<think>b", "c")
+
+
+def test_only_gemma4_has_a_channel_name_to_take_off() -> None:
+    assert split(THINK, ["<think>thought about it</think>Hi"]) == ("thought about it", "Hi")
+    assert split(GEMMA4, ["<|channel>", "thought"]) == ("", "")  # the name alone: no thinking yet
+
+
+def test_harmony_message_bodies_and_text_after_a_call_or_return() -> None:
+    assert split(HARMONY, ["<|channel|>final<|message|>  Hi"]) == ("", "Hi")
+    assert split(HARMONY, ["<|channel|>commentary<|message|>tool<|call|>", "stray"]) == ("tool", "stray")
+    assert split(HARMONY, ["<|channel|>analysis<|message|>a<|return|>", "stray"]) == ("a", "stray")
