@@ -183,7 +183,8 @@ class ThinkingSplitter:
         answer: list[str] = []
         rest = self._scan.flush()
         if not self._harmony and self._channel:  # a held channel name that never completed
-            rest, self._channel, self._lead = self._channel + rest, "", False
+            # (the whitespace a block starts with is dropped, as it is when the name is decided)
+            rest, self._channel, self._lead = (self._channel + rest).lstrip(), "", False
         if rest:
             if self.state == "start":
                 self.state = "answer" if not self._harmony else "body"

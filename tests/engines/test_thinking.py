@@ -120,3 +120,14 @@ def test_gemma4_takes_the_channel_name_off_once_however_it_is_cut() -> None:
         s = ThinkingSplitter(GEMMA4)
         got = [s.feed(p) for p in pieces] + [s.flush()]
         assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("thought it over", "Hi"), pieces
+
+
+def test_gemma4_a_partial_name_at_the_end_drops_the_space_before_it() -> None:
+    """Found by tools/fuzz.py: the held name came out with its leading space in one piece,
+    without it when cut."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>\x1c tho"], ["<|", "cha", "nnel", ">", "\x1c ", "tho"], ["<|channel>", " th", "o"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("tho", ""), pieces
