@@ -225,6 +225,9 @@ class ThinkingSplitter:
             self._lead = True
         if self.state == "thinking":
             if marker and piece == fmt.close:
+                if self._channel:  # the block closed on a partial channel name: it was thinking text
+                    self._emit(self._channel, thinking)
+                    self._channel = ""
                 self.state = "answer"
                 self._lead = True
                 return

@@ -131,3 +131,14 @@ def test_gemma4_a_partial_name_at_the_end_drops_the_space_before_it() -> None:
         s = ThinkingSplitter(GEMMA4)
         got = [s.feed(p) for p in pieces] + [s.flush()]
         assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("tho", ""), pieces
+
+
+def test_gemma4_a_block_closed_on_a_partial_name_keeps_it_as_thinking() -> None:
+    """Found by tools/fuzz.py: "thou" held as the start of the channel name came out at the
+    very end of the answer when the block closed before the name was complete."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thou<channel|>ght it over <ch"], ["<|channel>", "th", "ou", "<channel|>", "ght it over", " <ch"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("thou", "ght it over <ch"), pieces
