@@ -230,6 +230,7 @@ def _cv(arch: str = "a", **values: object) -> str | None:
     ({"attention.head_count": True}, "a.attention.head_count is True"),
     ({"attention.key_length": 0}, "a.attention.key_length is 0"),
     ({"attention.value_length": -1}, "a.attention.value_length is -1"),
+    ({"attention.key_length": "64"}, "a.attention.key_length is '64'"),
     ({"block_count": 0}, "a.block_count is 0, not 1 to 512"),
     ({"block_count": 513}, "a.block_count is 513"),
     ({"block_count": 2.0}, "a.block_count is 2.0"),
@@ -366,3 +367,76 @@ def test_nesting_deeper_than_the_stack_is_a_clear_error(tmp_path: Path, monkeypa
 def test_i32_and_f32_values_are_signed_and_float(tmp_path: Path) -> None:
     info = _read(tmp_path, build(model_kv(**{"s": i32(-3), "f": f32(0.25)})))
     assert info.metadata["s"] == -3 and info.metadata["f"] == 0.25
+
+
+# -- the reader's limits, each at its edge (on buffers: no file needed) --------------------------------
+def _header(kv: dict, n_tensors: int = 0, pad: int = 0, n_kv: int | None = None) -> bytes:
+    return build(kv, [], n_kv=n_kv) + b"\0" * pad
+
+
+def _problem(data: bytes) -> str:
+    try:
+        gguf_meta.header_info(data, Path("b.gguf"), len(data))
+    except ModelFormatError as exc:
+        return exc.message
+    return ""
+
+
+def test_the_key_and_tensor_counts_stop_at_their_limits_even_when_the_file_is_big_enough() -> None:
+    assert "metadata key count 65,537 is impossible" in _problem(_header({}, n_kv=65_537, pad=65_537 * 13))
+    assert "metadata key count" not in _problem(_header({}, n_kv=65_536, pad=65_536 * 13))
+    big = b"GGUF" + struct.pack("<IQQ", 3, 1_000_001, 0) + b"\0" * (1_000_001 * 24)
+    assert "tensor count 1,000,001 is impossible" in _problem(big)
+    ok = b"GGUF" + struct.pack("<IQQ", 3, 1_000_000, 0) + b"\0" * (1_000_000 * 24)
+    assert "tensor count" not in _problem(ok)
+
+
+def test_a_text_value_stops_at_64_mib() -> None:
+    assert "a 67,108,865-byte text value is longer than any real model's" in _problem(
+        _header({"general.architecture": (STRING, struct.pack("<Q", 64 * 1024 * 1024 + 1))}))
+    assert "string runs past the end of the file" in _problem(
+        _header({"general.architecture": (STRING, struct.pack("<Q", 64 * 1024 * 1024))}))
+
+
+def test_a_long_chat_template_is_read(tmp_path: Path) -> None:
+    template = "{% for m in messages %}{{ m.content }}{% endfor %}" * 200  # 10 KB, as real ones are
+    assert _read(tmp_path, build(model_kv(**{"tokenizer.chat_template": text(template)}))).chat_template == template
+
+
+def test_arrays_need_the_bytes_their_items_take() -> None:
+    arch = {"general.architecture": text("llama")}
+    strings = {**arch, "v": (ARRAY, struct.pack("<IQ", STRING, 100) + struct.pack("<Q", 0) * 100)}  # 100 empty strings
+    assert "does not say" not in _problem(_header(strings)) and _problem(_header(strings)) == ""
+    short = {**arch, "v": (ARRAY, struct.pack("<IQ", STRING, 100) + b"\0" * 500)}
+    assert "array count 100 is impossible" in _problem(_header(short))
+    odd = {**arch, "v": (ARRAY, struct.pack("<IQ", 77, 10) + b"\0" * 15)}
+    assert "unknown value type 77" in _problem(_header(odd))
+    bytes_ = {**arch, "v": (ARRAY, struct.pack("<IQ", UINT8, 100) + b"\1" * 100)}
+    assert _problem(_header(bytes_)) == ""
+
+
+def test_a_skipped_string_may_end_exactly_at_the_end() -> None:
+    arch = text("llama")
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + struct.pack("<Q", 20) + b"general.architecture" + struct.pack("<I", arch[0]) + arch[1]
+    items = struct.pack("<Q", 0) * 64 + struct.pack("<Q", 10)
+    exact = head + struct.pack("<Q", 1) + b"v" + struct.pack("<I", ARRAY) + struct.pack("<IQ", STRING, 65) + items + b"x" * 10
+    assert "runs past" not in _problem(exact) and "incomplete" in _problem(exact)  # read to the end: no data after it
+    assert "string runs past the end of the file" in _problem(exact[:-1])
+
+
+def test_three_levels_of_arrays_are_read_and_four_are_not(tmp_path: Path) -> None:
+    def nest(levels: int) -> tuple[int, bytes]:
+        payload = struct.pack("<IQ", UINT8, 1) + b"\7"
+        for _ in range(levels - 1):
+            payload = struct.pack("<IQ", ARRAY, 1) + payload
+        return ARRAY, payload
+
+    assert _read(tmp_path, build(model_kv(**{"x": nest(3)}))).metadata["x"] == [[[7]]]
+    assert "arrays are nested too deeply" in _refused(tmp_path, build(model_kv(**{"x": nest(4)})), "n.gguf")
+
+
+def test_files_the_kernel_makes_are_refused() -> None:
+    for path in ("/proc/self/status", "/sys/kernel/mm/transparent_hugepage/enabled"):
+        if Path(path).exists():
+            with pytest.raises(ModelFormatError, match="not a regular file"):
+                read_gguf(Path(path))
