@@ -371,7 +371,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("modules", nargs="+", help="paths such as assistant/chat/privacy.py")
     ap.add_argument("--tests", nargs="*", help="test files to run (default: TARGETS in this script)")
-    ap.add_argument("--only", help="only the mutants whose id contains this text")
+    ap.add_argument("--only", action="append", help="only the mutants whose id contains this text (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
     ap.add_argument("--sample", type=int, help="only this many mutants per module, drawn at random (--seed)")
     ap.add_argument("--seed", type=int, default=0)
@@ -382,7 +382,7 @@ def main() -> int:
     summary = []
     for module in args.modules:
         source = (ROOT / module).read_text(encoding="utf-8")
-        mutants = [m for m in find_mutants(source) if not args.only or args.only in m.id]
+        mutants = [m for m in find_mutants(source) if not args.only or any(o in m.id for o in args.only)]
         if args.sample and len(mutants) > args.sample:
             mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.line)
         equivalent = load_equivalent(module)

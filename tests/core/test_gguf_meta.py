@@ -382,13 +382,25 @@ def _problem(data: bytes) -> str:
     return ""
 
 
+def _count(n: int, item_bytes: int, limit_name: str) -> str:
+    """What the reader says of a declared count of n with room for every item."""
+    cur = gguf_meta._Cursor(struct.pack("<Q", n) + bytes(n * item_bytes))  # type: ignore[arg-type]
+    try:
+        cur.count("item", getattr(gguf_meta, limit_name), item_bytes)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 def test_the_key_and_tensor_counts_stop_at_their_limits_even_when_the_file_is_big_enough() -> None:
-    assert "metadata key count 65,537 is impossible" in _problem(_header({}, n_kv=65_537, pad=65_537 * 13))
-    assert "metadata key count" not in _problem(_header({}, n_kv=65_536, pad=65_536 * 13))
-    big = b"GGUF" + struct.pack("<IQQ", 3, 1_000_001, 0) + b"\0" * (1_000_001 * 24)
-    assert "tensor count 1,000,001 is impossible" in _problem(big)
-    ok = b"GGUF" + struct.pack("<IQQ", 3, 1_000_000, 0) + b"\0" * (1_000_000 * 24)
-    assert "tensor count" not in _problem(ok)
+    assert _count(65_537, 13, "_MAX_KV") == "item count 65,537 is impossible for this file"
+    assert _count(65_536, 13, "_MAX_KV") == ""
+    assert _count(1_000_001, 24, "_MAX_TENSORS") == "item count 1,000,001 is impossible for this file"
+    assert _count(1_000_000, 24, "_MAX_TENSORS") == ""
+    assert _count(16_777_217, 1, "_MAX_ARRAY") != "" and _count(16_777_216, 1, "_MAX_ARRAY") == ""
+    cur = gguf_meta._Cursor(struct.pack("<Q", 11) + bytes(10))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="item count 11 is impossible"):
+        cur.count("item", 100, 1)  # one byte short
 
 
 def test_a_text_value_stops_at_64_mib() -> None:
