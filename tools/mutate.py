@@ -435,8 +435,8 @@ def main() -> int:
             print(f"\nSurvivors in {module}:")
             for m in survivors:
                 print(f"  {module}:{m.line}: {m.id}")
-        stale = set(equivalent) - {m.id for m in mutants}
-        if stale and not args.only:
+        stale = set(equivalent) - {m.id for m in find_mutants(source)}
+        if stale:
             print(f"\nIn {EQUIVALENT.name} but no longer made (remove them):", *sorted(stale), sep="\n  ")
         report[module] = {"score": score, "mutants": [{"id": m.id, "line": m.line, "outcome": r} for m, r in results]}
     if summary:

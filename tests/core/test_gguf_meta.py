@@ -275,6 +275,7 @@ def test_each_rule_names_the_value(values: dict, says: str) -> None:
     {"nextn_predict_layers": 0}, {"expert_count": 0}, {"expert_count": 1024, "expert_used_count": 1024},
     {"expert_count": 8, "expert_used_count": 1}, {"expert_count": 8, "expert_used_count": 2, "expert_group_count": 1},
     {"expert_count": 8, "expert_used_count": 2, "expert_group_count": 4, "expert_group_used_count": 3},
+    {"expert_count": 8, "expert_used_count": 2, "expert_group_count": 2, "expert_group_used_count": 1},
     {"rope.scaling.type": "yarn", "rope.scaling.factor": 0.0, "rope.scale_linear": 1, "rope.freq_base": 1e-9},
     {"rope.scaling.type": "none"}, {"rope.scaling.type": "linear"}, {"rope.scaling.type": "longrope"},
     {"context_length": 1}, {"context_length": (1 << 31) - 1}, {"embedding_length": 1},
@@ -421,8 +422,10 @@ def test_arrays_need_the_bytes_their_items_take() -> None:
     assert "does not say" not in _problem(_header(strings)) and _problem(_header(strings)) == ""
     short = {**arch, "v": (ARRAY, struct.pack("<IQ", STRING, 100) + b"\0" * 500)}
     assert "array count 100 is impossible" in _problem(_header(short))
-    odd = {**arch, "v": (ARRAY, struct.pack("<IQ", 77, 10) + b"\0" * 15)}
-    assert "unknown value type 77" in _problem(_header(odd))
+    # an unknown element type takes a byte an item, at least: ten of them fit in ten bytes
+    key = struct.pack("<Q", 20) + b"general.architecture" + struct.pack("<I", STRING) + struct.pack("<Q", 5) + b"llama"
+    odd = b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + key + struct.pack("<Q", 1) + b"v" + struct.pack("<IIQ", ARRAY, 77, 10) + b"\0" * 10
+    assert "unknown value type 77" in _problem(odd)
     bytes_ = {**arch, "v": (ARRAY, struct.pack("<IQ", UINT8, 100) + b"\1" * 100)}
     assert _problem(_header(bytes_)) == ""
 

@@ -245,3 +245,8 @@ def test_harmony_message_bodies_and_text_after_a_call_or_return() -> None:
     assert split(HARMONY, ["<|channel|>final<|message|>  Hi"]) == ("", "Hi")
     assert split(HARMONY, ["<|channel|>commentary<|message|>tool<|call|>", "stray"]) == ("tool", "stray")
     assert split(HARMONY, ["<|channel|>analysis<|message|>a<|return|>", "stray"]) == ("a", "stray")
+
+
+def test_gemma4_started_inside_the_block_takes_the_channel_name_off() -> None:
+    # the prompt ended with <|channel>: the model writes the name, then its thinking
+    assert split(GEMMA4, ["thought\nplan<channel|>Hi"], start_thinking=True) == ("plan", "Hi")
