@@ -13,6 +13,7 @@ import signal
 import sys
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,7 +24,7 @@ from assistant import __version__, network
 from assistant.chat.store import ChatStore
 from assistant.errors import AssistantError
 from assistant.logs import setup_logging
-from assistant.paths import get_paths
+from assistant.paths import get_paths, unwritable_message
 from assistant.settings import load_settings
 from assistant.ui.common.icons import app_icon
 from assistant.ui.common.theme import apply_theme
@@ -98,18 +99,27 @@ def start(app: QApplication) -> Started | None:
     settings = loaded.settings
     network.set_offline(settings.offline_mode)
     dark = apply_theme(app, settings.theme, settings.font_size)
+    unwritable = paths.unwritable()
+    in_memory = False
     try:
         store = ChatStore.open(paths.history_db)
         purged = store.purge_trash()  # deletions whose undo window a crash cut short
         if purged:
             log.info("purged %d chats left in the trash by the last run", purged)
     except AssistantError as exc:
-        QMessageBox.critical(None, "The chat history cannot be opened", str(exc))
-        return None
+        if not unwritable:
+            QMessageBox.critical(None, "The chat history cannot be opened", str(exc))
+            return None
+        # a read-only data folder: chat anyway, in a history that lives as long as the window
+        log.info("chat history not opened (%s); this session's chats stay in memory", exc.message)
+        store, in_memory = ChatStore.open(Path(":memory:")), True
     window = MainWindow(paths, settings, store)
     window.chat.set_dark(dark)
     window.show()
     log.info("window shown (assistant %s, offline mode %s)", __version__, "on" if settings.offline_mode else "off")
+    if unwritable:
+        note = " This session's chats are kept in memory only." if in_memory else ""
+        QMessageBox.warning(window, "A folder cannot be written", unwritable_message(unwritable) + note)
     if loaded.warning:
         QMessageBox.warning(window, "Settings were reset", loaded.warning)
     return Started(window, store, loaded.warning)

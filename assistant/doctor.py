@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from assistant import __version__, hardware
+from assistant import __version__, hardware, model_settings
 from assistant.engines.factory import plan_for
 from assistant.errors import AssistantError
+from assistant.library.importer import check_gguf
 from assistant.library.installed import resolve_model
 from assistant.paths import Paths
 from assistant.settings import Settings
@@ -59,6 +60,7 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
             "models": str(paths.models_dir),
             "logs": str(paths.log_file),
         },
+        "unwritable": [{"folder": str(d), "reason": reason} for d, reason in paths.unwritable()],
         "offline_mode": settings.offline_mode,
         "safe_mode": _safe_mode_entries(),
     }
@@ -66,6 +68,8 @@ def collect(paths: Paths, settings: Settings, model: str | None = None) -> dict[
 
         try:
             ref = resolve_model(model, paths.models_dir)
+            if ref.format == "gguf":  # what loading it would refuse (as the importer does)
+                check_gguf(ref.path, model_settings.get(settings, ref.path).chat_template)
             report["plan"] = asdict(plan_for(ref, settings, hw))
             report["plan"]["model"] = str(ref.path)
         except AssistantError as exc:
@@ -130,6 +134,8 @@ def render(report: dict[str, Any]) -> str:
     out.append(_line("Offline mode", "on" if report["offline_mode"] else "off"))
     for k, v in report["paths"].items():
         out.append(_line(k.capitalize(), v))
+    for u in report.get("unwritable") or []:
+        out.append(_line("Cannot be written", f"{u['folder']} ({u['reason'].lower()}): nothing will be saved there"))
     return "\n".join(out)
 
 

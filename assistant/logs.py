@@ -14,14 +14,15 @@ def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
     if getattr(root, "_assistant_configured", False):
         return
     root.setLevel(logging.DEBUG)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    fh = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    fh.setLevel(logging.DEBUG if verbose else logging.INFO)
-    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    fh = _file_handler(log_file)
+    if fh is not None:
+        fh.setLevel(logging.DEBUG if verbose else logging.INFO)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     err = logging.StreamHandler()
     err.setLevel(logging.DEBUG if verbose else logging.WARNING)
     err.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root.addHandler(fh)
+    if fh is not None:
+        root.addHandler(fh)
     root.addHandler(err)
     # third-party loggers that would print request details at DEBUG
     for name in ("httpx", "httpcore", "httpx2", "httpcore2", "urllib3", "filelock"):
@@ -30,3 +31,13 @@ def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
 
     install_log_redaction()
     root._assistant_configured = True  # type: ignore[attr-defined]
+
+
+def _file_handler(log_file: Path) -> logging.Handler | None:
+    """The rotating log file; None when its folder cannot be written (read-only, full):
+    the caller says so in words (paths.unwritable), and warnings still reach stderr."""
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        return logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None

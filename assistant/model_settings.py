@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from assistant.core.kv_cache import BATCH_SIZES, FLASH_ATTN_CHOICES, KV_TYPES
 from assistant.core.types import GenParams
-from assistant.settings import Settings
+from assistant.settings import ModelOverrides, Settings
 
 ENGINES = ("llama.cpp", "mlx")
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "thinking")
@@ -53,7 +54,7 @@ class ModelSettings:
     prompt_lookup: str | None = None  # auto / off
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> ModelSettings:
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ModelSettings:
         """Unknown keys and wrong types are dropped, not fatal (a hand-edited file)."""
         out = cls()
         for f in fields(cls):
@@ -102,7 +103,7 @@ def put(settings: Settings, path: Path | str, ms: ModelSettings) -> None:
     """Store (or clear, when nothing is overridden) a model's settings in `settings`."""
     data = ms.to_dict()
     if data:
-        settings.model_settings[key_for(path)] = data
+        settings.model_settings[key_for(path)] = cast(ModelOverrides, data)
     else:
         settings.model_settings.pop(key_for(path), None)
 

@@ -119,3 +119,21 @@ def test_python_m_assistant_starts_its_window(home: Path) -> None:
     record = home / "data" / "network_activity.jsonl"
     # no network at start-up: nothing recorded at all (offline, it would say "blocked")
     assert not record.exists(), record.read_text()
+
+
+def test_a_read_only_data_folder_still_starts_the_window_and_names_it(qtbot, qapp: QApplication, home: Path, boxes) -> None:  # type: ignore[no-untyped-def]
+    """issue 33: a read-only mount (or a locked-down profile) gave a traceback at start."""
+    from support.read_only import immutable
+
+    with immutable(home):  # empty: no folder of the app can be made in it
+        started = _start(qapp)
+        try:
+            assert started.window.isVisible()
+            [(kind, title, text)] = boxes
+            assert (kind, title) == ("warning", "A folder cannot be written")
+            assert f"cannot write to this folder: {home} (operation not permitted)" in text
+            assert "kept in memory only" in text
+            conv = started.store.create_conversation("still works")  # chats work, in memory
+            assert [c.id for c in started.store.list_conversations()] == [conv.id]
+        finally:
+            _close(started)

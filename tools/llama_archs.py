@@ -4,14 +4,13 @@ vendor/llama.cpp/src/llama-arch.cpp).
 
     python tools/llama_archs.py [SDIST_DIR_OR_TARBALL]
 
-Without an argument it downloads the sdist of the pinned version:
-`pip download --no-deps --no-binary :all: llama-cpp-python==VERSION`.
+Without an argument it reads the sdist of the pinned version where uv unpacked it when it
+built llama-cpp-python, else downloads it from PyPI (bench/build_llama_tools.py; no pip).
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -53,10 +52,11 @@ def main() -> int:
     if len(sys.argv) > 1:
         text = read_source(Path(sys.argv[1]))
     else:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from build_llama_tools import download_sdist, find_source
+
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                            "-d", tmp, f"llama-cpp-python=={VERSION}"], check=True)
-            text = read_source(next(Path(tmp).glob("llama_cpp_python-*.tar.gz")))
+            text = read_source(find_source(VERSION, Path(tmp)) or download_sdist(VERSION, Path(tmp)))
     OUT.write_text(render(names_from_source(text)), encoding="utf-8")
     print(f"wrote {OUT}")
     return 0

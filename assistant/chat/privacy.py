@@ -16,12 +16,24 @@ from assistant.chat.context import answer_reserve, build_context
 from assistant.core.types import Message
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-# +44 20 7946 0958, (555) 123-4567, 555-123-4567, 0171 555 1234: 7+ digits in phone-like groups
-PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?![\w])")
-# sk-..., ghp_..., xoxb-..., AKIA..., JWTs, Bearer tokens, and long random-looking strings
+# +44 20 7946 0958, +33 6 12 34 56 78, +49 30 901820, +1 (555) 123-4567, +33612345678,
+# (555) 123-4567, 555-123-4567, 0171 555 1234: 7 to 15 digits in phone-like groups. After a
+# country code any grouping goes (one digit: a French mobile; six: a Berlin number), so
+# no part of the number is left behind; without one, groups of 2-4 digits.
+PHONE = re.compile(
+    r"(?<![\w+])(?<!\w[.-])(?:"
+    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,12}(?:[\s.-]\d{1,8}){0,4}"
+    r"|(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}"
+    r")(?![\w])"
+)
+DATE = re.compile(r"\d{4}([-./ ])\d{1,2}\1\d{1,2}|\d{1,2}([-./ ])\d{1,2}\2\d{4}")
+# sk-..., ghp_..., glpat-..., xoxb-..., hf_..., AKIA..., JWTs, Bearer tokens, and long
+# random-looking strings. GitHub and Hugging Face write `_` after the prefix, GitLab
+# and Slack `-`.
 TOKEN = re.compile(
     r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"
-    r"|\b(?:ghp|gho|ghu|ghs|github_pat|xox[abpr]|glpat|hf)_[A-Za-z0-9_-]{8,}"
+    r"|\b(?:ghp|gho|ghu|ghs|ghr|github_pat|hf)_[A-Za-z0-9_-]{8,}"
+    r"|\b(?:xox[abposr]|glpat|gldt|glptt)-[A-Za-z0-9_-]{8,}"
     r"|\bAKIA[0-9A-Z]{16}\b"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"
@@ -43,8 +55,8 @@ class Redaction:
 
 def _is_phone(match: str) -> bool:
     digits = sum(ch.isdigit() for ch in match)
-    # dates (2024-05-01) and version numbers have few digits or one separator kind
-    return 7 <= digits <= 15 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", match.strip())
+    # dates (2024-05-01, 12.05.2024) and version numbers have few digits or look like dates
+    return 7 <= digits <= 15 and not DATE.fullmatch(match.strip())
 
 
 def redact_text(text: str) -> Redaction:

@@ -164,7 +164,7 @@ def configure(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
         raise open_error(path, exc) from exc
-    if str(mode).lower() != "wal":
+    if str(mode).lower() != "wal" and str(path) != ":memory:":  # `ask --no-history` keeps nothing
         # Some network file systems refuse WAL; the rollback journal is still safe.
         log.warning("chat history %s runs in %s mode, not WAL", path, mode)
 

@@ -12,7 +12,7 @@ from assistant.cli import checks
 from assistant.cli.common import EXIT_ERROR, EXIT_INTERRUPTED
 from assistant.errors import AssistantError
 from assistant.logs import setup_logging
-from assistant.paths import get_paths
+from assistant.paths import get_paths, unwritable_message
 from assistant.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     paths = get_paths().ensure()
     setup_logging(paths.log_file, verbose=args.verbose)
+    unwritable = paths.unwritable()
+    if unwritable:
+        print(f"Warning: {unwritable_message(unwritable)}", file=sys.stderr)
     loaded = load_settings(paths.settings_file)
     if loaded.warning:
         print(f"Warning: {loaded.warning}", file=sys.stderr)
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
             return run_docs(args, paths, settings)
     except AssistantError as exc:
-        log.warning("%s", exc.message)
+        log.info("%s failed: %s", args.command, exc.message)  # the log file only: stderr gets it once, below
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ModelFormatError, ModelNotFoundError
+from assistant.errors import ModelFormatError, ModelNotFoundError, UnsupportedArchitectureError
 
 GGUF_MAGIC = b"GGUF"
 SHARD_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
@@ -65,7 +65,8 @@ def check_gguf_header(path: Path) -> int:
     if path.is_dir():
         raise ModelFormatError(
             f"{path} is a folder, not a GGUF file.",
-            "Pick the .gguf file inside it (MLX folders run only on Apple Silicon).",
+            "A GGUF model is one file: choose that file." if path.name.lower().endswith(".gguf")
+            else "Pick the .gguf file inside it (MLX folders run only on Apple Silicon).",
         )
     st = path.stat()
     # a device (/dev/zero), a pipe or a socket never ends or blocks the reader; /proc and
@@ -175,42 +176,41 @@ class _Cursor:
         return self.scalar(_SCALARS[vtype])
 
 
-def _parse(path: Path) -> tuple[dict[str, Any], int, int]:
+def _parse(buf: Any) -> tuple[dict[str, Any], int, int]:
     """Return (metadata, tensor count, end of tensor data as the header declares it)."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        cur = _Cursor(buf)
-        cur.pos = 4
-        version = cur.scalar("<I")
-        if version not in (2, 3):
-            raise ValueError(f"unsupported GGUF version {version}")
-        # the smallest key is 13 bytes, the smallest tensor entry 24
-        n_tensors = cur.count("tensor", _MAX_TENSORS, 24)
-        n_kv = cur.count("metadata key", _MAX_KV, 13)
-        meta: dict[str, Any] = {}
-        for _ in range(n_kv):
-            key = cur.string(_MAX_KEY)
-            meta[key] = cur.value(cur.scalar("<I"))
-        data_end = 0
-        for _ in range(n_tensors):
-            cur.skip_string()
-            n_dims = cur.scalar("<I")
-            if n_dims > _MAX_DIMS:
-                raise ValueError(f"a tensor with {n_dims} dimensions")
-            dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
-            cur.pos += 8 * n_dims
-            ttype, offset = cur.scalar("<I"), cur.scalar("<Q")
-            block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
-            n_elems = 1
-            for d in dims:
-                n_elems *= d
-            data_end = max(data_end, offset + n_elems // block * type_size)
-        align = meta.get("general.alignment", 32)
-        if not isinstance(align, int) or isinstance(align, bool) or align & (align - 1) or not 0 < align <= 1 << 20:
-            raise ValueError(f"general.alignment {align!r} is not a power of two")
-        data_start = (cur.pos + align - 1) // align * align
-        return meta, n_tensors, data_start + data_end
+    cur = _Cursor(buf)
+    cur.pos = 4
+    version = cur.scalar("<I")
+    if version not in (2, 3):
+        raise ValueError(f"unsupported GGUF version {version}")
+    # the smallest key is 13 bytes, the smallest tensor entry 24
+    n_tensors = cur.count("tensor", _MAX_TENSORS, 24)
+    n_kv = cur.count("metadata key", _MAX_KV, 13)
+    meta: dict[str, Any] = {}
+    for _ in range(n_kv):
+        key = cur.string(_MAX_KEY)
+        meta[key] = cur.value(cur.scalar("<I"))
+    data_end = 0
+    for _ in range(n_tensors):
+        cur.skip_string()
+        n_dims = cur.scalar("<I")
+        if n_dims > _MAX_DIMS:
+            raise ValueError(f"a tensor with {n_dims} dimensions")
+        dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
+        cur.pos += 8 * n_dims
+        ttype, offset = cur.scalar("<I"), cur.scalar("<Q")
+        block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
+        n_elems = 1
+        for d in dims:
+            n_elems *= d
+        data_end = max(data_end, offset + n_elems // block * type_size)
+    align = meta.get("general.alignment", 32)
+    if not isinstance(align, int) or isinstance(align, bool) or align & (align - 1) or not 0 < align <= 1 << 20:
+        raise ValueError(f"general.alignment {align!r} is not a power of two")
+    data_start = (cur.pos + align - 1) // align * align
+    return meta, n_tensors, data_start + data_end
 
 
 def read_gguf(path: Path) -> GgufInfo:
@@ -225,13 +225,31 @@ def read_gguf(path: Path) -> GgufInfo:
 def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
     # keyed by size and mtime: a re-downloaded file is read again
     try:
-        meta, n_tensors, data_end = _parse(path)
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            return header_info(buf, path, size)
+    except OSError as exc:
+        raise ModelFormatError(
+            f"{path.name} is damaged or incomplete and cannot be read ({exc}).",
+            f"File: {path}. Download it again.",
+        ) from exc
+
+
+def header_info(buf: Any, path: Path, size: int) -> GgufInfo:
+    """The header of a GGUF file held in `buf` (an mmap, or bytes), checked as read_gguf
+    checks it; ModelFormatError when it is damaged, incomplete or impossible."""
+    try:
+        meta, n_tensors, data_end = _parse(buf)
     except RecursionError as exc:
         raise ModelFormatError(
             f"{path.name} is damaged and cannot be read (its header nests values too deeply).",
             f"File: {path}. Download it again.",
         ) from exc
-    except (ValueError, KeyError, TypeError, OverflowError, ZeroDivisionError, MemoryError, struct.error, OSError) as exc:
+    except struct.error as exc:  # a read past the end: struct's own words say nothing to a user
+        raise ModelFormatError(
+            f"{path.name} is incomplete: the file ends inside its header.",
+            f"File: {path}. The download was probably cut short: download it again.",
+        ) from exc
+    except (ValueError, KeyError, TypeError, OverflowError, ZeroDivisionError, MemoryError) as exc:
         raise ModelFormatError(
             f"{path.name} is damaged or incomplete and cannot be read ({exc}).",
             f"File: {path}. Download it again.",
@@ -241,11 +259,20 @@ def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
             f"{path.name} is incomplete: it has {size:,} bytes but its tensors need {data_end:,}.",
             f"File: {path}. The download was probably cut short: download it again.",
         )
-    arch = str(meta.get("general.architecture") or "")
+    raw_arch = meta.get("general.architecture")
+    arch = raw_arch if isinstance(raw_arch, str) else ""
+    if not arch:
+        raise ModelFormatError(
+            f"{path.name} does not say which model architecture it is"
+            + (f" (its general.architecture is {raw_arch!r}, not a name)" if raw_arch is not None else "")
+            + ", so no engine can run it.",
+            f"File: {path}. The file is damaged or was made by a broken converter: download it again, "
+            "or choose another model.",
+        )
     problem = check_values(meta, arch)
     if problem:
         raise ModelFormatError(
-            f"{path.name} has impossible settings in its header ({problem}); llama.cpp would stop on it.",
+            f"{path.name} has impossible settings in its header ({problem}); llama.cpp cannot load it.",
             f"File: {path}. The file is damaged or was made by a broken converter: download it again, "
             "or choose another model.",
         )
@@ -282,6 +309,46 @@ def _read_cached(path: Path, size: int, _mtime_ns: int) -> GgufInfo:
     )
 
 
+ARCH_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")  # as in llama.cpp's LLM_ARCH_NAMES
+RECURRENT_PREFIXES = ("mamba", "rwkv", "arwkv")
+ARCHS_PATH = Path(__file__).resolve().parents[1] / "resources" / "llama_archs.txt"
+
+
+def unsupported_architecture(path: Path, arch: str) -> UnsupportedArchitectureError:
+    """The one message for a model whose architecture our llama.cpp does not know."""
+    return UnsupportedArchitectureError(
+        f"{path.name} uses the '{arch}' architecture, which this version of llama.cpp does not know.",
+        "Update llama-cpp-python (uv sync --upgrade-package llama-cpp-python, or "
+        "pip install -U llama-cpp-python), or choose another model.",
+        architecture=arch,
+    )
+
+
+def check_architecture_known(info: GgufInfo) -> None:
+    """Refuse a model whose architecture the installed llama.cpp cannot load, as loading it
+    would (resources/llama_archs.txt, made from that llama.cpp's source). Vision projectors
+    (clip) are not models. When llama-cpp-python is not the version the list was made
+    for, llama.cpp itself decides at load."""
+    known = _known_architectures()
+    if known and info.architecture not in known and info.architecture != "clip":
+        raise unsupported_architecture(info.path, info.architecture)
+
+
+@lru_cache(maxsize=1)
+def _known_architectures() -> frozenset[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = ARCHS_PATH.read_text(encoding="utf-8")
+        installed = version("llama-cpp-python")
+    except (OSError, PackageNotFoundError):
+        return frozenset()
+    made_for = re.search(r"llama-cpp-python (\S+) ", text)
+    if made_for is None or made_for.group(1) != installed:
+        return frozenset()
+    return frozenset(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+
+
 # Limits of the llama.cpp build this app ships (src/llama-hparams.h): beyond them it aborts.
 MAX_LAYERS = 512
 MAX_EXPERTS = 1024
@@ -298,11 +365,29 @@ def check_values(meta: dict[str, Any], arch: str) -> str | None:
     def get(name: str) -> Any:
         return meta.get(f"{arch}.{name}")
 
+    if "\ufffd" in arch:
+        return "general.architecture is not valid UTF-8 text"
+    if not ARCH_NAME.fullmatch(arch):
+        return f"general.architecture {arch!r} is not an architecture name"
+    embd = get("embedding_length")
+    if embd is not None and (not _is_int(embd) or embd <= 0):
+        return f"{arch}.embedding_length is {embd!r}"
+    # recurrent models (Mamba, RWKV) have no attention heads: their converters write 0
+    attention = not arch.startswith(RECURRENT_PREFIXES)
+    heads = get("attention.head_count")
+    if attention and heads is not None and (not _is_int(heads) or heads <= 0) and not isinstance(heads, list):
+        return f"{arch}.attention.head_count is {heads!r}"
+    for name in ("attention.key_length", "attention.value_length"):
+        v = get(name)
+        if attention and v is not None and (not _is_int(v) or v <= 0):
+            return f"{arch}.{name} is {v!r}"
     blocks = get("block_count")
     if blocks is not None and (not _is_int(blocks) or not 0 < blocks <= MAX_LAYERS):
         return f"{arch}.block_count is {blocks!r}, not 1 to {MAX_LAYERS}"
     nextn = get("nextn_predict_layers")
-    if nextn is not None and (not _is_int(nextn) or nextn < 0 or (_is_int(blocks) and nextn > blocks)):
+    if nextn is not None and (not _is_int(nextn) or nextn < 0):
+        return f"{arch}.nextn_predict_layers is {nextn!r}"
+    if nextn is not None and _is_int(blocks) and nextn > blocks:
         return f"{arch}.nextn_predict_layers is {nextn!r}, more than the {blocks} layers"
     experts = get("expert_count")
     if experts is not None and (not _is_int(experts) or not 0 <= experts <= MAX_EXPERTS):

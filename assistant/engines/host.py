@@ -231,10 +231,12 @@ class EngineProxy(Requests):
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         paths = get_paths()
-        stderr_file: Path | None = paths.log_dir / f"engine-{os.getpid()}-{next(_counter)}.stderr"
+        name = f"engine-{os.getpid()}-{next(_counter)}.stderr"
+        stderr_file: Path | None = paths.log_dir / name
         try:
             paths.log_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_stderr_files(paths.log_dir)
+            (paths.log_dir / name).touch(0o600)  # a read-only log folder: the child runs without the file
         except OSError:
             stderr_file = None
         self._offline_sent = network.is_offline()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import psutil
 
 from assistant.core import ggml_backends
-from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths
+from assistant.core.gguf_meta import GgufInfo, read_gguf, shard_paths, unsupported_architecture
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
 from assistant.engines import llamacpp_log, llamacpp_options, safe_mode, templates
 from assistant.engines.base import ensure_prompt_fits
@@ -32,7 +32,6 @@ from assistant.errors import (
     EngineUnavailableError,
     ModelFormatError,
     ModelTooLargeError,
-    UnsupportedArchitectureError,
 )
 
 log = logging.getLogger(__name__)
@@ -210,13 +209,7 @@ class LlamaCppEngine:
     def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
         text = "\n".join(lines)
         if "unknown model architecture" in text or "unknown architecture" in text:
-            return UnsupportedArchitectureError(
-                f"{info.path.name} uses the '{info.architecture}' architecture, which this "
-                "version of llama.cpp does not know.",
-                "Update llama-cpp-python (uv sync --upgrade-package llama-cpp-python, or "
-                "pip install -U llama-cpp-python), or choose another model.",
-                architecture=info.architecture,
-            )
+            return unsupported_architecture(info.path, info.architecture)
         return ModelFormatError(
             f"llama.cpp could not load {info.path.name}. {_last_error(lines)}".strip(),
             f"File: {info.path}. The file may be damaged: download it again.",

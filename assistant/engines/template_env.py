@@ -9,29 +9,50 @@ caller has no value for (`tools` when there are none) stay undefined, as there.
 
 The sandbox keeps a template from reaching Python internals (CVE-2024-34359). The
 limits keep it from hanging the app: every `for` loop counts towards a budget of
-iterations, strings made by `*`, `+` and `~` are capped, the output is capped, and
-rendering stops after a deadline. Each ends in a ChatTemplateError that says so.
+iterations, strings and lists a template makes are capped, the output is capped, and
+rendering stops at a deadline. The clock is read at every step a template can take
+that may cost more than an attribute lookup (each loop iteration, call, filter, test,
+operator and piece of output), so
+a render stops within one step of the deadline whatever its loops do; and one step
+stays short: a filter that works through its text in Python (wordwrap, urlize...) gets
+at most SLOW_FILTER_CHARS, and widths and counts are held to MAX_CHARS. Each ends in a
+ChatTemplateError that says so.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import re
 import threading
 import time
 from typing import Any
 
 from jinja2 import nodes
-from jinja2.ext import Extension, loopcontrols
+from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from assistant.core.template_syntax import GenerationTag
 from assistant.errors import ChatTemplateError
 
 MAX_ITERATIONS = 2_000_000  # every loop of one render together
 MAX_CHARS = 16_000_000  # the output, and any one string a template builds
+MAX_ITEMS = 100_000  # any one list, tuple or dict a template builds (Jinja's sandbox caps range() so)
+SLOW_FILTER_CHARS = 32_768  # the text a filter that is not in FAST_FILTERS may take
 DEADLINE_S = 5.0
+# filters that go through any text that fits MAX_CHARS in C, in one pass, in well under a
+# tenth of a second; every other filter (wordwrap, urlize, join, list, sort...) is refused
+# text over SLOW_FILTER_CHARS, so that no one step of a render is long
+FAST_FILTERS = frozenset({
+    "abs", "attr", "capitalize", "center", "count", "d", "default", "e", "escape", "first", "float",
+    "forceescape", "int", "last", "length", "lower", "replace", "reverse", "safe", "string",
+    "title", "tojson", "trim", "truncate", "upper", "wordcount",
+})
+_WIDTH = re.compile(r"(\d{8,})")  # a width or precision of 10,000,000 or more in a format string
 
+_monotonic = time.monotonic
 _HINT = "Set a chat template override for this model in its settings."
 
 
@@ -55,21 +76,6 @@ def tojson(
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=seps, sort_keys=sort_keys)
 
 
-class GenerationTag(Extension):
-    """`{% generation %}…{% endgeneration %}`: transformers marks the assistant's tokens
-    with it (for training masks); rendering is unchanged by it."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: Any) -> nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_render", []), [], [], body).set_lineno(lineno)
-
-    def _render(self, caller: Any) -> str:
-        return str(caller())
-
-
 class _Budget:
     """What one render may still spend."""
 
@@ -78,7 +84,11 @@ class _Budget:
         self.deadline = time.monotonic() + DEADLINE_S
 
     def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
+        if _monotonic() > self.deadline:
+            self.overtime()
+
+    def overtime(self) -> None:
+        if _monotonic() > self.deadline:
             raise ChatTemplateError(
                 f"The model's chat template took longer than {DEADLINE_S:g} s to render and was stopped.",
                 _HINT,
@@ -106,7 +116,7 @@ class _Guard(NodeTransformer):
 
 
 class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "+", "**"])
+    intercepted_binops = frozenset(["*", "+", "**", "%", "//"])
 
     def __init__(self) -> None:
         super().__init__(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, GenerationTag])
@@ -114,6 +124,8 @@ class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
         self.globals["raise_exception"] = raise_exception
         self.globals["strftime_now"] = strftime_now
         self.filters["tojson"] = tojson
+        self.filters = {name: self._guarded(name, f) for name, f in self.filters.items()}
+        self.tests = {name: self._guarded(name, f) for name, f in self.tests.items()}
         self.filters["_loop_guard"] = self._loop_guard
         self.filters["_size_guard"] = self._size_guard
 
@@ -136,26 +148,65 @@ class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
                 raise ChatTemplateError(
                     f"The model's chat template looped more than {MAX_ITERATIONS:,} times and was stopped.", _HINT
                 )
-            if budget.iterations % 1024 == 0:
-                budget.check_time()
+            budget.check_time()
             yield item
 
     def _size_guard(self, value: Any) -> Any:
-        if isinstance(value, str) and len(value) > MAX_CHARS:
+        if isinstance(value, str):
+            if len(value) > MAX_CHARS:
+                raise _too_big()
+        elif isinstance(value, (list, tuple, dict, set)) and len(value) > MAX_ITEMS:
             raise _too_big()
         return value
 
+    def _guarded(self, name: str, func: Any) -> Any:
+        """A filter or test that reads the clock before and after, refuses arguments that
+        would make one step long, and caps what it returns."""
+        slow = name not in FAST_FILTERS
+
+        @functools.wraps(func)  # keeps jinja_pass_arg: the compiler passes context / environment
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            budget = self.budget
+            budget.check_time()
+            for a in (*args, *kwargs.values()):
+                if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_CHARS:
+                    raise _too_big()
+                if slow and isinstance(a, str) and len(a) > SLOW_FILTER_CHARS:
+                    raise ChatTemplateError(
+                        f"The model's chat template used “{name}” on more than {SLOW_FILTER_CHARS:,} characters and was stopped.",
+                        _HINT)
+            result = func(*args, **kwargs)
+            budget.check_time()
+            return self._size_guard(result)
+
+        return guarded
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        self.budget.check_time()
+        if operator == "%" and isinstance(left, str) and _WIDTH.search(left):
+            raise _too_big()
         if operator == "**" and isinstance(right, int) and abs(right) > 256:
             raise ChatTemplateError("The model's chat template computed a number too large to render.", _HINT)
-        if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int):
-            if len(left) * right > MAX_CHARS:
-                raise _too_big()
         if operator == "*" and isinstance(right, (str, list, tuple)) and isinstance(left, int):
-            if len(right) * left > MAX_CHARS:
+            left, right = right, left
+        if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int):
+            if len(left) * right > (MAX_CHARS if isinstance(left, str) else MAX_ITEMS):
                 raise _too_big()
         result = super().call_binop(context, operator, left, right)
         return self._size_guard(result)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's names)
+        budget = __self.budget
+        budget.check_time()
+        fmt = getattr(__obj, "__self__", None)
+        if isinstance(fmt, str) and getattr(__obj, "__name__", "") in ("format", "format_map") and _WIDTH.search(fmt):
+            raise _too_big()
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_CHARS:
+                raise _too_big()
+        result = super().call(__context, __obj, *args, **kwargs)
+        budget.check_time()
+        return __self._size_guard(result)
 
     def render_limited(self, template: Any, variables: dict[str, Any]) -> str:
         """Render with a fresh budget; the output is capped and the clock checked as it grows."""
@@ -167,7 +218,5 @@ class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
             size += len(piece)
             if size > MAX_CHARS:
                 raise _too_big()
-            if len(parts) % 256 == 0:
-                budget.check_time()
-        budget.check_time()
+            budget.check_time()
         return "".join(parts)

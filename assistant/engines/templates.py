@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 
+from assistant.core.template_syntax import invalid
 from assistant.core.types import Message
 from assistant.engines.template_env import ChatTemplateEnvironment
 from assistant.errors import ChatTemplateError
@@ -95,8 +96,10 @@ def _compile(source: str) -> Any:
     env = ChatTemplateEnvironment()
     try:
         return env, env.from_string(source)
-    except TemplateError as exc:
-        raise ChatTemplateError(f"The model's chat template is not valid Jinja ({exc}).", _OVERRIDE_HINT) from exc
+    except (TemplateError, SyntaxError) as exc:  # SyntaxError: Jinja's Python for `{% break %}` outside a loop
+        raise invalid(exc) from exc
+    except RecursionError as exc:  # thousands of nested blocks
+        raise ChatTemplateError("The model's chat template is nested too deeply to read.", _OVERRIDE_HINT) from exc
 
 
 def message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
@@ -144,8 +147,8 @@ def render(
         raise
     except RecursionError as exc:
         raise ChatTemplateError("The model's chat template recursed too deeply and was stopped.", _OVERRIDE_HINT) from exc
-    except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
-        raise ChatTemplateError(f"The model's chat template failed: {exc}", _OVERRIDE_HINT) from exc
+    except Exception as exc:  # the template is the model's code: whatever it raises is its failure
+        raise ChatTemplateError(f"The model's chat template failed: {str(exc).rstrip('.') or type(exc).__name__}.", _OVERRIDE_HINT) from exc
 
 
 def merge_system(messages: list[Message]) -> list[Message]:

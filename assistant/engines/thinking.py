@@ -155,6 +155,7 @@ class ThinkingSplitter:
         # tags: start (a block may open) / thinking / answer;  harmony: start / header / channel / body / idle
         self.state = "thinking" if start_thinking else "answer" if start_answer else "start"
         self._channel = ""
+        self._named = False  # Gemma 4: the block's channel name was taken off
         self._lead = not start_answer  # strip the whitespace a block starts with
         if self._harmony and (start_thinking or start_answer):
             self.state, self._channel = "body", "final" if start_answer else "analysis"
@@ -182,7 +183,8 @@ class ThinkingSplitter:
         answer: list[str] = []
         rest = self._scan.flush()
         if not self._harmony and self._channel:  # a held channel name that never completed
-            rest, self._channel, self._lead = self._channel + rest, "", False
+            # (the whitespace a block starts with is dropped, as it is when the name is decided)
+            rest, self._channel, self._lead = (self._channel + rest).lstrip(), "", False
         if rest:
             if self.state == "start":
                 self.state = "answer" if not self._harmony else "body"
@@ -215,6 +217,7 @@ class ThinkingSplitter:
             if marker and piece == fmt.open:
                 self.state = "thinking"
                 self._lead = True
+                self._named = False
                 return
             if not marker and not piece.strip():
                 return  # whitespace before a possible block
@@ -222,16 +225,21 @@ class ThinkingSplitter:
             self._lead = True
         if self.state == "thinking":
             if marker and piece == fmt.close:
+                if self._channel:  # the block closed on a partial channel name: it was thinking text
+                    self._emit(self._channel, thinking)
+                    self._channel = ""
                 self.state = "answer"
                 self._lead = True
                 return
-            if fmt is GEMMA4 and self._lead:
+            if fmt is GEMMA4 and self._lead and not self._named:
                 piece = self._channel + piece  # the channel name may come in pieces: "th", "ought"
-                if _GEMMA4_CHANNEL.startswith(piece.lstrip()) and len(piece.lstrip()) < len(_GEMMA4_CHANNEL):
+                name = piece.lstrip()  # (whitespace alone is not the start of the name: it is dropped)
+                if name and _GEMMA4_CHANNEL.startswith(name) and len(name) < len(_GEMMA4_CHANNEL):
                     self._channel = piece
                     return
                 self._channel = ""
-                piece = piece.lstrip().removeprefix(_GEMMA4_CHANNEL)
+                self._named = bool(name)  # decided: the name is taken off once, never from the thinking
+                piece = name.removeprefix(_GEMMA4_CHANNEL)
             self._emit(piece, thinking)
             return
         self._emit(piece, answer)

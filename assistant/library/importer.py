@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from assistant.core.gguf_meta import SHARD_RE, read_gguf, shard_paths
+from assistant.core.gguf_meta import SHARD_RE, GgufInfo, check_architecture_known, read_gguf, shard_paths
+from assistant.core.template_syntax import check_syntax
 from assistant.errors import ModelFormatError, ModelNotFoundError, StorageError
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,14 @@ def check_source(src: Path) -> str:
     src = Path(src).expanduser()
     if not src.exists():
         raise ModelNotFoundError(f"{src} does not exist.", "Choose another file.")
-    if src.is_dir():
+    if src.is_dir() and not src.name.lower().endswith(".gguf"):  # a folder called x.gguf: read_gguf says what it is
         if (src / "config.json").is_file() and any(src.glob("*.safetensors")):
             return "mlx"
         raise ModelFormatError(
             f"{src.name} is not a model folder: an MLX model folder holds config.json and .safetensors files.",
             "Choose a .gguf file, or an MLX model folder.",
         )
-    read_gguf(src)  # magic, header, tensor table, truncation: raises ModelFormatError
+    check_gguf(src)
     missing = [p.name for p in shard_paths(src) if not p.exists()]
     if missing:
         raise ModelFormatError(
@@ -45,6 +46,18 @@ def check_source(src: Path) -> str:
             f"Put all parts in {src.parent} and try again.",
         )
     return "gguf"
+
+
+def check_gguf(path: Path, template_override: str | None = None) -> GgufInfo:
+    """What loading the file would refuse, refused now with the same message: the header
+    (magic, values llama.cpp cannot take, tensor table, truncation), an architecture this
+    llama.cpp does not know, and a chat template that is not valid Jinja."""
+    info = read_gguf(path)
+    check_architecture_known(info)
+    template = template_override or info.chat_template
+    if template:
+        check_syntax(template)
+    return info
 
 
 def _place(src: Path, dst: Path, progress: Callable[[int], None] | None) -> None:

@@ -33,7 +33,7 @@ MANIFEST_NAME = ".assistant-model.json"
 def model_ref_for_path(path: Path) -> ModelRef:
     """GGUF file, or MLX folder (config.json + safetensors)."""
     path = path.expanduser()
-    if path.is_dir():
+    if path.is_dir() and not path.name.lower().endswith(".gguf"):  # a folder called x.gguf is no MLX model
         return ModelRef(path=path, format="mlx", name=path.name)
     return ModelRef(path=path, format="gguf", name=SHARD_RE.sub("", path.name).removesuffix(".gguf"))
 

@@ -154,5 +154,7 @@ def text_of(content: Any, where: str) -> str:
                 parts.append(part["text"])
             elif isinstance(part, dict) and part.get("type") in ("image", "image_url", "input_audio", "document"):
                 raise BadRequest(f"{where}: only text is understood here; {part.get('type')} parts are not.")
+            elif not isinstance(part, dict) or part.get("type") == "text":  # a number, or a text part without text
+                raise BadRequest(f"{where}: each part of the content must be text or a text part.")
         return "".join(parts)
     raise BadRequest(f"{where}: the content must be text.")

@@ -76,3 +76,87 @@ def test_totals_and_monthly_limit(tmp_path: Path) -> None:
             check_monthly_limit(store, 1.5)
         assert "Settings → Cloud" in info.value.hint
     assert month_start(time.mktime((2026, 3, 17, 12, 0, 0, 0, 0, -1))) == time.mktime((2026, 3, 1, 0, 0, 0, 0, 0, -1))
+
+
+# -- each rule at its edge (mutation testing found these untested) ------------------------------------
+def test_the_user_copy_is_prices_json_in_a_folder_made_for_it(tmp_path: Path) -> None:
+    folder = tmp_path / "deep" / "config"
+    path = write_user_copy(folder)
+    assert path == folder / "prices.json" and path.read_text() == (Path(__file__).resolve().parents[2] / "assistant/resources/prices.json").read_text()
+    path.write_text('{"models": {}}')
+    assert write_user_copy(folder) == path and path.read_text() == '{"models": {}}'  # an existing copy is kept
+    (tmp_path / "exists").mkdir()
+    assert write_user_copy(tmp_path / "exists").exists()
+
+
+@pytest.mark.parametrize("text", ['{"models": [1]}', "[1, 2]", '{"other": {}}', '"prices"'])
+def test_a_user_copy_without_models_is_refused_in_words(tmp_path: Path, text: str) -> None:
+    (tmp_path / "prices.json").write_text(text)
+    with pytest.raises(SettingsError, match="has no “models” section"):
+        load_prices(tmp_path)
+
+
+def test_an_unreadable_user_copy_is_refused_in_words(tmp_path: Path) -> None:
+    (tmp_path / "prices.json").write_text("{oops")
+    with pytest.raises(SettingsError, match="could not be read"):
+        load_prices(tmp_path)
+    (tmp_path / "prices.json").write_text('{"models": {"openai": {"gpt-x": {"input": "cheap", "output": 1}}}}')
+    with pytest.raises(SettingsError, match="The price of openai gpt-x .* is not readable"):
+        load_prices(tmp_path)
+    (tmp_path / "prices.json").write_text('{"models": {"openai": {"gpt-x": {"output": 1}}}}')
+    with pytest.raises(SettingsError, match="not readable"):
+        load_prices(tmp_path)
+
+
+def test_a_provider_that_is_not_a_table_is_skipped_and_verified_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "prices.json").write_text(json.dumps({"models": {
+        "broken": [1, 2], "mine": {"a": {"input": 1, "output": 2}, "b": {"input": 1, "output": 2, "verified": False}}}}))
+    table = load_prices(tmp_path)
+    assert "broken" not in table or table["broken"] == load_prices()["broken"]
+    assert table["mine"]["a"].verified is True and table["mine"]["b"].verified is False
+    assert table["mine"]["a"].input_per_m == 1.0 and isinstance(table["mine"]["a"].input_per_m, float)
+
+
+def test_the_longest_prefix_wins_whatever_the_order() -> None:
+    from assistant.chat.cost import Price
+
+    for order in (["gpt-4o-mini", "gpt-4o"], ["gpt-4o", "gpt-4o-mini"]):
+        table = {"openai": {k: Price(len(k), 0) for k in order}}
+        assert price_for(table, "openai", "gpt-4o-mini-2024").input_per_m == len("gpt-4o-mini")
+        assert price_for(table, "openai", "gpt-4o-2024").input_per_m == len("gpt-4o")
+    assert price_for({"openai": {}}, "openai", "gpt") is None and price_for({}, "x", "y") is None
+
+
+def test_the_cost_of_one_answer_exactly() -> None:
+    from assistant.chat.cost import Price
+
+    table = {"p": {"m": Price(2.5, 10.0)}}
+    assert answer_cost(table, "p", "m", Usage(1_000_000, 0)) == 2.5
+    assert answer_cost(table, "p", "m", Usage(0, 1_000_000)) == 10.0
+    assert answer_cost(table, "p", "m", Usage(400_000, 100_000)) == 2.0
+    assert answer_cost(table, "p", "m", None) == 0.0  # no usage reported: nothing counted, not unknown
+    assert answer_cost(table, "p", "other", None) is None
+
+
+def test_sums_of_a_dollar_and_more_in_cents() -> None:
+    assert format_usd(1) == "$1.00" and format_usd(0.999) == "$0.9990" and format_usd(1234.5) == "$1,234.50"
+
+
+def test_the_limit_is_reached_at_exactly_the_limit(tmp_path: Path) -> None:
+    with ChatStore.open(tmp_path / "h.sqlite3") as store:
+        conv = store.create_conversation("a")
+        mid = store.begin_answer(conv.id, "cloud", "m", origin="cloud", provider="p")
+        store.finish_answer(mid, "x", "complete", cost_usd=0.5)
+        check_monthly_limit(store, 0.75)
+        with pytest.raises(CloudLimitError, match=r"limit of \$0.5000 is reached \(\$0.5000 spent\)"):
+            check_monthly_limit(store, 0.5)  # at exactly the limit, nothing more goes out
+        with pytest.raises(CloudLimitError):
+            check_monthly_limit(store, 0.25)
+        check_monthly_limit(store, 0)
+        check_monthly_limit(store, -1)
+
+
+def test_a_price_is_verified_unless_said_otherwise() -> None:
+    from assistant.chat.cost import Price
+
+    assert Price(1.0, 2.0).verified is True and Price(1.0, 2.0, verified=False).verified is False

@@ -93,3 +93,52 @@ def test_prefill_continues_where_the_answer_stopped() -> None:
     assert th.prefill(th.HARMONY, "<|start|>assistant", "t") == "<|channel|>analysis<|message|>t"
     assert th.prefill(th.MISTRAL, "[/INST]", "t") == "[THINK]t"
     assert th.prefill(th.GEMMA4, "<|turn>model\n", "t") == "<|channel>thought\nt"
+
+
+def test_gemma4_whitespace_after_the_channel_name_is_dropped_however_it_is_cut() -> None:
+    """Found by tools/fuzz.py: "\\n" arriving alone after "thought" was held as the start of
+    the channel name, then flushed as thinking; in one piece it was dropped."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thought\n"], ["<|", "ch", "annel>th", "ought", "\n"], ["<|channel>", "thought", " ", "\n"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("", ""), pieces
+    s = ThinkingSplitter(GEMMA4)
+    got = [s.feed(p) for p in ["<|channel>", "thought", "\n", "Plan", "<channel|>", "Hi"]] + [s.flush()]
+    assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("Plan", "Hi")
+
+
+def test_gemma4_takes_the_channel_name_off_once_however_it_is_cut() -> None:
+    """Found by tools/fuzz.py: thinking that itself began with "thought" lost it when the
+    channel name and that text came in separate pieces."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thought\nthought it over<channel|>Hi"],
+                   ["<|", "ch", "annel>th", "ought", "\nt", "hought it over", "<channel|>", "Hi"],
+                   ["<|channel>", "thought", "\n", "thought it over<channel|>Hi"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("thought it over", "Hi"), pieces
+
+
+def test_gemma4_a_partial_name_at_the_end_drops_the_space_before_it() -> None:
+    """Found by tools/fuzz.py: the held name came out with its leading space in one piece,
+    without it when cut."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>\x1c tho"], ["<|", "cha", "nnel", ">", "\x1c ", "tho"], ["<|channel>", " th", "o"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("tho", ""), pieces
+
+
+def test_gemma4_a_block_closed_on_a_partial_name_keeps_it_as_thinking() -> None:
+    """Found by tools/fuzz.py: "thou" held as the start of the channel name came out at the
+    very end of the answer when the block closed before the name was complete."""
+    from assistant.engines.thinking import GEMMA4, ThinkingSplitter
+
+    for pieces in (["<|channel>thou<channel|>ght it over <ch"], ["<|channel>", "th", "ou", "<channel|>", "ght it over", " <ch"]):
+        s = ThinkingSplitter(GEMMA4)
+        got = [s.feed(p) for p in pieces] + [s.flush()]
+        assert ("".join(t for t, _ in got), "".join(a for _, a in got)) == ("thou", "ght it over <ch"), pieces

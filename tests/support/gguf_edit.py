@@ -93,8 +93,8 @@ def f32(v: float) -> tuple[int, bytes]:
     return FLOAT32, struct.pack("<f", v)
 
 
-def text(v: str) -> tuple[int, bytes]:
-    b = v.encode()
+def text(v: str | bytes) -> tuple[int, bytes]:
+    b = v.encode() if isinstance(v, str) else v
     return STRING, struct.pack("<Q", len(b)) + b
 
 
@@ -103,8 +103,9 @@ def nested_array(depth: int) -> tuple[int, bytes]:
     return ARRAY, struct.pack("<IQ", ARRAY, 1) * (depth - 1) + struct.pack("<IQ", UINT32, 0)
 
 
-def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]], *, data: bool = True) -> Path:
-    """Copy `src` to `dst` with metadata keys set to raw (type, payload) values. With
+def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes] | None], *, data: bool = True) -> Path:
+    """Copy `src` to `dst` with metadata keys set to raw (type, payload) values (None: the
+    key left out). With
     `data` False the tensor data is a sparse hole of the same size (header checks only,
     and no disk space used)."""
     with src.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
@@ -119,8 +120,8 @@ def with_metadata(src: Path, dst: Path, values: dict[str, tuple[int, bytes]], *,
         align = 32
         data_start = (info_end + align - 1) // align * align
         kept = [buf[s:e] for key, s, e in spans if key not in values]
-        added = [struct.pack("<Q", len(k.encode())) + k.encode() + struct.pack("<I", t) + payload
-                 for k, (t, payload) in values.items()]
+        added = [struct.pack("<Q", len(k.encode())) + k.encode() + struct.pack("<I", v[0]) + v[1]
+                 for k, v in values.items() if v is not None]
         header = b"GGUF" + buf[4:8] + struct.pack("<QQ", n_tensors, len(kept) + len(added))
         head = header + b"".join(kept + added) + buf[kv_end:info_end]
         head += b"\0" * ((align - len(head) % align) % align)
