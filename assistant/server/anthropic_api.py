@@ -56,8 +56,8 @@ def _messages(req: MessagesRequest | CountTokensRequest) -> list[Message]:
         out.append(Message("system", text_of(req.system, "system")))
     for i, m in enumerate(req.messages):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            raise BadRequest(f"messages.{i}: the role must be user or assistant.")
-        out.append(Message(m["role"], text_of(m.get("content"), f"messages.{i}")))
+            raise BadRequest(f"messages[{i}]: the role must be user or assistant.")
+        out.append(Message(m["role"], text_of(m.get("content"), f"messages[{i}]")))
     return out
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import model_validator
-
-from assistant.server.protocol import ApiModel, honoured, ignored, refused
+from assistant.server.protocol import ApiModel, Float, Int, Stop, honoured, ignored, refused
 
 _NO_TOOLS = "Tool use is not built yet: leave tools and tool_choice out."
 
@@ -35,16 +33,16 @@ class _Common(ApiModel):
 
 
 class MessagesRequest(_Common):
-    max_tokens: int = honoured(..., ge=1)
-    stop_sequences: list[str] | None = honoured(None)
+    max_tokens: Int = honoured(..., ge=1)
+    stop_sequences: Stop = honoured(None)  # a lone string too, as the OpenAI API's stop
     stream: bool = honoured(False)
-    temperature: float | None = honoured(None, ge=0, le=1)
-    top_p: float | None = honoured(None, gt=0, le=1)
-    top_k: int | None = honoured(None, ge=0)
+    temperature: Float | None = honoured(None, ge=0, le=1)
+    top_p: Float | None = honoured(None, gt=0, le=1)
+    top_k: Int | None = honoured(None, ge=0)
     # llama.cpp's own, as for the OpenAI API
-    min_p: float | None = honoured(None, ge=0, le=1)
-    repeat_penalty: float | None = honoured(None, gt=0)
-    seed: int | None = honoured(None)
+    min_p: Float | None = honoured(None, ge=0, le=1)
+    repeat_penalty: Float | None = honoured(None, gt=0)
+    seed: Int | None = honoured(None)
     metadata: dict[str, Any] | None = ignored(None, "user_id asks for abuse tracking, which a private server does not do")
     service_tier: str | None = ignored(None, "one tier: this computer")
     inference_geo: str | None = ignored(None, "the answer is made on this computer")
@@ -52,12 +50,6 @@ class MessagesRequest(_Common):
     container: Any = refused(None, "There is no code container here: leave container out.")
     mcp_servers: list[Any] | None = refused(None, "MCP servers are not built into this API yet: leave mcp_servers out.")
     context_management: dict[str, Any] | None = refused(None, "Context editing is not supported: leave context_management out.")
-
-    @model_validator(mode="after")
-    def _stops(self) -> "MessagesRequest":
-        if self.stop_sequences is not None and not all(isinstance(s, str) for s in self.stop_sequences):
-            raise ValueError("REFUSED:stop_sequences:Send a list of strings.")
-        return self
 
 
 class CountTokensRequest(_Common):

@@ -14,9 +14,9 @@ lists against the official SDKs' own parameter lists.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import AssistantError
 
@@ -40,6 +40,18 @@ def ignored(default: Any = None, why: str = "", **kw: Any) -> Any:
 def refused(default: Any = None, change: str = "", **kw: Any) -> Any:
     """A field this server cannot honour: any value but the neutral one is a 400 saying `change`."""
     return Field(default, json_schema_extra={"support": REFUSED, "change": change}, **kw)
+
+
+def _a_number(value: Any) -> Any:
+    # pydantic's lax mode would take "5" and true as numbers; a client that sends them has a bug
+    # worth a 400 (3.0 for an integer stays accepted, as the OpenAI SDK's JSON may send it)
+    if isinstance(value, (bool, str)):
+        raise ValueError("Input should be a number, not " + ("true/false" if isinstance(value, bool) else "text"))
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_a_number)]
+Float = Annotated[float, BeforeValidator(_a_number)]
 
 
 def support_of(model: type[BaseModel]) -> dict[str, str]:
@@ -80,7 +92,7 @@ def parse(model: type[ApiModel], body: dict[str, Any]) -> Any:
 
 def _explain(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err.get("loc", ()))
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.get("loc", ())).lstrip(".")
     msg = str(err.get("msg", ""))
     if "REFUSED:" in msg:
         field, _, change = msg.split("REFUSED:", 1)[1].partition(":")
@@ -111,34 +123,34 @@ class StreamOptions(ApiModel):
 class SamplingExtras(ApiModel):
     """llama.cpp's own sampling fields, as llama-server and vLLM take them beside OpenAI's."""
 
-    top_k: int | None = honoured(None, ge=0)
-    min_p: float | None = honoured(None, ge=0, le=1)
-    repeat_penalty: float | None = honoured(None, gt=0)
+    top_k: Int | None = honoured(None, ge=0)
+    min_p: Float | None = honoured(None, ge=0, le=1)
+    repeat_penalty: Float | None = honoured(None, gt=0)
 
 
 class _OpenAiCommon(SamplingExtras):
     """The fields /v1/chat/completions and /v1/completions share."""
 
     model: str = honoured("")
-    max_tokens: int | None = honoured(None, ge=1)
-    temperature: float | None = honoured(None, ge=0, le=2)
-    top_p: float | None = honoured(None, gt=0, le=1)
-    n: int = honoured(1, ge=1, le=MAX_N)
+    max_tokens: Int | None = honoured(None, ge=1)
+    temperature: Float | None = honoured(None, ge=0, le=2)
+    top_p: Float | None = honoured(None, gt=0, le=1)
+    n: Int = honoured(1, ge=1, le=MAX_N)
     stop: Stop = honoured(None)
-    seed: int | None = honoured(None)
+    seed: Int | None = honoured(None)
     stream: bool = honoured(False)
     stream_options: StreamOptions | None = honoured(None)
-    presence_penalty: float = honoured(0.0, ge=-2, le=2)
-    frequency_penalty: float = honoured(0.0, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = honoured(None)
+    presence_penalty: Float = honoured(0.0, ge=-2, le=2)
+    frequency_penalty: Float = honoured(0.0, ge=-2, le=2)
+    logit_bias: dict[str, Float] | None = honoured(None)
     user: str | None = ignored(None, "no per-user tracking or abuse monitoring here")
 
 
 class ChatCompletionRequest(_OpenAiCommon):
     messages: list[dict[str, Any]] = honoured(..., min_length=1)
-    max_completion_tokens: int | None = honoured(None, ge=1)
+    max_completion_tokens: Int | None = honoured(None, ge=1)
     logprobs: bool = honoured(False)
-    top_logprobs: int | None = honoured(None, ge=0, le=20)
+    top_logprobs: Int | None = honoured(None, ge=0, le=20)
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = honoured(None)
     safety_identifier: str | None = ignored(None, "no abuse monitoring here")
     metadata: dict[str, Any] | None = ignored(None, "nothing is stored to tag")
@@ -173,7 +185,7 @@ class ChatCompletionRequest(_OpenAiCommon):
 
 class CompletionRequest(_OpenAiCommon):
     prompt: str | list[str] = honoured(...)
-    logprobs: int | None = honoured(None, ge=0, le=5)
+    logprobs: Int | None = honoured(None, ge=0, le=5)
     best_of: int | None = refused(None, "best_of is not supported: leave it out, or ask for n answers and pick.")
     echo: bool | None = refused(None, "echo is not supported: leave it out.")
     suffix: str | None = refused(None, "Fill-in-the-middle (suffix) is not supported: leave it out.")

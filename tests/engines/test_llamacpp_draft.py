@@ -81,7 +81,9 @@ def test_greedy_answer_is_the_same_with_drafts(engine: LlamaCppEngine, messages:
 
 def test_drafts_respect_stops_length_and_cancel(engine: LlamaCppEngine) -> None:
     params = GenParams(max_tokens=80, temperature=0.0)
-    full, _ = run(engine, EDIT, "off", params)
+    # the drafted answer itself as the reference: on some CPUs a near-tie rounds apart
+    # between the batched and the one-token matmul (see above), which is not what this tests
+    full, _ = run(engine, EDIT, "auto", params)
     assert "elif" in full  # the answer quotes the code
     stop = full[full.index("elif"):][:12]
     text, chunks = run(engine, EDIT, "auto", GenParams(max_tokens=80, temperature=0.0, stop=[stop]))
