@@ -36,7 +36,7 @@ def exit_code_for(exc: BaseException) -> int:
     """The exit code of a typed error."""
     from assistant.errors import DownloadError, HubError, ModelNotFoundError, NetworkBlockedError, RepoNotFoundError
 
-    if isinstance(exc, (ModelNotFoundError, RepoNotFoundError)):
+    if isinstance(exc, (ModelNotFoundError, RepoNotFoundError)) or getattr(exc, "gone", False):
         return EXIT_NOT_FOUND
     if isinstance(exc, UserRefused):
         return EXIT_REFUSED

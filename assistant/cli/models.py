@@ -219,17 +219,17 @@ def _server(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
 
 
 def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> Any:
-    import httpx
+    import httpx2
 
     from assistant import network
     from assistant.errors import NetworkBlockedError
 
     try:
-        with network.httpx_client(STATUS_PURPOSE, timeout=10.0) as client:
+        with network.httpx_client(STATUS_PURPOSE, httpx_module=httpx2, timeout=10.0) as client:
             resp = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
     except NetworkBlockedError:
         raise
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise NetworkBlockedError(f"No API server answers at {url.rsplit('/assistant', 1)[0]} "
                                   f"({network.describe_failure(exc)}).",
                                   "Start one with `assistant serve`, or turn the server on in the window "

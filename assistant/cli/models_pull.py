@@ -196,7 +196,7 @@ def _download(downloader: Downloader, plan: Plan, *, tty: bool | None) -> Downlo
         last[:] = [p]
         if p.state in ("downloading", "verifying", "checking") and p.bytes_total:
             bar.update(p.bytes_done, p.bytes_total, p.speed_bps, p.eta_s)
-        if p.message and p.state != "queued":
+        if p.message and p.state not in ("queued", "failed"):  # a failure is said once, as the error
             bar.message(p.message)
         if p.state in ("done", "failed", "cancelled", "paused"):
             over.set()
