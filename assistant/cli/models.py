@@ -210,7 +210,7 @@ def _server(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
     from assistant import keys
     from assistant.server import auth
 
-    url = (args.url or f"http://127.0.0.1:{settings.server.port}").rstrip("/")
+    url = (args.url or f"http://127.0.0.1:{settings.server.port}").rstrip("/").removesuffix("/v1")  # as serve prints it
     token = args.token or keys.get_key(auth.KEY_ID)
     if not token:
         raise AssistantError("The API server's token is not in the keyring.",
