@@ -81,11 +81,10 @@ def run_models(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 
 def run_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     from assistant import hardware
+    from assistant.cli.models_pull import refuse_offline
     from assistant.library.catalog import load_catalog, offered
     from assistant.library.fit import estimate_fit
     from assistant.library.speed import load_calibration
-
-    from assistant.cli.models_pull import refuse_offline
 
     if not args.catalog:
         refuse_offline("search")
