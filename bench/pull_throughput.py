@@ -7,7 +7,7 @@ for the licence, HEADs the file, downloads it with a SHA-256 of every byte, move
 into the library and writes the manifest) and `python -c "hf_hub_download(...)"` into a
 local folder (size check only). Rounds alternate which goes first; medians are reported.
 
-    uv run --extra test python bench/pull_throughput.py [--rounds N]
+    python3 bootstrap.py --extra test python bench/pull_throughput.py [--rounds N]
 
 Last line: `ratio: X` (pull's MB/s / huggingface_hub's MB/s; goal >= 0.95).
 """
