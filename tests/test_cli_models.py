@@ -4,8 +4,10 @@ body), the real Gemma model, and a real `assistant serve`."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,6 +126,7 @@ def test_ctrl_c_pauses_a_server_that_ignores_range_and_429_then_resume(hub: Loca
             child.kill()
     assert child.returncode == EXIT_INTERRUPTED, err
     assert "Paused" in err and f"assistant models pull {TINY}:Q8_0" in err
+    assert "\r" not in err and re.search(rf"{TINY} Q8_0: \d+% \(", err)  # piped: plain progress lines
     assert _part(home, TINY, name).stat().st_size > 0  # the partial is kept
     hub.throttle_bps = None
     hub.rate_limit(1)  # the first request of the resume is told to slow down
@@ -213,3 +216,20 @@ def test_ps_and_unload_while_serve_holds_the_model(gemma_path: Path, home: Path,
             serve.kill()
     r = run_cli("models", "ps", "--url", url, "--token", token)
     assert r.returncode == EXIT_NETWORK and "No API server answers" in r.stderr
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_when_piped() -> None:
+    from assistant.cli.output import Progress
+
+    out = io.StringIO()
+    bar = Progress("m", out, tty=True)
+    bar.update(50, 100, 10.0, 5.0)
+    bar.message("Verifying")
+    bar.close()
+    assert out.getvalue().startswith("\r[") and " 50% 50 B of 100 B · 10 B/s · 5 s left" in out.getvalue()
+    assert "\r\x1b[Km: Verifying\n" in out.getvalue()
+    out = io.StringIO()
+    bar = Progress("m", out, tty=False, step=0.25)
+    for done in range(0, 101, 5):
+        bar.update(done, 100)
+    assert out.getvalue().splitlines() == [f"m: {p}% ({p} B of 100 B)" for p in (25, 50, 75, 100)]

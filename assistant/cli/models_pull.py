@@ -176,13 +176,16 @@ def run_pull(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
 
 def _result(args: argparse.Namespace, plan: Plan, path: Path, *, already: bool) -> None:
+    from assistant.library.installed import model_ref_for_path
+
+    name = model_ref_for_path(path).display_name  # the name `list`, `ask --model` and `rm` take
     if args.json:
-        print_json({"model": path.stem if path.is_file() else path.name, "path": str(path),
+        print_json({"model": name, "path": str(path),
                     "repo": plan.request.repo_id, "quant": plan.request.quant, "files": plan.request.filenames,
                     "license": plan.license_name, "already_installed": already})
     else:
         print(f"Installed {plan.title}: {path}")
-        print(f"Use it with: assistant ask --model {path.stem if path.is_file() else path.name} \"...\"",
+        print(f"Use it with: assistant ask --model {name} \"...\"",
               file=sys.stderr)
 
 
