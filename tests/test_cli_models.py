@@ -233,3 +233,24 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_when_piped() -> None:
     for done in range(0, 101, 5):
         bar.update(done, 100)
     assert out.getvalue().splitlines() == [f"m: {p}% ({p} B of 100 B)" for p in (25, 50, 75, 100)]
+
+
+def test_a_gated_repo_says_so_then_pulls_with_the_keyrings_token(hub: LocalHub, secret_service, run_cli) -> None:  # type: ignore[no-untyped-def]
+    from assistant import keys
+    from assistant.library.hub_access import HF_TOKEN_PROVIDER
+
+    token = "hf_t0ken_for_the_gated_test"
+    hub.gate(TINY, token)
+    keys.delete_key(HF_TOKEN_PROVIDER)
+    r = run_cli("models", "pull", f"{TINY}:Q4_K_M", "--yes")
+    assert r.returncode == EXIT_NETWORK, r.stderr
+    assert "is a gated model: its licence must be accepted" in r.stderr and f"{hub.url}/{TINY}" in r.stderr
+    keys.set_key(HF_TOKEN_PROVIDER, token)
+    try:
+        r = run_cli("models", "pull", f"{TINY}:Q4_K_M", "--yes")
+    finally:
+        keys.delete_key(HF_TOKEN_PROVIDER)
+    assert r.returncode == 0, r.stderr
+    assert token not in r.stdout + r.stderr
+    sent = [(q.path.startswith("/cdn-lfs/"), q.auth) for q in hub.gets("model-Q4_K_M.gguf")]
+    assert (False, f"Bearer {token}") in sent and all(auth is None for cdn, auth in sent if cdn)
