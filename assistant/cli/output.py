@@ -83,7 +83,7 @@ class Progress:
             if now - self._last_draw < 0.1 and done < total:
                 return
             self._last_draw = now
-            width = max(10, min(40, shutil.get_terminal_size((80, 20)).columns - len(tail) - 12))
+            width = max(10, min(30, shutil.get_terminal_size((80, 20)).columns - 60))  # steady as the text changes
             filled = int(width * share)
             self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {share:4.0%} {tail}\x1b[K")
             self.out.flush()
