@@ -9,6 +9,7 @@ import sys
 from assistant import __version__
 from assistant.cli.docs import add_ask_args as add_docs_ask_args
 from assistant.cli.docs import add_parser as add_docs_parser
+from assistant.cli.models import add_parser as add_models_parser
 from assistant.cli.serve import add_parser as add_serve_parser
 
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_parser(sub)
     add_docs_parser(sub)
+    add_models_parser(sub)
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
 

@@ -340,3 +340,16 @@ def test_failures_in_words() -> None:
     assert network.reword("error: ConnectError: [Errno -2] Name or service not known") == "error: the name could not be looked up"
     assert network.reword("ok") == "ok" and network.reword("error: the connection was cut") == "error: the connection was cut"
     assert network.never_connected(ConnectionRefusedError()) and not network.never_connected(ConnectionResetError())
+
+
+def test_the_terminal_origin_is_said_in_outgoing_lines_only() -> None:
+    network.clear()
+    network.set_origin("terminal")
+    try:
+        network.record(network.NetworkEntry(1.0, "huggingface.co", 443, "Model download"))
+        network.record(network.NetworkEntry(2.0, "127.0.0.1", 50000, "API server (incoming)", direction=network.INBOUND))
+    finally:
+        network.set_origin("")
+    network.record(network.NetworkEntry(3.0, "huggingface.co", 443, "Model download"))
+    purposes = [e.purpose for e in reversed(network.entries())]
+    assert purposes == ["Model download (from the terminal)", "API server (incoming)", "Model download"]

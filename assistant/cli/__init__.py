@@ -1,4 +1,4 @@
-"""The terminal commands, one module per command group (ask, chat, serve; doctor is
+"""The terminal commands, one module per command group (ask, chat, serve, docs, models; doctor is
 assistant/doctor.py). Plain Python, no Qt. `run` is what `assistant <command>` calls."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 from assistant import network
 from assistant.cli import checks
-from assistant.cli.common import EXIT_ERROR, EXIT_INTERRUPTED
+from assistant.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, exit_code_for
 from assistant.errors import AssistantError
 from assistant.logs import setup_logging
 from assistant.paths import get_paths, unwritable_message
@@ -50,10 +50,16 @@ def run(args: argparse.Namespace) -> int:
             from assistant.cli.docs import run_docs
 
             return run_docs(args, paths, settings)
+        if args.command == "models":
+            from assistant.cli.models import run_models
+
+            network.set_origin("terminal")  # the network record says these requests came from here
+            return run_models(args, paths, settings)
     except AssistantError as exc:
         log.info("%s failed: %s", args.command, exc.message)  # the log file only: stderr gets it once, below
         print(f"Error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        # `models` says what went wrong in its exit code too (README); the older commands keep 1
+        return exit_code_for(exc) if args.command == "models" else EXIT_ERROR
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -17,15 +17,38 @@ from assistant.core.types import GenParams, ModelRef
 from assistant.engines.base import Engine
 from assistant.engines.factory import prepare
 from assistant.engines.private import ref_from_spec
-from assistant.errors import ModelNotFoundError
+from assistant.errors import AssistantError, DiskFullError, HashMismatchError, ModelNotFoundError
 from assistant.library.installed import installed_models, resolve_model
 from assistant.paths import Paths
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# exit codes scripts can rely on (README: "Models from the terminal"); argparse's usage errors are 2
 EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
+EXIT_NOT_FOUND = 3  # no such model, repository, quantization or loaded model
+EXIT_REFUSED = 4  # the user said no (a licence, a deletion), or --yes was needed without a terminal
+EXIT_NETWORK = 5  # no connection, Offline mode, the Hub refused or failed, a download stopped
+EXIT_INTERRUPTED = 130  # Ctrl-C (a download is paused: the same command resumes it)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of a typed error."""
+    from assistant.errors import DownloadError, HubError, ModelNotFoundError, NetworkBlockedError, RepoNotFoundError
+
+    if isinstance(exc, (ModelNotFoundError, RepoNotFoundError)) or getattr(exc, "gone", False):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, UserRefused):
+        return EXIT_REFUSED
+    if isinstance(exc, (NetworkBlockedError, HubError)):
+        return EXIT_NETWORK
+    if isinstance(exc, DownloadError) and not isinstance(exc, (DiskFullError, HashMismatchError)):
+        return EXIT_NETWORK
+    return EXIT_ERROR
+
+
+class UserRefused(AssistantError):
+    """The user answered no, or a question needed a terminal (--yes answers it)."""
 
 
 def pick_model(spec: str | None, paths: Paths, settings: Settings) -> ModelRef:

@@ -51,6 +51,17 @@ class _Entry:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """One loaded model, as `assistant models ps` shows it."""
+
+    model: ModelRef
+    holders: tuple[str, ...]  # who keeps it loaded: the window's chat, the server's --model
+    requests: int  # requests answering with it now
+    idle_unload_in_s: float | None  # None: kept (held, in use, or no idle unload)
+    pid: int | None  # its engine process
+
+
 class SharedEngines:
     def __init__(self, prepare: Prepare | None = None, idle_unload_s: float | None = IDLE_UNLOAD_S) -> None:
         self._prepare = prepare
@@ -75,6 +86,35 @@ class SharedEngines:
     def loaded(self) -> list[tuple[ModelRef, Engine]]:
         with self._lock:
             return [(e.model, e.engine) for e in self._entries.values() if e.ready.is_set() and e.error is None]
+
+    def status(self) -> list[LoadedModel]:
+        """Every loaded model: who keeps it, and how long until the idle unload."""
+        now, ttl = time.monotonic(), self.idle_unload_s
+        out = []
+        with self._lock:
+            for e in self._entries.values():
+                if not e.ready.is_set() or e.error is not None:
+                    continue
+                left = None if e.holders or e.users or not ttl else max(0.0, e.last_used + ttl - now)
+                out.append(LoadedModel(e.model, tuple(sorted(e.holders)), e.users, left, getattr(e.engine, "pid", None)))
+        return out
+
+    def unload(self, model: ModelRef, may_release: frozenset[str] = frozenset()) -> None:
+        """Unload `model` now. Refused (EngineError) while a request answers with it or a
+        holder other than `may_release` keeps it; ModelNotFoundError when it is not loaded."""
+        from assistant.errors import EngineError, ModelNotFoundError
+
+        with self._lock:
+            entry = self._entries.get(self._key(model))
+            if entry is None or not entry.ready.is_set():
+                raise ModelNotFoundError(f"{model.display_name} is not loaded.", "`assistant models ps` lists the loaded ones.")
+            if entry.users:
+                raise EngineError(f"{model.display_name} is answering a request.", "Try again when it is done.")
+            if entry.holders - may_release:
+                raise EngineError(f"The window's chat is using {model.display_name}, so it stays loaded.",
+                                  "Choose another model in the window, or close it.")
+            del self._entries[self._key(model)]
+        self._unload(entry)
 
     def engine_for(self, model: ModelRef) -> Engine | None:
         """The model's engine when it is loaded (nothing is loaded for asking)."""

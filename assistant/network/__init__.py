@@ -51,6 +51,7 @@ from assistant.network.activity import (
     entries,
     record,
     record_path,
+    set_origin,
     subscribe,
 )
 from assistant.network.failures import describe_failure, never_connected, no_connection, reword
@@ -61,7 +62,7 @@ __all__ = [
     "ATTEMPTED", "BLOCKED", "INBOUND", "MAX_RECORD_BYTES", "OK", "RECORD_NAME", "UNATTRIBUTED", "NetworkEntry",
     "async_httpx_client", "blocked_error", "clear", "describe_failure", "never_connected", "no_connection", "reword",
     "current_purpose", "entries", "httpx_client",
-    "install", "is_offline", "purpose", "record", "record_path", "set_offline", "subscribe",
+    "install", "is_offline", "purpose", "record", "record_path", "set_offline", "set_origin", "subscribe",
 ]
 
 install()

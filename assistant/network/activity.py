@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,20 @@ class NetworkEntry:
 
 
 _record_lock = threading.Lock()
+_origin = ""  # "terminal": `assistant models ...` made the requests (said in each outgoing line's purpose)
+
+
+def set_origin(name: str) -> None:
+    """Say in every outgoing line's purpose where the requests came from ("" for the window)."""
+    global _origin
+    _origin = name
+
+
+def with_origin(entry: NetworkEntry) -> NetworkEntry:
+    suffix = f" (from the {_origin})" if _origin else ""
+    if not suffix or entry.direction == INBOUND or entry.purpose.endswith(suffix):
+        return entry
+    return replace(entry, purpose=entry.purpose + suffix)
 _listeners: list[Callable[[NetworkEntry | None], None]] = []
 _listeners_lock = threading.Lock()
 
@@ -62,6 +76,7 @@ def record_path() -> Path:
 
 def record(entry: NetworkEntry) -> None:
     """Append one line to the record and tell the listeners."""
+    entry = with_origin(entry)
     line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
     path = record_path()
     with _record_lock:

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import network
-from assistant.server import anthropic_api, embeddings_api, openai_api
+from assistant.server import anthropic_api, embeddings_api, loaded_api, openai_api
 from assistant.server.auth import matches, token_from_headers
 from assistant.server.models import ModelHost
 
@@ -42,6 +42,8 @@ def build_app(host: ModelHost, token: str) -> ASGIApp:
         Route("/v1/messages", anthropic_api.messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", anthropic_api.count_tokens, methods=["POST"]),
         Route("/v1/embeddings", embeddings_api.embeddings, methods=["POST"]),
+        Route("/assistant/ps", loaded_api.ps, methods=["GET"]),  # `assistant models ps` / `unload`
+        Route("/assistant/unload", loaded_api.unload, methods=["POST"]),
     ], exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.state.host = host
     return TokenAndRecord(app, token)

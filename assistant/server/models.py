@@ -202,6 +202,22 @@ class ModelHost:
         with self._cond:
             return self._running, self._admitted - self._running
 
+    # -- what is loaded (`assistant models ps` / `unload`) ---------------------------------
+    def loaded_models(self) -> list[Any]:
+        return self.engines.status()
+
+    def unload(self, name: str) -> ModelRef:
+        """Unload the loaded model called `name` (the server's own --model too); the window's stays."""
+        wanted = (name or "").strip().lower()
+        for row in self.engines.status():
+            ref = row.model
+            if wanted in (ref.display_name.lower(), ref.path.name.lower(), str(ref.path).lower()):
+                self.engines.unload(ref, frozenset({PINNED}))
+                self._held = [m for m in self._held if str(m.path) != str(ref.path)]
+                return ref
+        loaded = ", ".join(r.model.display_name for r in self.engines.status()) or "none"
+        raise ModelNotFoundError(f"No loaded model is called “{name}”.", f"Loaded now: {loaded}.")
+
     # -- slots and queue ----------------------------------------------------------------
     def preload(self, model: ModelRef) -> None:
         """Load `model` now, on a thread, and keep it loaded while the server runs."""

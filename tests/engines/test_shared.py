@@ -80,3 +80,33 @@ def test_a_failed_load_is_said_to_every_caller(tmp_path: Path) -> None:
     with pytest.raises(AssistantError):
         shared.hold(ModelRef(bad, "gguf"), SETTINGS, "window")
     assert shared.loaded() == []
+
+
+def test_status_and_unload_say_who_keeps_a_model_and_refuse_the_windows(gemma_path: Path) -> None:
+    from assistant.errors import EngineError, ModelNotFoundError
+
+    model = ModelRef(gemma_path, "gguf")
+    shared = SharedEngines(idle_unload_s=600.0)
+    engine, _ = shared.hold(model, SETTINGS, "window")
+    pid = engine.pid  # type: ignore[attr-defined]
+    [row] = shared.status()
+    assert (row.model, row.holders, row.requests, row.idle_unload_in_s, row.pid) == (model, ("window",), 0, None, pid)
+    with pytest.raises(EngineError, match="window's chat"):
+        shared.unload(model, frozenset({"api-server"}))  # the server may not take the window's model away
+    shared.hold(model, SETTINGS, "api-server")
+    shared.release(model, "window")
+    with shared.use(model, SETTINGS):
+        assert shared.status()[0].requests == 1
+        with pytest.raises(EngineError, match="answering"):
+            shared.unload(model, frozenset({"api-server"}))
+    shared.release(model, "api-server")  # unloaded at once: nobody holds or uses it
+    assert shared.status() == [] and gone(pid)
+    with shared.use(model, SETTINGS):  # loaded for a request: idle time counts from its end
+        pass
+    [row] = shared.status()
+    assert row.holders == () and 590 < row.idle_unload_in_s <= 600  # type: ignore[operator]
+    shared.unload(model)
+    assert gone(row.pid) and shared.status() == []  # type: ignore[arg-type]
+    with pytest.raises(ModelNotFoundError):
+        shared.unload(model)
+    shared.close()
