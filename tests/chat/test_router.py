@@ -214,7 +214,7 @@ def test_prompt_over_the_window_is_hard_even_for_a_big_model() -> None:
 
 def test_reasons_are_plain_sentences_naming_the_model() -> None:
     rows = split_rows("train") + split_rows("validation")
-    hard_seen = 0
+    hard_seen = generic = 0
     for row, d in zip(rows, decide(rows, TINY)):
         assert d.reason.endswith(".") and d.reason[0].isupper()
         assert TINY.name in d.reason
@@ -222,13 +222,16 @@ def test_reasons_are_plain_sentences_naming_the_model() -> None:
         if d.hard:
             hard_seen += 1
             assert d.reason.startswith(f"This looks hard for {TINY.name}: it ")
-            assert d.reasons and all(r.strip() and r[0].islower() for r in d.reasons)
-            assert "combines several demanding signals" not in d.reason  # a real feature is named
+            assert all(r.strip() and r[0].islower() for r in d.reasons)
+            if not d.reasons:  # no reason had its evidence in the prompt: none is invented
+                generic += 1
+                assert d.reason == f"This looks hard for {TINY.name}: it looks demanding for a small model."
             assert d.score >= 1.0
         else:
             assert d.reason == f"Looks fine for {TINY.name}."
             assert d.score < 1.0
     assert hard_seen > 100
+    assert generic <= 0.2 * hard_seen  # most hard decisions name what makes them hard
 
 
 def test_follow_up_inherits_the_difficulty_of_the_conversation() -> None:
