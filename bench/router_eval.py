@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.chat.router import LocalModelInfo, RouteDecision, assess  # noqa: E402
+from assistant.chat.router_tradeoff import LEVELS, TRADEOFF_PATH  # noqa: E402
 from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
@@ -132,6 +133,28 @@ def reason_accuracy(model: LocalModelInfo, show: bool = False) -> tuple[float, i
     return right / len(rows), len(rows), generic
 
 
+def write_tradeoff(cases: list[Case]) -> None:
+    """Precision, recall and share sent at each slider level, per size, on `cases`."""
+    sizes: dict[str, dict[str, dict[str, float]]] = {}
+    for label, m in MODELS.items():
+        sizes[label] = {}
+        for level, shift in LEVELS.items():
+            decisions = [assess(c.prompt, c.history, m, shift=shift) for c in cases]
+            truth = [c.hard_for(label) for c in cases]
+            tp = sum(t and d.hard for t, d in zip(truth, decisions))
+            sent = sum(d.hard for d in decisions)
+            need = sum(truth)
+            sizes[label][str(level)] = {"precision": round(tp / max(1, sent), 3), "recall": round(tp / max(1, need), 3),
+                                        "sent": round(sent / len(cases), 3)}
+    data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
+                     "(tests/chat/router_data/test2.jsonl), written by bench/router_eval.py --write-tradeoff.",
+            "prompts": len(cases), "sizes": sizes}
+    TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {TRADEOFF_PATH.relative_to(ROOT)}")
+    for label, rows in sizes.items():
+        print(f"  {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}" for lv, r in rows.items()))
+
+
 def timings_ms(cases: list[Case], model: LocalModelInfo, rounds: int = 5) -> list[float]:
     out = []
     for _ in range(rounds):
@@ -146,7 +169,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show", action="store_true", help="print the misclassified prompts")
     ap.add_argument("--split", choices=SPLITS, default="test", help="the split to report (default: test)")
+    ap.add_argument("--write-tradeoff", action="store_true",
+                    help="measure each 'send to the cloud' level on the test split and write router_tradeoff.json")
     args = ap.parse_args()
+    if args.write_tradeoff:
+        write_tradeoff(load_split("test"))
 
     model = MODELS["1B"]
     shown = SPLITS if args.split == "test" else tuple(s for s in SPLITS if s != "test")
@@ -158,10 +185,13 @@ def main() -> None:
 
     cases = load_split(args.split)
     print(f"\n{args.split} split by model size: a bigger model raises the bar for 'hard'")
-    print(f"{'model':<6} {'judged hard':>11} {'precision':>9} {'recall':>7}   (labels: hard up to the size in `fails`)")
+    print(f"{'model':<6} {'judged hard':>11} {'precision':>9} {'recall':>7}   {'(1B labels)':>18}"
+          "   (labels: hard up to the size in `fails`; in brackets: against the 1B labels)")
     for label, m in MODELS.items():
         cm_m, decisions_m = evaluate(cases, m, label)
-        print(f"{label:<6} {sum(d.hard for d in decisions_m):>11} {cm_m.precision:>9.2f} {cm_m.recall:>7.2f}")
+        cm_1, _ = evaluate(cases, m, "1B")
+        print(f"{label:<6} {sum(d.hard for d in decisions_m):>11} {cm_m.precision:>9.2f} {cm_m.recall:>7.2f}   "
+              f"({cm_1.precision:.2f} / {cm_1.recall:.2f})")
 
     if args.split == "test":
         acc, n, generic = reason_accuracy(model, args.show)
