@@ -322,7 +322,7 @@ MEDICAL = lex(
     r"acetaminophen|warfarin|insulin|metformin|sertraline|lisinopril|lithium|statins?|"
     r"atorvastatin|levothyro\w*|omeprazole|metronidazole|bisoprolol|fever|rash|vomit\w*|"
     r"drowsy|swallowed|poison\w*|overdose|bleeding|allerg\w*|emergency|surgery|pills?|"
-    r"blood test|alt|ast|ggt|bilirubin|kg child|\d+-year-old|\d+-month-old|weeks pregnant|"
+    r"blood test|(?-i:ALT|AST|GGT) ?:? ?\d+|bilirubin|kg child|\d+-year-old|\d+-month-old|weeks pregnant|"
     r"interactions?|heartburn|dizzy|palpitations?|fièvre|médicament\w*|grossesse|fiebre|"
     r"medicamento\w*|embarazada|fieber|medikament\w*|herzstolpern|krankgeschrieben|"
     r"bateria de botão|febbre|лекарств\w*|температур\w*",

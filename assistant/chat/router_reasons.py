@@ -105,8 +105,11 @@ EVIDENCE: dict[str, Callable[[F], bool]] = {
     and not f.get("edit", 0) and (f.get("task_on_code", 0) > 0 or f.get("stack_trace", 0) > 0),
     "code_task": lambda f: f.get("code_task", 0) > 0,
     "tech": lambda f: f.get("tech_deep", 0) > 0 or f.get("tech_basic", 0) >= 2,
+    # advice: domain terms in the request, not a reformatting of pasted text, not a
+    # one-line definition ("explain what a mortgage is in one sentence")
     "advice": lambda f: (f.get("medical", 0) + f.get("legal", 0) + f.get("finance", 0)) > 0
-    and not (f.get("transform", 0) or f.get("edit", 0)),
+    and not (f.get("transform", 0) or f.get("edit", 0))
+    and (f.get("personal_stakes", 0) > 0 or not f.get("brief", 0)),
     "script": lambda f: f.get("low_resource_script", 0) >= 0.3,
     "language": lambda f: f.get("low_resource_language", 0) > 0,
     "history": lambda f: f.get("history_hardness", 0) > 0.5 or f.get("follow_up_on_hard", 0) > 0,

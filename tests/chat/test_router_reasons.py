@@ -74,6 +74,8 @@ MUST_NOT = [
     ("code", f"Uppercase the SQL keywords in this query:\n\n{SQL}"),
     ("tech", f"What is the value of the region filter in this query?\n\n{SQL}"),
     ("long_request", "推荐一部适合周末看的轻松电影，最好是喜剧。"),
+    ("financial", "Explain what an index fund is in one sentence."),
+    ("medical", "Write a Rust function that walks an AST and folds constant expressions."),
     ("long_request", "कोई हल्की-फुल्की फ़िल्म बताइए जो आज रात परिवार के साथ देख सकें।"),
 ]
 
