@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import keys
-from assistant.chat import cost
-from assistant.chat import router_tradeoff
+from assistant.chat import cost, router_tradeoff
 from assistant.chat.cloud_route import MODES
 from assistant.chat.store import ChatStore
 from assistant.engines.cloud import PROVIDERS
