@@ -30,7 +30,7 @@ _STRUCTURED_LINE = re.compile(
     r"function|public|private|static|select|from|where|join|left|inner|group|order|having|limit|insert|"
     r"update|delete|create|#include|package|fn|pub|impl|module|SELECT|FROM|WHERE|JOIN)\b|"
     r"\d{4}-\d\d-\d\d[ T]\d|[A-Z][a-z]{2} \d\d? \d\d:\d\d|"  # log timestamps
-    r"\S+(?:,\S*){3,}$|"  # CSV
+    r"[^\s,]*(?:,[^\s,]*){3,}$|"  # CSV (one way to match: no backtracking blow-up)
     r".*[;{}]\s*$|\s{4}\S)",  # a statement, a brace, indented code
 )
 # letters of scripts written without spaces between words (Han, kana, Thai, Lao, Khmer, Myanmar)

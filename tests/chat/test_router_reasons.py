@@ -163,3 +163,11 @@ def test_short_non_latin_prompts_are_short() -> None:
         assert f["length"] < text_features("Please recommend a light film for this evening, thanks.")["length"] + 0.15
         d: RouteDecision = assess(prompt, [], TINY)
         assert not d.hard, prompt
+
+
+def test_a_comma_run_that_is_almost_csv_does_not_blow_up() -> None:
+    import time
+
+    start = time.perf_counter()
+    assess("Tidy this:\n\n" + "ab," * 60 + " x", [], TINY)  # nested quantifiers would take hours here
+    assert time.perf_counter() - start < 1.0
