@@ -34,6 +34,8 @@ class CloudSettings:
     routing_mode: str = field(default="local", metadata={"choices": ("local", "ask", "auto")})
     redact: bool = True  # e-mail addresses, phone numbers and key-like strings
     monthly_limit_usd: float = field(default=0.0, metadata={"min": 0})  # 0: no limit
+    # "Send to the cloud: rarely ... often": -2 .. 2, 0 the fitted threshold (chat/router_tradeoff.py)
+    send_level: int = field(default=0, metadata={"min": -2, "max": 2})
     # each provider's own settings: a gateway or proxy for OpenAI / Anthropic (none: the
     # provider's own endpoint), and the model last chosen for the other providers
     base_urls: dict[str, str] = field(default_factory=dict)

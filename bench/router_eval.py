@@ -1,17 +1,31 @@
-"""Precision and recall of the router's "hard" decision on held-out labelled prompts.
+"""Precision and recall of the router's "hard" decision on held-out labelled prompts,
+and whether the reasons it gives are true.
 
-Loads tests/chat/router_data/{train,validation,test}.jsonl (train also takes the
-original tests/chat/router_prompts.jsonl), runs `assistant.chat.router.assess`, and
-prints: per-split precision/recall for a 1B model, a per-size table (1B / 8B / 32B)
-and the confusion matrix on the report split, the median and p99 time per decision,
-and with --show the misclassified prompts. The weights were fitted on train and
-validation only (tools/fit_router.py); the test split is the honest figure.
+Splits (tests/chat/router_data/): `train` (train.jsonl, train2.jsonl and the original
+tests/chat/router_prompts.jsonl), `validation` (validation.jsonl), `old-test`
+(test.jsonl: looked at while developing, so a validation figure now) and `test`
+(test2.jsonl: written before the current weights were fitted, kept aside). Runs
+`assistant.chat.router.assess` and prints: per-split precision/recall for a 1B
+model, a per-size table (1B / 8B / 32B) and the confusion matrix on the report
+split, reason accuracy on reasons.jsonl, the median and p99 time per decision, and
+with --show the misclassified prompts. The weights were fitted on train and
+validation only (tools/fit_router.py).
 
-    uv run python bench/router_eval.py [--show] [--split test|validation|train]
+Labels say what a 1B model fails. A hard row may also say `fails`: the largest size
+that still fails it ("1B", "8B" or "32B"); at 8B and 32B such a row is hard only up
+to that size. Rows without it (the older splits) count as hard at every size.
+
+Reason accuracy: reasons.jsonl lists prompts with their true reasons (keys of
+assistant/chat/router_reasons.py; [] for easy prompts that must get none). A prompt
+is right when the reasons the router would show (its first three) are all true,
+and at least one is named when there are true ones; the generic "looks demanding"
+is counted apart, as neither.
+
+    uv run python bench/router_eval.py [--show] [--split test|old-test|validation|train]
 
 Last line: `precision: P recall: R` for the 1B model on the report split (two
-decimals; the test split unless --split says otherwise). --split validation or
-train leaves the test split out entirely, for use while developing.
+decimals; the test split unless --split says otherwise). Any --split other than
+test leaves test2.jsonl out entirely, for use while developing.
 
 Before this data set, the hand-tuned keyword router scored 1.00 / 0.97 on its own
 131 tuning prompts, and on this test split precision 0.92, recall 0.22.
@@ -31,11 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.chat.router import LocalModelInfo, RouteDecision, assess  # noqa: E402
+from assistant.chat.router_tradeoff import LEVELS, TRADEOFF_PATH  # noqa: E402
 from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 OLD = ROOT / "tests" / "chat" / "router_prompts.jsonl"
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "old-test", "test")
+FILES = {"train": ("train", "train2"), "validation": ("validation",), "old-test": ("test",), "test": ("test2",)}
+SIZES = {"1B": 1, "8B": 8, "32B": 32}
 MODELS = {
     "1B": LocalModelInfo("Gemma 3 1B", 1.0, 8192),
     "8B": LocalModelInfo("Llama 3.1 8B", 8.0, 8192),
@@ -49,6 +66,10 @@ class Case:
     hard: bool
     why: str
     history: list[Message]
+    fails_up_to: int = 1000  # the largest size (billions) that still fails a hard prompt
+
+    def hard_for(self, size: str) -> bool:
+        return self.hard and SIZES[size] <= self.fails_up_to
 
 
 def _read(path: Path) -> list[Case]:
@@ -58,12 +79,13 @@ def _read(path: Path) -> list[Case]:
             continue
         row = json.loads(line)
         history = [Message(m["role"], m["content"]) for m in row.get("history", [])]
-        cases.append(Case(row["prompt"], row["label"] == "hard", row.get("why", ""), history))
+        fails = SIZES.get(row.get("fails", ""), 1000)
+        cases.append(Case(row["prompt"], row["label"] == "hard", row.get("why", ""), history, fails))
     return cases
 
 
 def load_split(split: str) -> list[Case]:
-    cases = _read(DATA / f"{split}.jsonl")
+    cases = [c for name in FILES[split] for c in _read(DATA / f"{name}.jsonl")]
     return cases + _read(OLD) if split == "train" else cases
 
 
@@ -83,13 +105,54 @@ class Confusion:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
 
 
-def evaluate(cases: list[Case], model: LocalModelInfo) -> tuple[Confusion, list[RouteDecision]]:
+def evaluate(cases: list[Case], model: LocalModelInfo, size: str = "1B") -> tuple[Confusion, list[RouteDecision]]:
     decisions = [assess(c.prompt, c.history, model) for c in cases]
-    tp = sum(1 for c, d in zip(cases, decisions) if c.hard and d.hard)
-    fp = sum(1 for c, d in zip(cases, decisions) if not c.hard and d.hard)
-    fn = sum(1 for c, d in zip(cases, decisions) if c.hard and not d.hard)
-    tn = sum(1 for c, d in zip(cases, decisions) if not c.hard and not d.hard)
+    truth = [c.hard_for(size) for c in cases]
+    tp = sum(1 for t, d in zip(truth, decisions) if t and d.hard)
+    fp = sum(1 for t, d in zip(truth, decisions) if not t and d.hard)
+    fn = sum(1 for t, d in zip(truth, decisions) if t and not d.hard)
+    tn = sum(1 for t, d in zip(truth, decisions) if not t and not d.hard)
     return Confusion(tp, fp, fn, tn), decisions
+
+
+def reason_accuracy(model: LocalModelInfo, show: bool = False) -> tuple[float, int, int]:
+    """(share right, prompts, prompts given only the generic reason) on reasons.jsonl."""
+    rows = [json.loads(line) for line in (DATA / "reasons.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    right = generic = 0
+    for row in rows:
+        d = assess(row["prompt"], [], model)
+        shown, true = d.reason_keys[:3], set(row["reasons"])
+        if true and not shown:
+            generic += 1
+            ok = False
+        else:
+            ok = set(shown) <= true
+        right += ok
+        if show and not ok:
+            print(f"  true {sorted(true)} shown {shown}: {row['prompt'][:80]!r}")
+    return right / len(rows), len(rows), generic
+
+
+def write_tradeoff(cases: list[Case]) -> None:
+    """Precision, recall and share sent at each slider level, per size, on `cases`."""
+    sizes: dict[str, dict[str, dict[str, float]]] = {}
+    for label, m in MODELS.items():
+        sizes[label] = {}
+        for level, shift in LEVELS.items():
+            decisions = [assess(c.prompt, c.history, m, shift=shift) for c in cases]
+            truth = [c.hard_for(label) for c in cases]
+            tp = sum(t and d.hard for t, d in zip(truth, decisions))
+            sent = sum(d.hard for d in decisions)
+            need = sum(truth)
+            sizes[label][str(level)] = {"precision": round(tp / max(1, sent), 3), "recall": round(tp / max(1, need), 3),
+                                        "sent": round(sent / len(cases), 3)}
+    data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
+                     "(tests/chat/router_data/test2.jsonl), written by bench/router_eval.py --write-tradeoff.",
+            "prompts": len(cases), "sizes": sizes}
+    TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {TRADEOFF_PATH.relative_to(ROOT)}")
+    for label, rows in sizes.items():
+        print(f"  {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}" for lv, r in rows.items()))
 
 
 def timings_ms(cases: list[Case], model: LocalModelInfo, rounds: int = 5) -> list[float]:
@@ -106,7 +169,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show", action="store_true", help="print the misclassified prompts")
     ap.add_argument("--split", choices=SPLITS, default="test", help="the split to report (default: test)")
+    ap.add_argument("--write-tradeoff", action="store_true",
+                    help="measure each 'send to the cloud' level on the test split and write router_tradeoff.json")
     args = ap.parse_args()
+    if args.write_tradeoff:
+        write_tradeoff(load_split("test"))
 
     model = MODELS["1B"]
     shown = SPLITS if args.split == "test" else tuple(s for s in SPLITS if s != "test")
@@ -118,10 +185,18 @@ def main() -> None:
 
     cases = load_split(args.split)
     print(f"\n{args.split} split by model size: a bigger model raises the bar for 'hard'")
-    print(f"{'model':<6} {'judged hard':>11} {'precision':>9} {'recall':>7}   (labels are for a 1B model)")
+    print(f"{'model':<6} {'judged hard':>11} {'precision':>9} {'recall':>7}   {'(1B labels)':>18}"
+          "   (labels: hard up to the size in `fails`; in brackets: against the 1B labels)")
     for label, m in MODELS.items():
-        cm_m, decisions_m = evaluate(cases, m)
-        print(f"{label:<6} {sum(d.hard for d in decisions_m):>11} {cm_m.precision:>9.2f} {cm_m.recall:>7.2f}")
+        cm_m, decisions_m = evaluate(cases, m, label)
+        cm_1, _ = evaluate(cases, m, "1B")
+        print(f"{label:<6} {sum(d.hard for d in decisions_m):>11} {cm_m.precision:>9.2f} {cm_m.recall:>7.2f}   "
+              f"({cm_1.precision:.2f} / {cm_1.recall:.2f})")
+
+    if args.split == "test":
+        acc, n, generic = reason_accuracy(model, args.show)
+        print(f"\nreason accuracy: {acc:.2f} on {n} prompts with their true reasons "
+              f"({generic} given only 'looks demanding for a small model')")
 
     times = sorted(timings_ms(cases, model))
     p99 = times[min(len(times) - 1, int(0.99 * len(times)))]

@@ -39,7 +39,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 
 def test_the_wheel_ships_the_package_data(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    for data in ("catalog.json", "llama_archs.txt", "prices.json", "router_weights.json", "icons/assistant.svg", "icons/assistant-256.png"):
+    for data in ("catalog.json", "llama_archs.txt", "prices.json", "router_weights.json", "router_tradeoff.json",
+                 "icons/assistant.svg", "icons/assistant-256.png"):
         assert f"assistant/resources/{data}" in names, data
     assert wheel.read("assistant/resources/catalog.json") == (REPO / "assistant/resources/catalog.json").read_bytes()
 

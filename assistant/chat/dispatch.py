@@ -20,6 +20,7 @@ from assistant.chat import cloud_route, cost
 from assistant.chat.cloud_route import Consent, key_id
 from assistant.chat.privacy import outgoing_messages, redact_messages
 from assistant.chat.router import LocalModelInfo, assess
+from assistant.chat.router_tradeoff import shift_for
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, history_messages, run_turn
 from assistant.core.types import GenParams, Message, Usage
@@ -111,7 +112,7 @@ class SendPolicy:
         decision = None
         if local is not None and cloud_route.effective_mode(self.settings.cloud, mode) != "local":
             history = history_messages(self.store, conversation_id) if conversation_id else []
-            decision = assess(text, history, local)
+            decision = assess(text, history, local, shift=shift_for(self.settings.cloud.send_level))
         r = cloud_route.route(self.settings.cloud, conversation_mode=mode, never_cloud=never,
                               offline=network.is_offline(), decision=decision)
         if r.kind != "local":

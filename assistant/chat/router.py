@@ -25,9 +25,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from assistant.chat import router_lexicon as lx
-from assistant.chat.router_features import dominant_script, estimate_tokens, history_features, text_features
-from assistant.chat.router_model import GROUPS, load_weights, sigmoid
+from assistant.chat.router_features import estimate_tokens, history_features, text_features
+from assistant.chat.router_model import load_weights, sigmoid
+from assistant.chat.router_reasons import FALLBACK, explain
 from assistant.core.types import Message
 
 __all__ = [
@@ -56,6 +56,7 @@ class RouteDecision:
     score: float  # P(hard) / P at the model's threshold: 1.0 or more is hard
     reasons: list[str] = field(default_factory=list)  # short phrases, strongest first
     reason: str = ""  # one plain sentence for the user
+    reason_keys: list[str] = field(default_factory=list)  # router_reasons keys, as `reasons`
 
 
 # ---------------------------------------------------------------- thresholds
@@ -80,12 +81,14 @@ def model_params_billion(model: LocalModelInfo) -> float | None:
     return value / 1000 if m.group(2).lower() == "m" else value
 
 
-def threshold_for(model: LocalModelInfo) -> float:
-    """The logit above which a prompt is hard for `model`; grows with its size."""
+def threshold_for(model: LocalModelInfo, shift: float = 0.0) -> float:
+    """The logit above which a prompt is hard for `model`; grows with its size.
+    `shift` is the user's "send to the cloud: rarely ... often" setting, in logits
+    (router_tradeoff.py): positive sends less."""
     w = load_weights()
     params = model_params_billion(model)
     params = _UNKNOWN_SIZE_BILLION if params is None else params
-    return round(w.threshold_1b + w.size_slope * math.log2(max(1.0, params)), 4)
+    return round(w.threshold_1b + w.size_slope * math.log2(max(1.0, params)) + shift, 4)
 
 
 # ---------------------------------------------------------------- context window
@@ -112,50 +115,6 @@ def _context_signal(prompt: str, history: list[Message], ctx: int) -> tuple[floa
     return 0.0, "", False
 
 
-# ---------------------------------------------------------------- reasons
-
-_MIN_REASON = 0.25  # logits: a feature group that adds less is not worth naming
-
-
-def _fill(phrase: str, prompt: str, features: dict[str, float]) -> str:
-    if "{script}" in phrase:
-        script = dominant_script(prompt)
-        phrase = phrase.replace("{script}", script[0] if script else "a less common")
-    if "{domain}" in phrase:
-        domain = max(("medical", "legal", "financial"),
-                     key=lambda d: features.get("finance" if d == "financial" else d, 0.0))
-        phrase = phrase.replace("{domain}", domain)
-    trace = features.get("stack_trace", 0.0) > 0
-    if "{code}" in phrase:
-        phrase = "includes an error trace to debug" if trace else "includes code to reason about"
-    if "{code_task}" in phrase:
-        phrase = "includes an error trace to debug" if trace else "asks for non-trivial code"
-    if "{language}" in phrase:
-        m = lx.LOW_RESOURCE_LANGS.search(prompt)
-        if m:
-            phrase = phrase.replace("{language}", m.group(0).title())
-        else:
-            phrase = "is written in a language with little training data"
-    return phrase
-
-
-def _reasons(contributions: dict[str, float], prompt: str, features: dict[str, float]) -> list[tuple[float, str]]:
-    groups: dict[str, float] = {}
-    for name, value in contributions.items():
-        phrase = GROUPS.get(name)
-        if phrase:
-            groups[phrase] = groups.get(phrase, 0.0) + value
-    ranked = sorted(((v, p) for p, v in groups.items() if v > 0), reverse=True)
-    # the strongest group is named even when small, so a "hard" always has a reason
-    kept = [(v, p) for i, (v, p) in enumerate(ranked) if v >= _MIN_REASON or i == 0]
-    out: list[tuple[float, str]] = []
-    for v, p in kept:
-        phrase = _fill(p, prompt, features)
-        if phrase not in (q for _, q in out):
-            out.append((v, phrase))
-    return out
-
-
 def _join(phrases: list[str]) -> str:
     if len(phrases) == 1:
         return phrases[0]
@@ -176,25 +135,26 @@ def _last_exchange(history: list[Message]) -> tuple[str | None, str | None]:
     return user, assistant
 
 
-def assess(prompt: str, history: list[Message], model: LocalModelInfo) -> RouteDecision:
-    """Hard or easy for `model`, before generation, with the reason in plain words."""
+def assess(prompt: str, history: list[Message], model: LocalModelInfo, *, shift: float = 0.0) -> RouteDecision:
+    """Hard or easy for `model`, before generation, with the reason in plain words.
+    `shift` moves the threshold (logits; positive: fewer prompts are hard)."""
     w = load_weights()
-    threshold = threshold_for(model)
+    threshold = threshold_for(model, shift)
 
     features = text_features(prompt)
     # A follow-up ("now make it async") inherits the difficulty of the turn it builds
     # on; only the last exchange counts, so an old hard question fades.
     last_user, last_assistant = _last_exchange(history)
     last_logit = w.text_model.logit(text_features(last_user)) if last_user else None
-    features.update(history_features(prompt, estimate_tokens(prompt), last_logit, last_assistant))
+    features.update(history_features(prompt, last_logit, last_assistant))
 
     logit = w.model.logit(features)
-    ranked = _reasons(w.model.contributions(features), prompt, features)
+    ranked = [(r.weight, r.key, r.phrase) for r in explain(w.model.contributions(features), prompt, features)]
 
     extra, ctx_phrase, forced = _context_signal(prompt, history, model.context_length)
     if extra:
         logit += extra
-        ranked = sorted([(extra, ctx_phrase), *ranked], reverse=True)
+        ranked = sorted([(extra, "context", ctx_phrase), *ranked], key=lambda t: -t[0])
 
     blank = not prompt.strip()
     hard = forced or (not blank and logit >= threshold)
@@ -202,13 +162,14 @@ def assess(prompt: str, history: list[Message], model: LocalModelInfo) -> RouteD
     # keep the documented invariant exact after rounding: hard <=> score >= 1.0
     score = max(1.0, round(score, 3)) if hard else min(0.999, round(score, 3))
 
-    reasons = [p for _, p in ranked]
+    reasons = [p for _, _, p in ranked]
     if hard:
-        shown = reasons[:3] or ["combines several demanding signals"]
-        reason = f"This looks hard for {model.name}: it {_join(shown)}."
+        # only reasons whose evidence is in the prompt; none: say so, invent nothing
+        reason = f"This looks hard for {model.name}: it {_join(reasons[:3] or [FALLBACK])}."
     else:
         reason = f"Looks fine for {model.name}."
-    return RouteDecision(hard=hard, score=score, reasons=reasons, reason=reason)
+    return RouteDecision(hard=hard, score=score, reasons=reasons, reason=reason,
+                         reason_keys=[k for _, k, _ in ranked])
 
 
 # ---------------------------------------------------------------- after the answer

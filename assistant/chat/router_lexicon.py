@@ -261,6 +261,17 @@ TRANSFORM = lex(
     r"исправь|перескажи",
     r"总结|翻译成|翻訳|英語で|要約|ترجم|अनुवाद",
 )
+# Small mechanical edits and look-ups on pasted material: easy however long the paste.
+EDIT = lex(
+    r"upper ?case|lower ?case|capitali[sz]e|in capitals|title case|rename|indent\w*|re-?indent|"
+    r"add (a|one|this|the) (comment|line|header|import)|wrap (this|it)|remove the (blank|empty|trailing)|"
+    r"(fix|correct) (the|a|one|this|that) (typo|spelling|mistake)|typo|spelling only|"
+    r"what(?:'s| is) the value|value of|which (port|version|city|process|file|line)|what (version|city|port)|"
+    r"who (signed|wrote) this|set to|format (this|it) as|as a (markdown )?table|(numbered|bulleted) list|"
+    r"same words|change nothing|nothing else|don't change|tidy|alphabetical order|"
+    r"großschreib\w*|groß|majuscules|mayúsculas|faute de frappe|опечатк\w*",
+    r"大写|大文字|拼写",
+)
 # Asking for brevity or simplicity: the answer the user wants is small.
 BRIEF = lex(
     r"short|shorter|brief\w*|quick\w*|simple|simply|in (one|a) (sentence|line|word)|one[- ]line|"
@@ -311,7 +322,7 @@ MEDICAL = lex(
     r"acetaminophen|warfarin|insulin|metformin|sertraline|lisinopril|lithium|statins?|"
     r"atorvastatin|levothyro\w*|omeprazole|metronidazole|bisoprolol|fever|rash|vomit\w*|"
     r"drowsy|swallowed|poison\w*|overdose|bleeding|allerg\w*|emergency|surgery|pills?|"
-    r"blood test|alt|ast|ggt|bilirubin|kg child|\d+-year-old|\d+-month-old|weeks pregnant|"
+    r"blood test|(?-i:ALT|AST|GGT) ?:? ?\d+|bilirubin|kg child|\d+-year-old|\d+-month-old|weeks pregnant|"
     r"interactions?|heartburn|dizzy|palpitations?|fièvre|médicament\w*|grossesse|fiebre|"
     r"medicamento\w*|embarazada|fieber|medikament\w*|herzstolpern|krankgeschrieben|"
     r"bateria de botão|febbre|лекарств\w*|температур\w*",

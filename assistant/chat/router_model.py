@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["GROUPS", "WEIGHTS_PATH", "Linear", "Weights", "load_weights", "sigmoid"]
+__all__ = ["WEIGHTS_PATH", "Linear", "Weights", "load_weights", "sigmoid"]
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "resources" / "router_weights.json"
 
@@ -72,52 +72,3 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
-
-
-# Features grouped under the plain phrase the user reads. A phrase completes
-# "This looks hard for <model>: it ...". Phrases with {placeholders} are filled in
-# by the router (the script's or the language's name, the advice domain, whether
-# the code comes with an error trace).
-GROUPS: dict[str, str] = {
-    "length": "is a long, detailed request",
-    "long_input": "asks to work through a long text",
-    "numbers": "asks for multi-step math",
-    "multi_digit": "asks for multi-step math",
-    "decimals": "asks for multi-step math",
-    "arithmetic": "asks for multi-step math",
-    "units": "asks for multi-step math",
-    "quantity_question": "asks for multi-step math",
-    "word_problem": "asks for multi-step math",
-    "algebra": "asks for multi-step math",
-    "math_terms": "asks for multi-step math",
-    "probability": "asks for multi-step math",
-    "proof": "asks for a math proof",
-    "puzzle": "is a logic puzzle",
-    "char_level": "works on single letters or exact counts, which small models often miss",
-    "precise_fact": "asks for a precise fact that small models often make up",
-    "steps": "needs several steps of reasoning",
-    "sequence": "needs several steps of reasoning",
-    "questions": "needs several steps of reasoning",
-    "numbered_items": "has several constraints to satisfy",
-    "constraints": "has several constraints to satisfy",
-    "analysis": "asks for careful analysis",
-    "design": "asks for a plan or design with many parts",
-    "long_output": "asks for a long answer",
-    "long_format": "asks for a long answer",
-    "code_fence": "{code}",
-    "code_density": "{code}",
-    "code_keywords": "{code}",
-    "code_task": "{code_task}",
-    "tech_deep": "needs technical depth",
-    "tech_basic": "needs technical depth",
-    "medical": "needs careful {domain} judgement",
-    "legal": "needs careful {domain} judgement",
-    "finance": "needs careful {domain} judgement",
-    "personal_stakes": "needs careful {domain} judgement",
-    "low_resource_script": "is written in {script} script, which small models know little of",
-    "major_script": "is written in {script}",
-    "low_resource_language": "involves {language}, a language with little training data",
-    "history_hardness": "builds on a hard earlier question",
-    "follow_up_on_hard": "builds on a hard earlier question",
-    "history_code": "builds on code from earlier in the conversation",
-}

@@ -111,3 +111,16 @@ def test_the_turn_keeps_the_chat_system_prompt_unless_the_model_has_its_own(stor
     model_settings.put(p.settings, MODEL, ModelSettings(system_prompt="Model's own."))
     assert p.turn_system_prompt(conv.id, MODEL) == "Model's own."
     assert p.params(MODEL) == p.settings.generation
+
+
+def test_the_send_level_moves_what_goes_out_in_automatic_mode(store: ChatStore) -> None:
+    from assistant.chat.router import assess
+    from assistant.chat.router_tradeoff import shift_for
+
+    # a prompt the router finds hard at the fitted threshold but not at "rarely"
+    prompt = "What's 58 x 36?"
+    d0 = assess(prompt, [], GEMMA)
+    assert d0.hard and not assess(prompt, [], GEMMA, shift=shift_for(-2)).hard
+    assert policy(store, routing_mode="auto").decide(prompt, 0, local=GEMMA, model_path=MODEL).target == "cloud"
+    rarely = policy(store, routing_mode="auto", send_level=-2)
+    assert rarely.decide(prompt, 0, local=GEMMA, model_path=MODEL).target == "local"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from assistant import keys
-from assistant.chat import cost
+from assistant.chat import cost, router_tradeoff
 from assistant.chat.cloud_route import MODES
 from assistant.chat.store import ChatStore
 from assistant.engines.cloud import PROVIDERS
@@ -156,7 +157,37 @@ class CloudSettingsPage(QWidget):
         redact_help.setWordWrap(True)  # a check box does not wrap: its text stays short
         self.redact_check.setAccessibleDescription(redact_help.text())
         form.addRow("", redact_help)
+        form.addRow("&Send to the cloud:", self._build_send_level())
         return box
+
+    def _build_send_level(self) -> QWidget:
+        """The "rarely ... often" slider: moves the router's threshold, shows what that did
+        on the held-out test prompts (chat/router_tradeoff.py has the numbers)."""
+        w = QWidget()
+        v = QVBoxLayout(w)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.send_slider = QSlider(Qt.Orientation.Horizontal)
+        self.send_slider.setRange(-2, 2)
+        self.send_slider.setPageStep(1)
+        self.send_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.send_slider.setTickInterval(1)
+        self.send_slider.setAccessibleName("Send to the cloud: rarely to often")
+        self.send_slider.valueChanged.connect(self._on_send_level_changed)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Rarely"))
+        row.addWidget(self.send_slider, 1)
+        row.addWidget(QLabel("Often"))
+        v.addLayout(row)
+        self.send_level_label = QLabel(router_tradeoff.describe(0))
+        self.send_level_label.setWordWrap(True)
+        self.send_level_label.setAccessibleName("Precision and recall at this level")
+        v.addWidget(self.send_level_label)
+        return w
+
+    def _on_send_level_changed(self, level: int) -> None:
+        self.send_level_label.setText(router_tradeoff.describe(level))
+        self.send_slider.setAccessibleDescription(self.send_level_label.text())
+        self.edited.emit()
 
     def _build_cost(self) -> QGroupBox:
         box = QGroupBox("Cost")
@@ -199,6 +230,8 @@ class CloudSettingsPage(QWidget):
         self._show_provider_values()
         self.mode_combo.setCurrentIndex(max(0, list(MODES).index(c.routing_mode) if c.routing_mode in MODES else 0))
         self.redact_check.setChecked(c.redact)
+        self.send_slider.setValue(max(-2, min(2, c.send_level)))
+        self.send_level_label.setText(router_tradeoff.describe(self.send_slider.value()))
         self.limit_spin.setValue(c.monthly_limit_usd)
         self.refresh_spend()
         self._update_visibility()
@@ -218,6 +251,7 @@ class CloudSettingsPage(QWidget):
             models={k: v.strip() for k, v in self._models.items() if k and k != provider and v.strip()},
             routing_mode=str(self.mode_combo.currentData()),
             redact=self.redact_check.isChecked(),
+            send_level=int(self.send_slider.value()),
             monthly_limit_usd=float(self.limit_spin.value()),
         )
 
@@ -258,7 +292,8 @@ class CloudSettingsPage(QWidget):
         self.base_url_label.setVisible(bool(provider))
         self.base_url_help.setVisible(bool(URL_HELP.get(provider)))
         for w in (self.model_combo, self.models_button, self.key_edit, self.save_key_button,
-                  self.test_key_button, self.delete_key_button, self.mode_combo, self.redact_check):
+                  self.test_key_button, self.delete_key_button, self.mode_combo, self.redact_check,
+                  self.send_slider):
             w.setEnabled(bool(provider))
         self.mode_help.setText(MODE_HELP.get(str(self.mode_combo.currentData()), ""))
 

@@ -1,0 +1,173 @@
+"""The router's reasons are true for the prompt, the task is told from pasted material,
+and length is counted fairly in every script."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat.router import LocalModelInfo, RouteDecision, assess
+from assistant.chat.router_features import text_features
+from assistant.chat.router_material import split, word_count
+from assistant.chat.router_reasons import FALLBACK, PHRASES
+
+TINY = LocalModelInfo("Gemma 3 1B", 1.0, 8192)
+
+SQL = """select c.id, c.name, sum(i.amount) as billed, count(distinct i.id) as invoices
+from customers c
+join invoices i on i.customer_id = c.id
+where i.issued_on >= '2024-07-01' and i.state <> 'void' and c.region in ('north', 'west')
+group by c.id, c.name
+having sum(i.amount) > 1000
+order by billed desc;"""
+LEAFLET = ("Swallow the capsule whole with water. Adults and children over 12: one capsule every 8 hours. "
+           "Do not exceed three capsules a day. Do not use if you are pregnant or breastfeeding unless a "
+           "doctor advises it. Side effects may include drowsiness, dry mouth and, rarely, an allergic rash.")
+
+
+def keys(prompt: str) -> list[str]:
+    return assess(prompt, [], TINY).reason_keys[:3]
+
+
+# ---------------------------------------------------------------- each reason, must and must not
+
+MUST = [
+    ("math", "A tank holds 450 litres and leaks 3.5 litres an hour while a tap adds 12 litres an hour. "
+             "How long until it holds 900 litres?"),
+    ("math", "What's 48 x 73?"),
+    ("math", "Solve x^2 - 5x + 6 = 0."),
+    ("proof", "Prove that the square root of 5 is irrational."),
+    ("puzzle", "Riddle: a man pushes his car to a hotel and tells the owner he is bankrupt. Why?"),
+    ("letters", "How many letters 'n' are in 'announcement'?"),
+    ("fact", "Who was the mayor of Ghent in 1923?"),
+    ("analysis", "Analyse the causes of the 1970s oil crisis and evaluate the policy responses of three countries."),
+    ("long_answer", "Write a 5,000-word essay on the history of glassmaking."),
+    ("code_task", "Implement a lock-free ring buffer in C++ with unit tests."),
+    ("debug", 'Traceback (most recent call last):\n  File "run.py", line 3, in <module>\n'
+              "    x = int(value)\nValueError: invalid literal for int() with base 10: 'abc'\nfix?"),
+    ("medical", "I take lithium and my doctor added an ACE inhibitor. Should I worry about my kidneys?"),
+    ("legal", "My employer in Spain cut my salary without notice; is that legal and can I claim it back?"),
+    ("script", "ስለ ላሊበላ ታሪክ በዝርዝር ንገረኝ።"),
+]
+
+
+@pytest.mark.parametrize(("key", "prompt"), MUST)
+def test_a_reason_is_given_when_its_evidence_is_there(key: str, prompt: str) -> None:
+    assert key in keys(prompt), (key, assess(prompt, [], TINY).reasons)
+
+
+MUST_NOT = [
+    # the issue's wrong reasons
+    ("math", "whats 12 x 12"),
+    ("reasoning", "give me 5 cute names for a golden retriever puppy"),
+    ("math", "Translate this sentence into Portuguese: the shop opens at 9 and closes at 5."),
+    ("medical", f"Reformat this into bullet points:\n\n{LEAFLET}"),
+    ("long_request", "Привет! Посоветуй какой-нибудь лёгкий фильм на вечер."),
+    ("long_input", "Привет! Посоветуй какой-нибудь лёгкий фильм на вечер."),
+    # more of the same kind
+    ("math", "What is 7 times 8?"),
+    ("math", "Give me 3 tips for sleeping better."),
+    ("math", "Why does `0.1 + 0.2 == 0.3` fail in JavaScript?"),
+    ("reasoning", "List 10 fruits that are red."),
+    ("medical", f"Translate into French:\n\n{LEAFLET}"),
+    ("legal", "Turn this into a bullet list: sign the lease, pay the deposit, book the movers, change the address."),
+    ("long_input", f"Uppercase the SQL keywords in this query:\n\n{SQL}"),
+    ("code", f"Uppercase the SQL keywords in this query:\n\n{SQL}"),
+    ("tech", f"What is the value of the region filter in this query?\n\n{SQL}"),
+    ("long_request", "推荐一部适合周末看的轻松电影，最好是喜剧。"),
+    ("financial", "Explain what an index fund is in one sentence."),
+    ("medical", "Write a Rust function that walks an AST and folds constant expressions."),
+    ("long_request", "कोई हल्की-फुल्की फ़िल्म बताइए जो आज रात परिवार के साथ देख सकें।"),
+]
+
+
+@pytest.mark.parametrize(("key", "prompt"), MUST_NOT)
+def test_a_reason_is_not_given_without_its_evidence(key: str, prompt: str) -> None:
+    assert key not in assess(prompt, [], TINY).reason_keys
+
+
+def test_every_reason_has_a_phrase_and_the_fallback_invents_nothing() -> None:
+    assert {k for k, _ in MUST} <= set(PHRASES)
+    # a hard decision whose reasons all lack evidence says so plainly
+    d = assess("Describe the smell of rain to someone who has never smelled anything, in a "
+               "way that a child and a chemist would both accept.", [], TINY, shift=-20.0)
+    assert d.hard
+    if not d.reasons:
+        assert d.reason.endswith(f"it {FALLBACK}.")
+    else:
+        assert d.reason.endswith(d.reasons[0] + ".") or d.reasons[0] in d.reason
+
+
+def test_reasons_are_ranked_by_their_weight_in_this_decision() -> None:
+    from assistant.chat.router_model import load_weights
+    from assistant.chat.router_reasons import explain
+
+    prompt = ("My father takes warfarin and was prescribed 500 mg ciprofloxacin twice a day for 7 days; "
+              "prove to me with numbers how much the interaction raises his INR, step by step.")
+    f = text_features(prompt)
+    ranked = explain(load_weights().model.contributions(f), prompt, f)
+    assert len(ranked) >= 2
+    assert [r.weight for r in ranked] == sorted((r.weight for r in ranked), reverse=True)
+    assert assess(prompt, [], TINY).reason_keys == [r.key for r in ranked]
+
+
+# ---------------------------------------------------------------- the task, not the material
+
+def test_pasted_code_is_material_and_the_instruction_is_judged() -> None:
+    parts = split(f"Uppercase the SQL keywords in this query, change nothing else:\n\n{SQL}")
+    assert parts.instruction == "Uppercase the SQL keywords in this query, change nothing else:"
+    assert "group by" in parts.material and parts.code_like
+    fenced = split(f"Which table is joined here?\n```sql\n{SQL}\n```")
+    assert fenced.instruction == "Which table is joined here?" and fenced.code_like
+
+
+def test_pasted_prose_after_a_short_request_is_material() -> None:
+    parts = split(f"Put this into a bulleted list:\n\n{LEAFLET}")
+    assert parts.instruction == "Put this into a bulleted list:" and parts.material == LEAFLET
+    assert not parts.code_like
+    quoted = split(f'Fix the typo in this sentence: "{LEAFLET}"')
+    assert quoted.instruction.startswith("Fix the typo") and LEAFLET in quoted.material
+
+
+def test_a_long_request_without_material_stays_a_request() -> None:
+    text = ("I am planning a three-week trip through Patagonia in March with my two teenagers. We like "
+            "hiking but not camping, we cannot drive, and the budget is tight. Which route, which towns, "
+            "how many nights in each, and how do we get between them by bus?")
+    parts = split(text)
+    assert parts.instruction == text and parts.material == ""
+
+
+def test_an_easy_edit_of_long_material_is_easy_and_a_real_task_on_it_is_hard() -> None:
+    assert not assess(f"Uppercase the SQL keywords in this query, change nothing else:\n\n{SQL}", [], TINY).hard
+    assert not assess(f"What is the value of the having threshold in this query?\n\n{SQL}", [], TINY).hard
+    hard = assess(f"This query takes 40 s on 30 million invoices. Rewrite it for speed and say "
+                  f"which indexes to add and why:\n\n{SQL}", [], TINY)
+    assert hard.hard
+
+
+# ---------------------------------------------------------------- length in every script
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("hello there, how are you", 5),
+    ("Привет! Посоветуй какой-нибудь лёгкий фильм на вечер.", 7),
+    ("推荐一部轻松的电影。", 4),
+    ("आज रात के खाने में क्या बनाऊँ?", 7),
+])
+def test_words_are_counted_per_script_not_per_byte(text: str, words: int) -> None:
+    assert abs(word_count(text) - words) <= 1
+
+
+def test_short_non_latin_prompts_are_short() -> None:
+    for prompt in ("Привет! Посоветуй какой-нибудь лёгкий фильм на вечер.", "推荐一部轻松的电影。",
+                   "मुझे कोई अच्छी किताब बताओ।", "ما هو أفضل وقت لزيارة المغرب؟"):
+        f = text_features(prompt)
+        assert f["length"] < text_features("Please recommend a light film for this evening, thanks.")["length"] + 0.15
+        d: RouteDecision = assess(prompt, [], TINY)
+        assert not d.hard, prompt
+
+
+def test_a_comma_run_that_is_almost_csv_does_not_blow_up() -> None:
+    import time
+
+    start = time.perf_counter()
+    assess("Tidy this:\n\n" + "ab," * 60 + " x", [], TINY)  # nested quantifiers would take hours here
+    assert time.perf_counter() - start < 1.0

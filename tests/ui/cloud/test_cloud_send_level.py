@@ -1,0 +1,60 @@
+"""Settings → Cloud: the "send to the cloud: rarely … often" slider shows the measured
+precision and recall for its level and reaches the settings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from assistant.chat import router_tradeoff
+from assistant.chat.store import ChatStore
+from assistant.paths import get_paths
+from assistant.settings import CloudSettings, Settings
+from assistant.ui.cloud.settings_page import CloudSettingsPage
+from assistant.ui.cloud.worker import CloudHost
+from assistant.ui.settings.dialog import SettingsDialog
+
+
+@pytest.fixture
+def page(qtbot):  # type: ignore[no-untyped-def]
+    paths = get_paths().ensure()
+    store = ChatStore.open(paths.history_db)
+    host = CloudHost(store)
+    settings = Settings(cloud=CloudSettings(provider="openai-compatible", model="m", routing_mode="auto",
+                                            send_level=-2))
+    dlg = SettingsDialog(settings, paths)
+    qtbot.addWidget(dlg)
+    p = CloudSettingsPage(host, store)
+    dlg.add_tab(p, "&Cloud", scrollable=True)
+    p.load(settings)
+    yield dlg, p
+    host.shutdown()
+    store.close()
+
+
+def test_slider_shows_the_level_s_figures_and_reaches_the_settings(page) -> None:  # type: ignore[no-untyped-def]
+    dlg, p = page
+    assert p.send_slider.value() == -2 and p.send_slider.isEnabled()
+    assert p.send_level_label.text().startswith("Rarely: on the test prompts")
+    rarely = router_tradeoff.tradeoff(-2)
+    assert rarely.precision is not None and f"{rarely.precision:.0%} of what is sent" in p.send_level_label.text()
+
+    got: list[Settings] = []
+    dlg.settings_changed.connect(got.append)
+    p.send_slider.setValue(2)
+    often = router_tradeoff.tradeoff(2)
+    assert p.send_level_label.text().startswith("Often:")
+    assert often.recall is not None and f"{often.recall:.0%} of what needs it is sent" in p.send_level_label.text()
+    assert p.send_slider.accessibleDescription() == p.send_level_label.text()
+    assert dlg.apply_button.isEnabled()
+    dlg.apply_button.click()
+    assert got[-1].cloud.send_level == 2
+    assert got[-1].cloud == dataclasses.replace(p.cloud_settings(), send_level=2)  # nothing else moved
+
+
+def test_slider_is_off_without_a_provider(page) -> None:  # type: ignore[no-untyped-def]
+    _, p = page
+    p.load(Settings())
+    assert p.send_slider.value() == 0 and not p.send_slider.isEnabled()
+    assert p.send_level_label.text().startswith("Balanced")
