@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -21,7 +22,7 @@ from assistant.chat.turn import TurnResult
 from assistant.core.types import GenParams, Message, ModelRef
 from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
-from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
+from assistant.ui.chat.engine_host import DocumentsTurn, EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.cloud.worker import CloudHost
 from assistant.ui.common.jobs import run_job
@@ -50,6 +51,7 @@ class ChatSession(QObject):
     notice = Signal(str)  # a passing note for the status bar
     cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
     engine_exited = Signal(str)  # the model's process ended while idle; the next send loads it again
+    documents_status = Signal(str)  # how a question about documents is read (budget, map-reduce progress)
 
     def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +61,9 @@ class ChatSession(QObject):
         self.cloud_host = CloudHost(store, self)
         self.policy = SendPolicy(store, settings)
         self.config_dir = None  # Path of the user's price-table copy; set by the window
+        # the chat's documents (ui/documents/chat_documents.py): a question in a chat with
+        # documents is answered from them, by documents/turn.py on the engine's thread
+        self.documents_for: Callable[[int], DocumentsTurn | None] | None = None
         self._pending: str | None = None  # the prompt awaiting the user's consent
         self.conversation_id = 0
         self.loaded: LoadedModel | None = None
@@ -77,6 +82,7 @@ class ChatSession(QObject):
         w.thinking_received.connect(self._on_thinking_received)
         self.cloud_host.worker.thinking_received.connect(self._on_thinking_received)
         w.turn_finished.connect(self._on_turn_finished)
+        w.status_received.connect(self._on_status_received)
         w.load_started.connect(self._on_load_started)
         w.loaded.connect(self._on_loaded)
         w.load_failed.connect(self._on_load_failed)
@@ -271,15 +277,23 @@ class ChatSession(QObject):
         self._think_span = []
         self._dirty = False
         system = self.policy.turn_system_prompt(self.conversation_id, self._model_path)
+        documents = self._documents() if user_text is not None and resume is None else None
         if target == "cloud":
             self._request_id = self.cloud_host.run(dict(
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
                 params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir))
         else:
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
-                                             continue_answer=resume is not None)
+                                             continue_answer=resume is not None, documents=documents)
         self._timer.start()
         self.busy_changed.emit(True)
+
+    def _documents(self) -> DocumentsTurn | None:
+        return self.documents_for(self.conversation_id) if self.documents_for and self.conversation_id else None
+
+    def _on_status_received(self, request_id: int, text: str) -> None:
+        if request_id == self._request_id:
+            self.documents_status.emit(text)
 
     def _on_token_received(self, request_id: int, text: str) -> None:
         if request_id == self._request_id:
@@ -359,6 +373,9 @@ class ChatSession(QObject):
     def _route(self, text: str, target: str | None) -> None:
         if target == "cloud":
             self._start(text, "cloud")
+            return
+        if self._documents() is not None:  # asked of the chat's documents: on this computer
+            self._start(text, "local")
             return
         local = LocalModelInfo(self.loaded.model.display_name, None, self.loaded.context_length) if self.loaded else None
         d = self.policy.decide(text, self.conversation_id, local=local, model_path=self._model_path)

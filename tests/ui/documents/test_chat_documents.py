@@ -1,0 +1,144 @@
+"""Documents in a chat, through the window (pytest-qt, offscreen), with the real Gemma model
+answering and the real all-MiniLM-L6-v2 embedder: attach a real Word file, ask, the answer's
+sources name it; they come back when the chat is reopened; a question the file does not
+answer gets the "not found" answer; Stop works while indexing and while answering."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from assistant.documents.answer import NOT_FOUND
+from assistant.documents.service import Documents
+from assistant.paths import get_paths
+from assistant.ui.documents.chat_documents import chat_collection
+from support.window import close_window, gemma_settings, open_window
+
+INDEX_TIMEOUT = 60_000
+ANSWER_TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    from support.minilm_gguf import gguf_path
+
+    return gguf_path()
+
+
+@pytest.fixture
+def embedder(minilm_path: Path) -> Path:
+    with Documents(get_paths().ensure()) as docs:
+        docs.set_embedding_model(minilm_path)
+    return minilm_path
+
+
+def _ask(qtbot, w, text: str) -> None:  # type: ignore[no-untyped-def]
+    w.prompt.setPlainText(text)
+    w.prompt.submit()
+    qtbot.waitUntil(lambda: w.session.busy, timeout=5_000)
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=ANSWER_TIMEOUT)
+
+
+def _last_answer(w):  # type: ignore[no-untyped-def]
+    return w.chat.widget_at(w.session.messages.rowCount() - 1)
+
+
+def test_attach_ask_sources_reopen_and_not_found(qtbot, gemma_path: Path, embedder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from support.documents import make_docx
+
+    lease = make_docx(tmp_path / "lease.docx")
+    w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8))
+    d = w.documents
+    assert d.button.accessibleName() == "Documents for this chat" and "Ctrl+Shift+A" in d.button.toolTip()
+    assert d.attach([lease])
+    cid = w.session.conversation_id
+    assert cid and w.store.get_conversation(cid).title == "About lease.docx"
+    assert d.chip_texts() == ["📄 lease.docx (indexing)  ✕"] and d.indexing()
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+    assert d.chip_texts() == ["📄 lease.docx  ✕"] and "1 file indexed." in d.status.text()
+
+    statuses: list[str] = []
+    w.session.documents_status.connect(statuses.append)
+    _ask(qtbot, w, "How much is the rent each month?")
+    assert statuses and statuses[0].startswith("Whole documents:")  # the budget note, shown above the box
+    answer = _last_answer(w)
+    assert answer.role == "assistant" and answer.sources is not None and answer.sources.isVisible()
+    texts = answer.sources.texts()
+    assert texts[0].startswith("[1] lease.docx") and "950 euros" in texts[0]
+    first_answer_id = w.session.messages.messages()[-1].id
+    preview = answer.sources.preview(Documents(get_paths()).index.sources(first_answer_id)[0])
+    assert "950 euros" in preview.text.toPlainText() and preview.open_button.isEnabled()
+    assert preview.url().toLocalFile() == str(lease.resolve())
+    preview.close()
+
+    _ask(qtbot, w, "What is the capital of Peru?")  # not in the file: said, not guessed
+    last = w.session.messages.messages()[-1]
+    assert last.content == NOT_FOUND and _last_answer(w).text() == NOT_FOUND
+    assert _last_answer(w).sources is None or not _last_answer(w).sources.texts()
+    close_window(w)
+
+    # reopened (a new window, as after a restart): the chat's file and the sources are still there
+    w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8, last_conversation_id=cid), wait_loaded=False)
+    assert w.session.conversation_id == cid
+    assert w.documents.chip_texts() == ["📄 lease.docx  ✕"]
+    rows = w.session.messages.messages()
+    row = [m.id for m in rows].index(first_answer_id)
+    again = w.chat.widget_at(row)
+    assert again.sources is not None and again.sources.texts() == texts
+    w.documents.detach(str(lease.resolve()))  # the chip's ✕: off the chat, the file untouched
+    assert w.documents.chip_texts() == [] and lease.is_file()
+    assert w.documents.documents_for(cid) is None
+    close_window(w)
+
+
+def test_collections_drop_paste_and_stop(qtbot, gemma_path: Path, embedder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from support.documents import make_folder
+
+    folder = make_folder(tmp_path / "docs")
+    with Documents(get_paths()) as docs:
+        docs.add("manual", [folder / "manual.pdf"])
+        docs.sync("manual")
+    w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=200))
+    d = w.documents
+    d.choose("manual", True)  # a new chat: kept until it is saved, then with it
+    assert d.chip_texts() == ["▤ manual  ✕"]
+
+    # a dropped file is attached (the chat is made for it), and Stop ends its indexing
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder / "orchard.html")), QUrl.fromLocalFile(str(folder / "sourdough.md"))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    assert d.eventFilter(w.chat.viewport(), drop) and drop.isAccepted()
+    cid = w.session.conversation_id
+    assert cid and w.store.documents(cid) == ["manual"]
+    assert d.indexing()
+    d.stop_indexing()
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+    assert "Stopped: the rest is indexed next time." in d.status.text()
+    assert "📄 orchard.html (indexing)  ✕" in d.chip_texts()
+
+    # a pasted path is offered as an attachment; taking the offer indexes it
+    paste = QMimeData()
+    paste.setText(str(folder / "lease.docx"))
+    w.prompt.insertFromMimeData(paste)
+    assert "+ Attach lease.docx" in d.chip_texts()
+    d._accept_offer(folder / "lease.docx")
+    assert w.prompt.toPlainText() == "" and "+ Attach lease.docx" not in d.chip_texts()
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+    turn = d.documents_for(cid)
+    assert turn is not None and turn.names == ["manual", chat_collection(cid)]
+
+    # Stop while answering: the answer stops at once, kept as stopped
+    w.prompt.setPlainText("Summarise everything the documents say about storms, rent and bread.")
+    w.prompt.submit()
+    qtbot.waitUntil(lambda: len("".join(w.session._parts)) > 0, timeout=ANSWER_TIMEOUT)
+    t0 = time.monotonic()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=10_000)
+    assert time.monotonic() - t0 < 3.0
+    assert w.session.messages.messages()[-1].status == "stopped"
+    QPoint()  # (kept for the drop event's older signature)
+    close_window(w)
