@@ -330,6 +330,7 @@ class ChatDocuments(QObject):
         while self.chips.count():
             item = self.chips.takeAt(0)
             if item is not None and item.widget() is not None:
+                item.widget().hide()
                 item.widget().deleteLater()
         for name in self.chosen():
             self._chip(f"▤ {name}  ✕", f"Stop using the collection {name} in this chat", lambda n=name: self.choose(n, False))
@@ -352,7 +353,8 @@ class ChatDocuments(QObject):
         self.chips.addWidget(b)
 
     def chip_texts(self) -> list[str]:
-        return [w.text() for w in self.chips_box.findChildren(QPushButton) if not w.isHidden()]
+        items = (self.chips.itemAt(i) for i in range(self.chips.count()))
+        return [w.text() for it in items if it is not None and isinstance(w := it.widget(), QPushButton)]
 
     # -- drag and drop -----------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)

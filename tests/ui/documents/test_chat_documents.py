@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from assistant.documents.answer import NOT_FOUND
@@ -138,7 +138,7 @@ def test_collections_drop_paste_and_stop(qtbot, gemma_path: Path, embedder: Path
     t0 = time.monotonic()
     w.stop_button.click()
     qtbot.waitUntil(lambda: not w.session.busy, timeout=10_000)
-    assert time.monotonic() - t0 < 3.0
-    assert w.session.messages.messages()[-1].status == "stopped"
-    QPoint()  # (kept for the drop event's older signature)
+    assert time.monotonic() - t0 < 8.0  # between two tokens (a loaded 2-core machine is slow)
+    stopped = w.session.messages.messages()[-1]
+    assert stopped.status == "stopped" and (stopped.completion_tokens or 0) < 200
     close_window(w)
