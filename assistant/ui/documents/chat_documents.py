@@ -322,7 +322,8 @@ class ChatDocuments(QObject):
         if busy and self.documents_for(self.conversation_id) is not None:
             self.status.setText("Searching your documents…")
         elif not busy and not self.indexing() and self.status.text():
-            self.h.status_bar.showMessage(self.status.text().splitlines()[0], 8000)
+            self.h.status_bar.showMessage(self.status.text().splitlines()[0], 8000)  # said once more, there
+            self.status.setText("")
         self.refresh()
 
     # -- chips -------------------------------------------------------------------------------
@@ -333,10 +334,10 @@ class ChatDocuments(QObject):
                 item.widget().hide()
                 item.widget().deleteLater()
         for name in self.chosen():
-            self._chip(f"▤ {name}  ✕", f"Stop using the collection {name} in this chat", lambda n=name: self.choose(n, False))
+            self._chip(f"Collection “{name}”  ✕", f"Stop using the collection {name} in this chat", lambda n=name: self.choose(n, False))
         for path, state in self.attached():
             label = Path(path).name + (f" ({state})" if state else "")
-            self._chip(f"📄 {label}  ✕", f"Remove {Path(path).name} from this chat", lambda p=path: self.detach(p))
+            self._chip(f"{label}  ✕", f"Remove {Path(path).name} from this chat", lambda p=path: self.detach(p))
         for p in self._offer:
             self._chip(f"+ Attach {p.name}", f"Attach {p.name} to this chat", lambda p=p: self._accept_offer(p))
         show = self.chips.count() > 0 or self.indexing() or bool(self.status.text()) and self.h.session.busy

@@ -14,13 +14,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from assistant.ui.common.elided import ElidedButton
 
 
 class SourcesView(QWidget):
@@ -33,7 +31,7 @@ class SourcesView(QWidget):
         self._title = QLabel("Sources")
         self._title.setObjectName("details")
         self._lay.addWidget(self._title)
-        self.buttons: list[QPushButton] = []
+        self.buttons: list[QLabel] = []  # one per source, in the tab order
         self._sources: list[dict[str, Any]] = []
 
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
@@ -42,23 +40,31 @@ class SourcesView(QWidget):
         self._sources = sources
         for b in self.buttons:
             self._lay.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self.buttons = []
-        for s in sources:
-            text = f"[{s.get('n', len(self.buttons) + 1)}] {s.get('where', '')} — {s.get('snippet', '')}"
-            b = ElidedButton(text, self, max_chars=120)
-            b.setFlat(True)
-            b.setCursor(Qt.CursorShape.PointingHandCursor)
-            b.setAccessibleName(f"Source {s.get('n', '')}: {s.get('where', '')}")
-            b.set_tooltip(f"{s.get('where', '')}\n{s.get('snippet', '')}\n(click to see the passage)")
-            b.setStyleSheet("text-align: left;")
-            b.clicked.connect(lambda _c=False, s=s: self.preview(s))
-            self._lay.addWidget(b)
-            self.buttons.append(b)
+        for i, s in enumerate(sources):
+            # a wrapping label with a link: a long snippet never widens the message
+            where, snippet = html.escape(str(s.get("where", ""))), html.escape(str(s.get("snippet", "")))
+            label = QLabel(f'<a href="{i}">[{s.get("n", i + 1)}] {where}</a> — {snippet}', self)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                          | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+            label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            label.setAccessibleName(f"Source {s.get('n', i + 1)}: {s.get('where', '')}")
+            label.setToolTip("Show the passage")
+            label.linkActivated.connect(lambda _href, s=s: self.preview(s))
+            self._lay.addWidget(label)
+            self.buttons.append(label)
         self.setVisible(bool(sources))
 
     def texts(self) -> list[str]:
-        return [b.text() for b in self.buttons]
+        return [f"[{s.get('n', i + 1)}] {s.get('where', '')} — {s.get('snippet', '')}" for i, s in enumerate(self._sources)]
+
+    def activate(self, i: int) -> SourcePreview:
+        """What clicking source i does."""
+        return self.preview(self._sources[i])
 
     def preview(self, source: dict[str, Any]) -> SourcePreview:
         dlg = SourcePreview(source, self.window())

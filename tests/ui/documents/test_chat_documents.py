@@ -57,9 +57,9 @@ def test_attach_ask_sources_reopen_and_not_found(qtbot, gemma_path: Path, embedd
     assert d.attach([lease])
     cid = w.session.conversation_id
     assert cid and w.store.get_conversation(cid).title == "About lease.docx"
-    assert d.chip_texts() == ["📄 lease.docx (indexing)  ✕"] and d.indexing()
+    assert d.chip_texts() == ["lease.docx (indexing)  ✕"] and d.indexing()
     qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
-    assert d.chip_texts() == ["📄 lease.docx  ✕"] and "1 file indexed." in d.status.text()
+    assert d.chip_texts() == ["lease.docx  ✕"] and "1 file indexed." in d.status.text()
 
     statuses: list[str] = []
     w.session.documents_status.connect(statuses.append)
@@ -70,7 +70,7 @@ def test_attach_ask_sources_reopen_and_not_found(qtbot, gemma_path: Path, embedd
     texts = answer.sources.texts()
     assert texts[0].startswith("[1] lease.docx") and "950 euros" in texts[0]
     first_answer_id = w.session.messages.messages()[-1].id
-    preview = answer.sources.preview(Documents(get_paths()).index.sources(first_answer_id)[0])
+    preview = answer.sources.activate(0)
     assert "950 euros" in preview.text.toPlainText() and preview.open_button.isEnabled()
     assert preview.url().toLocalFile() == str(lease.resolve())
     preview.close()
@@ -84,7 +84,7 @@ def test_attach_ask_sources_reopen_and_not_found(qtbot, gemma_path: Path, embedd
     # reopened (a new window, as after a restart): the chat's file and the sources are still there
     w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8, last_conversation_id=cid), wait_loaded=False)
     assert w.session.conversation_id == cid
-    assert w.documents.chip_texts() == ["📄 lease.docx  ✕"]
+    assert w.documents.chip_texts() == ["lease.docx  ✕"]
     rows = w.session.messages.messages()
     row = [m.id for m in rows].index(first_answer_id)
     again = w.chat.widget_at(row)
@@ -105,7 +105,7 @@ def test_collections_drop_paste_and_stop(qtbot, gemma_path: Path, embedder: Path
     w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=200))
     d = w.documents
     d.choose("manual", True)  # a new chat: kept until it is saved, then with it
-    assert d.chip_texts() == ["▤ manual  ✕"]
+    assert d.chip_texts() == ["Collection “manual”  ✕"]
 
     # a dropped file is attached (the chat is made for it), and Stop ends its indexing
     mime = QMimeData()
@@ -118,7 +118,7 @@ def test_collections_drop_paste_and_stop(qtbot, gemma_path: Path, embedder: Path
     d.stop_indexing()
     qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
     assert "Stopped: the rest is indexed next time." in d.status.text()
-    assert "📄 orchard.html (indexing)  ✕" in d.chip_texts()
+    assert "orchard.html (indexing)  ✕" in d.chip_texts()
 
     # a pasted path is offered as an attachment; taking the offer indexes it
     paste = QMimeData()
