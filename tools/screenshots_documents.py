@@ -27,7 +27,7 @@ from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
-from tools.screenshots import FONT_PT, SIZE, settle, shot, wait  # noqa: E402
+from tools.screenshots import FONT_PT, SIZE, shot, wait  # noqa: E402
 
 
 def main() -> None:

@@ -15,11 +15,13 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from assistant.chat import cloud_route, exchanges, versions
-from assistant.chat.dispatch import SendPolicy
+from assistant.chat.dispatch import ConsentRequest, SendPolicy, cloud_engine
 from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
 from assistant.chat.turn import TurnResult
 from assistant.core.types import GenParams, Message, ModelRef
+from assistant.documents.answer import NOT_FOUND, DocumentContext, excerpt_transform, sources_payload
+from assistant.documents.turn import check_cloud_allowed, engine_counter, prepare
 from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
 from assistant.ui.chat.engine_host import DocumentsTurn, EngineHost, LoadedModel, LoadRequest
@@ -64,6 +66,8 @@ class ChatSession(QObject):
         # the chat's documents (ui/documents/chat_documents.py): a question in a chat with
         # documents is answered from them, by documents/turn.py on the engine's thread
         self.documents_for: Callable[[int], DocumentsTurn | None] | None = None
+        self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
+        self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
         self.conversation_id = 0
         self.loaded: LoadedModel | None = None
@@ -268,6 +272,7 @@ class ChatSession(QObject):
         placeholder = self._placeholder("assistant", "", "streaming")
         if resume is not None:
             placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)
+        excerpts, self._cloud_excerpts = (self._cloud_excerpts, None) if target == "cloud" else (None, None)
         if target == "cloud":
             c = self.settings.cloud
             placeholder = replace(placeholder, engine="cloud", model=c.model, origin="cloud", provider=c.provider)
@@ -281,10 +286,12 @@ class ChatSession(QObject):
         if target == "cloud":
             self._request_id = self.cloud_host.run(dict(
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
-                params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir))
+                params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir,
+                excerpts=excerpt_transform(excerpts[1]) if excerpts else None))
         else:
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
                                              continue_answer=resume is not None, documents=documents)
+        self._sources_for = (self._request_id, excerpts)
         self._timer.start()
         self.busy_changed.emit(True)
 
@@ -322,6 +329,9 @@ class ChatSession(QObject):
         self._timer.stop()
         self._request_id = 0
         self._stream_row = -1
+        sent = self._sources_for[1] if self._sources_for and self._sources_for[0] == request_id else None
+        if sent is not None and result.message_id:  # a cloud answer from excerpts: its sources, as a local one's
+            sent[0].docs.index.save_sources(result.message_id, sources_payload(sent[1]))
         conv_id = self.conversation_id
         if conv_id:
             # the stored rows carry ids, usage and status: the placeholders become them
@@ -364,6 +374,9 @@ class ChatSession(QObject):
     def _cloud_allowed(self) -> bool:
         """The checks an explicit cloud request must pass; a refusal is said in plain words."""
         try:
+            turn = self._documents()
+            if turn is not None:  # a collection marked "never send to the cloud" blocks it
+                check_cloud_allowed(turn.docs, turn.names)
             self.policy.check_cloud_allowed(self.conversation_id)
         except AssistantError as exc:
             self.error_occurred.emit(str(exc))
@@ -371,6 +384,9 @@ class ChatSession(QObject):
         return True
 
     def _route(self, text: str, target: str | None) -> None:
+        if target == "cloud" and self._documents() is not None:
+            self._ask_with_excerpts(text)
+            return
         if target == "cloud":
             self._start(text, "cloud")
             return
@@ -387,6 +403,48 @@ class ChatSession(QObject):
             return
         self._start(text, d.target)
 
+    def _ask_with_excerpts(self, text: str) -> None:
+        """"Ask <cloud>" in a chat with documents: the excerpts are chosen off this thread, then
+        the consent dialog shows exactly what would go (the question and those excerpts,
+        redacted when redaction is on); the rest of the documents stays here."""
+        turn, cid, params, cloud = self._documents(), self.conversation_id, self.params(), replace(self.settings.cloud)
+        assert turn is not None
+        self._pending = text
+
+        def choose() -> DocumentContext:
+            counter = cloud_engine(cloud, "preview")  # counting only: no key, no request
+            return prepare(turn.docs, turn.names, text, n_ctx=counter.context_length, params=params,
+                           count=engine_counter(counter))
+
+        def failed(exc: BaseException) -> None:
+            self._pending = None
+            if cid == self.conversation_id:
+                self.messages.sync(self.store.messages(cid))
+            self.error_occurred.emit(str(exc))
+
+        self.documents_status.emit("Choosing the excerpts that would be sent…")
+        self._excerpts_job = run_job(choose, lambda ctx: self._excerpts_chosen(text, cid, turn, ctx), failed)
+
+    def _excerpts_chosen(self, text: str, cid: int, turn: DocumentsTurn, ctx: DocumentContext) -> None:
+        if cid != self.conversation_id or self._pending != text:
+            return  # another chat was opened meanwhile: nothing is sent
+        if ctx.mode == "none":  # nothing good enough: said here, nothing sent
+            self._pending = None
+            self.store.add_message(cid, "user", text)
+            answer = self.store.begin_answer(cid, "documents", None, origin="local")
+            self.store.finish_answer(answer, NOT_FOUND, "complete", duration_s=0.0)
+            turn.docs.index.save_sources(answer, [])
+            self.messages.sync(self.store.messages(cid))
+            self.conversations_changed.emit()
+            return
+        self._cloud_excerpts = (turn, ctx)
+        n = len(ctx.sources)
+        self.consent_requested.emit(ConsentRequest(
+            f"Send your question and {n} excerpt{'s' if n != 1 else ''} of your documents to "
+            f"{cloud_route.cloud_label(self.settings.cloud)}?",
+            "Only the excerpts below leave this computer; the rest of your documents stays here.",
+            self.policy.outgoing_preview(text, cid, self._model_path, excerpt_transform(ctx)), self.settings.cloud.redact))
+
     def outgoing_preview(self, text: str | None) -> list[Message]:
         """Exactly the messages a cloud request for `text` would carry (after redaction)."""
         return self.policy.outgoing_preview(text, self.conversation_id, self._model_path)
@@ -397,6 +455,8 @@ class ChatSession(QObject):
             return
         text, self._pending = self._pending, None
         target, changed = self.policy.apply_consent(self.conversation_id, consent)
+        if target != "cloud":
+            self._cloud_excerpts = None  # kept here: answered from the documents locally
         if changed:
             self.cloud_settings_changed.emit()
         self._start(text, target)

@@ -116,6 +116,7 @@ class ChatDocuments(QObject):
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Documents status")
         lay.addWidget(self.status)
+        self._say("")
         self._busy(False)
         host.chat_layout.insertWidget(1, self.bar)
         host.chat.column_changed.connect(lambda side: lay.setContentsMargins(max(12, side - 4), 4, max(12, side - 4), 0))
@@ -216,6 +217,8 @@ class ChatDocuments(QObject):
         if conversation_id and self._pending:  # the new chat was saved: its choice goes with it
             self.h.store.set_documents(conversation_id, self._pending)
         self._pending = []
+        if not self.indexing():
+            self._say("")  # another chat's note
         self.h.chat.refresh_sources()
         self.refresh()
 
@@ -238,7 +241,7 @@ class ChatDocuments(QObject):
         try:
             self.docs().add(name, paths, chat=s.conversation_id)
         except AssistantError as exc:
-            self.status.setText(str(exc))
+            self._say(str(exc))
             self.bar.show()
             return False
         self._offer = [p for p in self._offer if p not in paths]
@@ -273,20 +276,20 @@ class ChatDocuments(QObject):
         self.job.failed.connect(self._on_index_failed)
         self._busy(True)
         self.progress.setRange(0, 0)
-        self.status.setText("Indexing the attached files… (starting the embedding model)")
+        self._say("Indexing the attached files… (starting the embedding model)")
         self.job.start()
 
     def stop_indexing(self) -> None:
         if self.job is not None and self.job.isRunning():
             self.job.cancel.set()
             self._again = False
-            self.status.setText("Stopping after the current file… what is done is kept.")
+            self._say("Stopping after the current file… what is done is kept.")
 
     def _on_progressed(self, done: int, total: int, current: str) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         if current:
-            self.status.setText(f"Reading {current} ({done + 1} of {total})")
+            self._say(f"Reading {current} ({done + 1} of {total})")
 
     def _on_indexed(self, name: str, report: Any) -> None:
         self._busy(False)
@@ -294,7 +297,7 @@ class ChatDocuments(QObject):
         lines += [f"{Path(p).name}: page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))} "
                   f"{'are scans' if len(pages) > 1 else 'is a scan'} with no text layer, not read."
                   for p, pages in report.scanned[:3]]
-        self.status.setText("\n".join(lines))
+        self._say("\n".join(lines))
         self.refresh()
         if self._again:
             self._again = False
@@ -303,8 +306,12 @@ class ChatDocuments(QObject):
     def _on_index_failed(self, message: str) -> None:
         self._busy(False)
         self._again = False
-        self.status.setText(message)
+        self._say(message)
         self.refresh()
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))  # an empty line takes no room above the box
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -315,15 +322,15 @@ class ChatDocuments(QObject):
 
     # -- a question's status ------------------------------------------------------------------
     def _on_turn_status(self, text: str) -> None:
-        self.status.setText(text)
+        self._say(text)
         self.bar.show()
 
     def _on_chat_busy(self, busy: bool) -> None:
         if busy and self.documents_for(self.conversation_id) is not None:
-            self.status.setText("Searching your documents…")
+            self._say("Searching your documents…")
         elif not busy and not self.indexing() and self.status.text():
             self.h.status_bar.showMessage(self.status.text().splitlines()[0], 8000)  # said once more, there
-            self.status.setText("")
+            self._say("")
         self.refresh()
 
     # -- chips -------------------------------------------------------------------------------
@@ -340,7 +347,7 @@ class ChatDocuments(QObject):
             self._chip(f"{label}  ✕", f"Remove {Path(path).name} from this chat", lambda p=path: self.detach(p))
         for p in self._offer:
             self._chip(f"+ Attach {p.name}", f"Attach {p.name} to this chat", lambda p=p: self._accept_offer(p))
-        show = self.chips.count() > 0 or self.indexing() or bool(self.status.text()) and self.h.session.busy
+        show = self.chips.count() > 0 or self.indexing() or bool(self.status.text())
         self.bar.setVisible(show)
         self.button.setText(f"Documents ({len(self.chosen()) + len(self.attached())})"
                             if self.chosen() or self.attached() else "Documents")

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 
-
 class SourcesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -5,18 +5,19 @@ answer gets the "not found" answer; Stop works while indexing and while answerin
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from support.window import close_window, gemma_settings, open_window
 
 from assistant.documents.answer import NOT_FOUND
 from assistant.documents.service import Documents
 from assistant.paths import get_paths
 from assistant.ui.documents.chat_documents import chat_collection
-from support.window import close_window, gemma_settings, open_window
 
 INDEX_TIMEOUT = 60_000
 ANSWER_TIMEOUT = 60_000
@@ -142,3 +143,58 @@ def test_collections_drop_paste_and_stop(qtbot, gemma_path: Path, embedder: Path
     stopped = w.session.messages.messages()[-1]
     assert stopped.status == "stopped" and (stopped.completion_tokens or 0) < 200
     close_window(w)
+
+
+KEY = "sk-docs-cloud-4e5f6a7b8c9d0e1f2a3b"
+
+
+def test_cloud_gets_only_the_consented_excerpts_redacted_and_never_cloud_blocks(  # type: ignore[no-untyped-def]
+        qtbot, gemma_path: Path, embedder: Path, tmp_path: Path, secret_service: None, warnings) -> None:
+    from support.documents import make_docx, make_pdf
+    from support.openai_server import OpenAIServer
+
+    from assistant import keys
+    from assistant.chat.cloud_route import key_id
+    from assistant.settings import CloudSettings
+
+    lease = make_docx(tmp_path / "lease.docx", ["Tenancy agreement", "The rent of 950 euros is paid to jane.doe@example.com "
+                                                "on the first day of each month.", "Pets need the landlord's consent."])
+    manual = make_pdf(tmp_path / "manual.pdf", scanned_page=False)
+    with Documents(get_paths()) as docs:
+        docs.add("manual", [manual], never_cloud=True)
+        docs.sync("manual")
+    with OpenAIServer(api_key=KEY) as server:
+        s = gemma_settings(gemma_path, max_tokens=8)
+        s.cloud = CloudSettings(provider="openai-compatible", model="docs-cloud", base_url=server.base_url,
+                                routing_mode="ask", redact=True)
+        keys.set_key(key_id(s.cloud), KEY)
+        w = open_window(qtbot, s)
+        d = w.documents
+        assert d.attach([lease])
+        qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+        cid = w.session.conversation_id
+
+        # "Ask <cloud>": the consent dialog shows the question and the chosen excerpts, redacted
+        assert w.session.send("How much is the rent?", "cloud")
+        qtbot.waitUntil(lambda: w.cloud.consent_dialog is not None and w.cloud.consent_dialog.isVisible(), timeout=30_000)
+        dlg = w.cloud.consent_dialog
+        assert "excerpt" in dlg.question.text() and "of your documents" in dlg.question.text()
+        shown = dlg.preview.toPlainText()
+        assert "950 euros" in shown and "lease.docx" in shown and "jane.doe@example.com" not in shown and "[email]" in shown
+        assert server.requests == []  # nothing left before consent
+        dlg.send_button.click()
+        qtbot.waitUntil(lambda: not w.session.busy and w.session._pending is None, timeout=ANSWER_TIMEOUT)
+        sent = json.dumps(server.last_body)
+        assert "950 euros" in sent and "jane.doe@example.com" not in sent and "[email]" in sent
+        answer = w.store.messages(cid)[-1]
+        assert answer.origin == "cloud" and answer.status == "complete"
+        widget = _last_answer(w)
+        assert widget.sources is not None and widget.sources.texts()[0].startswith("[1] lease.docx")
+
+        # a collection marked "never send to the cloud" blocks it, in words, before anything is chosen
+        d.choose("manual", True)
+        n = len(server.requests)
+        assert not w.session.send("What does the keeper do in a gale?", "cloud")
+        assert any("may never be sent to the cloud" in text for _title, text in warnings)
+        assert len(server.requests) == n and w.cloud.consent_dialog is dlg
+        close_window(w)
