@@ -107,11 +107,6 @@ class ChatView(QScrollArea):
             mid = idx.data(M.IdRole)
             w.set_sources(self.sources_for(mid) if mid and mid > 0 and idx.data(M.StatusRole) != "streaming" else [])
 
-    def refresh_sources(self) -> None:
-        """Show each answer's sources again (the documents were opened, or a chat reopened)."""
-        for i, w in enumerate(self._widgets):
-            self._fill(w, self._first + i)
-
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]
         align = Qt.AlignmentFlag(0)

@@ -153,7 +153,7 @@ class InferenceWorker(QObject):
     def _run(self, request: TurnRequest, rid: int) -> TurnResult:
         assert self._engine is not None and self._model is not None
         d = request.documents
-        if d is not None and request.user_text is not None:  # the turn logic is documents/turn.py's
+        if d is not None and not request.continue_answer:  # the turn logic is documents/turn.py's
             return self._documents_turn(request, d, rid)
         return run_turn(self._store, self._engine, request.conversation_id, system_prompt=request.system_prompt,
                         params=request.params, cancel=self.cancel, model_name=self._model.display_name,
@@ -162,11 +162,15 @@ class InferenceWorker(QObject):
                         continue_answer=request.continue_answer)
 
     def _documents_turn(self, request: TurnRequest, d: DocumentsTurn, rid: int) -> TurnResult:
-        assert self._engine is not None and self._model is not None and request.user_text is not None
-        before = len(self._store.messages(request.conversation_id))
+        assert self._engine is not None and self._model is not None
+        rows = self._store.messages(request.conversation_id)
+        before = len(rows)
+        resend = request.user_text is None  # Regenerate: the last question, stored already
+        question = request.user_text if request.user_text is not None else \
+            next((m.content for m in reversed(rows) if m.role == "user"), "")
         try:
             result, _ctx = run_document_turn(
-                self._store, self._engine, request.conversation_id, d.docs, d.names, request.user_text,
+                self._store, self._engine, request.conversation_id, d.docs, d.names, question, resend=resend,
                 system_prompt=request.system_prompt, params=request.params, cancel=self.cancel,
                 model_name=self._model.display_name, on_text=lambda text: self.token_received.emit(rid, text),
                 on_status=lambda text: self.status_received.emit(rid, text),
@@ -177,7 +181,8 @@ class InferenceWorker(QObject):
                 raise
             # failed before anything was stored (no embedding model, a collection gone): the
             # question stays in the chat, with the reason on its answer
-            self._store.add_message(request.conversation_id, "user", request.user_text)
+            if not resend:
+                self._store.add_message(request.conversation_id, "user", question)
             answer = self._store.begin_answer(request.conversation_id, "documents", self._model.display_name, origin="local")
             self._store.finish_answer(answer, "", "failed", error=str(exc))
             return TurnResult(answer, "", "failed", None, exc)

@@ -69,6 +69,7 @@ class ChatSession(QObject):
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
+        self._resend = False  # it is the last question again (Retry with the cloud in a chat with documents)
         self.conversation_id = 0
         self.loaded: LoadedModel | None = None
         self.loading: ModelRef | None = None
@@ -205,6 +206,10 @@ class ChatSession(QObject):
         versions.keep(self.store, rows[-1])  # the earlier answer stays, as version ‹1/2›
         self.store.delete_messages_from(self.conversation_id, rows[-1].id)
         self.messages.truncate(len(rows) - 1)
+        if target == "cloud" and self._documents() is not None:  # only the chosen excerpts, consented to
+            question = next((m.content for m in reversed(rows) if m.role == "user"), "")
+            self._ask_with_excerpts(question, resend=True)
+            return True
         self._start(None, "cloud" if target == "cloud" else "local")
         return True
 
@@ -282,7 +287,7 @@ class ChatSession(QObject):
         self._think_span = []
         self._dirty = False
         system = self.policy.turn_system_prompt(self.conversation_id, self._model_path)
-        documents = self._documents() if user_text is not None and resume is None else None
+        documents = self._documents() if resume is None else None
         if target == "cloud":
             self._request_id = self.cloud_host.run(dict(
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
@@ -403,13 +408,13 @@ class ChatSession(QObject):
             return
         self._start(text, d.target)
 
-    def _ask_with_excerpts(self, text: str) -> None:
+    def _ask_with_excerpts(self, text: str, *, resend: bool = False) -> None:
         """"Ask <cloud>" in a chat with documents: the excerpts are chosen off this thread, then
         the consent dialog shows exactly what would go (the question and those excerpts,
         redacted when redaction is on); the rest of the documents stays here."""
         turn, cid, params, cloud = self._documents(), self.conversation_id, self.params(), replace(self.settings.cloud)
         assert turn is not None
-        self._pending = text
+        self._pending, self._resend = text, resend
 
         def choose() -> DocumentContext:
             counter = cloud_engine(cloud, "preview")  # counting only: no key, no request
@@ -430,7 +435,8 @@ class ChatSession(QObject):
             return  # another chat was opened meanwhile: nothing is sent
         if ctx.mode == "none":  # nothing good enough: said here, nothing sent
             self._pending = None
-            self.store.add_message(cid, "user", text)
+            if not self._resend:
+                self.store.add_message(cid, "user", text)
             answer = self.store.begin_answer(cid, "documents", None, origin="local")
             self.store.finish_answer(answer, NOT_FOUND, "complete", duration_s=0.0)
             turn.docs.index.save_sources(answer, [])
@@ -454,9 +460,10 @@ class ChatSession(QObject):
         if self._pending is None:
             return
         text, self._pending = self._pending, None
+        resend, self._resend = self._resend, False
         target, changed = self.policy.apply_consent(self.conversation_id, consent)
         if target != "cloud":
             self._cloud_excerpts = None  # kept here: answered from the documents locally
         if changed:
             self.cloud_settings_changed.emit()
-        self._start(text, target)
+        self._start(None if resend else text, target)

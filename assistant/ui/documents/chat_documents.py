@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -73,6 +73,8 @@ class ChatDocumentsHost:
 
 
 class ChatDocuments(QObject):
+    controls_changed = Signal()  # the chips were made again: their place in the tab order
+
     def __init__(self, host: ChatDocumentsHost) -> None:
         super().__init__(host.window)
         self.h = host
@@ -219,7 +221,6 @@ class ChatDocuments(QObject):
         self._pending = []
         if not self.indexing():
             self._say("")  # another chat's note
-        self.h.chat.refresh_sources()
         self.refresh()
 
     # -- attaching files -------------------------------------------------------------------
@@ -349,6 +350,7 @@ class ChatDocuments(QObject):
             self._chip(f"+ Attach {p.name}", f"Attach {p.name} to this chat", lambda p=p: self._accept_offer(p))
         show = self.chips.count() > 0 or self.indexing() or bool(self.status.text())
         self.bar.setVisible(show)
+        self.controls_changed.emit()
         self.button.setText(f"Documents ({len(self.chosen()) + len(self.attached())})"
                             if self.chosen() or self.attached() else "Documents")
 
@@ -359,6 +361,10 @@ class ChatDocuments(QObject):
         b.setCursor(Qt.CursorShape.PointingHandCursor)
         b.clicked.connect(lambda _c=False: slot())
         self.chips.addWidget(b)
+
+    def focus_order(self) -> list[QWidget]:
+        items = (self.chips.itemAt(i) for i in range(self.chips.count()))
+        return [w for it in items if it is not None and (w := it.widget()) is not None] + [self.stop_button]
 
     def chip_texts(self) -> list[str]:
         items = (self.chips.itemAt(i) for i in range(self.chips.count()))

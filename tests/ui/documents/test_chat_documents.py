@@ -75,6 +75,12 @@ def test_attach_ask_sources_reopen_and_not_found(qtbot, gemma_path: Path, embedd
     assert "950 euros" in preview.text.toPlainText() and preview.open_button.isEnabled()
     assert preview.url().toLocalFile() == str(lease.resolve())
     preview.close()
+    n, said = len(w.store.messages(cid)), len(statuses)
+    assert w.session.regenerate()  # Regenerate asks the documents again: the same question, its sources
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=ANSWER_TIMEOUT)
+    assert len(w.store.messages(cid)) == n and statuses[said].startswith("Whole documents:")
+    assert _last_answer(w).sources.texts() == texts
+    first_answer_id = w.session.messages.messages()[-1].id
 
     _ask(qtbot, w, "What is the capital of Peru?")  # not in the file: said, not guessed
     last = w.session.messages.messages()[-1]
@@ -190,6 +196,16 @@ def test_cloud_gets_only_the_consented_excerpts_redacted_and_never_cloud_blocks(
         assert answer.origin == "cloud" and answer.status == "complete"
         widget = _last_answer(w)
         assert widget.sources is not None and widget.sources.texts()[0].startswith("[1] lease.docx")
+        # Retry with the cloud: the same question again, through the same consent, no second copy of it
+        n, asked = len(w.store.messages(cid)), len(server.requests)
+        assert w.session.regenerate("cloud")
+        qtbot.waitUntil(lambda: w.cloud.consent_dialog is not dlg and w.cloud.consent_dialog.isVisible(), timeout=30_000)
+        assert "950 euros" in w.cloud.consent_dialog.preview.toPlainText()
+        w.cloud.consent_dialog.send_button.click()
+        qtbot.waitUntil(lambda: not w.session.busy and w.session._pending is None, timeout=ANSWER_TIMEOUT)
+        assert len(server.requests) == asked + 1 and len(w.store.messages(cid)) == n
+        assert "950 euros" in json.dumps(server.last_body)
+        dlg = w.cloud.consent_dialog
 
         # a collection marked "never send to the cloud" blocks it, in words, before anything is chosen
         d.choose("manual", True)
