@@ -110,5 +110,5 @@ def _map_reduce(ctx: DocumentContext, engine: Engine, params: GenParams, cancel:
             on_status(f"Read part {done} of {total}; about {left:.0f} s left.")
 
     ctx.sources = map_notes(plan, ctx.question, ask, note_params, cancel, progress)
-    if not ctx.sources:
+    if not ctx.sources and not cancel.is_set():  # stopped: the answer says stopped, not "not found"
         ctx.mode = "none"

@@ -214,3 +214,34 @@ def test_cloud_gets_only_the_consented_excerpts_redacted_and_never_cloud_blocks(
         assert any("may never be sent to the cloud" in text for _title, text in warnings)
         assert len(server.requests) == n and w.cloud.consent_dialog is dlg
         close_window(w)
+
+
+def test_map_reduce_says_its_plan_and_progress_and_stops(qtbot, gemma_path: Path, embedder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a file larger than the window (2,048 tokens): "summarise" reads it in parts
+    text = "\n\n".join(f"Section {i}. The harbour master records ship number {i} arriving with {i * 7} barrels of "
+                       f"salted herring, {i * 3} crates of apples and a crew of {i + 4} sailors from the northern "
+                       f"islands, who paid {i * 11} silver coins in harbour dues." for i in range(1, 90))
+    log = tmp_path / "harbour.md"
+    log.write_text("# Harbour log\n\n" + text, encoding="utf-8")
+    w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8))
+    d = w.documents
+    assert d.attach([log])
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+    statuses: list[str] = []
+    w.session.documents_status.connect(statuses.append)
+    w.prompt.setPlainText("Summarise the harbour log.")
+    w.prompt.submit()
+    qtbot.waitUntil(lambda: any(s.startswith("Read part 1 of") for s in statuses), timeout=ANSWER_TIMEOUT)
+    assert statuses[0].startswith("Read in parts (map-reduce)")
+    assert "reading them in" in statuses[1] and "parts, then answering from the notes" in statuses[1]
+    assert d.status.text() == statuses[-1] and d.bar.isVisible()  # said above the box
+    t0 = time.monotonic()
+    w.stop_button.click()
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=30_000)
+    assert time.monotonic() - t0 < 15.0  # the part being read ends, no other starts
+    last = w.session.messages.messages()[-1]
+    assert last.status == "stopped" and last.content != NOT_FOUND
+    parts = int(statuses[1].split("reading them in ")[1].split()[0])
+    assert parts >= 3, statuses
+    assert not any(s.startswith(f"Read part {parts} of") for s in statuses), statuses
+    close_window(w)
