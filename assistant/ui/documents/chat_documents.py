@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.chat.store import ChatStore
-from assistant.documents.errors import CollectionError
+from assistant.documents.index import Collection
 from assistant.documents.service import Documents, documents_dir
 from assistant.errors import AssistantError
 from assistant.paths import Paths
@@ -128,6 +128,7 @@ class ChatDocuments(QObject):
         s.conversation_changed.connect(self._on_conversation_changed)
         s.documents_status.connect(self._on_turn_status)
         s.busy_changed.connect(self._on_chat_busy)
+        s.plain_answer.connect(self._forget_sources)
         host.chat.sources_for = self.sources_for
         for w in (host.prompt.viewport(), host.chat.viewport()):
             w.setAcceptDrops(True)
@@ -155,12 +156,8 @@ class ChatDocuments(QObject):
 
     def attached(self) -> list[tuple[str, str]]:
         """(path, state) of the files attached to the open chat; state: "", "indexing", "not read"."""
-        cid = self.conversation_id
-        if not cid or not self._index_exists():
-            return []
-        try:
-            col = self.docs().collection(chat_collection(cid))
-        except CollectionError:
+        col = self._own_collection(self.conversation_id)
+        if col is None:
             return []
         files = {f.path: f for f in self.docs().index.files(col.id)}
         out = []
@@ -175,14 +172,35 @@ class ChatDocuments(QObject):
         """What a question in this chat is asked of (None: no documents, an ordinary turn)."""
         names = self.h.store.documents(conversation_id) if conversation_id else []
         if self._index_exists():
-            known = {c.name for c in self.docs().index.collections(include_chats=True)}
+            known = {c.name for c in self.docs().index.collections()}
             names = [n for n in names if n in known]
-            if chat_collection(conversation_id) in known and self.attached():
-                names.append(chat_collection(conversation_id))
+            own = self._own_collection(conversation_id)
+            if own is not None and self.docs().index.roots(own.id):
+                names.append(own.name)
         return DocumentsTurn(self.docs(), names) if names else None
 
     def sources_for(self, message_id: int) -> list[dict[str, Any]]:
         return self.docs().index.sources(message_id) if self._index_exists() else []
+
+    def _forget_sources(self, message_id: int) -> None:
+        """SQLite gives a deleted row's id again: an answer not from documents has no sources."""
+        if self._index_exists() and self.docs().index.sources(message_id):
+            self.docs().index.save_sources(message_id, [])
+
+    def _own_collection(self, conversation_id: int) -> Collection | None:
+        """The chat's attached files; one older than the chat was a deleted chat's of the same
+        id (SQLite gives ids again), and goes."""
+        if not conversation_id or not self._index_exists():
+            return None
+        name = chat_collection(conversation_id)
+        rows = self.docs().index.query("SELECT created_at FROM collections WHERE name = ?", (name,))
+        conv = self.h.store.get_conversation(conversation_id)
+        if not rows or conv is None:
+            return None
+        if rows[0][0] < conv.created_at - 1.0:
+            self.docs().remove(name)
+            return None
+        return self.docs().collection(name)
 
     # -- choosing collections --------------------------------------------------------------
     def _fill_menu(self) -> None:

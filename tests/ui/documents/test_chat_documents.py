@@ -244,4 +244,23 @@ def test_map_reduce_says_its_plan_and_progress_and_stops(qtbot, gemma_path: Path
     parts = int(statuses[1].split("reading them in ")[1].split()[0])
     assert parts >= 3, statuses
     assert not any(s.startswith(f"Read part {parts} of") for s in statuses), statuses
+
+    # SQLite gives ids again: a plain answer never shows a deleted answer's sources, and a new
+    # chat never gets a deleted chat's files
+    cid = w.session.conversation_id
+    d.detach(str(log.resolve()))
+    next_answer = max(m.id for m in w.store.messages(cid)) + 2
+    d.docs().index.save_sources(next_answer, [{"n": 1, "where": "old.pdf, page 1", "snippet": "stale"}])
+    _ask(qtbot, w, "Hello")
+    shown = _last_answer(w).sources
+    assert w.session.messages.messages()[-1].id == next_answer and (shown is None or shown.texts() == [])
+    d.attach([log])
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
+    w.session.new_conversation()
+    w.store.delete_conversation(cid)
+    time.sleep(1.1)
+    again = w.store.create_conversation("Another chat")
+    assert again.id == cid
+    w.session.open_conversation(again.id)
+    assert d.chip_texts() == [] and d.documents_for(again.id) is None
     close_window(w)
