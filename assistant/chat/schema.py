@@ -148,9 +148,15 @@ def _migration_6(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX exchange_versions_anchor ON exchange_versions(conversation_id, anchor_id)")
 
 
+def _migration_7(conn: sqlite3.Connection) -> None:
+    # The document collections chosen for a chat (documents/, by name), as a JSON list;
+    # NULL: none. The chat's own attached files are a collection of their own, named there.
+    conn.execute("ALTER TABLE conversations ADD COLUMN documents TEXT NULL")
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
 )
 
 

@@ -11,6 +11,7 @@ The schema and its migrations are in schema.py.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -195,6 +196,16 @@ class ChatStore:
 
     def set_conversation_model(self, conversation_id: int, model: str | None) -> None:
         self._update_conversation(conversation_id, "model = ?", (model,), "change a conversation")
+
+    def set_documents(self, conversation_id: int, names: list[str]) -> None:
+        """The document collections chosen for this chat (remembered with it)."""
+        value = json.dumps(list(dict.fromkeys(names))) if names else None
+        self._update_conversation(conversation_id, "documents = ?", (value,), "change a conversation")
+
+    def documents(self, conversation_id: int) -> list[str]:
+        with self._read("read a conversation") as c:
+            row = c.execute("SELECT documents FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return [str(n) for n in json.loads(row[0])] if row and row[0] else []
 
     def _update_conversation(
         self, conversation_id: int, assignment: str, args: tuple[Any, ...], action: str

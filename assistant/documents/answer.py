@@ -185,6 +185,6 @@ def map_notes(plan: MapReducePlan, question: str, ask: Callable[[list[Message], 
         if text and "nothing relevant" not in text.lower():
             notes.append(p)
         plan.estimate_s = max(0.0, plan.estimate_s - (time.monotonic() - t0))
-    if progress is not None:
+    if progress is not None and not cancel.is_set():  # stopped: not "read part N of N"
         progress(len(plan.groups), len(plan.groups))
     return notes

@@ -194,6 +194,13 @@ class DocumentIndex:
         with self.write() as c:
             c.execute("INSERT OR IGNORE INTO roots(collection_id, path) VALUES (?, ?)", (collection_id, path))
 
+    def remove_root(self, collection_id: int, path: str) -> None:
+        """A root and what was indexed under it (a file attached to a chat, taken off)."""
+        with self.write() as c:
+            c.execute("DELETE FROM roots WHERE collection_id = ? AND path = ?", (collection_id, path))
+            c.execute("DELETE FROM files WHERE collection_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
+                      (collection_id, path, path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"))
+
     def roots(self, collection_id: int) -> list[str]:
         return [r[0] for r in self.query("SELECT path FROM roots WHERE collection_id = ? ORDER BY id", (collection_id,))]
 

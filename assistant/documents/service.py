@@ -116,6 +116,10 @@ class Documents:
             self.index.set_never_cloud(col.id, never_cloud)
         return self.index.collection(name)
 
+    def detach(self, name: str, path: Path) -> None:
+        """Take a file (or folder) off a collection; the file itself is not touched."""
+        self.index.remove_root(self.index.collection(name).id, str(Path(path).expanduser().resolve()))
+
     def collection(self, name: str) -> Collection:
         return self.index.collection(name)
 

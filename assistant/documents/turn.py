@@ -65,14 +65,17 @@ def run_document_turn(store: ChatStore, engine: Engine, conversation_id: int, do
                       question: str, *, system_prompt: str | None, params: GenParams, cancel: threading.Event,
                       model_name: str, on_text: Callable[[str], None] | None = None,
                       on_status: Callable[[str], None] | None = None,
-                      on_thinking: Callable[[str], None] | None = None) -> tuple[TurnResult, DocumentContext]:
+                      on_thinking: Callable[[str], None] | None = None,
+                      resend: bool = False) -> tuple[TurnResult, DocumentContext]:
+    """`resend`: `question` is the chat's last user message, stored already (Regenerate)."""
     ctx = prepare(docs, names, question, n_ctx=engine.context_length, params=params, count=engine_counter(engine))
     if on_status is not None:
         on_status(ctx.budget_note)
     if ctx.mode == "map-reduce":
         _map_reduce(ctx, engine, params, cancel, on_status)
     if ctx.mode == "none":
-        store.add_message(conversation_id, "user", question)
+        if not resend:
+            store.add_message(conversation_id, "user", question)
         answer_id = store.begin_answer(conversation_id, "documents", model_name, origin="local")
         store.finish_answer(answer_id, NOT_FOUND, "complete", duration_s=0.0)
         if on_text is not None:
@@ -80,7 +83,7 @@ def run_document_turn(store: ChatStore, engine: Engine, conversation_id: int, do
         docs.index.save_sources(answer_id, [])
         return TurnResult(answer_id, NOT_FOUND, "complete", None), ctx
     result = run_turn(store, engine, conversation_id, system_prompt=system_prompt, params=params, cancel=cancel,
-                      model_name=model_name, user_text=question, on_text=on_text, on_thinking=on_thinking,
+                      model_name=model_name, user_text=None if resend else question, on_text=on_text, on_thinking=on_thinking,
                       transform=excerpt_transform(ctx))
     if result.message_id:
         docs.index.save_sources(result.message_id, sources_payload(ctx))
@@ -107,5 +110,5 @@ def _map_reduce(ctx: DocumentContext, engine: Engine, params: GenParams, cancel:
             on_status(f"Read part {done} of {total}; about {left:.0f} s left.")
 
     ctx.sources = map_notes(plan, ctx.question, ask, note_params, cancel, progress)
-    if not ctx.sources:
+    if not ctx.sources and not cancel.is_set():  # stopped: the answer says stopped, not "not found"
         ctx.mode = "none"

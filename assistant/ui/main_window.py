@@ -46,6 +46,7 @@ from assistant.ui.common.icons import app_icon
 from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
 from assistant.ui.common.window_size import fit_to_screen
+from assistant.ui.documents.chat_documents import ChatDocuments, ChatDocumentsHost
 from assistant.ui.documents.dialog import open_documents
 from assistant.ui.library.download_host import DownloadHost
 from assistant.ui.library.model_settings_dialog import ModelSettingsDialog
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self.input_row = input_row  # the cloud controls add "Ask <cloud model>" here
         self.chat.column_changed.connect(lambda side: input_row.setContentsMargins(max(12, side - 4), 6, max(12, side - 4), 10))
         chat_box = QWidget(self)
-        cb = QVBoxLayout(chat_box)
+        cb = self._chat_layout = QVBoxLayout(chat_box)
         cb.setContentsMargins(0, 0, 0, 0)
         cb.setSpacing(0)
         cb.addWidget(self.chat, 1)
@@ -138,6 +139,9 @@ class MainWindow(QMainWindow):
             input_row=self.input_row, send_button=self.send_button, prompt=self.prompt, chat=self.chat,
             status_bar=self.statusBar(), save_settings=self._save_settings, config_dir=self.paths.config_dir,
         ))
+        self.documents = ChatDocuments(ChatDocumentsHost(  # Documents beside the box, chips, sources
+            window=self, paths=paths, session=self.session, store=store, chat=self.chat, prompt=self.prompt,
+            input_row=self.input_row, chat_layout=self._chat_layout, chat_menu=self.chat_menu, status_bar=self.statusBar()))
         self.servers = ServerControls(self, ServerHost(paths.models_dir, self), self)  # Settings → Server, Your servers
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
@@ -465,6 +469,7 @@ class MainWindow(QMainWindow):
         finally:
             # the worker thread must end even if saving failed, or Qt aborts at exit
             self.session.shutdown()
+            self.documents.shutdown()
             self.servers.shutdown()
             if self._download_host is not None:
                 self._download_host.shutdown()

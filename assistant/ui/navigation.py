@@ -1,7 +1,8 @@
 """The window's keyboard paths and narrow-window behaviour, kept out of main_window.py.
 
 - Tab order, as the window reads: New chat -> search -> chat list -> model picker -> ⚙ ->
-  Add file -> More models -> the conversation, message by message -> message box -> its buttons.
+  Add file -> More models -> the conversation, message by message -> the chat's document chips ->
+  Documents -> message box -> its buttons.
 - Focus goes back to the message box when an answer starts or ends (sending hides Send,
   editing closes the editor: Qt would move the focus to the next widget, the search box).
 - The chat list follows the arrow keys (the chat opens as the selection moves).
@@ -39,6 +40,9 @@ class Navigation(QObject):
 
         self.apply_tab_order()
         chat.widgets_added.connect(self.apply_tab_order)  # new messages join the chain in their place
+        documents = getattr(window, "documents", None)  # the chat's document chips come and go too
+        if documents is not None:
+            documents.controls_changed.connect(self.apply_tab_order)
 
         session.busy_changed.connect(self._on_busy_changed)
         # after the send or edit started (these run after the window's own slots): Send is
@@ -57,10 +61,13 @@ class Navigation(QObject):
         """Reading order: the chat list's side top to bottom, the header left to right, the
         conversation message by message, the message box and its buttons."""
         p, h = self.panel, self.header
-        row = getattr(self.window, "input_row", None)  # Ask <cloud>, Send, Stop, in the row's order
-        buttons = [row.itemAt(i).widget() for i in range(row.count())] if row is not None else [self.send_button]
+        row = getattr(self.window, "input_row", None)  # Documents, the box, Ask <cloud>, Send, Stop, in the row's order
+        items = [row.itemAt(i).widget() for i in range(row.count())] if row is not None else [self.prompt, self.send_button]
+        row_widgets = [b for b in items if b is not None]
+        documents = getattr(self.window, "documents", None)
+        chips = documents.focus_order() if documents is not None else []
         chain = [p.new_button, p.search, p.hits, p.list, h.picker, h.settings_button, h.add_button, h.library_button,
-                 self.chat, *self.chat.focus_order(), self.prompt, *[b for b in buttons if b is not None and b is not self.prompt]]
+                 self.chat, *self.chat.focus_order(), *chips, *row_widgets]
         for a, b in zip(chain, chain[1:]):
             QWidget.setTabOrder(a, b)
 

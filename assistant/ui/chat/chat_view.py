@@ -6,6 +6,8 @@ Only the newest PAGE messages get widgets when a conversation opens (a chat of
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
@@ -43,6 +45,8 @@ class ChatView(QScrollArea):
         self._dark = False
         self._stick_to_bottom = True
         self.cloud_label = ""  # "OpenAI gpt-4o" when a cloud model is set up
+        # an answer's document sources, by message id (ui/documents/chat_documents.py sets it)
+        self.sources_for: Callable[[int], list[dict[str, Any]]] | None = None
 
         self._inner = QWidget()
         self._inner.setObjectName("chatColumn")
@@ -99,6 +103,9 @@ class ChatView(QScrollArea):
                       idx.data(M.ThinkingRole), idx.data(M.ThinkingSecondsRole), cut_off=bool(idx.data(M.CutOffRole)),
                       details_name=idx.data(M.DetailsNameRole) or "")
         w.versions.set_versions(idx.data(M.VersionsRole))
+        if w.role == "assistant" and self.sources_for is not None:
+            mid = idx.data(M.IdRole)
+            w.set_sources(self.sources_for(mid) if mid and mid > 0 and idx.data(M.StatusRole) != "streaming" else [])
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]

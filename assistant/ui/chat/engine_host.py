@@ -17,6 +17,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.core.types import GenParams, ModelRef
+from assistant.documents.service import Documents
+from assistant.documents.turn import run_document_turn
 from assistant.engines.base import Engine
 from assistant.engines.shared import shared_engines
 from assistant.errors import AssistantError, EngineError
@@ -49,6 +51,13 @@ class TurnRequest:
     system_prompt: str | None
     params: GenParams
     continue_answer: bool = False  # write on from the last answer (cut off while thinking)
+    documents: DocumentsTurn | None = None  # a question about the chat's documents
+
+
+@dataclass(frozen=True)
+class DocumentsTurn:
+    docs: Documents
+    names: list[str]  # the collections it is asked of
 
 
 class InferenceWorker(QObject):
@@ -61,6 +70,7 @@ class InferenceWorker(QObject):
     token_received = Signal(int, str)  # request id, text
     thinking_received = Signal(int, str)  # request id, thinking text
     turn_finished = Signal(int, object)  # request id, TurnResult
+    status_received = Signal(int, str)  # request id, a line on how a documents question is read
     engine_exited = Signal(str)  # the engine's process ended while idle: how, in words
 
     def __init__(self, store: ChatStore) -> None:
@@ -132,25 +142,50 @@ class InferenceWorker(QObject):
             return
         rid = request.request_id
         try:
-            result = run_turn(
-                self._store,
-                self._engine,
-                request.conversation_id,
-                system_prompt=request.system_prompt,
-                params=request.params,
-                cancel=self.cancel,
-                model_name=self._model.display_name,
-                user_text=request.user_text,
-                on_text=lambda text: self.token_received.emit(rid, text),
-                on_thinking=lambda text: self.thinking_received.emit(rid, text),
-                continue_answer=request.continue_answer,
-            )
+            result = self._run(request, rid)
         except AssistantError as exc:  # storage failed before the answer row existed
             result = TurnResult(0, "", "failed", None, exc)
         except Exception as exc:
             log.exception("generation failed")
             result = TurnResult(0, "", "failed", None, EngineError(f"Generation failed: {exc}", "See the log for details."))
         self.turn_finished.emit(rid, result)
+
+    def _run(self, request: TurnRequest, rid: int) -> TurnResult:
+        assert self._engine is not None and self._model is not None
+        d = request.documents
+        if d is not None and not request.continue_answer:  # the turn logic is documents/turn.py's
+            return self._documents_turn(request, d, rid)
+        return run_turn(self._store, self._engine, request.conversation_id, system_prompt=request.system_prompt,
+                        params=request.params, cancel=self.cancel, model_name=self._model.display_name,
+                        user_text=request.user_text, on_text=lambda text: self.token_received.emit(rid, text),
+                        on_thinking=lambda text: self.thinking_received.emit(rid, text),
+                        continue_answer=request.continue_answer)
+
+    def _documents_turn(self, request: TurnRequest, d: DocumentsTurn, rid: int) -> TurnResult:
+        assert self._engine is not None and self._model is not None
+        rows = self._store.messages(request.conversation_id)
+        before = len(rows)
+        resend = request.user_text is None  # Regenerate: the last question, stored already
+        question = request.user_text if request.user_text is not None else \
+            next((m.content for m in reversed(rows) if m.role == "user"), "")
+        try:
+            result, _ctx = run_document_turn(
+                self._store, self._engine, request.conversation_id, d.docs, d.names, question, resend=resend,
+                system_prompt=request.system_prompt, params=request.params, cancel=self.cancel,
+                model_name=self._model.display_name, on_text=lambda text: self.token_received.emit(rid, text),
+                on_status=lambda text: self.status_received.emit(rid, text),
+                on_thinking=lambda text: self.thinking_received.emit(rid, text))
+            return result
+        except AssistantError as exc:
+            if len(self._store.messages(request.conversation_id)) != before:
+                raise
+            # failed before anything was stored (no embedding model, a collection gone): the
+            # question stays in the chat, with the reason on its answer
+            if not resend:
+                self._store.add_message(request.conversation_id, "user", question)
+            answer = self._store.begin_answer(request.conversation_id, "documents", self._model.display_name, origin="local")
+            self._store.finish_answer(answer, "", "failed", error=str(exc))
+            return TurnResult(answer, "", "failed", None, exc)
 
 
 class EngineHost(ThreadHost):
@@ -176,9 +211,10 @@ class EngineHost(ThreadHost):
         return self.worker.cancel_load()  # direct: the worker's thread is inside the load
 
     def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
-            continue_answer: bool = False) -> int:
+            continue_answer: bool = False, documents: DocumentsTurn | None = None) -> int:
         rid = self.next_request()
-        self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer))
+        self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer,
+                                             documents))
         return rid
 
     def _before_quit(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
@@ -12,6 +14,7 @@ SHORT_PLACEHOLDER = "Message the assistant"  # a narrow box: the keys are in the
 
 class PromptEdit(QPlainTextEdit):
     prompt_submitted = Signal(str)
+    paths_pasted = Signal(list)  # the pasted text named files (str paths): offered as attachments
 
     MAX_LINES = 8
 
@@ -41,6 +44,17 @@ class PromptEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
+        super().insertFromMimeData(source)
+        if source.hasUrls():
+            paths = [u.toLocalFile() for u in source.urls() if u.isLocalFile()]
+        else:
+            lines = [ln.strip().strip('"\'') for ln in source.text().splitlines() if ln.strip()]
+            paths = [str(Path(ln).expanduser()) for ln in lines[:20] if len(ln) < 4096]
+        paths = [p for p in paths if _is_file(p)]
+        if paths:
+            self.paths_pasted.emit(paths)
+
     def submit(self) -> None:
         text = self.toPlainText()
         if text.strip():
@@ -63,3 +77,10 @@ class PromptEdit(QPlainTextEdit):
     def minimumSizeHint(self) -> QSize:
         # room for a few words: the buttons beside it elide before it gets narrower
         return QSize(max(100, self.fontMetrics().averageCharWidth() * 22), self._height())
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_absolute() and Path(path).is_file()
+    except (OSError, ValueError):
+        return False

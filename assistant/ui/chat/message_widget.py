@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
@@ -20,6 +22,7 @@ from assistant.ui.chat.version_bar import VersionBar
 from assistant.ui.common.elided import ElidedButton, ElidedLabel
 from assistant.ui.common.flow_layout import flow_box
 from assistant.ui.common.markdown_view import MarkdownView
+from assistant.ui.documents.sources_view import SourcesView
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
 
@@ -93,6 +96,7 @@ class MessageWidget(QFrame):
             flow.addWidget(b)
         actions.addWidget(self._buttons_box, 0)
 
+        self.sources: SourcesView | None = None  # an answer from documents: [1], [2] under it
         self._editor: QPlainTextEdit | None = None
         self._editor_buttons: list[QPushButton] = []
         self._editor_box = QWidget(self)
@@ -105,6 +109,7 @@ class MessageWidget(QFrame):
         lay.addWidget(self.thinking)
         lay.addWidget(self.body)
         lay.addWidget(self._editor_box)
+        self._sources_at = lay.count()
         lay.addWidget(self._error)
         lay.addLayout(self._details_row)
         lay.addLayout(actions)
@@ -164,6 +169,14 @@ class MessageWidget(QFrame):
         self._copy.setEnabled(done)
         self._edit.setEnabled(done)
 
+    def set_sources(self, sources: list[dict[str, Any]]) -> None:
+        if self.sources is None and sources:
+            self.sources = SourcesView(self)
+            self.layout().insertWidget(self._sources_at, self.sources)  # type: ignore[attr-defined]
+            self.controls_added.emit()
+        if self.sources is not None:
+            self.sources.set_sources(sources)
+
     def set_streaming_text(self, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
         self.thinking.set_thinking(thinking, streaming=not text, seconds=thinking_s)
         self.body.setVisible(bool(text) or not thinking)
@@ -196,7 +209,8 @@ class MessageWidget(QFrame):
     def focus_order(self) -> list[QWidget]:
         """Its controls as they read: thinking, text (or the editor), versions, then the actions."""
         editor = [self._editor, *self._editor_buttons] if self._editor is not None else []
-        return [self.thinking.toggle, self.body, *editor, self.versions.prev_button, self.versions.next_button,
+        sources = self.sources.buttons if self.sources is not None else []
+        return [self.thinking.toggle, self.body, *editor, *sources, self.versions.prev_button, self.versions.next_button,
                 self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local]
 
     # -- editing ---------------------------------------------------------------------

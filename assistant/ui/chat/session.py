@@ -10,18 +10,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from assistant.chat import cloud_route, exchanges, versions
-from assistant.chat.dispatch import SendPolicy
+from assistant.chat.dispatch import ConsentRequest, SendPolicy, cloud_engine
 from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
 from assistant.chat.turn import TurnResult
 from assistant.core.types import GenParams, Message, ModelRef
+from assistant.documents.answer import NOT_FOUND, DocumentContext, excerpt_transform, sources_payload
+from assistant.documents.turn import check_cloud_allowed, engine_counter, prepare
 from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
-from assistant.ui.chat.engine_host import EngineHost, LoadedModel, LoadRequest
+from assistant.ui.chat.engine_host import DocumentsTurn, EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.cloud.worker import CloudHost
 from assistant.ui.common.jobs import run_job
@@ -50,6 +53,8 @@ class ChatSession(QObject):
     notice = Signal(str)  # a passing note for the status bar
     cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
     engine_exited = Signal(str)  # the model's process ended while idle; the next send loads it again
+    plain_answer = Signal(int)  # an answer not from documents was stored (its message id)
+    documents_status = Signal(str)  # how a question about documents is read (budget, map-reduce progress)
 
     def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,7 +64,14 @@ class ChatSession(QObject):
         self.cloud_host = CloudHost(store, self)
         self.policy = SendPolicy(store, settings)
         self.config_dir = None  # Path of the user's price-table copy; set by the window
+        # the chat's documents (ui/documents/chat_documents.py): a question in a chat with
+        # documents is answered from them, by documents/turn.py on the engine's thread
+        self.documents_for: Callable[[int], DocumentsTurn | None] | None = None
+        self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
+        self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
+        self._documents_request = False  # the running turn is asked of documents
+        self._resend = False  # it is the last question again (Retry with the cloud in a chat with documents)
         self.conversation_id = 0
         self.loaded: LoadedModel | None = None
         self.loading: ModelRef | None = None
@@ -77,6 +89,7 @@ class ChatSession(QObject):
         w.thinking_received.connect(self._on_thinking_received)
         self.cloud_host.worker.thinking_received.connect(self._on_thinking_received)
         w.turn_finished.connect(self._on_turn_finished)
+        w.status_received.connect(self._on_status_received)
         w.load_started.connect(self._on_load_started)
         w.loaded.connect(self._on_loaded)
         w.load_failed.connect(self._on_load_failed)
@@ -195,6 +208,10 @@ class ChatSession(QObject):
         versions.keep(self.store, rows[-1])  # the earlier answer stays, as version ‹1/2›
         self.store.delete_messages_from(self.conversation_id, rows[-1].id)
         self.messages.truncate(len(rows) - 1)
+        if target == "cloud" and self._documents() is not None:  # only the chosen excerpts, consented to
+            question = next((m.content for m in reversed(rows) if m.role == "user"), "")
+            self._ask_with_excerpts(question, resend=True)
+            return True
         self._start(None, "cloud" if target == "cloud" else "local")
         return True
 
@@ -262,6 +279,7 @@ class ChatSession(QObject):
         placeholder = self._placeholder("assistant", "", "streaming")
         if resume is not None:
             placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)
+        excerpts, self._cloud_excerpts = (self._cloud_excerpts, None) if target == "cloud" else (None, None)
         if target == "cloud":
             c = self.settings.cloud
             placeholder = replace(placeholder, engine="cloud", model=c.model, origin="cloud", provider=c.provider)
@@ -271,15 +289,26 @@ class ChatSession(QObject):
         self._think_span = []
         self._dirty = False
         system = self.policy.turn_system_prompt(self.conversation_id, self._model_path)
+        documents = self._documents() if resume is None else None
         if target == "cloud":
             self._request_id = self.cloud_host.run(dict(
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
-                params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir))
+                params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir,
+                excerpts=excerpt_transform(excerpts[1]) if excerpts else None))
         else:
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
-                                             continue_answer=resume is not None)
+                                             continue_answer=resume is not None, documents=documents)
+        self._sources_for = (self._request_id, excerpts)
+        self._documents_request = documents is not None or excerpts is not None
         self._timer.start()
         self.busy_changed.emit(True)
+
+    def _documents(self) -> DocumentsTurn | None:
+        return self.documents_for(self.conversation_id) if self.documents_for and self.conversation_id else None
+
+    def _on_status_received(self, request_id: int, text: str) -> None:
+        if request_id == self._request_id:
+            self.documents_status.emit(text)
 
     def _on_token_received(self, request_id: int, text: str) -> None:
         if request_id == self._request_id:
@@ -308,6 +337,11 @@ class ChatSession(QObject):
         self._timer.stop()
         self._request_id = 0
         self._stream_row = -1
+        sent = self._sources_for[1] if self._sources_for and self._sources_for[0] == request_id else None
+        if sent is not None and result.message_id:  # a cloud answer from excerpts: its sources, as a local one's
+            sent[0].docs.index.save_sources(result.message_id, sources_payload(sent[1]))
+        elif result.message_id and not self._documents_request:
+            self.plain_answer.emit(result.message_id)  # its id may be a deleted answer's: not that one's sources
         conv_id = self.conversation_id
         if conv_id:
             # the stored rows carry ids, usage and status: the placeholders become them
@@ -350,6 +384,9 @@ class ChatSession(QObject):
     def _cloud_allowed(self) -> bool:
         """The checks an explicit cloud request must pass; a refusal is said in plain words."""
         try:
+            turn = self._documents()
+            if turn is not None:  # a collection marked "never send to the cloud" blocks it
+                check_cloud_allowed(turn.docs, turn.names)
             self.policy.check_cloud_allowed(self.conversation_id)
         except AssistantError as exc:
             self.error_occurred.emit(str(exc))
@@ -357,8 +394,14 @@ class ChatSession(QObject):
         return True
 
     def _route(self, text: str, target: str | None) -> None:
+        if target == "cloud" and self._documents() is not None:
+            self._ask_with_excerpts(text)
+            return
         if target == "cloud":
             self._start(text, "cloud")
+            return
+        if self._documents() is not None:  # asked of the chat's documents: on this computer
+            self._start(text, "local")
             return
         local = LocalModelInfo(self.loaded.model.display_name, None, self.loaded.context_length) if self.loaded else None
         d = self.policy.decide(text, self.conversation_id, local=local, model_path=self._model_path)
@@ -370,6 +413,49 @@ class ChatSession(QObject):
             return
         self._start(text, d.target)
 
+    def _ask_with_excerpts(self, text: str, *, resend: bool = False) -> None:
+        """"Ask <cloud>" in a chat with documents: the excerpts are chosen off this thread, then
+        the consent dialog shows exactly what would go (the question and those excerpts,
+        redacted when redaction is on); the rest of the documents stays here."""
+        turn, cid, params, cloud = self._documents(), self.conversation_id, self.params(), replace(self.settings.cloud)
+        assert turn is not None
+        self._pending, self._resend = text, resend
+
+        def choose() -> DocumentContext:
+            counter = cloud_engine(cloud, "preview")  # counting only: no key, no request
+            return prepare(turn.docs, turn.names, text, n_ctx=counter.context_length, params=params,
+                           count=engine_counter(counter))
+
+        def failed(exc: BaseException) -> None:
+            self._pending = None
+            if cid == self.conversation_id:
+                self.messages.sync(self.store.messages(cid))
+            self.error_occurred.emit(str(exc))
+
+        self.documents_status.emit("Choosing the excerpts that would be sent…")
+        self._excerpts_job = run_job(choose, lambda ctx: self._excerpts_chosen(text, cid, turn, ctx), failed)
+
+    def _excerpts_chosen(self, text: str, cid: int, turn: DocumentsTurn, ctx: DocumentContext) -> None:
+        if cid != self.conversation_id or self._pending != text:
+            return  # another chat was opened meanwhile: nothing is sent
+        if ctx.mode == "none":  # nothing good enough: said here, nothing sent
+            self._pending = None
+            if not self._resend:
+                self.store.add_message(cid, "user", text)
+            answer = self.store.begin_answer(cid, "documents", None, origin="local")
+            self.store.finish_answer(answer, NOT_FOUND, "complete", duration_s=0.0)
+            turn.docs.index.save_sources(answer, [])
+            self.messages.sync(self.store.messages(cid))
+            self.conversations_changed.emit()
+            return
+        self._cloud_excerpts = (turn, ctx)
+        n = len(ctx.sources)
+        self.consent_requested.emit(ConsentRequest(
+            f"Send your question and {n} excerpt{'s' if n != 1 else ''} of your documents to "
+            f"{cloud_route.cloud_label(self.settings.cloud)}?",
+            "Only the excerpts below leave this computer; the rest of your documents stays here.",
+            self.policy.outgoing_preview(text, cid, self._model_path, excerpt_transform(ctx)), self.settings.cloud.redact))
+
     def outgoing_preview(self, text: str | None) -> list[Message]:
         """Exactly the messages a cloud request for `text` would carry (after redaction)."""
         return self.policy.outgoing_preview(text, self.conversation_id, self._model_path)
@@ -379,7 +465,10 @@ class ChatSession(QObject):
         if self._pending is None:
             return
         text, self._pending = self._pending, None
+        resend, self._resend = self._resend, False
         target, changed = self.policy.apply_consent(self.conversation_id, consent)
+        if target != "cloud":
+            self._cloud_excerpts = None  # kept here: answered from the documents locally
         if changed:
             self.cloud_settings_changed.emit()
-        self._start(text, target)
+        self._start(None if resend else text, target)

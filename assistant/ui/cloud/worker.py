@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -20,7 +20,7 @@ from assistant import keys
 from assistant.chat.cloud_route import key_id
 from assistant.chat.dispatch import KEY_TIMEOUT_S, cloud_engine, run_cloud_turn
 from assistant.chat.store import ChatStore
-from assistant.core.types import GenParams
+from assistant.core.types import GenParams, Message
 from assistant.errors import AssistantError
 from assistant.settings import CloudSettings
 from assistant.ui.common.thread_host import ThreadHost
@@ -37,6 +37,7 @@ class CloudTurnRequest:
     params: GenParams
     cloud: CloudSettings
     config_dir: Path | None
+    excerpts: Callable[[list[Message]], list[Message]] | None = None  # a documents question's, consented to
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class CloudWorker(QObject):
             self._store, req.cloud, req.conversation_id, user_text=req.user_text, system_prompt=req.system_prompt,
             params=req.params, cancel=self.cancel, on_text=lambda text: self.token_received.emit(req.request_id, text),
             config_dir=req.config_dir, on_thinking=lambda text: self.thinking_received.emit(req.request_id, text),
+            excerpts=req.excerpts,
         )
         self.turn_finished.emit(req.request_id, result)
 

