@@ -157,7 +157,7 @@ class CloudSettingsPage(QWidget):
         redact_help.setWordWrap(True)  # a check box does not wrap: its text stays short
         self.redact_check.setAccessibleDescription(redact_help.text())
         form.addRow("", redact_help)
-        form.addRow("&Send to the cloud:", self._build_send_level())
+        form.addRow("Se&nd to the cloud:", self._build_send_level())
         return box
 
     def _build_send_level(self) -> QWidget:
@@ -182,6 +182,7 @@ class CloudSettingsPage(QWidget):
         self.send_level_label.setWordWrap(True)
         self.send_level_label.setAccessibleName("Precision and recall at this level")
         v.addWidget(self.send_level_label)
+        w.setFocusProxy(self.send_slider)  # the row's Alt+N lands on the slider
         return w
 
     def _on_send_level_changed(self, level: int) -> None:

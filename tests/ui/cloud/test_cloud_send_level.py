@@ -58,3 +58,19 @@ def test_slider_is_off_without_a_provider(page) -> None:  # type: ignore[no-unty
     p.load(Settings())
     assert p.send_slider.value() == 0 and not p.send_slider.isEnabled()
     assert p.send_level_label.text().startswith("Balanced")
+
+
+
+def test_its_mnemonic_is_its_own_and_lands_on_the_slider(page, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    dlg, p = page
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    label = next(lb for lb in p.findChildren(QLabel) if lb.text() == "Se&nd to the cloud:")
+    texts = [lb.text() for lb in p.findChildren(QLabel)] + [b.text() for b in p.findChildren(QAbstractButton)]
+    keys = [t[t.index("&") + 1].lower() for t in texts if "&" in t]
+    assert keys.count("n") == 1  # no other Alt+N on the page
+    assert label.buddy().focusProxy() is p.send_slider  # Alt+N focuses the buddy: the slider
+    assert p.send_slider.focusPolicy() & Qt.FocusPolicy.TabFocus
