@@ -1,0 +1,96 @@
+"""The first use of Documents offers the default embedding model (pytest-qt, offscreen): the
+dialog shows "Download bge-small-en-v1.5 (about N MB)", Cancel stops a download and keeps
+nothing, the download (the real MiniLM GGUF served by the tests' local Hub under the
+catalog's repo and file name) lands in the documents' models folder and the indexing that
+waited for it then runs; Offline mode says so and connects nowhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.hub_server import LocalHub
+
+from assistant import network
+from assistant.core.units import format_bytes
+from assistant.documents.service import Documents, embedding_models_dir
+from assistant.library.catalog import default_embedding_model
+from assistant.paths import get_paths
+from assistant.ui.documents.dialog import DocumentsDialog
+from assistant.ui.documents.model_offer import OFFLINE_TEXT
+
+WAIT = 60_000
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    from support.minilm_gguf import gguf_path
+
+    return gguf_path()
+
+
+@pytest.fixture
+def hub() -> Iterator[LocalHub]:
+    with LocalHub() as h:
+        yield h
+
+
+@pytest.fixture
+def dialog(qtbot, hub: LocalHub) -> Iterator[DocumentsDialog]:  # type: ignore[no-untyped-def]
+    d = DocumentsDialog(Documents(get_paths().ensure()), endpoint=lambda: hub.url)
+    qtbot.addWidget(d)
+    d.show()
+    yield d
+    d.done(0)
+    d.docs.close()
+
+
+def test_offline_the_offer_says_so_and_connects_nowhere(qtbot, dialog: DocumentsDialog, hub: LocalHub) -> None:  # type: ignore[no-untyped-def]
+    network.set_offline(True)
+    before = len(network.entries())
+    offer = dialog.model_offer
+    assert offer.isVisible()  # no model yet: the first use offers one
+    offer.download_button.click()
+    assert offer.text.text() == OFFLINE_TEXT and dialog.status.text() == OFFLINE_TEXT
+    assert offer.host is None and not offer.busy()  # no queue, no thread, no connection
+    assert len(network.entries()) == before and not hub.requests
+
+
+def test_the_offer_downloads_then_the_waiting_indexing_runs(qtbot, dialog: DocumentsDialog, hub: LocalHub,
+                                                             minilm_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    entry = default_embedding_model()
+    assert entry is not None
+    filename = entry.default_file().filenames[0]
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Orchard\n\nThe pear trees are pruned in February, before the buds open.\n", encoding="utf-8")
+    folder = embedding_models_dir(get_paths())
+    hub.add_repo(entry.gguf_repo, {filename: minilm_path}, tags=["gguf"], license="mit")
+    offer = dialog.model_offer
+    assert offer.isVisible()
+    assert offer.download_button.text() == f"Download bge-small-en-v1.5 (about {format_bytes(entry.default_file().size_bytes)})"
+    dialog.add_collection("notes", [notes], ask=False)  # indexing needs the model: it waits for it
+    assert dialog.job is None and "embedding model is needed" in dialog.status.text()
+
+    hub.throttle_bps = 4_000_000  # slow enough to cancel
+    offer.download_button.click()
+    assert offer.cancel_button.isVisible() and offer.progress.isVisible()
+    qtbot.waitUntil(lambda: offer.progress.value() > 0, timeout=WAIT)
+    offer.cancel_button.click()
+    qtbot.waitUntil(lambda: not offer.busy(), timeout=WAIT)
+    assert "cancelled" in offer.text.text() and offer.download_button.isVisible()
+    assert not list(folder.rglob("*.gguf")) and not list(folder.rglob("*.part"))
+    assert dialog.job is None
+
+    hub.throttle_bps = None
+    offer.download_button.click()
+    qtbot.waitUntil(lambda: dialog.job is not None, timeout=WAIT)  # the model came, the indexing started
+    qtbot.waitUntil(lambda: not dialog.job.isRunning() and dialog.stop_button.isEnabled() is False, timeout=WAIT)
+    assert not offer.isVisible()
+    [installed] = folder.rglob("*.gguf")
+    assert installed.name == filename and installed.read_bytes() == minilm_path.read_bytes()
+    [row] = dialog.collections.rows()
+    assert row.name == "notes" and row.indexed == 1 and row.chunks >= 1
+    dialog.query.setText("When are the pears pruned?")
+    dialog._on_search()
+    qtbot.waitUntil(lambda: dialog.passages.rowCount() > 0, timeout=WAIT)
