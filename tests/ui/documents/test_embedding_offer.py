@@ -94,3 +94,30 @@ def test_the_offer_downloads_then_the_waiting_indexing_runs(qtbot, dialog: Docum
     dialog.query.setText("When are the pears pruned?")
     dialog._on_search()
     qtbot.waitUntil(lambda: dialog.passages.rowCount() > 0, timeout=WAIT)
+
+
+def test_attaching_a_file_in_a_chat_offers_the_model_then_indexes(qtbot, hub: LocalHub, gemma_path: Path,
+                                                                  minilm_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from support.window import close_window, gemma_settings, open_window
+
+    entry = default_embedding_model()
+    assert entry is not None
+    hub.add_repo(entry.gguf_repo, {entry.default_file().filenames[0]: minilm_path}, tags=["gguf"], license="mit")
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Orchard\n\nThe pear trees are pruned in February.\n", encoding="utf-8")
+    w = open_window(qtbot, gemma_settings(gemma_path))
+    w.hub_endpoint = hub.url
+    try:
+        d = w.documents
+        assert not d.model_offer.isVisible()  # nothing is offered before documents are used
+        assert d.attach([notes])
+        assert d.job is None and d.model_offer.isVisible() and d.bar.isVisible()
+        assert "once an embedding model is installed" in d.status.text()
+        d.model_offer.download_button.click()
+        qtbot.waitUntil(lambda: d.job is not None, timeout=WAIT)  # downloaded: the waiting indexing started
+        qtbot.waitUntil(lambda: not d.indexing(), timeout=WAIT)
+        assert not d.model_offer.isVisible()
+        assert d.chip_texts() == ["notes.md  ✕"]  # indexed: no "(indexing)"
+        assert [p.name for p in embedding_models_dir(get_paths()).rglob("*.gguf")] == [entry.default_file().filenames[0]]
+    finally:
+        close_window(w)
