@@ -78,8 +78,8 @@ class Documents:
             if not p.is_file():
                 raise EmbeddingModelMissingError(
                     f"The embedding model {p.name} is missing ({p}).",
-                    "It was moved or deleted. Download it again (Documents → Embedding model, or "
-                    "`assistant docs model PATH`); your collections are kept and are embedded again.")
+                    f"It was moved or deleted. Download the default{default_model_words()} in Documents, or choose "
+                    "one with `assistant docs model PATH`; your collections are kept and are embedded again.")
             return p
         folder = embedding_models_dir(self.paths)
         found = sorted(folder.rglob("*.gguf")) if folder.is_dir() else []

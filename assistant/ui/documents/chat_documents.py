@@ -311,7 +311,8 @@ class ChatDocuments(QObject):
         self._say("Indexing the attached files… (starting the embedding model)")
         self.job.start()
 
-    def _on_model_ready(self, _path: Path) -> None:
+    def _on_model_ready(self, path: Path) -> None:
+        self.docs().set_embedding_model(path)  # also when a chosen model had gone missing
         name, self._waiting_for_model = self._waiting_for_model, None
         if name is not None:
             self.start_index(name)

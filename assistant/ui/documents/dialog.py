@@ -174,7 +174,8 @@ class DocumentsDialog(QDialog):
         self.status.setText("An embedding model is needed first: download it above.")
         return False
 
-    def _on_model_ready(self, _path: Path) -> None:
+    def _on_model_ready(self, path: Path) -> None:
+        self.docs.set_embedding_model(path)  # also when a chosen model had gone missing
         then, self._after_model = self._after_model, None
         self.status.setText("The embedding model is installed.")
         if then is not None:

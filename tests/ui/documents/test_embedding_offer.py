@@ -121,3 +121,30 @@ def test_attaching_a_file_in_a_chat_offers_the_model_then_indexes(qtbot, hub: Lo
         assert [p.name for p in embedding_models_dir(get_paths()).rglob("*.gguf")] == [entry.default_file().filenames[0]]
     finally:
         close_window(w)
+
+
+def test_a_chosen_model_that_went_missing_is_replaced_by_the_download(qtbot, hub: LocalHub, minilm_path: Path,
+                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    entry = default_embedding_model()
+    assert entry is not None
+    hub.add_repo(entry.gguf_repo, {entry.default_file().filenames[0]: minilm_path}, tags=["gguf"], license="mit")
+    gone = tmp_path / "old-embedder.gguf"
+    shutil.copyfile(minilm_path, gone)
+    paths = get_paths().ensure()
+    with Documents(paths) as docs:
+        docs.set_embedding_model(gone)
+    gone.unlink()
+    d = DocumentsDialog(Documents(paths), endpoint=lambda: hub.url)
+    qtbot.addWidget(d)
+    d.show()
+    try:
+        assert d.model_offer.isVisible()
+        d.model_offer.download_button.click()
+        qtbot.waitUntil(lambda: not d.model_offer.busy(), timeout=WAIT)
+        [installed] = embedding_models_dir(paths).rglob("*.gguf")
+        assert d.docs.embedding_model_path() == installed.resolve()  # chosen now: the old one is not asked for
+    finally:
+        d.done(0)
+        d.docs.close()
