@@ -119,6 +119,10 @@ def test_attaching_a_file_in_a_chat_offers_the_model_then_indexes(qtbot, hub: Lo
         assert not d.model_offer.isVisible()
         assert d.chip_texts() == ["notes.md  ✕"]  # indexed: no "(indexing)"
         assert [p.name for p in embedding_models_dir(get_paths()).rglob("*.gguf")] == [entry.default_file().filenames[0]]
+        w.rescan_models()  # the chat's model picker never offers it
+        qtbot.waitUntil(lambda: w._scan is None, timeout=WAIT)
+        items = [w.header.picker.itemText(i) for i in range(w.header.picker.count())]
+        assert items and not any("bge" in t.lower() for t in items)
     finally:
         close_window(w)
 
