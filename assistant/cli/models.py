@@ -82,7 +82,7 @@ def run_models(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 def run_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     from assistant import hardware
     from assistant.cli.models_pull import refuse_offline
-    from assistant.library.catalog import load_catalog, offered
+    from assistant.library.catalog import embedding_models, load_catalog, offered
     from assistant.library.fit import estimate_fit
     from assistant.library.speed import load_calibration
 
@@ -99,6 +99,13 @@ def run_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
         f = e.default_file()
         fit = estimate_fit(e, f, hw, settings.context_length, calibration=cal)
         rows.append(_row("catalog", e.id, f.quant, f.size_bytes, e.license_name, e.restrictions, fit))
+    for e in offered(embedding_models()):  # listed, never as a chat model: for Documents
+        text = " ".join((e.id, e.name, e.family, e.summary, *e.strengths, "embedding")).lower()
+        if query and not all(w in text for w in query.split()):
+            continue
+        f = e.default_file()
+        rows.append({**_row("catalog", e.id, f.quant, f.size_bytes, e.license_name, e.restrictions, None),
+                     "kind": "embedding", "fit": "for Documents"})
     if not args.catalog:
         rows += _hub_rows(query, args.limit, settings, hw, cal)
     if args.json:
@@ -116,7 +123,7 @@ def run_search(args: argparse.Namespace, paths: Paths, settings: Settings) -> in
 def _row(source: str, name: str, quant: str | None, size: int, lic: str, restrictions: tuple[str, ...],
          fit: Any) -> dict[str, Any]:
     speed = fit.speed.tokens_per_s if fit is not None and fit.speed is not None else None
-    return {"source": source, "name": name, "quant": quant, "size_bytes": size, "license": lic,
+    return {"source": source, "name": name, "kind": "chat", "quant": quant, "size_bytes": size, "license": lic,
             "restrictions": list(restrictions), "fit": fit.label_with_speed if fit is not None else "?",
             "fits": fit.fits if fit is not None else None,
             "tokens_per_s": round(speed, 1) if speed else None}
@@ -146,10 +153,26 @@ def _hub_rows(query: str, limit: int, settings: Settings, hw: Any, cal: Any) -> 
 # ---------------------------------------------------------------- list and rm
 
 def _installed(paths: Paths, settings: Settings) -> list[Any]:
+    """Chat models, then the documents' embedding models (kind "embedding", a folder of their own)."""
+    from assistant.documents.service import embedding_models_dir
     from assistant.library.installed import list_installed
     from assistant.library.usage import load_usage, usage_path
 
-    return list_installed(paths.models_dir, settings.extra_models, load_usage(usage_path(paths.data_dir)))
+    usage = load_usage(usage_path(paths.data_dir))
+    return list_installed(paths.models_dir, settings.extra_models, usage) + \
+        list_installed(embedding_models_dir(paths), (), usage)
+
+
+def _kind(m: Any, paths: Paths) -> str:
+    from assistant.documents.service import embedding_models_dir
+
+    return "embedding" if m.path.absolute().is_relative_to(embedding_models_dir(paths).absolute()) else "chat"
+
+
+def _root(m: Any, paths: Paths) -> Any:
+    from assistant.documents.service import embedding_models_dir
+
+    return embedding_models_dir(paths) if _kind(m, paths) == "embedding" else paths.models_dir
 
 
 def _origin(m: Any) -> str:
@@ -165,7 +188,8 @@ def run_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 
     models = _installed(paths, settings)
     if args.json:
-        print_json([{"name": m.name, "path": str(m.path), "format": m.format, "size_bytes": m.size_bytes,
+        print_json([{"name": m.name, "kind": _kind(m, paths), "path": str(m.path), "format": m.format,
+                     "size_bytes": m.size_bytes,
                      "quant": m.quant, "license": m.license, "repo": m.repo_id, "catalog_id": m.catalog_id,
                      "origin": _origin(m), "last_used": m.last_used.isoformat() if m.last_used else None}
                     for m in models])
@@ -174,9 +198,11 @@ def run_list(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         print(f"No model is installed in {paths.models_dir}. Get one with `assistant models pull NAME`.",
               file=sys.stderr)
         return 0
-    print_table(("NAME", "SIZE", "QUANT", "LICENCE", "LAST USED", "FROM"),
-                [(m.name, format_bytes(m.size_bytes), m.quant or "?", m.license or "?",
+    print_table(("NAME", "KIND", "SIZE", "QUANT", "LICENCE", "LAST USED", "FROM"),
+                [(m.name, _kind(m, paths), format_bytes(m.size_bytes), m.quant or "?", m.license or "?",
                   describe_last_used(m.last_used), _origin(m)) for m in models])
+    if any(_kind(m, paths) == "embedding" for m in models):
+        print("Embedding models are for Documents: chat does not use them.", file=sys.stderr)
     return 0
 
 
@@ -196,8 +222,9 @@ def run_rm(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     from assistant.library.usage import forget, usage_path
 
     m = find_installed(args.name, paths, settings)
-    confirm(f"Delete {m.name} ({format_bytes(freed_bytes(m))}, {m.path})?", yes=args.yes, what="the deletion")
-    freed = delete_model(m, paths.models_dir)
+    note = " Documents need an embedding model to be searched by meaning." if _kind(m, paths) == "embedding" else ""
+    confirm(f"Delete {m.name} ({format_bytes(freed_bytes(m))}, {m.path})?{note}", yes=args.yes, what="the deletion")
+    freed = delete_model(m, _root(m, paths))
     forget(usage_path(paths.data_dir), m.path)
     print(f"Deleted {m.name}: {format_bytes(freed)} freed.")
     return 0

@@ -23,7 +23,14 @@ from assistant import network
 from assistant.cli.output import Progress, confirm, print_json
 from assistant.core.units import format_bytes
 from assistant.errors import AssistantError, NetworkBlockedError, RepoNotFoundError
-from assistant.library.catalog import DEFAULT_QUANT, CatalogEntry, license_restrictions, load_catalog, offered
+from assistant.library.catalog import (
+    DEFAULT_QUANT,
+    CatalogEntry,
+    embedding_models,
+    license_restrictions,
+    load_catalog,
+    offered,
+)
 from assistant.library.download import DOWNLOAD_PURPOSE, Downloader, DownloadRequest
 from assistant.library.download_queue import DownloadQueue
 from assistant.library.download_support import DownloadProgress, safe_path
@@ -42,6 +49,7 @@ class Plan:
     size: int  # bytes, when known (0: not known before the download asks)
     license_name: str
     restrictions: tuple[str, ...]
+    kind: str = "chat"  # "embedding": goes into the documents' embedding models folder
 
 
 def refuse_offline(what: str) -> None:
@@ -50,12 +58,26 @@ def refuse_offline(what: str) -> None:
                                   OFFLINE_HINT)
 
 
+def _entries() -> list[CatalogEntry]:
+    """Chat models and embedding models (Documents'), all that this llama.cpp build runs."""
+    return offered(load_catalog()) + offered(embedding_models())
+
+
 def find_catalog(name: str) -> CatalogEntry | None:
     wanted = name.strip().lower()
-    for e in offered(load_catalog()):
+    for e in _entries():
         if wanted in (e.id.lower(), e.name.lower()):
             return e
     return None
+
+
+def models_dir_for(plan: Plan, paths: Paths) -> Path:
+    """Embedding models live apart from chat models (documents/models), so chat never lists them."""
+    if plan.kind == "embedding":
+        from assistant.documents.service import embedding_models_dir
+
+        return embedding_models_dir(paths)
+    return paths.models_dir
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -67,7 +89,7 @@ def plan_pull(spec: str, settings: Settings, hub: HubClient, *, projector: bool 
     name, quant = split_spec(spec)
     entry = find_catalog(name) if "/" not in name else None
     if entry is None and "/" in name:
-        entry = next((e for e in offered(load_catalog()) if e.gguf_repo.lower() == name.lower()), None)
+        entry = next((e for e in _entries() if e.gguf_repo.lower() == name.lower()), None)
         if entry is not None and quant and quant.lower().endswith(".gguf"):
             entry = None  # a file named by hand: the Hub's listing decides
     if entry is not None:
@@ -90,7 +112,7 @@ def _catalog_plan(entry: CatalogEntry, quant: str | None, projector: bool) -> Pl
         size += entry.projector.size_bytes
     req = DownloadRequest(entry.gguf_repo, names, catalog_id=entry.id, license_id=entry.license_id,
                           license_name=entry.license_name, quant=file.quant)
-    return Plan(req, f"{entry.name} {file.quant}", size, entry.license_name, entry.restrictions)
+    return Plan(req, f"{entry.name} {file.quant}", size, entry.license_name, entry.restrictions, entry.kind)
 
 
 def _hub_plan(repo_id: str, quant: str | None, settings: Settings, hub: HubClient) -> Plan:
@@ -146,7 +168,7 @@ def run_pull(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     with network.purpose(DOWNLOAD_PURPOSE):
         hub = HubClient(endpoint, stored_token())
         plan = plan_pull(args.name, settings, hub, projector=not args.no_projector)
-    downloader = Downloader(paths.models_dir, hub=hub, token_source=stored_token)
+    downloader = Downloader(models_dir_for(plan, paths), hub=hub, token_source=stored_token)
     done = installed_path(downloader, plan.request)
     if done is not None:
         print(f"{plan.title} is already installed.", file=sys.stderr)
@@ -180,13 +202,16 @@ def _result(args: argparse.Namespace, plan: Plan, path: Path, *, already: bool) 
 
     name = model_ref_for_path(path).display_name  # the name `list`, `ask --model` and `rm` take
     if args.json:
-        print_json({"model": name, "path": str(path),
+        print_json({"model": name, "path": str(path), "kind": plan.kind,
                     "repo": plan.request.repo_id, "quant": plan.request.quant, "files": plan.request.filenames,
                     "license": plan.license_name, "already_installed": already})
     else:
         print(f"Installed {plan.title}: {path}")
-        print(f"Use it with: assistant ask --model {name} \"...\"",
-              file=sys.stderr)
+        if plan.kind == "embedding":
+            print("Documents use it to search by meaning (`assistant docs model` shows the one in use).",
+                  file=sys.stderr)
+        else:
+            print(f"Use it with: assistant ask --model {name} \"...\"", file=sys.stderr)
 
 
 def _download(downloader: Downloader, plan: Plan, *, tty: bool | None) -> DownloadProgress:

@@ -13,12 +13,15 @@ from typing import Callable
 
 import numpy as np
 
+from assistant.core.units import format_bytes
 from assistant.documents.errors import CollectionError, EmbeddingModelMissingError
 from assistant.documents.index import Collection, DocumentIndex
 from assistant.documents.indexer import Indexer, IndexProgress, IndexReport, model_id
 from assistant.documents.parse_host import ParserHost
 from assistant.documents.retrieve import Retrieval, Retriever
 from assistant.engines.embedding_host import EmbeddingProxy
+from assistant.errors import CatalogError
+from assistant.library.catalog import DEFAULT_EMBEDDING_ID, default_embedding_model
 from assistant.paths import Paths, get_paths
 
 MODEL_KEY = "embedding_model"
@@ -31,6 +34,17 @@ def documents_dir(paths: Paths) -> Path:
 def embedding_models_dir(paths: Paths) -> Path:
     """Embedding models live apart from chat models, so the chat's model list never shows them."""
     return documents_dir(paths) / "models"
+
+
+def default_model_words() -> str:
+    """" (bge-small-en-v1.5, about 35.0 MB)": the catalog's default embedding model, in words."""
+    try:
+        entry = default_embedding_model()
+    except CatalogError:
+        return ""
+    if entry is None:
+        return ""
+    return f" ({entry.id}, about {format_bytes(entry.default_file().size_bytes)})"
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,8 @@ class Documents:
             if not p.is_file():
                 raise EmbeddingModelMissingError(
                     f"The embedding model {p.name} is missing ({p}).",
-                    "It was moved or deleted. Download it again (Documents → Embedding model, or "
-                    "`assistant docs model PATH`); your collections are kept and are embedded again.")
+                    f"It was moved or deleted. Download the default{default_model_words()} in Documents, or choose "
+                    "one with `assistant docs model PATH`; your collections are kept and are embedded again.")
             return p
         folder = embedding_models_dir(self.paths)
         found = sorted(folder.rglob("*.gguf")) if folder.is_dir() else []
@@ -73,8 +87,8 @@ class Documents:
         if not found:
             raise EmbeddingModelMissingError(
                 "No embedding model is installed: documents need one to be searched by meaning.",
-                "Download the default (bge-small-en-v1.5, about 40 MB) in Documents, or choose a GGUF "
-                "embedding model with `assistant docs model PATH`.")
+                f"Download the default{default_model_words()} in Documents (or `assistant models pull "
+                f"{DEFAULT_EMBEDDING_ID}`), or choose a GGUF embedding model with `assistant docs model PATH`.")
         return found[0]
 
     def set_embedding_model(self, path: Path) -> None:

@@ -46,7 +46,7 @@ class LlamaEmbedder:
         path = Path(path)
         if not path.is_file():
             raise ModelNotFoundError(f"The embedding model {path.name} is missing ({path}).",
-                                     "Download it again (Documents → Embedding model) or choose another one.")
+                                     "Download it again in Documents (or `assistant models pull`), or choose another one.")
         meta = read_gguf(path)  # a damaged or truncated file is named before llama.cpp sees it
         import llama_cpp
 

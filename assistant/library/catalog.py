@@ -20,6 +20,8 @@ CATALOG_PATH = Path(__file__).resolve().parents[1] / "resources" / "catalog.json
 ARCHS_PATH = Path(__file__).resolve().parents[1] / "resources" / "llama_archs.txt"
 DEFAULT_QUANT = "Q4_K_M"
 REASONING = ("no", "always", "switchable")  # does it think out loud before answering?
+KINDS = ("chat", "embedding")  # embedding: turns text into vectors for Documents, never a chat model
+DEFAULT_EMBEDDING_ID = "bge-small-en-v1.5"  # the first use of Documents offers this one
 
 # ---------------------------------------------------------------- licences
 
@@ -118,6 +120,7 @@ class CatalogEntry:
     vision: bool = False  # reads images with a projector file (mmproj) beside the weights
     projector: CatalogFile | None = None
     moe: bool | None = None  # None: a mixture of experts when fewer parameters are active
+    kind: str = "chat"  # KINDS
 
     @property
     def reasoning_text(self) -> str:
@@ -209,10 +212,12 @@ def _file(c: _Check, raw: Any, index: int) -> CatalogFile:
     return CatalogFile(quant, tuple(names), sum(sizes), True if verified is None else verified, tuple(sizes))
 
 
-def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
+def _entry(path: Path, raw: Any, index: int, kind: str = "chat") -> CatalogEntry:
     entry_id: str = raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index}"
     c = _Check(path, entry_id, raw)
     c.get("id", str)
+    if (c.get("kind", str, optional=True) or "chat") != kind:  # the list an entry sits in says what it is
+        c.fail("kind", f"should be {kind!r} in this list (embedding models go in \"embedding_models\")")
     params = float(c.get("params_b", (int, float)))
     active = c.get("active_params_b", (int, float), optional=True)
     if params <= 0 or (active is not None and not 0 < active <= params):
@@ -263,12 +268,11 @@ def _entry(path: Path, raw: Any, index: int) -> CatalogEntry:
         n_layers=n_layers, kv_bytes_per_token=kv, note=c.get("note", str, optional=True) or "",
         unverified=unverified, architecture=c.get("architecture", str), reasoning=reasoning,
         tools=c.get("tools", bool), vision=vision, projector=projector, moe=c.get("moe", bool, optional=True),
+        kind=kind,
     )
 
 
-def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
-    """Every entry of the catalog, validated; CatalogError on any problem."""
-    path = Path(path) if path is not None else CATALOG_PATH
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -276,10 +280,17 @@ def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
                            "Reinstall the app or restore the file.") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"The model catalog {path.name} is not valid JSON ({exc}).", f"Fix {path}.") from exc
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, list):
+    if not isinstance(data, dict):
         raise CatalogError(f"The model catalog {path.name} has no \"models\" list.", f"Fix {path}.")
-    entries = [_entry(path, raw, i) for i, raw in enumerate(models)]
+    return data
+
+
+def _entries(path: Path, key: str, kind: str, *, optional: bool = False) -> list[CatalogEntry]:
+    data = _read(path)
+    models = data.get(key, [] if optional else None)
+    if not isinstance(models, list):
+        raise CatalogError(f"The model catalog {path.name} has no \"{key}\" list.", f"Fix {path}.")
+    entries = [_entry(path, raw, i, kind) for i, raw in enumerate(models)]
     seen: set[str] = set()
     for e in entries:
         if e.id in seen:
@@ -287,6 +298,29 @@ def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
                                f"Fix {path}.")
         seen.add(e.id)
     return entries
+
+
+def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
+    """Every chat model of the catalog, validated; CatalogError on any problem. Embedding
+    models are not among them (`embedding_models()`): they are never offered for chat."""
+    return _entries(Path(path) if path is not None else CATALOG_PATH, "models", "chat")
+
+
+def embedding_models(path: Path | None = None) -> list[CatalogEntry]:
+    """The catalog's embedding models (kind "embedding"), for Documents; the default first."""
+    path = Path(path) if path is not None else CATALOG_PATH
+    entries = _entries(path, "embedding_models", "embedding", optional=True)
+    chat_ids = {e.id for e in load_catalog(path)}
+    for e in entries:
+        if e.id in chat_ids:
+            raise CatalogError(f"The model catalog {path.name} is invalid: entry {e.id!r} is both a chat and an "
+                               "embedding model.", f"Fix {path}.")
+    return sorted(entries, key=lambda e: e.id != DEFAULT_EMBEDDING_ID)
+
+
+def default_embedding_model(path: Path | None = None) -> CatalogEntry | None:
+    """The embedding model the first use of Documents offers to download (None: none listed)."""
+    return next(iter(embedding_models(path)), None)
 
 
 def supported_architectures(path: Path | None = None) -> frozenset[str]:

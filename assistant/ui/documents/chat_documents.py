@@ -45,6 +45,7 @@ from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.flow_layout import flow_box
+from assistant.ui.documents.model_offer import EmbeddingModelOffer, needs_model
 from assistant.ui.documents.worker import DocumentsJob
 
 SHORTCUT = "Ctrl+Shift+A"
@@ -102,6 +103,12 @@ class ChatDocuments(QObject):
         lay.setSpacing(2)
         self.chips_box, self.chips = flow_box(self.bar)
         lay.addWidget(self.chips_box)
+        # no embedding model yet: the first attachment offers the default (the indexing waits for it)
+        self.model_offer = EmbeddingModelOffer(host.paths, self.bar, endpoint=getattr(host.window, "current_hub_endpoint", None))
+        self.model_offer.said.connect(self._say)
+        self.model_offer.ready.connect(self._on_model_ready)
+        self._waiting_for_model: str | None = None  # the collection to index once the model is in
+        lay.addWidget(self.model_offer)
         row = QHBoxLayout()
         self.progress = QProgressBar(self.bar)
         self.progress.setAccessibleName("Indexing progress")
@@ -289,6 +296,12 @@ class ChatDocuments(QObject):
         if self.job is not None and self.job.isRunning():
             self._again = True
             return
+        if needs_model(self.docs()):
+            self._waiting_for_model = name
+            self.model_offer.offer()
+            self._say("The attached files are indexed once an embedding model is installed.")
+            self.bar.show()
+            return
         self.job = DocumentsJob(lambda cancel, progress: self.docs().sync(name, cancel=cancel, progress=progress), self)
         self.job.progressed.connect(self._on_progressed)
         self.job.succeeded.connect(lambda report: self._on_indexed(name, report))
@@ -297,6 +310,12 @@ class ChatDocuments(QObject):
         self.progress.setRange(0, 0)
         self._say("Indexing the attached files… (starting the embedding model)")
         self.job.start()
+
+    def _on_model_ready(self, path: Path) -> None:
+        self.docs().set_embedding_model(path)  # also when a chosen model had gone missing
+        name, self._waiting_for_model = self._waiting_for_model, None
+        if name is not None:
+            self.start_index(name)
 
     def stop_indexing(self) -> None:
         if self.job is not None and self.job.isRunning():
@@ -366,7 +385,7 @@ class ChatDocuments(QObject):
             self._chip(f"{label}  ✕", f"Remove {Path(path).name} from this chat", lambda p=path: self.detach(p))
         for p in self._offer:
             self._chip(f"+ Attach {p.name}", f"Attach {p.name} to this chat", lambda p=p: self._accept_offer(p))
-        show = self.chips.count() > 0 or self.indexing() or bool(self.status.text())
+        show = self.chips.count() > 0 or self.indexing() or bool(self.status.text()) or self.model_offer.isVisibleTo(self.bar)
         self.bar.setVisible(show)
         self.controls_changed.emit()
         self.button.setText(f"Documents ({len(self.chosen()) + len(self.attached())})"
@@ -382,7 +401,8 @@ class ChatDocuments(QObject):
 
     def focus_order(self) -> list[QWidget]:
         items = (self.chips.itemAt(i) for i in range(self.chips.count()))
-        return [w for it in items if it is not None and (w := it.widget()) is not None] + [self.stop_button]
+        return [w for it in items if it is not None and (w := it.widget()) is not None] + \
+            [self.model_offer.download_button, self.model_offer.cancel_button, self.stop_button]
 
     def chip_texts(self) -> list[str]:
         items = (self.chips.itemAt(i) for i in range(self.chips.count()))
@@ -401,6 +421,7 @@ class ChatDocuments(QObject):
         return super().eventFilter(obj, event)
 
     def shutdown(self) -> None:
+        self.model_offer.shutdown()
         if self.job is not None and self.job.isRunning():
             self.job.cancel.set()
             self.job.wait()

@@ -5,7 +5,7 @@ question finds with their keyword and vector ranks ("Why these passages?")."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,16 +25,18 @@ from PySide6.QtWidgets import (
 
 from assistant.documents.service import Documents
 from assistant.errors import AssistantError
+from assistant.ui.documents.model_offer import EmbeddingModelOffer, needs_model
 from assistant.ui.documents.models import CollectionsModel, PassagesModel
 from assistant.ui.documents.worker import DocumentsJob
 
 
 class DocumentsDialog(QDialog):
-    def __init__(self, docs: Documents, parent: Any = None) -> None:
+    def __init__(self, docs: Documents, parent: Any = None, *, endpoint: Callable[[], str | None] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Documents")
         self.docs = docs
         self.job: DocumentsJob | None = None
+        self._after_model: Callable[[], None] | None = None  # what waited for the embedding model
         self.collections = CollectionsModel(self)
         self.passages = PassagesModel(self)
         lay = QVBoxLayout(self)
@@ -42,6 +44,9 @@ class DocumentsDialog(QDialog):
                        "only the passages you choose to send ever reach a cloud model.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        self.model_offer = EmbeddingModelOffer(docs.paths, self, endpoint=endpoint)
+        self.model_offer.ready.connect(self._on_model_ready)
+        lay.addWidget(self.model_offer)
         self.table = self._table(self.collections)
         lay.addWidget(self.table, 2)
         row = QHBoxLayout()
@@ -62,6 +67,7 @@ class DocumentsDialog(QDialog):
         self.status.setWordWrap(True)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
+        self.model_offer.said.connect(self.status.setText)
         search = QHBoxLayout()
         self.query = QLineEdit()
         self.query.setPlaceholderText("Search the selected collection…")
@@ -83,6 +89,8 @@ class DocumentsDialog(QDialog):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._sync_checkbox())
         self.resize(900, 600)
         self.refresh()
+        if needs_model(self.docs):  # the first use: offer the default embedding model
+            self.model_offer.offer()
 
     def _table(self, model: Any) -> QTableView:
         t = QTableView()
@@ -157,7 +165,25 @@ class DocumentsDialog(QDialog):
         if name:
             self.start_index(name)
 
+    def _model_or_offer(self, then: Callable[[], None]) -> bool:
+        """True when an embedding model is installed; else offer the download, and `then` after it."""
+        if not needs_model(self.docs):
+            return True
+        self._after_model = then
+        self.model_offer.offer()
+        self.status.setText("An embedding model is needed first: download it above.")
+        return False
+
+    def _on_model_ready(self, path: Path) -> None:
+        self.docs.set_embedding_model(path)  # also when a chosen model had gone missing
+        then, self._after_model = self._after_model, None
+        self.status.setText("The embedding model is installed.")
+        if then is not None:
+            then()
+
     def start_index(self, name: str) -> None:
+        if not self._model_or_offer(lambda: self.start_index(name)):
+            return
         self.job = DocumentsJob(lambda cancel, progress: self.docs.sync(name, cancel=cancel, progress=progress), self)
         self.job.progressed.connect(self._on_progressed)
         self.job.succeeded.connect(self._on_indexed)
@@ -211,6 +237,8 @@ class DocumentsDialog(QDialog):
         name, text = self.selected(), self.query.text().strip()
         if not name or not text:
             return
+        if not self._model_or_offer(self._on_search):
+            return
         self.job = DocumentsJob(lambda cancel, progress: self.docs.search(text, [name], top_k=8), self)
         self.job.succeeded.connect(self._on_found)
         self.job.failed.connect(self._on_failed)
@@ -228,6 +256,7 @@ class DocumentsDialog(QDialog):
         if self.job is not None and self.job.isRunning():
             self.job.cancel.set()
             self.job.wait()
+        self.model_offer.shutdown()
         super().done(r)
 
 
@@ -235,7 +264,8 @@ def open_documents(window: Any) -> DocumentsDialog:
     """The window's one Documents dialog (made on first use; its embedding engine ends with it)."""
     dialog = getattr(window, "_documents_dialog", None)
     if dialog is None:
-        dialog = DocumentsDialog(Documents(window.paths), window)
+        endpoint = getattr(window, "current_hub_endpoint", None)
+        dialog = DocumentsDialog(Documents(window.paths), window, endpoint=endpoint)
         dialog.finished.connect(lambda _r: _closed(window, dialog))
         window._documents_dialog = dialog
     dialog.show()
