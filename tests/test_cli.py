@@ -15,6 +15,7 @@ import pytest
 from support.gguf_edit import truncated_copy
 
 from assistant.chat.store import ChatStore
+from assistant.cli.common import EXIT_ERROR, EXIT_NOT_FOUND
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,21 +60,21 @@ def test_ask_by_installed_name_and_no_history(run_cli, gemma_path: Path, home: P
 
 
 @pytest.mark.parametrize(
-    "make, expect",
+    "make, expect, code",
     [
-        (lambda d, g: d / "missing.gguf", "not found"),
-        (lambda d, g: (d / "t.gguf").write_text("hello") and d / "t.gguf", "not a GGUF model file"),
-        (lambda d, g: truncated_copy(g, d / "cut.gguf", 60_000_000), "incomplete"),
+        (lambda d, g: d / "missing.gguf", "not found", EXIT_NOT_FOUND),
+        (lambda d, g: (d / "t.gguf").write_text("hello") and d / "t.gguf", "not a GGUF model file", EXIT_ERROR),
+        (lambda d, g: truncated_copy(g, d / "cut.gguf", 60_000_000), "incomplete", EXIT_ERROR),
     ],
     ids=["missing", "not-gguf", "truncated"],
 )
-def test_bad_model_gives_a_clear_message_and_keeps_history(run_cli, gemma_path: Path, home: Path, tmp_path: Path, make, expect) -> None:  # type: ignore[no-untyped-def]
+def test_bad_model_gives_a_clear_message_and_keeps_history(run_cli, gemma_path: Path, home: Path, tmp_path: Path, make, expect, code) -> None:  # type: ignore[no-untyped-def]
     ok = run_cli("ask", "--model", str(gemma_path), "--max-tokens", "4", "Keep me")
     assert ok.returncode == 0
     before = stored(home)
     bad = make(tmp_path, gemma_path)
     r = run_cli("ask", "--model", str(bad), "Hello")
-    assert r.returncode == 1
+    assert r.returncode == code  # a missing file is "not found" (3), as for `models`; the rest 1
     assert expect in r.stderr and "Traceback" not in r.stderr
     assert str(bad.name) in r.stderr
     assert stored(home) == before
@@ -90,7 +91,7 @@ def test_mlx_folder_on_linux_is_explained(run_cli, tmp_path: Path) -> None:  # t
 
 def test_no_model_installed(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("ask", "Hello")
-    assert r.returncode == 1 and "No model is installed" in r.stderr and "--model" in r.stderr
+    assert r.returncode == EXIT_NOT_FOUND and "No model is installed" in r.stderr and "--model" in r.stderr
 
 
 def test_doctor(run_cli, gemma_path: Path, home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from assistant import keys
 from assistant.chat.cloud_route import key_id
 from assistant.chat.router import LocalModelInfo, assess
 from assistant.chat.store import ChatStore
+from assistant.cli.common import EXIT_NETWORK
 from assistant.settings import CloudSettings, Settings, save_settings
 
 KEY = "sk-test-cli-0123456789abcdef"
@@ -96,7 +97,7 @@ def test_ask_cloud_in_offline_mode_is_refused_before_anything_is_stored(run_cli,
     path.write_text(json.dumps(data))
     before = server.chat_requests()
     r = run_cli("ask", "--cloud", "Say hello.")
-    assert r.returncode == 1
+    assert r.returncode == EXIT_NETWORK  # what went wrong, in the exit code (README)
     assert "Offline mode is on" in r.stderr
     assert server.chat_requests() == before
     assert _rows(cloud_home) == []

@@ -9,7 +9,7 @@ import sys
 
 from assistant import network
 from assistant.cli import checks
-from assistant.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, exit_code_for
+from assistant.cli.common import EXIT_INTERRUPTED, exit_code_for
 from assistant.errors import AssistantError
 from assistant.logs import setup_logging
 from assistant.paths import get_paths, unwritable_message
@@ -58,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except AssistantError as exc:
         log.info("%s failed: %s", args.command, exc.message)  # the log file only: stderr gets it once, below
         print(f"Error: {exc}", file=sys.stderr)
-        # `models` says what went wrong in its exit code too (README); the older commands keep 1
-        return exit_code_for(exc) if args.command == "models" else EXIT_ERROR
+        return exit_code_for(exc)  # what went wrong, in the exit code too (README)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED

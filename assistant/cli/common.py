@@ -34,9 +34,10 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (a download is paused: the same command resumes
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code of a typed error."""
+    from assistant.documents.errors import CollectionNotFoundError
     from assistant.errors import DownloadError, HubError, ModelNotFoundError, NetworkBlockedError, RepoNotFoundError
 
-    if isinstance(exc, (ModelNotFoundError, RepoNotFoundError)) or getattr(exc, "gone", False):
+    if isinstance(exc, (ModelNotFoundError, RepoNotFoundError, CollectionNotFoundError)) or getattr(exc, "gone", False):
         return EXIT_NOT_FOUND
     if isinstance(exc, UserRefused):
         return EXIT_REFUSED

@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add.add_argument("paths", nargs="+", type=Path, help="files and folders (folders are followed for changes)")
     add.add_argument("--never-cloud", action="store_true", help="never send excerpts of this collection to the cloud")
     add.add_argument("--no-index", action="store_true", help="only record the paths; index later with `docs index`")
-    cmd.add_parser("list", help="the collections, their files and what could not be read")
+    ls = cmd.add_parser("list", help="the collections, their files and what could not be read")
+    ls.add_argument("--json", action="store_true", help="print the collections as JSON")
     rm = cmd.add_parser("remove", help="forget a collection (your files are not touched)")
     rm.add_argument("name")
     idx = cmd.add_parser("index", help="bring a collection up to date with its files (resumes a stopped run)")
@@ -32,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s.add_argument("query", nargs="+")
     s.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     s.add_argument("--mode", choices=("hybrid", "keyword", "vector"), default="hybrid")
+    s.add_argument("--json", action="store_true", help="print the passages as JSON")
     m = cmd.add_parser("model", help="choose the embedding model (a GGUF file); shows the current one without a path")
     m.add_argument("path", nargs="?", type=Path)
 
@@ -53,7 +55,7 @@ def run_docs(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         if c == "index":
             return _index(docs, args.name)
         if c == "list":
-            return _list(docs)
+            return _list(docs, as_json=args.json)
         if c == "remove":
             docs.remove(args.name)
             print(f"Collection “{args.name}” removed (your files were not touched).", file=sys.stderr)
@@ -72,14 +74,19 @@ def run_docs(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
 def _index(docs, name: str) -> int:  # type: ignore[no-untyped-def]
     cancel = threading.Event()
 
+    tty = sys.stderr.isatty()
+
     def progress(p) -> None:  # type: ignore[no-untyped-def]
-        if p.current:
+        if p.current and tty:  # redrawn in place on a terminal
             sys.stderr.write(f"\rIndexing {p.files_done + 1}/{p.files_total}: {p.current[:50]:<50}")
             sys.stderr.flush()
+        elif p.current:  # piped: one plain line a file
+            print(f"Indexing {p.files_done + 1}/{p.files_total}: {p.current}", file=sys.stderr, flush=True)
 
     with ctrl_c_stops(cancel):
         report = docs.sync(name, cancel=cancel, progress=progress)
-    sys.stderr.write("\r" + " " * 80 + "\r")
+    if tty:
+        sys.stderr.write("\r" + " " * 80 + "\r")
     print(report.summary(), file=sys.stderr)
     for path, why in report.failed:
         print(f"  not read: {path}: {why}", file=sys.stderr)
@@ -93,8 +100,20 @@ def _index(docs, name: str) -> int:  # type: ignore[no-untyped-def]
     return EXIT_INTERRUPTED if report.cancelled else 0
 
 
-def _list(docs) -> int:  # type: ignore[no-untyped-def]
+def _list(docs, *, as_json: bool = False) -> int:  # type: ignore[no-untyped-def]
     infos = docs.infos()
+    if as_json:
+        from dataclasses import asdict
+
+        from assistant.cli.output import print_json
+
+        out = []
+        for i in infos:
+            files = [{"path": f.path, "status": f.status, "note": f.note or None}
+                     for f in docs.index.files(docs.collection(i.name).id)]
+            out.append({**asdict(i), "file_list": files})
+        print_json(out)
+        return 0
     if not infos:
         print("No collections yet. Make one: assistant docs add NAME FOLDER_OR_FILES")
         return 0
@@ -113,6 +132,14 @@ def _list(docs) -> int:  # type: ignore[no-untyped-def]
 def _search(docs, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     names = [n.strip() for n in args.name.split(",") if n.strip()]
     r = docs.search(" ".join(args.query), names, top_k=args.k, mode=args.mode)
+    if args.json:
+        from assistant.cli.output import print_json
+
+        print_json({"weak": r.weak, "passages": [
+            {"where": p.where, "path": p.path, "page": p.page, "line_start": p.line_start, "line_end": p.line_end,
+             "keyword_rank": p.keyword_rank, "vector_rank": p.vector_rank, "vector_score": p.vector_score,
+             "text": p.text} for p in r.passages]})
+        return 0
     if r.weak:
         print("No passage matched well: the documents do not seem to contain this.")
     for i, p in enumerate(r.passages, start=1):

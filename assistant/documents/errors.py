@@ -14,6 +14,10 @@ class CollectionError(AssistantError):
     """A collection that does not exist, a name already taken, or nothing to add."""
 
 
+class CollectionNotFoundError(CollectionError):
+    """No collection has that name (the terminal's "not found" exit code)."""
+
+
 class EmbeddingModelMissingError(AssistantError):
     """No embedding model is installed, or its file is gone."""
 

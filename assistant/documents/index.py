@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.documents.errors import CollectionError
+from assistant.documents.errors import CollectionNotFoundError
 from assistant.documents.types import ChunkText, Passage
 from assistant.errors import DiskFullError, StorageError
 
@@ -168,7 +168,7 @@ class DocumentIndex:
         rows = self.query("SELECT id, name, never_cloud, model, chat FROM collections WHERE name = ?", (name,))
         if not rows:
             names = ", ".join(c.name for c in self.collections()) or "none yet"
-            raise CollectionError(f"There is no document collection named “{name}”.",
+            raise CollectionNotFoundError(f"There is no document collection named “{name}”.",
                                   f"Collections: {names}. Make one with `assistant docs add NAME PATH`.")
         r = rows[0]
         return Collection(r[0], r[1], bool(r[2]), r[3], r[4])

@@ -5,6 +5,7 @@ official openai SDK."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,8 @@ import numpy as np
 import openai
 import pytest
 
+from assistant.cli.common import EXIT_ERROR, EXIT_NOT_FOUND
+
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "docs-token-" + "k3Wz9" * 6
 
@@ -25,10 +28,17 @@ def test_docs_commands_and_ask_with_sources(run_cli, minilm_path: Path, docs_fol
     added = run_cli("docs", "add", "home", str(docs_folder), "--never-cloud")
     assert added.returncode == 0, added.stderr
     assert "4 files indexed." in added.stderr and "manual.pdf: page 3 is a scan" in added.stderr
+    assert "\r" not in added.stderr and re.search(r"^Indexing 1/4: .+", added.stderr, re.M)  # piped: plain lines
     listed = run_cli("docs", "list").stdout
     assert "home (never sent to the cloud): 4 of 4 files indexed" in listed
+    as_json = json.loads(run_cli("docs", "list", "--json").stdout)
+    assert [(c["name"], c["indexed"], c["files"], c["never_cloud"]) for c in as_json] == [("home", 4, 4, True)]
+    assert sorted(Path(f["path"]).name for f in as_json[0]["file_list"]) == sorted(p.name for p in docs_folder.iterdir())
     found = run_cli("docs", "search", "home", "fog", "horn", "gale").stdout
     assert found.startswith("[1] manual.pdf, page 2  (keyword #1, vector #1")
+    hits = json.loads(run_cli("docs", "search", "home", "fog", "horn", "gale", "--json").stdout)
+    assert hits["weak"] is False and hits["passages"][0]["where"] == "manual.pdf, page 2"
+    assert (hits["passages"][0]["keyword_rank"], hits["passages"][0]["vector_rank"]) == (1, 1)
     asked = run_cli("ask", "--model", str(gemma_path), "--max-tokens", "8", "--temperature", "0",
                     "--docs", "home", "How often is the fog horn sounded in a gale?")
     assert asked.returncode == 0, asked.stderr
@@ -37,7 +47,9 @@ def test_docs_commands_and_ask_with_sources(run_cli, minilm_path: Path, docs_fol
     nothing = run_cli("ask", "--model", str(gemma_path), "--docs", "home", "What is the capital of Peru?")
     assert "do not seem to contain this" in nothing.stdout and "Sources:" not in nothing.stdout
     cloud = run_cli("ask", "--cloud", "--docs", "home", "fog horn?")
-    assert cloud.returncode == 1 and "may never be sent to the cloud" in cloud.stderr
+    assert cloud.returncode == EXIT_ERROR and "may never be sent to the cloud" in cloud.stderr
+    missing = run_cli("docs", "search", "nope", "x")
+    assert missing.returncode == EXIT_NOT_FOUND  # an unknown collection is "not found", as a model is
     assert "Error: There is no document collection named “nope”.\nCollections: home." in run_cli("docs", "search", "nope", "x").stderr
     assert "removed" in run_cli("docs", "remove", "home").stderr
     assert "No collections yet" in run_cli("docs", "list").stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.cli.common import EXIT_NOT_FOUND
 from assistant.paths import get_paths
 from assistant.settings import Settings, save_settings
 
@@ -19,4 +20,4 @@ def test_a_bad_port_and_an_unknown_model(run_cli) -> None:  # type: ignore[no-un
     r = run_cli("serve", "--port", "70000", "--token", "x")
     assert r.returncode == 1 and "is not a port number" in r.stderr
     r = run_cli("serve", "--port", "0", "--token", "x", "--model", "no-such-model")
-    assert r.returncode == 1 and "No installed model is called 'no-such-model'" in r.stderr
+    assert r.returncode == EXIT_NOT_FOUND and "No installed model is called 'no-such-model'" in r.stderr
