@@ -14,6 +14,14 @@ tests/engines/test_llamacpp_sampling.py checks that token for token.
 
 Greedy (temperature 0) is numpy's argmax, the first of equal logits as in llama.cpp's
 greedy sampler. Any other chain goes through `llama_sampler_sample`.
+
+A grammar (structured output: `GenParams.grammar`, GBNF) is llama.cpp's grammar sampler,
+first in the chain (as llama-server's grammar-first sampling): it sets every token the
+grammar does not allow next to -inf before anything else sees the logits, and it allows
+end-of-generation only where the grammar is complete. Such a chain always takes the
+full path: the numpy shortcuts pick from the raw logits (greedy's argmax) or from the
+tokens above a bound found before the grammar runs, and the one token the grammar allows
+(a closing brace, a quote) is often far below that bound.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from assistant.core.types import GenParams
+from assistant.errors import GrammarError
 
 COLUMNS = 1024
 MAX_TOP_K = 256  # well under COLUMNS: the bound stays tight
@@ -34,11 +43,31 @@ _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 PENALTY_LAST_N = 64  # llama-server's default window of the penalties
 
 
+def grammar_sampler(lib: Any, vocab: Any, grammar: str) -> Any:
+    """llama.cpp's grammar sampler for a GBNF grammar (root rule "root"); GrammarError when
+    it does not parse (llama.cpp returns NULL and logs why: never a crash)."""
+    sampler = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        raise GrammarError(
+            "The answer's grammar (the structured-output format) could not be parsed by llama.cpp.",
+            "Check the grammar (GBNF, with a rule called root), or the JSON schema it was made from.")
+    return sampler
+
+
+def check_grammar(lib: Any, vocab: Any, grammar: str | None) -> None:
+    """Raise GrammarError now (before the answer joins the loop) when `grammar` does not parse."""
+    if grammar is not None:
+        lib.llama_sampler_free(grammar_sampler(lib, vocab, grammar))
+
+
 def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
-    """The sampler chain for `params` (logit bias, penalties, then greedy or
+    """The sampler chain for `params` (the grammar, logit bias, penalties, then greedy or
     top-k/top-p/min-p/temperature/dist), in llama-server's order."""
+    grammar = grammar_sampler(lib, vocab, params.grammar) if params.grammar is not None else None
     chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
     add = lambda s: lib.llama_sampler_chain_add(chain, s)  # noqa: E731
+    if grammar is not None:
+        add(grammar)  # the chain owns it from here (freed with the chain)
     n_vocab = lib.llama_vocab_n_tokens(vocab)
     if params.logit_bias:
         biases = [(int(t), float(b)) for t, b in params.logit_bias.items() if 0 <= int(t) < n_vocab]
@@ -87,8 +116,9 @@ class Sampler:
         self._n_vocab = int(lib.llama_vocab_n_tokens(vocab))
         big = self._n_vocab >= 8 * COLUMNS
         self.mode = "full"
-        # a penalty or a bias may lift a token from below the bound: those chains see every logit
-        if fast and big and not penalised(params) and not params.logit_bias:
+        # a penalty or a bias may lift a token from below the bound, and a grammar may allow
+        # only tokens below it (or not the argmax): those chains see every logit
+        if fast and big and not penalised(params) and not params.logit_bias and params.grammar is None:
             if params.temperature <= 0:
                 self.mode = "greedy"
             elif 0 < params.top_k <= MAX_TOP_K:
