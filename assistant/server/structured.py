@@ -89,10 +89,12 @@ def schema_grammar(schema: Any, field: str) -> str:
 
 
 def json_object_grammar() -> str:
-    """Any JSON object (response_format json_object)."""
+    """Any JSON object (response_format json_object): llama.cpp's JSON grammar, its root an
+    object with no whitespace after it (an answer then ends at its closing brace)."""
     from llama_cpp.llama_grammar import JSON_GBNF
 
-    return str(JSON_GBNF)
+    rules = str(JSON_GBNF).replace("root   ::= object", "")
+    return ('root ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}"\n' + rules)
 
 
 def openai_grammar(response_format: dict[str, Any] | None) -> str | None:
