@@ -25,18 +25,18 @@ from assistant.settings import ServerSettings, Settings
 
 TOKEN = "structured-token-" + "k3" * 12
 MODEL = "gemma-3-270m-q4_k_m"
-SCHEMA = {"type": "object", "properties": {
+SCHEMA: Any = {"type": "object", "properties": {
     "name": {"type": "string", "maxLength": 24},
     "age": {"type": "integer"},
     "color": {"type": "string", "enum": ["red", "green", "blue"]},
 }, "required": ["name", "age", "color"], "additionalProperties": False}
-FORMAT = {"type": "json_schema", "json_schema": {"name": "person", "schema": SCHEMA, "strict": True}}
-ASK = [{"role": "user", "content": "Describe a sailor."}]
+FORMAT: Any = {"type": "json_schema", "json_schema": {"name": "person", "schema": SCHEMA, "strict": True}}
+ASK: Any = [{"role": "user", "content": "Describe a sailor."}]
 
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=4, queue=4))  # type: ignore[arg-type]
+    settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=4, queue=4))
     srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings,
                     tmp_path_factory.mktemp("models"), TOKEN)
     srv.host.engines = SharedEngines(idle_unload_s=None)
@@ -61,12 +61,12 @@ def valid(text: str) -> bool:
 def test_json_schema_answers_validate_whole_and_streamed(server: ApiServer) -> None:
     c = client(server)
     for seed in (1, 2):
-        r = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=80, seed=seed,  # type: ignore[arg-type]
-                                      response_format=FORMAT)  # type: ignore[arg-type]
+        r = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=80, seed=seed,
+                                      response_format=FORMAT)
         assert r.choices[0].finish_reason == "stop"
         assert valid(r.choices[0].message.content or ""), r.choices[0].message.content
     parts, finish = [], None
-    for e in c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=80, seed=3,  # type: ignore[call-overload]
+    for e in c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=80, seed=3,
                                        response_format=FORMAT, stream=True):
         for ch in e.choices:
             parts.append(ch.delta.content or "")
@@ -76,7 +76,7 @@ def test_json_schema_answers_validate_whole_and_streamed(server: ApiServer) -> N
 
 def test_json_object_and_completions(server: ApiServer) -> None:
     c = client(server)
-    r = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=60, temperature=0.0,  # type: ignore[arg-type]
+    r = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=60, temperature=0.0,
                                   response_format={"type": "json_object"})
     text = r.choices[0].message.content or ""
     if r.choices[0].finish_reason == "stop":
@@ -89,18 +89,18 @@ def test_json_object_and_completions(server: ApiServer) -> None:
 
 
 def test_a_cut_answer_says_length(server: ApiServer) -> None:
-    r = client(server).chat.completions.create(model=MODEL, messages=ASK, max_tokens=5, temperature=0.0,  # type: ignore[arg-type]
-                                               response_format=FORMAT)  # type: ignore[arg-type]
+    r = client(server).chat.completions.create(model=MODEL, messages=ASK, max_tokens=5, temperature=0.0,
+                                               response_format=FORMAT)
     assert r.choices[0].finish_reason == "length"
     with pytest.raises(ValueError):
         json.loads(r.choices[0].message.content or "")
 
 
 def test_a_schema_the_server_cannot_hold_is_a_400_naming_response_format(server: ApiServer) -> None:
-    bad = {"type": "json_schema", "json_schema": {"name": "n", "schema": {
+    bad: Any = {"type": "json_schema", "json_schema": {"name": "n", "schema": {
         "type": "object", "properties": {"age": {"type": "integer", "minimum": 0}}}}}
     with pytest.raises(openai.BadRequestError) as e:
-        client(server).chat.completions.create(model=MODEL, messages=ASK, response_format=bad)  # type: ignore[arg-type]
+        client(server).chat.completions.create(model=MODEL, messages=ASK, response_format=bad)
     assert e.value.status_code == 400
     assert "response_format" in str(e.value) and "minimum" in str(e.value)
 
@@ -133,7 +133,7 @@ def test_a_grammar_answer_beside_a_free_one(server: ApiServer) -> None:
 
 def test_anthropic_output_config(server: ApiServer) -> None:
     a = anthropic.Anthropic(base_url=server.url.removesuffix("/v1"), api_key=TOKEN, max_retries=0, timeout=120)
-    m = a.messages.create(model=MODEL, max_tokens=80, messages=ASK,  # type: ignore[arg-type]
+    m = a.messages.create(model=MODEL, max_tokens=80, messages=ASK,
                           output_config={"format": {"type": "json_schema", "schema": SCHEMA}})
     text = "".join(b.text for b in m.content if b.type == "text")
     assert m.stop_reason == "end_turn" and valid(text), text
@@ -141,13 +141,14 @@ def test_anthropic_output_config(server: ApiServer) -> None:
 
 def test_refusals_say_what_to_change() -> None:
     assert openai_grammar({"type": "text"}) is None and openai_grammar(None) is None
-    for bad, words in [
+    cases: list[tuple[Any, str]] = [
         ({"type": "json_schema", "json_schema": {"schema": SCHEMA}}, "needs a name"),
         ({"type": "yaml"}, "type “yaml”"),
         ({"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "float"}}}, "“float”"),
         ({"type": "json_schema", "json_schema": {"name": "n", "schema": {"not": {"type": "string"}}}}, "“not”"),
         ({"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "string", "format": "email"}}}, "email"),
-    ]:
+    ]
+    for bad, words in cases:
         with pytest.raises(BadRequest, match=words) as e:
             openai_grammar(bad)
         assert "response_format" in str(e.value) and e.value.hint
@@ -159,5 +160,5 @@ def test_refusals_say_what_to_change() -> None:
     check_engine(ModelRef(Path("m.gguf"), "gguf"), grammar, "response_format")
     for fmt in ("mlx", "remote"):
         with pytest.raises(BadRequest, match="needs a GGUF model"):
-            check_engine(ModelRef(Path("m"), fmt), grammar, "response_format")  # type: ignore[arg-type]
+            check_engine(ModelRef(Path("m"), fmt), grammar, "response_format")
     check_engine(ModelRef(Path("m"), "mlx"), None, "response_format")
