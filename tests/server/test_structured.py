@@ -15,8 +15,9 @@ import anthropic
 import openai
 import pytest
 
-from assistant.core.types import ModelRef
+from assistant.core.types import GenParams, Message, ModelRef
 from assistant.engines.shared import SharedEngines
+from assistant.errors import GrammarError
 from assistant.library.installed import model_ref_for_path
 from assistant.server.protocol import BadRequest
 from assistant.server.runner import ApiServer, ServerConfig
@@ -32,6 +33,7 @@ SCHEMA: Any = {"type": "object", "properties": {
 }, "required": ["name", "age", "color"], "additionalProperties": False}
 FORMAT: Any = {"type": "json_schema", "json_schema": {"name": "person", "schema": SCHEMA, "strict": True}}
 ASK: Any = [{"role": "user", "content": "Describe a sailor."}]
+ASK_MSG = [Message("user", "Describe a sailor.")]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +131,17 @@ def test_a_grammar_answer_beside_a_free_one(server: ApiServer) -> None:
     with pytest.raises(ValueError):
         json.loads(free)
     assert got["json"].finish_reason == "stop" and valid(got["json"].message.content)
+
+
+def test_a_grammar_that_does_not_parse_crosses_the_pipe_as_a_typed_error(server: ApiServer) -> None:
+    """The engine's process refuses it before the answer joins the loop, and goes on."""
+    host = server.host
+    model = host.find(MODEL)
+    with host.engines.use(model, host.settings) as engine:
+        with pytest.raises(GrammarError, match="could not be parsed"):
+            list(engine.stream_chat(ASK_MSG, GenParams(max_tokens=4, grammar="root ::= ( nope"), threading.Event()))
+        chunks = list(engine.stream_chat(ASK_MSG, GenParams(max_tokens=3, temperature=0.0), threading.Event()))
+    assert chunks[-1].finish_reason == "length"
 
 
 def test_anthropic_output_config(server: ApiServer) -> None:
