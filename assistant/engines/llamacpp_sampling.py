@@ -121,9 +121,8 @@ class Sampler:
         self._n_vocab = int(lib.llama_vocab_n_tokens(vocab))
         big = self._n_vocab >= 8 * COLUMNS
         self.mode = "full"
-        # a penalty or a bias may lift a token from below the bound, and a grammar may allow
-        # only tokens below it (or not the argmax): those chains see every logit
-        if fast and big and not penalised(params) and not params.logit_bias and params.grammar is None:
+        # a penalty or a bias may lift a token from below the bound: those chains see every logit
+        if fast and big and not penalised(params) and not params.logit_bias:
             if params.temperature <= 0:
                 self.mode = "greedy"
             elif 0 < params.top_k <= MAX_TOP_K:
@@ -138,7 +137,8 @@ class Sampler:
             self._ids, self._values = view["id"], view["logit"]  # p: the chain's softmax sets it
             self._cur = lib.llama_token_data_array(self._data, 0, -1, False)
         if self.grammar is not None:
-            self.mode = "grammar"
+            # the chain's own pick (checked against the grammar after) takes the quick path above
+            self._base, self.mode = self.mode, "grammar"
             # top-M before a full pass: exact when top-k (or greedy's 1) allowed tokens are among them
             self._need = 1 if params.temperature <= 0 else params.top_k
             self._reject = fast  # fast=False: the grammar over every token, then the chain (the reference)
@@ -211,11 +211,23 @@ class Sampler:
 
     def _sample_grammar(self, idx: int) -> int:
         lib = self._lib
-        x = self._logits(idx)[0]
+        x, grid = self._logits(idx)
         tok = -1
-        if self._reject:
-            cur = self._apply(self.chain, None, x)  # the chain's own pick first
-            tok = int(cur.data[cur.selected].id)
+        if self._reject:  # the chain's own pick first, as without a grammar
+            cand = self._candidates(x, grid) if self._base == "top_k" else None
+            if self._base == "greedy":
+                tok = int(x.argmax())
+            elif cand is not None:
+                n = len(cand)
+                self._ids[:n] = cand
+                self._values[:n] = x[cand]
+                cur = self._cur
+                cur.size, cur.selected, cur.sorted = n, -1, False
+                lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
+                tok = int(cur.data[cur.selected].id)
+            else:
+                cur = self._apply(self.chain, None, x)
+                tok = int(cur.data[cur.selected].id)
         if tok < 0 or not self._allowed(tok):  # refused: pick again, grammar first
             cur = None
             if self._top_first:
