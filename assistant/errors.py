@@ -75,6 +75,11 @@ class LoadCancelledError(EngineError):
     """A model load was cancelled (its process was ended)."""
 
 
+class GrammarError(EngineError):
+    """A constraint on the answer (a GBNF grammar: JSON output) that the engine cannot use:
+    it does not parse, or this engine cannot hold an answer to a grammar."""
+
+
 class ChatTemplateError(AssistantError):
     pass
 

@@ -30,6 +30,17 @@ llama-server and vLLM take them) are honoured; OpenAI's penalties work over the 
 tokens, as in llama-server. Log-probabilities come from the raw logits (before the sampler
 chain), as llama-server reports them. `n` answers run side by side, each in its own slot,
 with seed + i when a seed is given.
+
+Structured output: `response_format` `{"type": "json_object"}` (any JSON object) and
+`{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}` (on `/v1/completions`
+too, as llama-server takes it), and Anthropic's `output_config` `{"format": {"type":
+"json_schema", "schema": {...}}}`, hold the answer to a grammar (llama.cpp's grammar sampler;
+the schema becomes GBNF with llama.cpp's own converter). An answer that ends with "stop"
+parses and validates; one cut at `max_tokens` says "length" (`max_tokens` in Anthropic's
+`stop_reason`). A schema keyword the grammar cannot hold (`minimum`, `multipleOf`, `not`,
+formats other than date / time / date-time / uuid...) is a 400 that names it; `oneOf` is
+held as `anyOf`. Only GGUF models (llama.cpp) hold a grammar: for an MLX model or a model on
+another server the request is a 400, never answered in free text.
 """
 
 TAIL = """## Other endpoints

@@ -68,6 +68,9 @@ class GenParams:
     # a reasoning model's thinking: "on" / "off" (templates with enable_thinking),
     # "low" / "medium" / "high" (gpt-oss's reasoning effort); None: the model's default
     thinking: str | None = None
+    # a GBNF grammar (root rule "root") the answer must follow (structured output: JSON,
+    # a JSON Schema); None: free text. Engines that cannot hold an answer to it refuse it
+    grammar: str | None = None
 
 
 @dataclass

@@ -10,7 +10,7 @@ import threading
 from typing import Iterator, Protocol, runtime_checkable
 
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef
-from assistant.errors import PromptTooLongError
+from assistant.errors import GrammarError, PromptTooLongError
 
 
 @runtime_checkable
@@ -57,3 +57,11 @@ def ensure_prompt_fits(n_tokens: int, n_ctx: int) -> None:
             limit=n_ctx,
             needed=n_tokens,
         )
+
+
+def refuse_grammar(params: GenParams, engine: str) -> None:
+    """An engine that cannot hold an answer to a grammar (structured output) says so, rather
+    than answering in free text as if it had."""
+    if params.grammar is not None:
+        raise GrammarError(f"{engine} cannot hold an answer to a format (structured output, JSON).",
+                           "Use a GGUF model (llama.cpp) for structured output.")

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from assistant import network
 from assistant.core.types import Chunk, FinishReason, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.engines.base import refuse_grammar
 from assistant.engines.cloud_limits import CHARS_PER_TOKEN, DEFAULT_CONTEXT, KNOWN_CONTEXT, context_for, estimate_tokens
 from assistant.engines.thinking import THINK, ThinkingSplitter
 from assistant.errors import AssistantError, EngineError, NetworkBlockedError
@@ -135,6 +136,7 @@ class CloudEngine:
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         self._refuse_offline()
+        refuse_grammar(params, "A cloud or private-server model")
         if self._provider == "anthropic":
             return self._stream_anthropic(messages, params, cancel)
         return self._stream_openai(messages, params, cancel)

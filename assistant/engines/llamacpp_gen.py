@@ -43,7 +43,7 @@ from assistant.engines.llamacpp_draft import DRAFT_MAX, PromptLookup
 from assistant.engines.llamacpp_sampling import Sampler
 from assistant.engines.llamacpp_seq import Sequence
 from assistant.engines.thinking import ThinkingStream
-from assistant.errors import EngineError
+from assistant.errors import EngineError, GrammarError
 
 DEFAULT_SLOTS = 4  # llama-server's default (-np auto), LM Studio's 4 parallel predictions
 
@@ -149,8 +149,16 @@ class AnswerLoop:
         lib, engine = self._lib, self.engine
         seq.fed = kv.reuse_prefix(seq.tokens)
         seq.usage.cached_tokens = seq.fed
-        seq.sampler = Sampler(lib, self._ctx, engine._vocab, seq.params)
-        seq.lookup = PromptLookup(seq.tokens) if seq.lookup_mode != "off" else None
+        try:
+            seq.sampler = Sampler(lib, self._ctx, engine._vocab, seq.params)
+        except GrammarError as exc:  # checked in start_answer already; never a failed step
+            seq.end("error", exc)
+            return
+        # no prompt-lookup drafts under a grammar: every pick then runs the grammar over the
+        # whole vocabulary (llamacpp_sampling.py), a check of ten drafted tokens costs ten of
+        # those, and JSON built from a schema seldom repeats the prompt to be drafted from
+        drafts = seq.lookup_mode != "off" and seq.params.grammar is None
+        seq.lookup = PromptLookup(seq.tokens) if drafts else None
         engine.last_lookup = seq.lookup
 
     def _leave(self, slot: int) -> None:

@@ -14,6 +14,19 @@ tests/engines/test_llamacpp_sampling.py checks that token for token.
 
 Greedy (temperature 0) is numpy's argmax, the first of equal logits as in llama.cpp's
 greedy sampler. Any other chain goes through `llama_sampler_sample`.
+
+A grammar (structured output: `GenParams.grammar`, GBNF) is llama.cpp's grammar sampler,
+applied before the chain: every token the grammar does not allow next is set to -inf
+before anything else sees the logits, and end-of-generation is allowed only where the
+grammar is complete. Run over the whole vocabulary that costs 40 ms and more a token
+(262,144 token pieces matched against the grammar's stacks), so it runs as llama-server
+runs it (common/sampling.cpp, rejection sampling): the chain picks a token as without a
+grammar, the grammar checks that one token, and only when it is refused is the pick made
+again with the grammar first. That second pick looks at the 1,024 likeliest tokens first:
+when the grammar allows at least top-k of them (1 for greedy), the top-k allowed tokens
+of the whole vocabulary are among them, so the chain sees what it would see after a
+grammar over every token; else (a penalty, a bias, no top-k, too few allowed) the grammar
+runs over the whole vocabulary.
 """
 
 from __future__ import annotations
@@ -24,19 +37,39 @@ from typing import Any, Callable
 import numpy as np
 
 from assistant.core.types import GenParams
+from assistant.errors import GrammarError
 
 COLUMNS = 1024
 MAX_TOP_K = 256  # well under COLUMNS: the bound stays tight
 MAX_CANDIDATES = 8192  # a flatter spread than that (rare): the full path
+GRAMMAR_TOP = 1024  # a refused pick: the grammar looks at these likeliest tokens first
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 
 
 PENALTY_LAST_N = 64  # llama-server's default window of the penalties
 
 
+def grammar_sampler(lib: Any, vocab: Any, grammar: str) -> Any:
+    """llama.cpp's grammar sampler for a GBNF grammar (root rule "root"); GrammarError when
+    it does not parse (llama.cpp returns NULL and logs why: never a crash)."""
+    sampler = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        raise GrammarError(
+            "The answer's grammar (the structured-output format) could not be parsed by llama.cpp.",
+            "Check the grammar (GBNF, with a rule called root), or the JSON schema it was made from.")
+    return sampler
+
+
+def check_grammar(lib: Any, vocab: Any, grammar: str | None) -> None:
+    """Raise GrammarError now (before the answer joins the loop) when `grammar` does not parse."""
+    if grammar is not None:
+        lib.llama_sampler_free(grammar_sampler(lib, vocab, grammar))
+
+
 def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
     """The sampler chain for `params` (logit bias, penalties, then greedy or
-    top-k/top-p/min-p/temperature/dist), in llama-server's order."""
+    top-k/top-p/min-p/temperature/dist), in llama-server's order. A grammar is not in it:
+    `Sampler` applies it first, itself."""
     chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
     add = lambda s: lib.llama_sampler_chain_add(chain, s)  # noqa: E731
     n_vocab = lib.llama_vocab_n_tokens(vocab)
@@ -83,6 +116,7 @@ class Sampler:
 
     def __init__(self, lib: Any, ctx: Any, vocab: Any, params: GenParams, fast: bool = True) -> None:
         self._lib, self._ctx = lib, ctx
+        self.grammar = grammar_sampler(lib, vocab, params.grammar) if params.grammar is not None else None
         self.chain = build_chain(lib, vocab, params)
         self._n_vocab = int(lib.llama_vocab_n_tokens(vocab))
         big = self._n_vocab >= 8 * COLUMNS
@@ -102,6 +136,20 @@ class Sampler:
             view = np.frombuffer(self._data, dtype=_TOKEN_DATA)
             self._ids, self._values = view["id"], view["logit"]  # p: the chain's softmax sets it
             self._cur = lib.llama_token_data_array(self._data, 0, -1, False)
+        if self.grammar is not None:
+            # the chain's own pick (checked against the grammar after) takes the quick path above
+            self._base, self.mode = self.mode, "grammar"
+            # top-M before a full pass: exact when top-k (or greedy's 1) allowed tokens are among them
+            self._need = 1 if params.temperature <= 0 else params.top_k
+            self._reject = fast  # fast=False: the grammar over every token, then the chain (the reference)
+            self._top_first = fast and big and not penalised(params) and not params.logit_bias and self._need > 0
+            self._all = (lib.llama_token_data * self._n_vocab)()
+            view = np.frombuffer(self._all, dtype=_TOKEN_DATA)
+            self._all_ids, self._all_values = view["id"], view["logit"]
+            self._arange = np.arange(self._n_vocab, dtype=np.int32)
+            self._cur_all = lib.llama_token_data_array(self._all, 0, -1, False)
+            self._one = (lib.llama_token_data * 1)()
+            self._cur_one = lib.llama_token_data_array(self._one, 1, -1, False)
 
     def _logits(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
         """The logits at idx, and the same seen as the grid; views kept per address: making
@@ -123,6 +171,8 @@ class Sampler:
 
     def sample(self, idx: int = -1) -> int:
         lib = self._lib
+        if self.mode == "grammar":
+            return self._sample_grammar(idx)
         if self.mode == "full":
             return int(lib.llama_sampler_sample(self.chain, self._ctx, idx))
         x, grid = self._logits(idx)
@@ -142,6 +192,57 @@ class Sampler:
         lib.llama_sampler_accept(self.chain, tok)
         return tok
 
+    def _apply(self, sampler: Any, tokens: np.ndarray | None, x: np.ndarray) -> Any:
+        """Apply `sampler` to the given tokens (None: every token) with their logits."""
+        n = self._n_vocab if tokens is None else len(tokens)
+        self._all_ids[:n] = self._arange if tokens is None else tokens
+        self._all_values[:n] = x if tokens is None else x[tokens]
+        cur = self._cur_all
+        cur.size, cur.selected, cur.sorted = n, -1, False
+        self._lib.llama_sampler_apply(sampler, ctypes.byref(cur))
+        return cur
+
+    def _allowed(self, tok: int) -> bool:
+        one, cur = self._one, self._cur_one
+        one[0].id, one[0].logit, one[0].p = tok, 0.0, 0.0
+        cur.size, cur.selected, cur.sorted = 1, -1, False
+        self._lib.llama_sampler_apply(self.grammar, ctypes.byref(cur))
+        return bool(np.isfinite(one[0].logit))
+
+    def _sample_grammar(self, idx: int) -> int:
+        lib = self._lib
+        x, grid = self._logits(idx)
+        tok = -1
+        if self._reject:  # the chain's own pick first, as without a grammar
+            cand = self._candidates(x, grid) if self._base == "top_k" else None
+            if self._base == "greedy":
+                tok = int(x.argmax())
+            elif cand is not None:
+                n = len(cand)
+                self._ids[:n] = cand
+                self._values[:n] = x[cand]
+                cur = self._cur
+                cur.size, cur.selected, cur.sorted = n, -1, False
+                lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
+                tok = int(cur.data[cur.selected].id)
+            else:
+                cur = self._apply(self.chain, None, x)
+                tok = int(cur.data[cur.selected].id)
+        if tok < 0 or not self._allowed(tok):  # refused: pick again, grammar first
+            cur = None
+            if self._top_first:
+                top = np.argpartition(x, -GRAMMAR_TOP)[-GRAMMAR_TOP:]
+                cur = self._apply(self.grammar, top, x)
+                if int(np.isfinite(self._all_values[:GRAMMAR_TOP]).sum()) < self._need:
+                    cur = None
+            if cur is None:
+                cur = self._apply(self.grammar, None, x)
+            lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
+            tok = int(cur.data[cur.selected].id)
+        lib.llama_sampler_accept(self.grammar, tok)
+        lib.llama_sampler_accept(self.chain, tok)
+        return tok
+
     def _candidates(self, x: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
         """Every token whose logit is at least the k-th largest column maximum, in vocabulary
         order. The grid leaves out a vocabulary's last partial row; its bound is still one
@@ -155,6 +256,9 @@ class Sampler:
         return cand
 
     def free(self) -> None:
+        if self.grammar is not None:
+            self._lib.llama_sampler_free(self.grammar)
+            self.grammar = None
         if self.chain is not None:
             self._lib.llama_sampler_free(self.chain)
             self.chain = None

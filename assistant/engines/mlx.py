@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import templates
-from assistant.engines.base import ensure_prompt_fits, reusable_prefix
+from assistant.engines.base import ensure_prompt_fits, refuse_grammar, reusable_prefix
 from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.engines.stops import StopMatcher
 from assistant.engines.thinking import ThinkingStream
@@ -343,6 +343,7 @@ class MlxEngine:
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         self._require_loaded()
         self._check_thread()
+        refuse_grammar(params, "The MLX engine")
         t0 = time.perf_counter()
         prompt = self.build_prompt(messages, params)
         tokens = self._tokens(prompt)

@@ -23,6 +23,7 @@ from assistant.server.anthropic_protocol import CountTokensRequest, MessagesRequ
 from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Job, ModelHost, PromptCount
 from assistant.server.protocol import BadRequest, parse, stops
+from assistant.server.structured import anthropic_grammar, check_engine
 
 _KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
           429: "rate_limit_error", 503: "overloaded_error"}
@@ -67,6 +68,7 @@ async def count_tokens(request: Request) -> Response:
     try:
         req = parse(CountTokensRequest, await read_json(request))
         model = host.find(req.model)
+        anthropic_grammar(req.output_config)  # a schema this server cannot hold: the same 400 here
         messages = _messages(req)
         n = await asyncio.to_thread(_count, host, model, messages)
     except AssistantError as exc:
@@ -86,6 +88,8 @@ async def messages(request: Request) -> Response:
         model = host.find(req.model)
         params = base_params(host, model, req, max_tokens=req.max_tokens, stop=stops(req.stop_sequences),
                              thinking=req.thinking_switch)
+        params.grammar = anthropic_grammar(req.output_config)
+        check_engine(model, params.grammar, "output_config")
         job = Job(model, _messages(req), params, count_prompt=True)
         items = await start(host, job, request)
     except AssistantError as exc:

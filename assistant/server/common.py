@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from assistant import model_settings
 from assistant.core.types import GenParams, ModelRef
-from assistant.errors import AssistantError, ModelNotFoundError, PromptTooLongError
+from assistant.errors import AssistantError, GrammarError, ModelNotFoundError, PromptTooLongError
 from assistant.server.models import _END_LEFT, ClientLeft, Job, ModelHost, ServerBusy
 from assistant.server.protocol import BadRequest
 
@@ -22,7 +22,7 @@ from assistant.server.protocol import BadRequest
 def status_for(exc: AssistantError) -> int:
     if isinstance(exc, ModelNotFoundError):
         return 404
-    if isinstance(exc, (BadRequest, PromptTooLongError)):
+    if isinstance(exc, (BadRequest, PromptTooLongError, GrammarError)):
         return 400
     if isinstance(exc, ServerBusy):
         return 429

@@ -27,6 +27,7 @@ from assistant.errors import AssistantError
 from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Choice, Job, ModelHost
 from assistant.server.protocol import BadRequest, ChatCompletionRequest, CompletionRequest, logit_bias, parse, stops
+from assistant.server.structured import check_engine, openai_grammar
 
 _FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -91,6 +92,8 @@ async def _answer(request: Request, *, chat: bool) -> Response:
         params = base_params(host, model, req, max_tokens=max_tokens, stop=stops(req.stop), thinking=thinking)
         params.logit_bias = logit_bias(req.logit_bias)
         params.logprobs = top
+        params.grammar = openai_grammar(req.response_format)
+        check_engine(model, params.grammar, "response_format")
         job = Job(model, messages, params, n=req.n)
         items = await start(host, job, request)
     except AssistantError as exc:

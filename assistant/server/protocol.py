@@ -6,7 +6,7 @@ Every field of the API is listed, each marked with what this server does with it
 - ignored: accepted and knowingly without effect (`user`, `metadata`, `store`...: they
   ask for tracking or storage that a private server does not do), said in docs/server-api.md;
 - refused: a value other than the neutral one is a 400 that says what to change
-  (`tools` until function calling is built, `response_format` other than text...).
+  (`tools` until function calling is built, `audio`...).
 A field the models do not know is a 400 too (extra="forbid"), so a new field of the
 API cannot be accepted and dropped unnoticed; tests/server/test_protocol.py checks the
 lists against the official SDKs' own parameter lists.
@@ -143,6 +143,9 @@ class _OpenAiCommon(SamplingExtras):
     presence_penalty: Float = honoured(0.0, ge=-2, le=2)
     frequency_penalty: Float = honoured(0.0, ge=-2, le=2)
     logit_bias: dict[str, Float] | None = honoured(None)
+    # text / json_object / json_schema: a grammar holds the answer (server/structured.py);
+    # /v1/completions takes it too, as llama-server does
+    response_format: dict[str, Any] | None = honoured(None)
     user: str | None = ignored(None, "no per-user tracking or abuse monitoring here")
 
 
@@ -165,7 +168,6 @@ class ChatCompletionRequest(_OpenAiCommon):
     tool_choice: Any = refused(None, _NO_TOOLS)
     functions: list[Any] | None = refused(None, _NO_TOOLS)
     function_call: Any = refused(None, _NO_TOOLS)
-    response_format: dict[str, Any] | None = refused(None, "Only {\"type\": \"text\"} is supported: leave response_format out.")
     audio: dict[str, Any] | None = refused(None, "Audio output is not supported: leave audio out.")
     modalities: list[str] | None = refused(None, "Only text is supported: send modalities [\"text\"] or leave it out.")
     prediction: dict[str, Any] | None = refused(None, "Predicted outputs are not supported: leave prediction out.")
@@ -173,7 +175,7 @@ class ChatCompletionRequest(_OpenAiCommon):
     verbosity: str | None = refused(None, "Only the default verbosity (medium) is supported: leave verbosity out.")
 
     def _neutral(self, name: str, value: Any) -> bool:
-        return ((name == "response_format" and value == {"type": "text"}) or (name == "modalities" and value == ["text"])
+        return ((name == "modalities" and value == ["text"])
                 or (name == "verbosity" and value == "medium") or (name == "tool_choice" and value == "none"))
 
     @model_validator(mode="after")

@@ -57,7 +57,7 @@ CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 @pytest.mark.parametrize("extra,words", [
     ({"tools": [{"type": "function"}]}, "leave tools"),
-    ({"response_format": {"type": "json_object"}}, "response_format"),
+    ({"response_format": "json"}, "response_format"),
     ({"audio": {"voice": "x"}}, "leave audio out"),
     ({"top_logprobs": 2}, "logprobs"),
     ({"n": 0}, "“n”"),
@@ -79,6 +79,15 @@ def test_neutral_values_of_refused_fields_pass_and_ignored_ones_are_taken() -> N
     m = parse(MessagesRequest, {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
                                 "metadata": {"user_id": "x"}, "top_k": 5, "thinking": {"type": "disabled"}})
     assert m.top_k == 5 and m.thinking_switch == "off"
+
+
+def test_structured_output_is_honoured_not_refused() -> None:
+    """response_format and output_config hold the answer to a grammar (server/structured.py)."""
+    assert support_of(ChatCompletionRequest)["response_format"] == "honoured"
+    assert support_of(CompletionRequest)["response_format"] == "honoured"
+    assert support_of(MessagesRequest)["output_config"] == "honoured"
+    req = parse(ChatCompletionRequest, CHAT | {"response_format": {"type": "json_object"}})
+    assert req.response_format == {"type": "json_object"}
 
 
 def test_logit_bias_keys_are_token_ids() -> None:
