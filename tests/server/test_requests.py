@@ -332,3 +332,15 @@ def test_status_for_each_error() -> None:
     assert common.status_for(common.BadRequest("x")) == 400
     assert common.status_for(PromptTooLongError("x")) == 400
     assert common.status_for(AssistantError("x")) == 500
+
+
+@pytest.mark.parametrize(("thinking", "switch"), [({"type": "enabled", "budget_tokens": 1024}, "on"),
+                                                  ({"type": "disabled"}, "off"), (None, None)])
+def test_anthropic_thinking_reaches_the_engine_as_the_models_switch(client: TestClient, engine: Recorder,
+                                                                     thinking: dict | None, switch: str | None) -> None:
+    body = {"model": "tiny-model", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    if thinking is not None:
+        body["thinking"] = thinking
+    r = client.post("/v1/messages", headers=AUTH, json=body)
+    assert r.status_code == 200, r.text
+    assert engine.calls[-1][1].thinking == switch  # None: the model's own setting
