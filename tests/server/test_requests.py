@@ -22,7 +22,7 @@ from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRe
 from assistant.errors import EngineError, PromptTooLongError
 from assistant.server import common
 from assistant.server.app import build_app
-from assistant.server.models import ModelHost
+from assistant.server.models import ModelHost, ServerBusy
 from assistant.settings import Settings
 
 TOKEN = "t0ken"
@@ -158,10 +158,11 @@ def test_the_models_own_values_then_the_requests_on_top(client: TestClient, engi
     assert (params.temperature, params.top_k) == (0.3, 7)  # the model's settings, as in the app
     assert params.max_tokens == GenParams().max_tokens and params.stop == []
     r = _chat(client, max_tokens=9, temperature=1, top_p=0.5, top_k=3.0, min_p=0.1, repeat_penalty=1.2, seed=42,
-              stop=["", "END", *[f"s{i}" for i in range(20)]])
+              presence_penalty=0.5, frequency_penalty=-0.25, stop=["", "END", *[f"s{i}" for i in range(20)]])
     assert r.status_code == 200
     p = engine.calls[-1][1]
     assert (p.max_tokens, p.temperature, p.top_p, p.top_k, p.min_p, p.repeat_penalty, p.seed) == (9, 1.0, 0.5, 3, 0.1, 1.2, 42)
+    assert (p.presence_penalty, p.frequency_penalty) == (0.5, -0.25)
     assert isinstance(p.temperature, float) and isinstance(p.top_k, int) and isinstance(p.max_tokens, int)
     assert p.stop == ["END", *[f"s{i}" for i in range(15)]]  # empty ones dropped, 16 at most
 
@@ -332,6 +333,9 @@ def test_status_for_each_error() -> None:
     assert common.status_for(common.BadRequest("x")) == 400
     assert common.status_for(PromptTooLongError("x")) == 400
     assert common.status_for(AssistantError("x")) == 500
+    busy = ServerBusy("Busy.", "Later.", 7)
+    assert common.status_for(busy) == 429 and common.error_headers(busy) == {"Retry-After": "7"}
+    assert common.error_headers(AssistantError("x")) == {}
 
 
 @pytest.mark.parametrize(("thinking", "switch"), [({"type": "enabled", "budget_tokens": 1024}, "on"),
