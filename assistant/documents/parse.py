@@ -84,7 +84,11 @@ def parse_pdf(path: Path) -> ParsedFile:
     try:
         n = len(pdf)
         for i in range(n):
-            page = pdf[i]
+            try:
+                page = pdf[i]
+            except pdfium.PdfiumError:  # a page object pdfium cannot build: the file is damaged there
+                raise DocumentError(f"{path.name} is damaged: page {i + 1} cannot be read.",
+                                    "Open it in a PDF reader to check it; if it opens, print it to a new PDF and add that.") from None
             try:
                 textpage = page.get_textpage()
                 text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
@@ -113,7 +117,9 @@ def parse_docx(path: Path) -> ParsedFile:
     The XML is read with a hard cap whatever the zip declares, so a bomb ends at the cap."""
     try:
         z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    # ValueError: a name that is not UTF-8 though flagged so; NotImplementedError: a zip version
+    # or feature Python does not read (both found by tools/fuzz.py)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise DocumentError(f"{path.name} is damaged or not a Word document ({exc}).",
                             "Open it in Word or LibreOffice and save it again as .docx.") from None
     with z:

@@ -228,12 +228,37 @@ def thinking_stream(data: bytes) -> None:
     assert got == expected, (got, expected, stops)
 
 
+# -- the document parsers (documents/parse.py; the app runs them in a child process) -------------------
+DOCUMENT_KINDS = (".pdf", ".docx", ".html", ".md", ".txt", ".csv", ".py")
+
+
+def document_file(data: bytes) -> None:
+    """The first byte picks the kind (by file name, as the app does), the rest is the file.
+    Whatever the bytes, the parser returns text sections or a DocumentError that names the
+    file; never another exception (a parser crash would cost the file its parse process)."""
+    from assistant.documents.errors import DocumentError
+    from assistant.documents.parse import parse_file
+
+    kind = DOCUMENT_KINDS[data[0] % len(DOCUMENT_KINDS)] if data else ".txt"
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"fuzzed{kind}"
+        path.write_bytes(data[1:])
+        try:
+            parsed = parse_file(path)
+        except DocumentError as exc:
+            assert path.name in exc.message, exc.message  # the message names the file
+            return
+        for section in parsed.sections:
+            assert isinstance(section.text, str)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "gguf_header": gguf_header,
     "chat_template": chat_template,
     "settings_file": settings_file,
     "api_request": api_request,
     "thinking_stream": thinking_stream,
+    "document_file": document_file,
 }
 
 

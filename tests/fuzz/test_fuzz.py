@@ -131,3 +131,9 @@ _THINK = ["<think>", "</think>", "<", "/", "think", ">", "[THINK]", "[/THINK]", 
 @given(st.binary(min_size=1, max_size=12), st.lists(st.sampled_from(_THINK), max_size=30).map("".join))
 def test_thinking_stream(head: bytes, text: str) -> None:
     _run("thinking_stream", head.replace(b"\0", b"\1") + b"\0" + text.encode())
+
+
+@settings(max_examples=300, **_BOUNDED)
+@given(st.one_of(_edited(targets.corpus("document_file")), st.binary(max_size=64)))
+def test_document_file(data: bytes) -> None:
+    _run("document_file", data)
