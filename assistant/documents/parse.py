@@ -227,9 +227,19 @@ class _HtmlText(html.parser.HTMLParser):
 
 
 def parse_html(text: str) -> ParsedFile:
+    try:
+        p = _feed(text)
+    except AssertionError:
+        # Python's HTMLParser asserts on a malformed "<![" section or "<!" declaration (found by
+        # tools/fuzz.py); read them as text, so the rest of the page is kept
+        p = _feed(re.sub(r"<!(?!--)", "&lt;!", text))
+    return ParsedFile("html", p.blocks, title=p.title)
+
+
+def _feed(text: str) -> _HtmlText:
     p = _HtmlText()
     p.feed(text)
     p.close()
     p._flush()
-    return ParsedFile("html", p.blocks, title=p.title)
+    return p
 

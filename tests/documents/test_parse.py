@@ -114,3 +114,13 @@ def test_walk_survives_symlink_loops_and_huge_folders(tmp_path: Path) -> None:
     w = walk_roots([str(many)])
     assert w.cut and len(w.files) == 20_000
     assert "More than 20,000 documents" in w.notes[-1]
+
+
+def test_a_malformed_marked_section_keeps_the_page() -> None:
+    # Python's HTMLParser asserts on these (found by tools/fuzz.py): the page is read anyway
+    from assistant.documents.parse import parse_html
+
+    for bad in ("<![F x]>", "<![3 0 R /FitH null]"):
+        parsed = parse_html(f"<p>before</p>{bad}<p>after</p>")
+        text = " ".join(s.text for s in parsed.sections)
+        assert "before" in text and "after" in text
