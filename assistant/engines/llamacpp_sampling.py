@@ -182,15 +182,19 @@ class Sampler:
             cand = self._candidates(x, grid)
             if cand is None:
                 return int(lib.llama_sampler_sample(self.chain, self._ctx, idx))
-            n = len(cand)
-            self._ids[:n] = cand
-            self._values[:n] = x[cand]
-            cur = self._cur
-            cur.size, cur.selected, cur.sorted = n, -1, False
-            lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
-            tok = int(cur.data[cur.selected].id)
+            tok = self._chain_pick(cand, x)
         lib.llama_sampler_accept(self.chain, tok)
         return tok
+
+    def _chain_pick(self, cand: np.ndarray, x: np.ndarray) -> int:
+        """The chain's pick among the candidates (not accepted yet)."""
+        n = len(cand)
+        self._ids[:n] = cand
+        self._values[:n] = x[cand]
+        cur = self._cur
+        cur.size, cur.selected, cur.sorted = n, -1, False
+        self._lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
+        return int(cur.data[cur.selected].id)
 
     def _apply(self, sampler: Any, tokens: np.ndarray | None, x: np.ndarray) -> Any:
         """Apply `sampler` to the given tokens (None: every token) with their logits."""
@@ -218,13 +222,7 @@ class Sampler:
             if self._base == "greedy":
                 tok = int(x.argmax())
             elif cand is not None:
-                n = len(cand)
-                self._ids[:n] = cand
-                self._values[:n] = x[cand]
-                cur = self._cur
-                cur.size, cur.selected, cur.sorted = n, -1, False
-                lib.llama_sampler_apply(self.chain, ctypes.byref(cur))
-                tok = int(cur.data[cur.selected].id)
+                tok = self._chain_pick(cand, x)
             else:
                 cur = self._apply(self.chain, None, x)
                 tok = int(cur.data[cur.selected].id)
