@@ -26,7 +26,7 @@ SIZE = tuple(int(v) for v in os.environ.get("SHOTS_SIZE", "1100x720").lower().sp
 FONT_PT = int(os.environ.get("SHOTS_FONT_PT", "11"))
 
 from assistant.chat.store import ChatStore  # noqa: E402
-from assistant.paths import get_paths  # noqa: E402
+from assistant.paths import Paths, get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
@@ -72,12 +72,18 @@ def shot(app: QApplication, widget: QWidget, path: Path) -> None:
     print("wrote", path)
 
 
-def main() -> None:
+def start() -> tuple[Path, QApplication, Paths]:
+    """The folder the pictures go to (the first argument), the app in the light theme at
+    FONT_PT, and the data folders: what every screenshot tool starts with."""
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv)
     apply_theme(app, "light", FONT_PT)
-    paths = get_paths().ensure()
+    return out, app, get_paths().ensure()
+
+
+def main() -> None:
+    out, app, paths = start()
 
     # 1. first start: no model
     store = ChatStore.open(paths.history_db)

@@ -18,16 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
-from PySide6.QtWidgets import QApplication, QTabWidget  # noqa: E402
-from screenshots import FONT_PT, SIZE, shot, wait  # noqa: E402
+from PySide6.QtWidgets import QTabWidget  # noqa: E402
+from screenshots import SIZE, shot, start, wait  # noqa: E402
 
 from assistant.chat.privacy import redact_messages  # noqa: E402
 from assistant.chat.store import ChatStore  # noqa: E402
 from assistant.core.types import Message  # noqa: E402
-from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import CloudSettings, Settings  # noqa: E402
 from assistant.ui.cloud.consent_dialog import ConsentDialog  # noqa: E402
-from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
 
 PROMPT = ("Prove that there are infinitely many primes p with p ≡ 3 (mod 4), step by step, "
@@ -46,11 +44,7 @@ That contradicts the assumption, so there are infinitely many. ∎
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv)
-    apply_theme(app, "light", FONT_PT)
-    paths = get_paths().ensure()
+    out, app, paths = start()
     store = ChatStore.open(paths.history_db)
     conv = store.create_conversation("Primes of the form 4k + 3")
     store.add_message(conv.id, "user", "What is a prime number?")

