@@ -154,9 +154,21 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE conversations ADD COLUMN documents TEXT NULL")
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    # The passages an answer from documents cited (JSON list), shown again with it. Here and
+    # not in the documents' index: they go with their message (ON DELETE CASCADE), so an id
+    # SQLite gives again after a delete never shows an older answer's sources.
+    conn.execute(
+        """CREATE TABLE message_sources (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            data TEXT NOT NULL
+        )"""
+    )
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8,
 )
 
 

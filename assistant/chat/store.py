@@ -207,6 +207,17 @@ class ChatStore:
             row = c.execute("SELECT documents FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return [str(n) for n in json.loads(row[0])] if row and row[0] else []
 
+    def save_sources(self, message_id: int, data: list[dict[str, Any]]) -> None:
+        """The passages an answer cited (documents/answer.sources_payload); they go with it."""
+        with self._tx("save an answer's sources") as c:
+            c.execute("INSERT OR REPLACE INTO message_sources(message_id, data) VALUES (?, ?)",
+                      (message_id, json.dumps(data)))
+
+    def sources(self, message_id: int) -> list[dict[str, Any]]:
+        with self._read("read an answer's sources") as c:
+            row = c.execute("SELECT data FROM message_sources WHERE message_id = ?", (message_id,)).fetchone()
+        return list(json.loads(row[0])) if row else []
+
     def _update_conversation(
         self, conversation_id: int, assignment: str, args: tuple[Any, ...], action: str
     ) -> None:

@@ -184,7 +184,7 @@ def run_ask_docs(args: argparse.Namespace, prompt: str, paths: Paths, settings: 
             if result.message_id:
                 from assistant.documents.answer import sources_payload
 
-                docs.index.save_sources(result.message_id, sources_payload(ctx))
+                store.save_sources(result.message_id, sources_payload(ctx))
         else:
             model = pick_model(args.model, paths, settings)
             engine = load_engine(model, settings)

@@ -55,8 +55,7 @@ _STATEMENTS = [
     """CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
         INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text); END""",
     "CREATE TABLE vectors (model TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, hash)) WITHOUT ROWID",
-    # the sources an answer cited, shown again with the message (keyed by the chat's message id)
-    "CREATE TABLE answer_sources (message_id INTEGER PRIMARY KEY, data TEXT NOT NULL)",
+    # (an answer's sources live in the chat history, with their message: chat/schema.py)
 ]
 
 
@@ -309,11 +308,3 @@ class DocumentIndex:
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, mat
 
-    # -- sources of answers ----------------------------------------------------------------
-    def save_sources(self, message_id: int, data: list[dict[str, Any]]) -> None:
-        with self.write() as c:
-            c.execute("INSERT OR REPLACE INTO answer_sources(message_id, data) VALUES (?, ?)", (message_id, json.dumps(data)))
-
-    def sources(self, message_id: int) -> list[dict[str, Any]]:
-        rows = self.query("SELECT data FROM answer_sources WHERE message_id = ?", (message_id,))
-        return json.loads(rows[0][0]) if rows else []

@@ -1,8 +1,9 @@
 """A chat turn about documents, shared by the command line and the window's worker.
 
 The stored question is the user's own words; the model reads it with the excerpts
-(answer.excerpt_transform). The answer's sources are stored with its message id, so the
-window shows them again with the message. No passage good enough: the answer says so,
+(answer.excerpt_transform). The answer's sources are stored with its message in the chat
+history (ChatStore.save_sources; they go when it is deleted), so the window shows them
+again with the message. No passage good enough: the answer says so,
 without calling the model.
 """
 
@@ -80,13 +81,12 @@ def run_document_turn(store: ChatStore, engine: Engine, conversation_id: int, do
         store.finish_answer(answer_id, NOT_FOUND, "complete", duration_s=0.0)
         if on_text is not None:
             on_text(NOT_FOUND)
-        docs.index.save_sources(answer_id, [])
         return TurnResult(answer_id, NOT_FOUND, "complete", None), ctx
     result = run_turn(store, engine, conversation_id, system_prompt=system_prompt, params=params, cancel=cancel,
                       model_name=model_name, user_text=None if resend else question, on_text=on_text, on_thinking=on_thinking,
                       transform=excerpt_transform(ctx))
     if result.message_id:
-        docs.index.save_sources(result.message_id, sources_payload(ctx))
+        store.save_sources(result.message_id, sources_payload(ctx))
     return result, ctx
 
 

@@ -199,6 +199,25 @@ def test_delete_messages_from(store: ChatStore) -> None:
     assert [m.id for m in store.messages(conv.id)] == [*ids[:2], new.id]
 
 
+def test_sources_go_with_their_answer(store: ChatStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "q")
+    answer = store.add_message(conv.id, "assistant", "a [1]").id
+    cited = [{"n": 1, "where": "notes.md, line 3", "snippet": "chairs"}]
+    store.save_sources(answer, cited)
+    assert store.sources(answer) == cited and store.sources(answer + 1) == []
+    store.save_sources(answer, cited[:0])  # saved again: replaced
+    assert store.sources(answer) == []
+    store.save_sources(answer, cited)
+    store.delete_messages_from(conv.id, answer)
+    again = store.add_message(conv.id, "assistant", "a plain answer").id
+    assert again == answer and store.sources(again) == []  # SQLite gave the id again; not its sources
+    store.save_sources(again, cited)
+    store.delete_conversation(conv.id)
+    with store._read("count") as c:
+        assert c.execute("SELECT count(*) FROM message_sources").fetchone()[0] == 0
+
+
 def test_store_shared_between_threads(store: ChatStore) -> None:
     conv = store.create_conversation()
     errors: list[BaseException] = []

@@ -53,7 +53,6 @@ class ChatSession(QObject):
     notice = Signal(str)  # a passing note for the status bar
     cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
     engine_exited = Signal(str)  # the model's process ended while idle; the next send loads it again
-    plain_answer = Signal(int)  # an answer not from documents was stored (its message id)
     documents_status = Signal(str)  # how a question about documents is read (budget, map-reduce progress)
 
     def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
@@ -70,7 +69,6 @@ class ChatSession(QObject):
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
-        self._documents_request = False  # the running turn is asked of documents
         self._resend = False  # it is the last question again (Retry with the cloud in a chat with documents)
         self.conversation_id = 0
         self.loaded: LoadedModel | None = None
@@ -299,7 +297,6 @@ class ChatSession(QObject):
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
                                              continue_answer=resume is not None, documents=documents)
         self._sources_for = (self._request_id, excerpts)
-        self._documents_request = documents is not None or excerpts is not None
         self._timer.start()
         self.busy_changed.emit(True)
 
@@ -339,9 +336,7 @@ class ChatSession(QObject):
         self._stream_row = -1
         sent = self._sources_for[1] if self._sources_for and self._sources_for[0] == request_id else None
         if sent is not None and result.message_id:  # a cloud answer from excerpts: its sources, as a local one's
-            sent[0].docs.index.save_sources(result.message_id, sources_payload(sent[1]))
-        elif result.message_id and not self._documents_request:
-            self.plain_answer.emit(result.message_id)  # its id may be a deleted answer's: not that one's sources
+            self.store.save_sources(result.message_id, sources_payload(sent[1]))
         conv_id = self.conversation_id
         if conv_id:
             # the stored rows carry ids, usage and status: the placeholders become them
@@ -444,7 +439,6 @@ class ChatSession(QObject):
                 self.store.add_message(cid, "user", text)
             answer = self.store.begin_answer(cid, "documents", None, origin="local")
             self.store.finish_answer(answer, NOT_FOUND, "complete", duration_s=0.0)
-            turn.docs.index.save_sources(answer, [])
             self.messages.sync(self.store.messages(cid))
             self.conversations_changed.emit()
             return

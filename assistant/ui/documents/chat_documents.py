@@ -135,7 +135,6 @@ class ChatDocuments(QObject):
         s.conversation_changed.connect(self._on_conversation_changed)
         s.documents_status.connect(self._on_turn_status)
         s.busy_changed.connect(self._on_chat_busy)
-        s.plain_answer.connect(self._forget_sources)
         host.chat.sources_for = self.sources_for
         for w in (host.prompt.viewport(), host.chat.viewport()):
             w.setAcceptDrops(True)
@@ -187,12 +186,7 @@ class ChatDocuments(QObject):
         return DocumentsTurn(self.docs(), names) if names else None
 
     def sources_for(self, message_id: int) -> list[dict[str, Any]]:
-        return self.docs().index.sources(message_id) if self._index_exists() else []
-
-    def _forget_sources(self, message_id: int) -> None:
-        """SQLite gives a deleted row's id again: an answer not from documents has no sources."""
-        if self._index_exists() and self.docs().index.sources(message_id):
-            self.docs().index.save_sources(message_id, [])
+        return self.h.store.sources(message_id)
 
     def _own_collection(self, conversation_id: int) -> Collection | None:
         """The chat's attached files; one older than the chat was a deleted chat's of the same

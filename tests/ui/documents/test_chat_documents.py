@@ -249,11 +249,14 @@ def test_map_reduce_says_its_plan_and_progress_and_stops(qtbot, gemma_path: Path
     # chat never gets a deleted chat's files
     cid = w.session.conversation_id
     d.detach(str(log.resolve()))
-    next_answer = max(m.id for m in w.store.messages(cid)) + 2
-    d.docs().index.save_sources(next_answer, [{"n": 1, "where": "old.pdf, page 1", "snippet": "stale"}])
+    msgs = w.store.messages(cid)
+    answer_id = msgs[-1].id
+    w.store.save_sources(answer_id, [{"n": 1, "where": "old.pdf, page 1", "snippet": "stale"}])
+    w.store.delete_messages_from(cid, msgs[-2].id)  # the last question and its answer
+    w.session.open_conversation(cid)
     _ask(qtbot, w, "Hello")
     shown = _last_answer(w).sources
-    assert w.session.messages.messages()[-1].id == next_answer and (shown is None or shown.texts() == [])
+    assert w.session.messages.messages()[-1].id == answer_id and (shown is None or shown.texts() == [])
     d.attach([log])
     qtbot.waitUntil(lambda: not d.indexing(), timeout=INDEX_TIMEOUT)
     w.session.new_conversation()
