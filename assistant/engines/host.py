@@ -22,7 +22,8 @@ thread (engines/host_requests.py) hands each reply to the request it answers.
   an embedding engine, images as parts of a generate's messages (prefilled into its slot).
 - Replies (child -> parent): ("ready", pid, probe), ("progress", fraction),
   ("loaded", facts), ("result", id, value), ("started", id), ("t", id, text, thinking
-  [, logprobs]) for each piece of text as it is produced, ("done", id, final chunk),
+  [, logprobs]) for each piece of text as it is produced (held up to TOKEN_FLUSH_S; the
+  pieces of several answers then come as one ("batch", [("t", ...), ...])), ("done", id, final chunk),
   ("error", id, packed error), and at any time ("log", record): the child's log
   records, written to the app's log.
 

@@ -220,10 +220,12 @@ class _TokenBatch:
     Why: on a machine whose cores all compute, each wake-up of the app's process takes a
     core from llama.cpp's threads, and the whole step waits for it. The window shows
     text on a 30-50 ms timer anyway. A slow model (a token every TOKEN_FLUSH_S or more)
-    has each token sent as it comes."""
+    has each token sent as it comes. With `own_clock` off, the answer loop's flush
+    (`_Child.flush_due`) sends what every running answer holds in one message instead."""
 
-    def __init__(self, rid: int, send: Any) -> None:
+    def __init__(self, rid: int, send: Any, own_clock: bool = True) -> None:
         self._rid, self._send = rid, send
+        self._own_clock = own_clock
         self._text: list[str] = []
         self._thinking: list[str] = []
         self._logprobs: list[Any] = []
@@ -238,22 +240,30 @@ class _TokenBatch:
             self._thinking.append(thinking)
         if logprobs:
             self._logprobs.extend(logprobs)
-        self.tick()
+        if self._own_clock or not self._last:  # the first piece at once: time to first token
+            self.tick()
 
     def tick(self) -> None:
         if time.monotonic() - self._last >= TOKEN_FLUSH_S:
             self.flush()
 
-    def flush(self) -> None:
-        if self._text or self._thinking or self._logprobs:
-            msg: tuple[Any, ...] = ("t", self._rid, "".join(self._text), "".join(self._thinking))
-            if self._logprobs:
-                msg += (list(self._logprobs),)
-            self._send(msg)
-            self._text.clear()
-            self._thinking.clear()
-            self._logprobs.clear()
+    def take(self) -> tuple[Any, ...] | None:
+        """The message for what is held (None when nothing is), and nothing held after."""
         self._last = time.monotonic()
+        if not (self._text or self._thinking or self._logprobs):
+            return None
+        msg: tuple[Any, ...] = ("t", self._rid, "".join(self._text), "".join(self._thinking))
+        if self._logprobs:
+            msg += (list(self._logprobs),)
+        self._text.clear()
+        self._thinking.clear()
+        self._logprobs.clear()
+        return msg
+
+    def flush(self) -> None:
+        msg = self.take()
+        if msg is not None:
+            self._send(msg)
 
 
 @dataclass
@@ -278,6 +288,7 @@ class _Child:
         self.crash = _CrashSpec.parse(os.environ.get(CRASH_ENV))
         self._last_progress = (0.0, -1.0)
         self.active: dict[int, _Answer] = {}  # answers in the engine's answer loop
+        self._flushed = 0.0  # when the running answers' text last went to the app
 
     def send(self, msg: tuple[Any, ...]) -> None:
         with self.send_lock:
@@ -352,7 +363,7 @@ class _Child:
         self.send(("started", rid))
         if self.crash:
             self.crash.fire("answer", self.safe)
-        self.active[rid] = _Answer(seq, _TokenBatch(rid, self.send))
+        self.active[rid] = _Answer(seq, _TokenBatch(rid, self.send, own_clock=False))
 
     def step(self) -> None:
         """One step of the answer loop; each answer's new text goes to the app."""
@@ -369,12 +380,25 @@ class _Child:
                     if self.crash:
                         answer.out.flush()
                         self.crash.fire("token", self.safe, answer.pieces)
-            answer.out.tick()
             if seq.over:
                 self._end(rid)
                 if seq.error is not None:
                     answer.out.flush()
                     self.send(("error", rid, pack_error(seq.error)))
+        self.flush_due()
+
+    def flush_due(self) -> None:
+        """Every TOKEN_FLUSH_S, the text of all running answers in one message: one
+        wake-up of the app's process for N answers, not N on N clocks of their own."""
+        now = time.monotonic()
+        if now - self._flushed < TOKEN_FLUSH_S:
+            return
+        self._flushed = now
+        msgs = [m for a in self.active.values() if (m := a.out.take()) is not None]
+        if len(msgs) == 1:
+            self.send(msgs[0])
+        elif msgs:
+            self.send(("batch", msgs))
 
     def progress(self, fraction: float) -> None:
         # throttled: llama.cpp reports once per tensor

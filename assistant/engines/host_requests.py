@@ -74,11 +74,12 @@ class Requests:
                 if msg[0] == "log":
                     write_child_log(msg[1])
                     continue
-                rid = msg[1] if len(msg) > 1 else None
-                with self._waiters_lock:
-                    waiter = self._waiters.get(rid) if isinstance(rid, int) else None
-                if waiter is not None and waiter[0] is proc:
-                    waiter[1].put(msg)
+                for one in (msg[1] if msg[0] == "batch" else (msg,)):
+                    rid = one[1] if len(one) > 1 else None
+                    with self._waiters_lock:
+                        waiter = self._waiters.get(rid) if isinstance(rid, int) else None
+                    if waiter is not None and waiter[0] is proc:
+                        waiter[1].put(one)
         except (EOFError, OSError):
             pass
         if self._closing is proc:

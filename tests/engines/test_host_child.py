@@ -36,3 +36,25 @@ def test_a_slow_model_has_each_piece_sent_as_it_comes() -> None:
         out.add(word, "")
         time.sleep(host_child.TOKEN_FLUSH_S + 0.005)
     assert [m[2] for m in sent] == ["one", "two", "three"]
+
+
+def test_the_answer_loop_sends_all_running_answers_in_one_message() -> None:
+    sent: list[tuple] = []
+    child = host_child._Child.__new__(host_child._Child)  # only what flush_due reads
+    child.send, child._flushed = sent.append, 0.0
+    a, b, c = (_TokenBatch(rid, sent.append, own_clock=False) for rid in (1, 2, 3))
+    child.active = {1: host_child._Answer(None, a), 2: host_child._Answer(None, b), 3: host_child._Answer(None, c)}
+    a.add("A", "")
+    b.add("B", "")  # first pieces go at once, each
+    assert sent == [("t", 1, "A", ""), ("t", 2, "B", "")]
+    a.add("a", "")
+    b.add("b", "")
+    assert len(sent) == 2  # not on clocks of their own
+    child.flush_due()
+    assert sent[-1] == ("batch", [("t", 1, "a", ""), ("t", 2, "b", "")])  # c held nothing: not in it
+    a.add("x", "")
+    child.flush_due()
+    assert len(sent) == 3  # within TOKEN_FLUSH_S of the last flush: held
+    time.sleep(host_child.TOKEN_FLUSH_S + 0.01)
+    child.flush_due()
+    assert sent[-1] == ("t", 1, "x", "")  # one answer's text alone is a plain message
