@@ -5,13 +5,20 @@
   child process in batches of 64, vectors written to the SQLite index, and (b) by raw
   llama-cpp-python `Llama.embed` in this process (llama-server's path), n_batch 512 both;
   rounds alternate, medians of per-round ratios.
-- latency: an index of N chunks (real text cut from the PDF's words, random unit vectors
-  stored as they would be), hybrid search (embed the question with the real model, FTS5,
-  vector search, fusion) for 30 questions after one warm-up; p50 and p95.
+- latency: an index of N chunks of real text (the Python 3.11 library reference as Debian
+  ships it, python3.11-doc: its ~300 pages parsed and chunked by our own code, repeated
+  to reach N, so each word matches the share of chunks it would in real documents) and
+  random unit vectors stored as they would be (embedding 100,000 chunks takes hours on
+  this CPU; the vector search's cost does not depend on the values). Hybrid search
+  (embed the question with the real model, FTS5, vector search, fusion) for the 20
+  questions of bench/documents_quality.py, after one warm-up; p50 and p95. Without the
+  docs package, a 35-word synthetic text (every chunk then matches every keyword: a
+  worst case for FTS5, said in the output).
 - memory: peak RSS of this process, the parser and the embedding processes (psutil every
   0.2 s) while a 500-page PDF written with fpdf2 is indexed.
 
-    uv run --extra test python bench/documents_speed.py [--threads T] [--rounds R] [--skip-memory]
+    uv run --extra test python bench/documents_speed.py [--threads T] [--rounds R] [--docs DIR]
+        [--skip-throughput] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -77,7 +84,20 @@ def throughput(model: Path, threads: int, rounds: int, n: int) -> None:
           f"baseline {statistics.median(base_r):.1f} chunks/s, median ratio {statistics.median(ratios):.3f}")
 
 
-def latency(model: Path, threads: int, sizes: list[int]) -> None:
+def real_texts(docs: Path) -> list[str]:
+    """Chunks of the Python library reference, cut by our own parser and chunker."""
+    from assistant.documents.chunk import chunk_file
+    from assistant.documents.parse import parse_file
+
+    out: list[str] = []
+    for page in sorted(docs.glob("*.html")):
+        out.extend(c.text for c in chunk_file(parse_file(page)))
+    return out
+
+
+def latency(model: Path, threads: int, sizes: list[int], docs: Path) -> None:
+    from documents_quality import QUESTIONS
+
     from assistant.documents.index import DocumentIndex
     from assistant.documents.retrieve import Retriever
     from assistant.engines.embedding_host import EmbeddingProxy
@@ -85,19 +105,24 @@ def latency(model: Path, threads: int, sizes: list[int]) -> None:
     proxy = EmbeddingProxy(niceness=0)
     proxy.load(model, n_threads=threads)
     rnd = np.random.default_rng(0)
-    questions = [" ".join(random.Random(i).sample(WORDS, 6)) for i in range(31)]
+    if docs.is_dir():
+        texts, questions, what = real_texts(docs), [q for q, _page in QUESTIONS], f"real text, {docs}"
+    else:
+        texts = sentences(2000)
+        questions = [" ".join(random.Random(i).sample(WORDS, 6)) for i in range(21)]
+        what = "SYNTHETIC 35-word text: every chunk matches every keyword (worst case for FTS5)"
+    print(f"latency corpus: {len(texts):,} distinct chunks ({what})")
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             index = DocumentIndex(Path(tmp) / "i.sqlite3")
             col = index.ensure_collection("bench")
-            texts = sentences(2000, seed=n)
             with index.write() as c:
                 c.execute("INSERT INTO files(collection_id, path, kind, status) VALUES (?, 'bench.pdf', 'pdf', 'indexed')",
                           (col.id,))
                 rows, vecs = [], []
                 for i in range(n):
                     h = f"{i:032x}"
-                    rows.append((1, i, texts[i % len(texts)][: 600 + i % 200], i // 3 + 1, h))
+                    rows.append((1, i, texts[i % len(texts)], i // 3 + 1, h))
                     v = rnd.standard_normal(384).astype(np.float32)
                     vecs.append(("m", h, (v / np.linalg.norm(v)).tobytes()))
                 c.executemany("INSERT INTO chunks(file_id, ord, text, page, hash) VALUES (?, ?, ?, ?, ?)", rows)
@@ -172,12 +197,15 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=96)
     ap.add_argument("--pages", type=int, default=500)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--docs", type=Path, default=Path("/usr/share/doc/python3.11/html/library"))
     args = ap.parse_args()
     from support.minilm_gguf import gguf_path
 
     model = gguf_path()
-    throughput(model, args.threads, args.rounds, args.chunks)
-    latency(model, args.threads, [10_000, 100_000])
+    if not args.skip_throughput:
+        throughput(model, args.threads, args.rounds, args.chunks)
+    latency(model, args.threads, [10_000, 100_000], args.docs)
     if not args.skip_memory:
         memory(model, args.threads, args.pages)
 
