@@ -72,6 +72,7 @@ def open_at(path: Path | str, *, kind: str = "", page: int | None = None, line: 
             which: Which = shutil.which, default_app: str | None = None) -> Opener | None:
     """The command that opens `path` at `page` (PDF) or `line` (text, code), or None."""
     file = str(Path(path).resolve())
+    apps: tuple[_App, ...]
     if kind == "pdf" and page and page > 0:
         apps, n, unit = PDF_VIEWERS, page, "page"
     elif kind in LINE_KINDS and line and line > 0:

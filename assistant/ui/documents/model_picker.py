@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from assistant.core.units import format_bytes
@@ -45,10 +45,11 @@ class EmbeddingModelsModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[ModelRow] = [ModelRow("browse")]
 
-    def roleNames(self) -> dict[int, bytes]:  # noqa: N802 (Qt override)
-        return {Qt.ItemDataRole.DisplayRole: b"display", self.RowRole: b"row", self.LanguageRole: b"language",
-                self.SizeRole: b"size", self.InstalledRole: b"installed", self.PathRole: b"path",
-                self.KindRole: b"kind"}
+    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802 (Qt override)
+        names = {Qt.ItemDataRole.DisplayRole: b"display", self.RowRole: b"row", self.LanguageRole: b"language",
+                 self.SizeRole: b"size", self.InstalledRole: b"installed", self.PathRole: b"path",
+                 self.KindRole: b"kind"}
+        return {int(k): QByteArray(v) for k, v in names.items()}
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 (Qt override)
         return 0 if parent.isValid() else len(self._rows)

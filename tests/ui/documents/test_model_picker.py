@@ -102,7 +102,7 @@ def test_the_list_names_each_model_with_language_size_and_state(qtbot, hub: Loca
         i = _row(d, "qwen3-embedding-0.6b")
         assert m.data(m.index(i), EmbeddingModelsModel.LanguageRole) == "multilingual"
         assert m.data(m.index(i), EmbeddingModelsModel.InstalledRole) is False
-        assert m.roleNames()[EmbeddingModelsModel.SizeRole] == b"size"
+        assert m.roleNames()[EmbeddingModelsModel.SizeRole].data() == b"size"
         assert not d.model_offer.isVisible()  # a model is installed: nothing offered
     finally:
         _close(d)
