@@ -33,7 +33,7 @@ class EmbeddingChoice:
 
     def label(self) -> str:
         """"BGE small English v1.5 — English, 36.7 MB, installed"."""
-        state = "installed" if self.installed else "download"
+        state = "installed" if self.installed else "not installed"
         return f"{self.entry.name} — {self.language}, {format_bytes(self.size_bytes)}, {state}"
 
 

@@ -25,7 +25,7 @@ def test_the_catalog_offers_an_english_default_and_a_multilingual_model() -> Non
     en, multi = by_id["bge-small-en-v1.5"], by_id["qwen3-embedding-0.6b"]
     assert (en.language, multi.language) == ("English", "multilingual")
     assert en.size_bytes == en.entry.default_file().size_bytes and multi.size_bytes > 10 * en.size_bytes
-    assert en.installed is None and "download" in en.label() and "English" in en.label()
+    assert en.installed is None and en.label().endswith(", not installed") and "English" in en.label()
     assert multi.entry.license_id == "apache-2.0" and en.entry.license_id == "mit"
 
 

@@ -201,7 +201,10 @@ class DocumentsDialog(QDialog):
     def _on_model_ready(self, path: Path) -> None:
         if self._chosen is not None:  # a model chosen in the list has come: change to it
             self._chosen = None
-            self.change_model(path)
+            then, self._after_model = self._after_model, None
+            busy = self.job is not None and self.job.isRunning()
+            if self.change_model(path) and then is not None and not self._queue and not busy:
+                then()  # what waited for a model (the first use) runs with the chosen one
             return
         self.docs.set_embedding_model(path)  # also when a chosen model had gone missing
         self.sync_models()

@@ -94,8 +94,8 @@ def test_the_list_names_each_model_with_language_size_and_state(qtbot, hub: Loca
         assert picker.label.buddy() is picker.combo and picker.label.text() == "Embedding &model:"
         en, multi = (next(e for e in embedding_models() if e.id == i) for i in ("bge-small-en-v1.5", "qwen3-embedding-0.6b"))
         texts = picker.texts()
-        assert texts[0] == f"{en.name} — English, {format_bytes(en.default_file().size_bytes)}, download"
-        assert texts[1] == f"{multi.name} — multilingual, {format_bytes(multi.default_file().size_bytes)}, download"
+        assert texts[0] == f"{en.name} — English, {format_bytes(en.default_file().size_bytes)}, not installed"
+        assert texts[1] == f"{multi.name} — multilingual, {format_bytes(multi.default_file().size_bytes)}, not installed"
         assert texts[-2:] == ["minilm.gguf — your file", BROWSE]
         assert picker.combo.currentText() == "minilm.gguf — your file"  # the model in use
         m = picker.models
