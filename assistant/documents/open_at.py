@@ -5,7 +5,7 @@ system's default app, at its first page).
 PDF viewers (flags from their manual pages): evince `--page-index=N`, okular `--page N`,
 zathura `--page=N`, atril and xreader `--page-index=N`, qpdfview `FILE#N`; all count pages
 from 1, as the sources do. Editors, for text, Markdown, CSV and source code: VS Code
-`--goto FILE:LINE`, gedit `+LINE FILE`, kate `--line LINE FILE`.
+`--goto FILE:LINE`, gedit `FILE +LINE`, kate `--line LINE FILE`.
 
 The system's default app for the file's type (`xdg-mime query default`) is tried first when
 it is one of these, so the user's choice wins over the order below. Qt-free: the window
@@ -49,7 +49,7 @@ PDF_VIEWERS = (
 )
 EDITORS = (
     _App("code", "VS Code", "code", lambda f, n: ["--goto", f"{f}:{n}"]),
-    _App("gedit", "gedit", "gedit", lambda f, n: [f"+{n}", f]),
+    _App("gedit", "gedit", "gedit", lambda f, n: [f, f"+{n}"]),  # gedit [FILE] [+LINE]
     _App("kate", "Kate", "kate", lambda f, n: ["--line", str(n), f]),
 )
 LINE_KINDS = frozenset({"text", "markdown", "code", "csv"})  # a Word file's "lines" are paragraphs: no

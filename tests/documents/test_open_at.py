@@ -21,7 +21,7 @@ PDF_ARGS = {
     "xreader": ["--page-index=3", "{f}"],
     "qpdfview": ["{f}#3"],
 }
-EDITOR_ARGS = {"code": ["--goto", "{f}:12"], "gedit": ["+12", "{f}"], "kate": ["--line", "12", "{f}"]}
+EDITOR_ARGS = {"code": ["--goto", "{f}:12"], "gedit": ["{f}", "+12"], "kate": ["--line", "12", "{f}"]}
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ class DocumentsDialog(QDialog):
         self._after_model: Callable[[], None] | None = None  # what waited for the embedding model
         self._chosen: CatalogEntry | None = None  # a chosen model being downloaded: used once it is in
         self._queue: list[str] = []  # collections still to embed again after a model change
+        self._left: list[str] = []  # those Stop left for their next indexing (said once the run ends)
         self.collections = CollectionsModel(self)
         self.passages = PassagesModel(self)
         lay = QVBoxLayout(self)
@@ -242,6 +243,12 @@ class DocumentsDialog(QDialog):
         lines += [f"{Path(p).name}: page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))} "
                   f"{'are scans' if len(pages) > 1 else 'is a scan'} with no text layer, not read." for p, pages in report.scanned[:5]]
         lines += report.notes[:3]
+        if self._left:
+            names = ", ".join(f"“{n}”" for n in self._left)
+            lines.append(f"Not embedded again yet: {names}; the new model embeds it when next indexed."
+                         if len(self._left) == 1 else
+                         f"Not embedded again yet: {names}; the new model embeds them when next indexed.")
+            self._left = []
         self.status.setText("\n".join(lines))
         self.refresh()
 
@@ -254,9 +261,8 @@ class DocumentsDialog(QDialog):
     def _on_stop(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
-            left = "; the other collections are embedded again when next indexed" if self._queue else ""
-            self._queue = []
-            self.status.setText(f"Stopping after the current file… what is done is kept{left}.")
+            self._left, self._queue = self._queue, []
+            self.status.setText("Stopping after the current file… what is done is kept.")
 
     def _on_remove(self) -> None:
         name = self.selected()

@@ -180,3 +180,55 @@ def test_a_gguf_file_chosen_by_path_cancel_keeps_the_model_then_change(  # type:
         assert d.docs.collection("notes").model == model_id(other.resolve())
     finally:
         _close(d)
+
+
+def test_alt_m_reaches_the_model_list(qtbot, hub: LocalHub, indexed: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    d = _dialog(qtbot, hub)
+    try:
+        d.activateWindow()
+        d.query.setFocus()
+        qtbot.waitUntil(lambda: d.query.hasFocus(), timeout=5_000)
+        QTest.keyClick(d, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(lambda: d.model_picker.combo.hasFocus(), timeout=5_000)
+    finally:
+        _close(d)
+
+
+def test_every_collection_is_embedded_again_in_turn_and_stop_leaves_the_rest(  # type: ignore[no-untyped-def]
+        qtbot, hub: LocalHub, indexed: Path, minilm_path: Path, tmp_path: Path, monkeypatch) -> None:
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "bees.md").write_text("# Bees\n\nThe hives are checked every spring.\n", encoding="utf-8")
+    other, third = tmp_path / "second.gguf", tmp_path / "third.gguf"
+    shutil.copyfile(minilm_path, other)
+    shutil.copyfile(minilm_path, third)
+    d = _dialog(qtbot, hub)
+    try:
+        d.docs.add("bees", [more])
+        d.start_index("bees")
+        qtbot.waitUntil(lambda: not d.job.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
+        seen: list[str] = []
+        _answer_box("Change and embed again", seen)
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(other), ""))
+        d.model_picker.combo.activated.emit(d.model_picker.combo.count() - 1)
+        assert "Changing the model embeds all 2 collections again" in seen[0]
+        qtbot.waitUntil(lambda: all(c.model == model_id(other.resolve()) for c in d.docs.index.collections()),
+                        timeout=WAIT)
+        qtbot.waitUntil(lambda: not d.job.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
+
+        _answer_box("Change and embed again", seen)
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(third), ""))
+        d.model_picker.combo.activated.emit(d.model_picker.combo.count() - 1)
+        first = d.job
+        d.stop_button.click()  # before the engine has started: the first stops, the second waits
+        qtbot.waitUntil(lambda: not first.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
+        assert d.job is first and not d._queue
+        models = {c.name: c.model for c in d.docs.index.collections()}
+        [left] = [n for n, m in models.items() if m == model_id(other.resolve())]  # not reached: still the old model
+        assert "Stopped: the rest is indexed next time." in d.status.text()
+        assert f"Not embedded again yet: “{left}”; the new model embeds it when next indexed." in d.status.text()
+    finally:
+        _close(d)
