@@ -209,7 +209,8 @@ def test_every_collection_is_embedded_again_in_turn_and_stop_leaves_the_rest(  #
     try:
         d.docs.add("bees", [more])
         d.start_index("bees")
-        qtbot.waitUntil(lambda: not d.job.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
+        qtbot.waitUntil(lambda: d.job is not None and not d.job.isRunning() and not d.stop_button.isEnabled(),
+                        timeout=WAIT)
         seen: list[str] = []
         _answer_box("Change and embed again", seen)
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(other), ""))
@@ -217,12 +218,14 @@ def test_every_collection_is_embedded_again_in_turn_and_stop_leaves_the_rest(  #
         assert "Changing the model embeds all 2 collections again" in seen[0]
         qtbot.waitUntil(lambda: all(c.model == model_id(other.resolve()) for c in d.docs.index.collections()),
                         timeout=WAIT)
-        qtbot.waitUntil(lambda: not d.job.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
+        qtbot.waitUntil(lambda: d.job is not None and not d.job.isRunning() and not d.stop_button.isEnabled(),
+                        timeout=WAIT)
 
         _answer_box("Change and embed again", seen)
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(third), ""))
         d.model_picker.combo.activated.emit(d.model_picker.combo.count() - 1)
         first = d.job
+        assert first is not None
         d.stop_button.click()  # before the engine has started: the first stops, the second waits
         qtbot.waitUntil(lambda: not first.isRunning() and not d.stop_button.isEnabled(), timeout=WAIT)
         assert d.job is first and not d._queue
