@@ -281,6 +281,14 @@ class DocumentIndex:
         return int(self.query(f"SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id "
                               f"WHERE f.collection_id IN ({marks})", tuple(collection_ids))[0][0])
 
+    def chunks_without_vectors(self, collection_ids: list[int], model: str) -> int:
+        """Distinct chunk texts of the collections that `model` has not embedded yet."""
+        marks = ",".join("?" * len(collection_ids)) or "NULL"
+        return int(self.query(f"SELECT count(DISTINCT c.hash) FROM chunks c JOIN files f ON f.id = c.file_id "
+                              f"WHERE f.collection_id IN ({marks}) AND NOT EXISTS "
+                              "(SELECT 1 FROM vectors v WHERE v.model = ? AND v.hash = c.hash)",
+                              (*collection_ids, model))[0][0])
+
     def text_chars(self, collection_ids: list[int]) -> int:
         marks = ",".join("?" * len(collection_ids)) or "NULL"
         return int(self.query(f"SELECT coalesce(sum(length(c.text)), 0) FROM chunks c JOIN files f ON f.id = c.file_id "

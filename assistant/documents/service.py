@@ -6,6 +6,7 @@ search, and the embedding model (loaded once, in its own process, when first nee
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from assistant.library.catalog import DEFAULT_EMBEDDING_ID, default_embedding_mo
 from assistant.paths import Paths, get_paths
 
 MODEL_KEY = "embedding_model"
+RATE_KEY = "index_rate"  # the last measured indexing rate: chunks/s with a model of that many bytes
+MIN_RATE_CHUNKS = 16  # fewer embedded chunks measure start-up more than speed
 
 
 def documents_dir(paths: Paths) -> Path:
@@ -157,9 +160,21 @@ class Documents:
              progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
         col = self.index.collection(name)
         embedder = self.embedder()
+        path = embedder.path or self.embedding_model_path()
         with ParserHost() as parser:
-            return Indexer(self.index, parser, embedder, model_id(embedder.path or self.embedding_model_path())).sync(
-                col, cancel=cancel, progress=progress)
+            report = Indexer(self.index, parser, embedder, model_id(path)).sync(col, cancel=cancel, progress=progress)
+        self._note_rate(report, path)
+        return report
+
+    def _note_rate(self, report: IndexReport, path: Path) -> None:
+        """Keep the rate of a run that embedded enough chunks (estimates of a model change use it)."""
+        if report.chunks_embedded < MIN_RATE_CHUNKS or report.seconds <= 0:
+            return
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        self.index.set_meta(RATE_KEY, json.dumps({"chunks_per_s": report.chunks_embedded / report.seconds, "bytes": size}))
 
     def search(self, question: str, names: list[str], *, top_k: int = 5, mode: str = "hybrid") -> Retrieval:
         cols = [self.index.collection(n) for n in names]

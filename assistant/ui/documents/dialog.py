@@ -1,6 +1,8 @@
 """Documents (Models → Documents…, Ctrl+Shift+D): collections kept in the library, indexed
 in the background with a progress bar and Stop, and a search that lists the passages a
-question finds with their keyword and vector ranks ("Why these passages?")."""
+question finds with their keyword and vector ranks ("Why these passages?"). The embedding
+model is chosen here too (catalog models, or a GGUF file); a change says what re-embedding
+costs before it re-embeds the collections, with the same progress and Stop."""
 
 from __future__ import annotations
 
@@ -17,15 +19,20 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
 )
 
+from assistant.documents.errors import EmbeddingModelMissingError
+from assistant.documents.model_choice import catalog_choices, plan_model_change
 from assistant.documents.service import Documents
 from assistant.errors import AssistantError
+from assistant.library.catalog import CatalogEntry
 from assistant.ui.documents.model_offer import EmbeddingModelOffer, needs_model
+from assistant.ui.documents.model_picker import ModelPicker
 from assistant.ui.documents.models import CollectionsModel, PassagesModel
 from assistant.ui.documents.worker import DocumentsJob
 
@@ -37,6 +44,9 @@ class DocumentsDialog(QDialog):
         self.docs = docs
         self.job: DocumentsJob | None = None
         self._after_model: Callable[[], None] | None = None  # what waited for the embedding model
+        self._chosen: CatalogEntry | None = None  # a chosen model being downloaded: used once it is in
+        self._queue: list[str] = []  # collections still to embed again after a model change
+        self._left: list[str] = []  # those Stop left for their next indexing (said once the run ends)
         self.collections = CollectionsModel(self)
         self.passages = PassagesModel(self)
         lay = QVBoxLayout(self)
@@ -44,6 +54,9 @@ class DocumentsDialog(QDialog):
                        "only the passages you choose to send ever reach a cloud model.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        self.model_picker = ModelPicker(self)
+        self.model_picker.combo.activated.connect(self._on_model_chosen)
+        lay.addWidget(self.model_picker)
         self.model_offer = EmbeddingModelOffer(docs.paths, self, endpoint=endpoint)
         self.model_offer.ready.connect(self._on_model_ready)
         lay.addWidget(self.model_offer)
@@ -111,6 +124,17 @@ class DocumentsDialog(QDialog):
         if names:
             self.table.selectRow(names.index(current) if current in names else 0)
         self._sync_checkbox()
+        self.sync_models()
+
+    def current_model(self) -> Path | None:
+        try:
+            return self.docs.embedding_model_path().resolve()
+        except EmbeddingModelMissingError:
+            return None
+
+    def sync_models(self) -> None:
+        """The model list (installed or not) with the model in use shown."""
+        self.model_picker.show_models(catalog_choices(self.docs.paths), self.current_model())
 
     def selected(self) -> str | None:
         i = self.table.currentIndex().row()
@@ -126,7 +150,8 @@ class DocumentsDialog(QDialog):
         self.never_cloud.blockSignals(False)
 
     def _busy(self, busy: bool) -> None:
-        for w in (self.add_folder, self.add_files, self.index_button, self.remove_button, self.search_button):
+        for w in (self.add_folder, self.add_files, self.index_button, self.remove_button, self.search_button,
+                  self.model_picker.combo):
             w.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.progress.setVisible(busy)
@@ -175,7 +200,15 @@ class DocumentsDialog(QDialog):
         return False
 
     def _on_model_ready(self, path: Path) -> None:
+        if self._chosen is not None:  # a model chosen in the list has come: change to it
+            self._chosen = None
+            then, self._after_model = self._after_model, None
+            busy = self.job is not None and self.job.isRunning()
+            if self.change_model(path) and then is not None and not self._queue and not busy:
+                then()  # what waited for a model (the first use) runs with the chosen one
+            return
         self.docs.set_embedding_model(path)  # also when a chosen model had gone missing
+        self.sync_models()
         then, self._after_model = self._after_model, None
         self.status.setText("The embedding model is installed.")
         if then is not None:
@@ -201,15 +234,26 @@ class DocumentsDialog(QDialog):
 
     def _on_indexed(self, report: Any) -> None:
         self._busy(False)
+        if self._queue and not report.cancelled:
+            self._reembed_next(report.summary())
+            return
+        self._queue = []
         lines = [report.summary()]
         lines += [f"Not read: {Path(p).name}: {why}" for p, why in report.failed[:5]]
         lines += [f"{Path(p).name}: page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))} "
                   f"{'are scans' if len(pages) > 1 else 'is a scan'} with no text layer, not read." for p, pages in report.scanned[:5]]
         lines += report.notes[:3]
+        if self._left:
+            names = ", ".join(f"“{n}”" for n in self._left)
+            lines.append(f"Not embedded again yet: {names}; the new model embeds it when next indexed."
+                         if len(self._left) == 1 else
+                         f"Not embedded again yet: {names}; the new model embeds them when next indexed.")
+            self._left = []
         self.status.setText("\n".join(lines))
         self.refresh()
 
     def _on_failed(self, message: str) -> None:
+        self._queue = []
         self._busy(False)
         self.status.setText(message)
         self.refresh()
@@ -217,6 +261,7 @@ class DocumentsDialog(QDialog):
     def _on_stop(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
+            self._left, self._queue = self._queue, []
             self.status.setText("Stopping after the current file… what is done is kept.")
 
     def _on_remove(self) -> None:
@@ -251,6 +296,63 @@ class DocumentsDialog(QDialog):
         self.passages.set_rows(retrieval.candidates[:8])
         self.status.setText("No passage matched well: the collection does not seem to contain this." if retrieval.weak
                             else "Ranked by reciprocal rank fusion of the keyword (FTS5) and vector searches.")
+
+    # -- the embedding model -----------------------------------------------------------
+    def _on_model_chosen(self, i: int) -> None:
+        row = self.model_picker.models.row_at(i)
+        self.sync_models()  # the list shows the model in use until a change is made
+        if row is None:
+            return
+        if row.kind == "browse":
+            name, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF embedding model", "",
+                                                  "GGUF models (*.gguf);;All files (*)")
+            if name:
+                self.change_model(Path(name))
+        elif row.path is not None:
+            self.change_model(row.path)
+        elif row.choice is not None:  # not installed: offer its download, then change to it
+            if not self.model_offer.offer_choice(row.choice.entry):
+                self.status.setText("Another embedding model is downloading: wait for it or cancel it first.")
+                return
+            self._chosen = row.choice.entry
+            self.status.setText(f"Download {row.choice.entry.name} above to use it; nothing changes until it is in.")
+
+    def change_model(self, path: Path, *, confirm: bool = True) -> bool:
+        """Use the embedding model at `path`: say what re-embedding costs, ask, then re-embed."""
+        path = Path(path).expanduser().resolve()
+        if path == self.current_model():
+            self.status.setText(f"{path.name} is already the embedding model.")
+            return False
+        plan = plan_model_change(self.docs, path)
+        if plan.needed and confirm and not self._confirm_change(path, plan.describe()):
+            self.status.setText("The embedding model was not changed.")
+            return False
+        try:
+            self.docs.set_embedding_model(path)
+        except AssistantError as exc:
+            self.status.setText(str(exc))
+            return False
+        self.sync_models()
+        self.status.setText(f"The embedding model is now {path.name}. " + ("" if plan.needed else plan.describe()))
+        self._queue = list(plan.collections)
+        if self._queue:
+            self._reembed_next("")
+        return True
+
+    def _confirm_change(self, path: Path, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Change the embedding model?",
+                          f"Use {path.name} to search your documents by meaning?\n\n{text}",
+                          QMessageBox.StandardButton.Cancel, self)
+        go = box.addButton("Change and embed again", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(go)
+        box.exec()
+        return box.clickedButton() is go
+
+    def _reembed_next(self, done: str) -> None:
+        name = self._queue.pop(0)
+        self.refresh()
+        self.start_index(name)
+        self.status.setText((done + "\n" if done else "") + f"Embedding “{name}” again with the new model…")
 
     def done(self, r: int) -> None:  # closing while indexing stops the run; what is done is kept
         if self.job is not None and self.job.isRunning():

@@ -1,5 +1,6 @@
 """The first use of documents offers the embedding model: "Download bge-small-en-v1.5 (about
-35.0 MB)", with a progress bar and Cancel.
+35.0 MB)", with a progress bar and Cancel. Choosing another catalog model that is not
+installed yet (Documents → Embedding model) offers that one the same way (`offer(entry)`).
 
 The download is the library's own (DownloadHost: DownloadQueue on its worker thread, ranged
 GETs, SHA-256 checked, moved in only when whole) into the documents' embedding models
@@ -55,12 +56,13 @@ class EmbeddingModelOffer(QWidget):
     ready = Signal(object)  # Path of the downloaded model
     said = Signal(str)  # a line for the caller's status
 
-    def __init__(self, paths: Paths, parent: Any = None, *, endpoint: Callable[[], str | None] | None = None) -> None:
+    def __init__(self, paths: Paths, parent: Any = None, *, endpoint: Callable[[], str | None] | None = None,
+                 entry: CatalogEntry | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Download an embedding model")
         self.paths = paths
         self._endpoint = endpoint or (lambda: endpoint_from_setting(load_settings(paths.settings_file).settings.hub_endpoint))
-        self.entry = default_embedding_model()
+        self.entry = entry or default_embedding_model()
         self.host: Any = None  # DownloadHost, made on the first download (no thread, no network before)
         self.dl_id: str | None = None
         lay = QVBoxLayout(self)
@@ -69,8 +71,7 @@ class EmbeddingModelOffer(QWidget):
         self.text.setWordWrap(True)
         lay.addWidget(self.text)
         row = QHBoxLayout()
-        size = f" (about {format_bytes(self.entry.default_file().size_bytes)})" if self.entry else ""
-        self.download_button = QPushButton(f"Download {self.entry.id if self.entry else 'a model'}{size}", self)
+        self.download_button = QPushButton(self._button_text(), self)
         self.download_button.setEnabled(self.entry is not None)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setAccessibleName("Cancel the embedding model download")
@@ -84,6 +85,29 @@ class EmbeddingModelOffer(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self._downloading(False)
         self.hide()
+
+    def _button_text(self) -> str:
+        size = f" (about {format_bytes(self.entry.default_file().size_bytes)})" if self.entry else ""
+        return f"Download {self.entry.id if self.entry else 'a model'}{size}"
+
+    def set_entry(self, entry: CatalogEntry) -> bool:
+        """Offer `entry` from now on; False (and nothing changes) while a download runs."""
+        if self.busy():
+            return False
+        self.entry = entry
+        self.download_button.setText(self._button_text())
+        self._downloading(False)
+        return True
+
+    def offer_choice(self, entry: CatalogEntry) -> bool:
+        """Show the offer of a model the user chose that is not installed yet."""
+        if not self.set_entry(entry):
+            return False
+        self.text.setText(f"{entry.name} ({entry.id}, {entry.license_name}) is not installed yet: download it "
+                          f"(about {format_bytes(entry.default_file().size_bytes)}) to use it."
+                          + ("\n" + OFFLINE_TEXT if network.is_offline() else ""))
+        self.show()
+        return True
 
     def offer(self) -> None:
         """Show the offer (the caller found no embedding model)."""

@@ -1,6 +1,8 @@
 """The sources under an answer from documents: [1], [2] with the file, the page or lines and
 a snippet (as documents/answer.py's `sources_payload` stored them). Clicking one shows the
-passage, highlighted, in a preview that can open the file."""
+passage, highlighted, in a preview that can open the file: at the cited page or line when
+a viewer or editor that can be told so is installed (documents/open_at.py), else in the
+system's default app."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QProcess, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from assistant.documents.open_at import Opener, open_at
 
 
 class SourcesView(QWidget):
@@ -92,16 +96,39 @@ class SourcePreview(QDialog):
         lay.addWidget(self.text, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.open_button = buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
-        self.open_button.setAccessibleName(f"Open {Path(str(source.get('path', ''))).name}")
+        name = Path(str(source.get("path", ""))).name
+        self.open_button.setAccessibleName(f"Open {name}")
         self.open_button.setEnabled(Path(str(source.get("path", ""))).is_file())
+        self.opener = self._opener() if self.open_button.isEnabled() else None
+        self.open_button.setToolTip(f"Open {name} in {self.opener.app} at {self.opener.where}" if self.opener
+                                    else f"Open {name} in the app this computer uses for it")
         self.open_button.clicked.connect(self.open_file)
         buttons.rejected.connect(self.reject)
+        self.said = QLabel("", self)  # which app opened the file
+        self.said.setWordWrap(True)
+        lay.addWidget(self.said)
         lay.addWidget(buttons)
         self.resize(560, 380)
 
     def url(self) -> QUrl:
         return QUrl.fromLocalFile(str(self.source.get("path", "")))
 
+    def _opener(self) -> Opener | None:
+        s = self.source
+        page, line = s.get("page"), s.get("line_start")
+        return open_at(str(s.get("path", "")), kind=str(s.get("kind") or ""),
+                       page=page if isinstance(page, int) else None, line=line if isinstance(line, int) else None)
+
     def open_file(self) -> bool:
-        """The file in the app the system opens it with (a PDF's page is named in the title)."""
-        return QDesktopServices.openUrl(self.url())
+        """The file at the cited page or line in a viewer that can be told so, else in the
+        app the system opens it with (the page is then named in the title)."""
+        name = Path(str(self.source.get("path", ""))).name
+        if self.opener is not None:
+            started, _pid = QProcess.startDetached(self.opener.argv[0], self.opener.argv[1:])
+            if started:
+                self.said.setText(f"Opened {name} in {self.opener.app} at {self.opener.where}.")
+                return True
+        ok = QDesktopServices.openUrl(self.url())
+        self.said.setText(f"Opened {name} in the app this computer uses for it." if ok
+                          else f"{name} could not be opened: no app for it was found.")
+        return ok
