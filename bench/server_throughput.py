@@ -2,9 +2,10 @@
 threads, context and sampling, both driven by the official openai SDK (streamed chat
 completions with usage).
 
-- ours: `assistant serve`'s code in this process (uvicorn in a thread, the engine in its
-  child process, `server.parallel` slots; prompt lookup off, like for like: llama-server
-  drafts nothing);
+- ours: `assistant serve` in a process of its own, as llama-server runs (the engine in its
+  child process, `--parallel` slots; prompt lookup off, like for like: llama-server
+  drafts nothing). `--in-process` runs the server's code in this process instead (uvicorn
+  in a thread), where the load generator's own threads share its interpreter lock;
 - llama-server: built from our sdist's llama.cpp with the project's flags
   (bench/build_llama_tools.py), `-np SLOTS --kv-unified` (one shared cache of the same
   size, as ours) and `--chat-template gemma`.
@@ -131,6 +132,39 @@ class LlamaServer:
             self.proc.kill()
 
 
+class OursServer:
+    """`python -m assistant serve` with the bench's settings, in a home of its own."""
+
+    def __init__(self, model: Path, settings: Settings, slots: int) -> None:
+        import os
+        import subprocess
+
+        from assistant.paths import HOME_ENV, Paths
+        from assistant.settings import save_settings
+
+        home = Path(tempfile.mkdtemp())
+        env = dict(os.environ, **{HOME_ENV: str(home)}, PYTHONPATH=str(HERE.parent))
+        paths = Paths(home / "config", home / "data", home / "cache", home / "logs").ensure()
+        save_settings(settings, paths.settings_file)
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--model", str(model), "--port", str(self.port), "--token", TOKEN,
+             "--parallel", str(slots), "--queue", "64"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:  # "Listening on ..." once the model is loaded
+            if b"Listening on" in line:
+                return
+        raise SystemExit("assistant serve did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except Exception:
+            self.proc.kill()
+
+
 def memory_of_sharing(model: Path, threads: int, n_ctx: int) -> str:
     """RSS and PSS of the engine processes with the chat and the server on one model:
     shared (one process), against one process each (before: the window's server loaded its own)."""
@@ -175,13 +209,18 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--ctx", type=int, default=4096)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--in-process", action="store_true", help="our server's code in this process (uvicorn in a thread)")
     args = ap.parse_args()
     model = args.model or default_model()
     settings = Settings(context_length=args.ctx, n_threads=args.threads, n_gpu_layers=0,
                         server=ServerSettings(parallel=args.slots, queue=64))
     msm.put(settings, model, ModelSettings(prompt_lookup="off"))  # like for like: llama-server drafts nothing
-    ours = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(model)), settings, Path(tempfile.mkdtemp()), TOKEN)
-    ours.start()
+    ours: ApiServer | OursServer
+    if args.in_process:
+        ours = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(model)), settings, Path(tempfile.mkdtemp()), TOKEN)
+        ours.start()
+    else:
+        ours = OursServer(model, settings, args.slots)
     theirs = LlamaServer(model, args.threads, args.ctx, args.slots)
     clients = {
         "ours": (openai.OpenAI(base_url=ours.url, api_key=TOKEN, max_retries=0, timeout=600), model_ref_for_path(model).display_name),
@@ -205,8 +244,10 @@ def main() -> int:
     finally:
         theirs.close()
         ours.stop()
-        ours.host.engines.close()
-    print(f"model: {model.name}, threads {args.threads}, context {args.ctx}, slots {args.slots} (llama-server -np "
+        if isinstance(ours, ApiServer):
+            ours.host.engines.close()
+    print(f"ours: {'in this process' if args.in_process else 'assistant serve, a process of its own'}; "
+          f"model: {model.name}, threads {args.threads}, context {args.ctx}, slots {args.slots} (llama-server -np "
           f"{args.slots} --kv-unified), up to {args.tokens} tokens a stream, {args.rounds} rounds; load {psutil.getloadavg()[0]:.1f}")
     worst = 10.0
     for k in LEVELS:
