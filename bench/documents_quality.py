@@ -9,7 +9,10 @@ comes from the answering page; the ranking is read at file level (each file at i
 place). Reports recall@5 and nDCG@10 for keywords (FTS5), vectors, hybrid (RRF), and
 whether whole documents would fit a 4,096-token window instead.
 
-    uv run --extra test python bench/documents_quality.py [--docs DIR] [--threads T]
+With `--all-pages` every page of the library reference is indexed (~300 pages, ~5,600
+chunks): the same questions among many more near misses.
+
+    uv run --extra test python bench/documents_quality.py [--docs DIR] [--threads T] [--all-pages]
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=Path, default=Path("/usr/share/doc/python3.11/html/library"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--all-pages", action="store_true",
+                    help="index every page of the library reference (~300) as distractors, not 20: a harder set")
     args = ap.parse_args()
     if not args.docs.is_dir():
         sys.exit(f"{args.docs} is missing: apt-get install python3.11-doc")
@@ -76,6 +81,8 @@ def main() -> None:
         from assistant.documents.service import Documents
 
         pages = [args.docs / p for _, p in QUESTIONS] + [args.docs / p for p in DISTRACTORS]
+        if args.all_pages:
+            pages = sorted(args.docs.glob("*.html"))
         with Documents(n_threads=args.threads) as docs:
             docs.set_embedding_model(gguf_path())
             docs.add("pydoc", [p for p in pages if p.exists()])

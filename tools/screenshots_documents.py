@@ -1,5 +1,6 @@
 """Screenshots of documents in a chat: a real Word file and PDF attached, a question answered
-by the real model with its sources under the answer, and a source's preview (run under Xvfb).
+by the real model with its sources under the answer, a source's preview, and the Documents
+dialog with its embedding model choice (run under Xvfb).
 
     xvfb-run -a -s "-screen 0 1280x800x24" sh -c 'openbox & python tools/screenshots_documents.py OUT_DIR'
 
@@ -58,6 +59,15 @@ def main() -> None:
         preview = answer.sources.activate(0)
         shot(app, preview, out / "source-preview.png")
         preview.close()
+    from assistant.ui.documents.dialog import open_documents
+
+    with Documents(paths) as docs:
+        docs.set_embedding_model(gguf_path())
+        docs.add("Lease and manual", [folder])
+        docs.sync("Lease and manual")
+    dialog = open_documents(w)  # the collections, the search and the embedding model choice
+    shot(app, dialog, out / "documents-dialog.png")
+    dialog.close()
     w.close()
     store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +32,7 @@ from assistant.documents.model_choice import catalog_choices, plan_model_change
 from assistant.documents.service import Documents
 from assistant.errors import AssistantError
 from assistant.library.catalog import CatalogEntry
+from assistant.ui.common.window_size import fit_to_screen
 from assistant.ui.documents.model_offer import EmbeddingModelOffer, needs_model
 from assistant.ui.documents.model_picker import ModelPicker
 from assistant.ui.documents.models import CollectionsModel, PassagesModel
@@ -100,7 +102,7 @@ class DocumentsDialog(QDialog):
         self.search_button.clicked.connect(self._on_search)
         self.query.returnPressed.connect(self._on_search)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._sync_checkbox())
-        self.resize(900, 600)
+        fit_to_screen(self, QSize(900, 600))  # never past a small screen's edge
         self.refresh()
         if needs_model(self.docs):  # the first use: offer the default embedding model
             self.model_offer.offer()

@@ -109,11 +109,12 @@ class ModelPicker(QWidget):
         self.combo = QComboBox(self)
         self.combo.setModel(self.models)
         self.combo.setAccessibleName("Embedding model")
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # long names are elided, not pushing the dialog past a small screen's edge
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(24)
         self.label.setBuddy(self.combo)
         lay.addWidget(self.label)
-        lay.addWidget(self.combo)
-        lay.addStretch(1)
+        lay.addWidget(self.combo, 1)
 
     def show_models(self, choices: list[EmbeddingChoice], current: Path | None) -> None:
         """Fill the list and show the model in use (nothing selected when none is)."""

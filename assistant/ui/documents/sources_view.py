@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QProcess, Qt, QUrl
+from PySide6.QtCore import QProcess, QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.documents.open_at import Opener, open_at
+from assistant.ui.common.window_size import fit_to_screen
 
 
 class SourcesView(QWidget):
@@ -108,7 +109,7 @@ class SourcePreview(QDialog):
         self.said.setWordWrap(True)
         lay.addWidget(self.said)
         lay.addWidget(buttons)
-        self.resize(560, 380)
+        fit_to_screen(self, QSize(560, 380))
 
     def url(self) -> QUrl:
         return QUrl.fromLocalFile(str(self.source.get("path", "")))
