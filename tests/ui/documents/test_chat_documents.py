@@ -23,13 +23,6 @@ INDEX_TIMEOUT = 60_000
 ANSWER_TIMEOUT = 60_000
 
 
-@pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    from support.minilm_gguf import gguf_path
-
-    return gguf_path()
-
-
 @pytest.fixture
 def embedder(minilm_path: Path) -> Path:
     with Documents(get_paths().ensure()) as docs:

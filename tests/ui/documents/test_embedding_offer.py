@@ -23,19 +23,6 @@ from assistant.ui.documents.model_offer import OFFLINE_TEXT
 WAIT = 60_000
 
 
-@pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    from support.minilm_gguf import gguf_path
-
-    return gguf_path()
-
-
-@pytest.fixture
-def hub() -> Iterator[LocalHub]:
-    with LocalHub() as h:
-        yield h
-
-
 @pytest.fixture
 def dialog(qtbot, hub: LocalHub) -> Iterator[DocumentsDialog]:  # type: ignore[no-untyped-def]
     d = DocumentsDialog(Documents(get_paths().ensure()), endpoint=lambda: hub.url)

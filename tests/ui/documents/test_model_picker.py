@@ -7,7 +7,6 @@ GGUF file chosen by path does the same, and Cancel changes nothing."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,6 @@ from assistant.ui.documents.model_offer import OFFLINE_TEXT
 from assistant.ui.documents.model_picker import BROWSE, EmbeddingModelsModel
 
 WAIT = 120_000
-
-
-@pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    from support.minilm_gguf import gguf_path
-
-    return gguf_path()
-
-
-@pytest.fixture
-def hub() -> Iterator[LocalHub]:
-    with LocalHub() as h:
-        yield h
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ from assistant.paths import get_paths
 from assistant.ui.documents.sources_view import SourcesView
 
 
-@pytest.fixture(scope="session")
-def minilm_path() -> Path:
-    from support.minilm_gguf import gguf_path
-
-    return gguf_path()
-
-
 @pytest.fixture
 def cited(minilm_path: Path, tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
     (tmp_path / "files").mkdir()
