@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.documents.open_at import Opener, open_at
+from assistant.ui.common.jobs import run_job
 from assistant.ui.common.window_size import fit_to_screen
 
 
@@ -100,9 +101,11 @@ class SourcePreview(QDialog):
         name = Path(str(source.get("path", ""))).name
         self.open_button.setAccessibleName(f"Open {name}")
         self.open_button.setEnabled(Path(str(source.get("path", ""))).is_file())
-        self.opener = self._opener() if self.open_button.isEnabled() else None
-        self.open_button.setToolTip(f"Open {name} in {self.opener.app} at {self.opener.where}" if self.opener
-                                    else f"Open {name} in the app this computer uses for it")
+        self.opener: Opener | None = None
+        self.opener_checked = not self.open_button.isEnabled()
+        self.open_button.setToolTip(f"Open {name} in the app this computer uses for it")
+        if self.open_button.isEnabled():  # which viewer can show the page: asks xdg-mime, off the GUI thread
+            self._lookup = run_job(self._opener, self._on_opener_found, self._on_opener_found, owner=self)
         self.open_button.clicked.connect(self.open_file)
         buttons.rejected.connect(self.reject)
         self.said = QLabel("", self)  # which app opened the file
@@ -119,6 +122,13 @@ class SourcePreview(QDialog):
         page, line = s.get("page"), s.get("line_start")
         return open_at(str(s.get("path", "")), kind=str(s.get("kind") or ""),
                        page=page if isinstance(page, int) else None, line=line if isinstance(line, int) else None)
+
+    def _on_opener_found(self, opener: Any) -> None:
+        self.opener = opener if isinstance(opener, Opener) else None  # a failed lookup: the default app
+        self.opener_checked = True
+        if self.opener is not None:
+            name = Path(str(self.source.get("path", ""))).name
+            self.open_button.setToolTip(f"Open {name} in {self.opener.app} at {self.opener.where}")
 
     def open_file(self) -> bool:
         """The file at the cited page or line in a viewer that can be told so, else in the

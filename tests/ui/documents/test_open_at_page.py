@@ -57,6 +57,7 @@ def test_open_file_starts_the_viewer_at_the_cited_page(qtbot, cited, tmp_path: P
     only_on_path(monkeypatch, bin_dir)
     evince = fake_app(bin_dir, "evince")
     _host, preview = _preview(qtbot, cited)
+    qtbot.waitUntil(lambda: preview.opener_checked, timeout=10_000)  # looked up off the GUI thread
     path = cited[0]["path"]
     assert preview.open_button.toolTip() == "Open manual.pdf in Evince at page 2"
     preview.open_button.click()
@@ -69,6 +70,7 @@ def test_without_a_viewer_the_default_app_opens_it(qtbot, cited, tmp_path: Path,
     catch = _Catch()
     QDesktopServices.setUrlHandler("file", catch, "open")  # type: ignore[arg-type]  # PySide6 takes the name as str
     _host, preview = _preview(qtbot, cited)
+    qtbot.waitUntil(lambda: preview.opener_checked, timeout=10_000)
     try:
         assert preview.opener is None and "the app this computer uses" in preview.open_button.toolTip()
         preview.open_button.click()
