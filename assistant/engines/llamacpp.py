@@ -25,7 +25,6 @@ from assistant.engines import llamacpp_log, llamacpp_options, safe_mode, templat
 from assistant.engines.base import ensure_prompt_fits
 from assistant.engines.llamacpp_cache import KvCache
 from assistant.engines.llamacpp_gen import AnswerLoop
-from assistant.engines.llamacpp_sampling import check_grammar
 from assistant.engines.llamacpp_seq import Sequence
 from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.errors import (
@@ -330,7 +329,6 @@ class LlamaCppEngine:
         prompt = self.build_prompt(messages, params)
         tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
-        check_grammar(self._lib, self._vocab, params.grammar)  # a bad one: GrammarError, here
         return self.loop.start(rid, tokens, params, cancel, prompt.stream, t0, self.prompt_lookup)
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:

@@ -43,7 +43,7 @@ from assistant.engines.llamacpp_draft import DRAFT_MAX, PromptLookup
 from assistant.engines.llamacpp_sampling import Sampler
 from assistant.engines.llamacpp_seq import Sequence
 from assistant.engines.thinking import ThinkingStream
-from assistant.errors import EngineError, GrammarError
+from assistant.errors import EngineError
 
 DEFAULT_SLOTS = 4  # llama-server's default (-np auto), LM Studio's 4 parallel predictions
 
@@ -117,8 +117,11 @@ class AnswerLoop:
     # -- joining ------------------------------------------------------------------------
     def start(self, rid: int, tokens: list[int], params: GenParams, cancel: threading.Event, split: ThinkingStream,
               t0: float, lookup: str) -> Sequence:
-        """A new answer; it gets a slot at the next step (or when one is free)."""
+        """A new answer; it gets a slot at the next step (or when one is free). Its sampler
+        is made here, once: a grammar that does not parse is a GrammarError to the caller
+        now, never a failed step."""
         seq = Sequence(rid, tokens, params, cancel, split, t0, lookup)
+        seq.sampler = Sampler(self._lib, self._ctx, self.engine._vocab, params)
         self.waiting.append(seq)
         return seq
 
@@ -130,6 +133,7 @@ class AnswerLoop:
             if seq.cancel.is_set():
                 self.waiting.popleft()
                 seq.end("cancelled")
+                seq.free()
                 continue
             free = [i for i in range(self.n_slots) if i not in self._busy]
             if not free:
@@ -146,20 +150,14 @@ class AnswerLoop:
     def _seat(self, seq: Sequence, slot: int) -> None:
         kv = seq.kv = self.slots[slot]
         self._busy[slot] = seq
-        lib, engine = self._lib, self.engine
         seq.fed = kv.reuse_prefix(seq.tokens)
         seq.usage.cached_tokens = seq.fed
-        try:
-            seq.sampler = Sampler(lib, self._ctx, engine._vocab, seq.params)
-        except GrammarError as exc:  # checked in start_answer already; never a failed step
-            seq.end("error", exc)
-            return
         # no prompt-lookup drafts under a grammar: every pick then runs the grammar over the
         # whole vocabulary (llamacpp_sampling.py), a check of ten drafted tokens costs ten of
         # those, and JSON built from a schema seldom repeats the prompt to be drafted from
         drafts = seq.lookup_mode != "off" and seq.params.grammar is None
         seq.lookup = PromptLookup(seq.tokens) if drafts else None
-        engine.last_lookup = seq.lookup
+        self.engine.last_lookup = seq.lookup
 
     def _leave(self, slot: int) -> None:
         seq = self._busy.pop(slot)

@@ -60,12 +60,6 @@ def grammar_sampler(lib: Any, vocab: Any, grammar: str) -> Any:
     return sampler
 
 
-def check_grammar(lib: Any, vocab: Any, grammar: str | None) -> None:
-    """Raise GrammarError now (before the answer joins the loop) when `grammar` does not parse."""
-    if grammar is not None:
-        lib.llama_sampler_free(grammar_sampler(lib, vocab, grammar))
-
-
 def build_chain(lib: Any, vocab: Any, params: GenParams) -> Any:
     """The sampler chain for `params` (logit bias, penalties, then greedy or
     top-k/top-p/min-p/temperature/dist), in llama-server's order. A grammar is not in it:
