@@ -18,7 +18,7 @@ from pathlib import Path
 from assistant.core.units import format_bytes
 from assistant.documents.indexer import model_id
 from assistant.documents.service import RATE_KEY, Documents, embedding_models_dir
-from assistant.errors import CatalogError
+from assistant.errors import CatalogError, DownloadError
 from assistant.library.catalog import CatalogEntry, embedding_models
 from assistant.library.download_support import folder_name
 from assistant.paths import Paths
@@ -45,7 +45,7 @@ def installed_file(paths: Paths, entry: CatalogEntry) -> Path | None:
     """The entry's file in the documents' models folder (any of its quantizations), if there."""
     try:
         folder = embedding_models_dir(paths) / folder_name(entry.gguf_repo)
-    except Exception:  # a malformed repo id: never installed by us
+    except DownloadError:  # a malformed repo id: never installed by us
         return None
     for f in (entry.default_file(), *entry.files):
         p = folder / f.filenames[0]
@@ -92,10 +92,9 @@ class ModelChange:
 
 def plan_model_change(docs: Documents, new_path: Path) -> ModelChange:
     new_id = model_id(Path(new_path))
-    infos = [i for i in docs.infos() if i.model and i.model != new_id]
-    cols = [docs.collection(i.name) for i in infos]
+    cols = [c for c in docs.index.collections() if c.model and c.model != new_id]
     chunks = docs.index.chunks_without_vectors([c.id for c in cols], new_id) if cols else 0
-    return ModelChange([i.name for i in infos], chunks, _estimate(docs, Path(new_path), chunks))
+    return ModelChange([c.name for c in cols], chunks, _estimate(docs, Path(new_path), chunks))
 
 
 def _estimate(docs: Documents, new_path: Path, chunks: int) -> float | None:

@@ -98,9 +98,10 @@ class SourcePreview(QDialog):
         lay.addWidget(self.text, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.open_button = buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
-        name = Path(str(source.get("path", ""))).name
+        self.path = Path(str(source.get("path", "")))
+        name = self.path.name
         self.open_button.setAccessibleName(f"Open {name}")
-        self.open_button.setEnabled(Path(str(source.get("path", ""))).is_file())
+        self.open_button.setEnabled(self.path.is_file())
         self.opener: Opener | None = None
         self.opener_checked = not self.open_button.isEnabled()
         self.open_button.setToolTip(f"Open {name} in the app this computer uses for it")
@@ -115,25 +116,24 @@ class SourcePreview(QDialog):
         fit_to_screen(self, QSize(560, 380))
 
     def url(self) -> QUrl:
-        return QUrl.fromLocalFile(str(self.source.get("path", "")))
+        return QUrl.fromLocalFile(str(self.path))
 
     def _opener(self) -> Opener | None:
         s = self.source
         page, line = s.get("page"), s.get("line_start")
-        return open_at(str(s.get("path", "")), kind=str(s.get("kind") or ""),
+        return open_at(self.path, kind=str(s.get("kind") or ""),
                        page=page if isinstance(page, int) else None, line=line if isinstance(line, int) else None)
 
     def _on_opener_found(self, opener: Any) -> None:
         self.opener = opener if isinstance(opener, Opener) else None  # a failed lookup: the default app
         self.opener_checked = True
         if self.opener is not None:
-            name = Path(str(self.source.get("path", ""))).name
-            self.open_button.setToolTip(f"Open {name} in {self.opener.app} at {self.opener.where}")
+            self.open_button.setToolTip(f"Open {self.path.name} in {self.opener.app} at {self.opener.where}")
 
     def open_file(self) -> bool:
         """The file at the cited page or line in a viewer that can be told so, else in the
         app the system opens it with (the page is then named in the title)."""
-        name = Path(str(self.source.get("path", ""))).name
+        name = self.path.name
         if self.opener is not None:
             started, _pid = QProcess.startDetached(self.opener.argv[0], self.opener.argv[1:])
             if started:
