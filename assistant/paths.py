@@ -87,11 +87,16 @@ def unwritable_message(problems: list[tuple[Path, str]]) -> str:
             f"(free some space, check its permissions, or set {HOME_ENV} to a folder you can write to).")
 
 
+def paths_under(root: Path | str) -> Paths:
+    """The folders under one root, as ASSISTANT_HOME lays them out."""
+    r = Path(root).expanduser().resolve()
+    return Paths(r / "config", r / "data", r / "cache", r / "logs")
+
+
 def get_paths() -> Paths:
     root = os.environ.get(HOME_ENV)
     if root:
-        r = Path(root).expanduser().resolve()
-        return Paths(r / "config", r / "data", r / "cache", r / "logs")
+        return paths_under(root)
     return Paths(
         Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),

@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import openai
 import psutil
@@ -125,11 +126,7 @@ class LlamaServer:
         raise SystemExit("llama-server did not start")
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except Exception:
-            self.proc.kill()
+        _end(self.proc, 10)
 
 
 class OursServer:
@@ -139,13 +136,12 @@ class OursServer:
         import os
         import subprocess
 
-        from assistant.paths import HOME_ENV, Paths
+        from assistant.paths import HOME_ENV, paths_under
         from assistant.settings import save_settings
 
         home = Path(tempfile.mkdtemp())
         env = dict(os.environ, **{HOME_ENV: str(home)}, PYTHONPATH=str(HERE.parent))
-        paths = Paths(home / "config", home / "data", home / "cache", home / "logs").ensure()
-        save_settings(settings, paths.settings_file)
+        save_settings(settings, paths_under(home).ensure().settings_file)
         self.port = _free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", "serve", "--model", str(model), "--port", str(self.port), "--token", TOKEN,
@@ -158,11 +154,16 @@ class OursServer:
         raise SystemExit("assistant serve did not start")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except Exception:
-            self.proc.kill()
+        _end(self.proc, 30)
+
+
+def _end(proc: Any, seconds: float) -> None:
+    """Ask a server process to end; kill it when it has not within `seconds`."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except Exception:
+        proc.kill()
 
 
 def memory_of_sharing(model: Path, threads: int, n_ctx: int) -> str:
