@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 ModelFormat = Literal["gguf", "mlx", "remote"]  # remote: a model on one of the user's own servers
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]  # tool_calls: the answer ended in calls
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,38 @@ class GenParams:
     # a GBNF grammar (root rule "root") the answer must follow (structured output: JSON,
     # a JSON Schema); None: free text. Engines that cannot hold an answer to it refuse it
     grammar: str | None = None
+    # lazy grammar (tool calls): the model writes freely until the text matches one of these
+    # regular expressions (llama.cpp's trigger patterns: from the first capture group on, the
+    # grammar holds the answer); empty: the grammar holds it from the first token
+    grammar_triggers: list[str] = field(default_factory=list)
+    # function calling: the tools in OpenAI's shape ({"type": "function", "function": {name,
+    # description, parameters}}); empty: none. tool_choice: "auto" / "none" / "required" /
+    # a function's name (that one call is forced)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str = "auto"
+    parallel_tool_calls: bool = True
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call of a tool the model asked for: the function's name and its arguments as
+    JSON text (as OpenAI sends them: a client parses them itself)."""
+
+    name: str
+    arguments: str = "{}"
+    id: str = ""
 
 
 @dataclass
 class Message:
-    role: str  # system / user / assistant
+    role: str  # system / user / assistant / tool
     content: str
     # an assistant turn's thinking; history leaves it empty (it is not sent back), the
     # engines read it on a last assistant message: continue the answer it belongs to
     thinking: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)  # an assistant turn's calls
+    tool_call_id: str = ""  # a tool message: the call it answers
+    name: str = ""  # a tool message: the tool's name
 
 
 @dataclass
@@ -134,3 +157,6 @@ class Chunk:
     timings: Timings | None = None
     stop_sequence: str | None = None  # on the final chunk: the stop string that ended the answer
     logprobs: list[TokenLogprob] | None = None  # the tokens of this chunk's text, when asked for
+    tool_calls: list[ToolCall] | None = None  # calls the model made (finish_reason "tool_calls")
+    # a call the model began but that could not be read: its raw text is in `text`, this says why
+    tool_error: str | None = None

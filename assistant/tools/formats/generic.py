@@ -1,0 +1,80 @@
+"""For a chat template that knows no tools (Gemma 2 and 3, Phi-3.5, a base model): the
+tools are described in the system prompt and a call is one JSON object,
+
+    {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
+
+as llama.cpp does for such templates (common_chat_params_init_generic), which holds the
+whole answer to JSON; here the answer stays free text until `{"tool_calls"` begins, so a
+chat model without tool training can still talk (tool_choice "auto"), and a forced call
+("required") is this object from the first token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from assistant.core.types import Message, ToolCall
+from assistant.tools.formats.base import (
+    CallParseError,
+    Grammar,
+    ToolFormat,
+    call_id,
+    calls_rule,
+    function_of,
+    gbnf_literal,
+    json_arguments,
+    load_json_prefix,
+    tool_name,
+)
+
+START = '{"tool_calls"'
+
+
+def instructions(tools: list[dict[str, Any]], parallel: bool) -> str:
+    listed = json.dumps([function_of(t) for t in tools], ensure_ascii=False, indent=2)
+    many = "one or more calls" if parallel else "exactly one call"
+    return ("You can call these tools (functions):\n" + listed + "\n\n"
+            "To call a tool, answer with only this JSON object, with " + many + ":\n"
+            '{"tool_calls": [{"name": "<function name>", "arguments": {<arguments>}}]}\n'
+            "Otherwise answer in plain text.")
+
+
+class GenericFormat(ToolFormat):
+    name = "generic"
+    starts = (START,)
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        return True  # the fallback for every template
+
+    def parse(self, section: str) -> list[ToolCall]:
+        value, _ = load_json_prefix(section)
+        items = value.get("tool_calls") if isinstance(value, dict) else None
+        if not isinstance(items, list):
+            raise CallParseError('The answer began {"tool_calls" but is not a list of calls.')
+        calls = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise CallParseError("A call in tool_calls does not name a function.")
+            calls.append(ToolCall(item["name"], json_arguments(item.get("arguments", {})), call_id()))
+        return calls
+
+    def grammar(self, tools: list[dict[str, Any]], parallel: bool) -> str:
+        g = Grammar()
+        sp = g.space()
+        alts = []
+        for tool in tools:
+            args = g.arguments(tool)
+            head = gbnf_literal('{"name": ' + gbnf_literal(tool_name(tool)) + ', "arguments": ')
+            alts.append(g.rule(f"{tool_name(tool)}-call", f'{head} {args} "}}"'))
+        call = g.rule("tool-call", f'( {" | ".join(alts)} )')
+        return g.text(f'{gbnf_literal(START + ": [")} {sp} {calls_rule(call, parallel, sep=chr(34) + "," + chr(34) + " " + sp)} {sp} "]}}"')
+
+    def system_messages(self, messages: list[Message], tools: list[dict[str, Any]], parallel: bool) -> list[Message]:
+        """The messages with the tools described in the system prompt (first message)."""
+        text = instructions(tools, parallel)
+        if messages and messages[0].role == "system":
+            first = messages[0]
+            return [Message("system", f"{first.content}\n\n{text}" if first.content else text), *messages[1:]]
+        return [Message("system", text), *messages]
