@@ -9,7 +9,9 @@ internals, and such a template fails with ChatTemplateError; nothing runs.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -18,7 +20,7 @@ from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 
 from assistant.core.template_syntax import invalid
-from assistant.core.types import Message
+from assistant.core.types import Message, ToolCall
 from assistant.engines.template_env import ChatTemplateEnvironment
 from assistant.errors import ChatTemplateError
 
@@ -112,8 +114,24 @@ def message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
         if m.role == "assistant" and m.thinking:
             d["reasoning_content"] = m.thinking
             d["thinking"] = m.thinking
+        if m.role == "assistant" and m.tool_calls:
+            d["tool_calls"] = [tool_call_dict(c) for c in m.tool_calls]
+        if m.role == "tool":
+            d["tool_call_id"] = m.tool_call_id
+            if m.name:
+                d["name"] = m.name
         out.append(d)
     return out
+
+
+def tool_call_dict(call: ToolCall) -> dict[str, Any]:
+    """A call as templates read it: OpenAI's shape with the arguments as an object (the
+    templates write them with `tojson`, as llama.cpp and transformers pass them)."""
+    try:
+        arguments: Any = json.loads(call.arguments)
+    except ValueError:
+        arguments = call.arguments
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
 def render(
@@ -216,7 +234,7 @@ class ChatTemplate:
                 text = text.replace(special, f"\ue000{i}\ue001")
             return text
 
-        safe = [Message(m.role, protect(m.content), protect(m.thinking)) for m in messages]
+        safe = [replace(m, content=protect(m.content), thinking=protect(m.thinking)) for m in messages]
         out: list[tuple[str, bool]] = []
         pos = 0
         rendered = self._render_raw(safe, **extra)
