@@ -41,6 +41,22 @@ parses and validates; one cut at `max_tokens` says "length" (`max_tokens` in Ant
 formats other than date / time / date-time / uuid...) is a 400 that names it; `oneOf` is
 held as `anyOf`. Only GGUF models (llama.cpp) hold a grammar: for an MLX model or a model on
 another server the request is a 400, never answered in free text.
+
+Function calling: OpenAI `tools` (function tools), `tool_choice` (auto / none / required /
+a named function), `parallel_tool_calls`, assistant `tool_calls` and `tool` messages in
+history; Anthropic `tools`, `tool_choice` (auto / any / tool / none,
+`disable_parallel_tool_use`), `tool_use` and `tool_result` blocks. The tools reach the
+model's own chat template and its calls are read back in its own format (Qwen/Hermes,
+Llama 3, Mistral, gpt-oss, DeepSeek, Command R7B, Granite, Phi-4-mini, Kimi K2, GLM, Gemma;
+a template that knows no tools gets them in the system prompt and answers with
+`{"tool_calls": [...]}`). A call is held to the tool's JSON Schema by a lazy grammar from
+the moment it begins (auto), or from the first token (required, a named function), so its
+arguments parse. Calls come whole: a streamed call is one `delta.tool_calls` entry (id,
+name, arguments) in OpenAI's shape, and a `tool_use` block with one `input_json_delta` in
+Anthropic's, and the finish reason is `tool_calls` / `tool_use`. A call the model began but
+did not finish (cut at `max_tokens`) comes back as text. Other tool kinds (OpenAI's custom
+and built-in tools, Anthropic's server tools), a tool_choice that names no tool, tools with
+a response format, and a forced call on an MLX model are 400s that say what to change.
 """
 
 TAIL = """## Other endpoints

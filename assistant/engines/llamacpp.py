@@ -13,6 +13,7 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,6 +31,7 @@ from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.errors import (
     EngineError,
     EngineUnavailableError,
+    GrammarError,
     ModelFormatError,
     ModelTooLargeError,
 )
@@ -329,6 +331,11 @@ class LlamaCppEngine:
         prompt = self.build_prompt(messages, params)
         tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
+        if prompt.grammar is not None:  # tools: the calls' grammar (a format of its own is refused before)
+            if params.grammar is not None:
+                raise GrammarError("An answer cannot follow both a JSON format and tool calls.",
+                                   "Send tools or a response format, not both.")
+            params = replace(params, grammar=prompt.grammar, grammar_triggers=prompt.triggers)
         return self.loop.start(rid, tokens, params, cancel, prompt.stream, t0, self.prompt_lookup)
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:

@@ -49,10 +49,17 @@ _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 PENALTY_LAST_N = 64  # llama-server's default window of the penalties
 
 
-def grammar_sampler(lib: Any, vocab: Any, grammar: str) -> Any:
+def grammar_sampler(lib: Any, vocab: Any, grammar: str, triggers: list[str] | None = None) -> Any:
     """llama.cpp's grammar sampler for a GBNF grammar (root rule "root"); GrammarError when
-    it does not parse (llama.cpp returns NULL and logs why: never a crash)."""
-    sampler = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    it does not parse (llama.cpp returns NULL and logs why: never a crash). With `triggers`
+    (regular expressions) it is lazy: it holds nothing until the answer's text matches one,
+    then holds the answer from the match on (tool calls, as llama-server does)."""
+    if triggers:
+        patterns = (ctypes.c_char_p * len(triggers))(*[t.encode("utf-8") for t in triggers])
+        sampler = lib.llama_sampler_init_grammar_lazy_patterns(vocab, grammar.encode("utf-8"), b"root", patterns,
+                                                                len(triggers), None, 0)
+    else:
+        sampler = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
     if not sampler:
         raise GrammarError(
             "The answer's grammar (the structured-output format) could not be parsed by llama.cpp.",
@@ -110,7 +117,7 @@ class Sampler:
 
     def __init__(self, lib: Any, ctx: Any, vocab: Any, params: GenParams, fast: bool = True) -> None:
         self._lib, self._ctx = lib, ctx
-        self.grammar = grammar_sampler(lib, vocab, params.grammar) if params.grammar is not None else None
+        self.grammar = grammar_sampler(lib, vocab, params.grammar, params.grammar_triggers) if params.grammar is not None else None
         self.chain = build_chain(lib, vocab, params)
         self._n_vocab = int(lib.llama_vocab_n_tokens(vocab))
         big = self._n_vocab >= 8 * COLUMNS

@@ -27,6 +27,7 @@ from assistant.core.types import Chunk, GenParams, Timings, TokenLogprob, Usage
 from assistant.engines.llamacpp_cache import KvCache
 from assistant.engines.llamacpp_draft import PromptLookup
 from assistant.engines.llamacpp_sampling import Sampler
+from assistant.engines.prompting import AnswerStream
 from assistant.engines.stops import StopMatcher
 from assistant.engines.thinking import ThinkingStream
 
@@ -161,8 +162,12 @@ class Sequence:
         self.timings.decode_s = end - self._t_first if self.n_out else 0.0
         if self.lookup is not None:
             self.timings.decode_steps = self.steps
-        self.out.append(Chunk(done=True, finish_reason=finish, usage=self.usage, timings=self.timings,  # type: ignore[arg-type]
-                              stop_sequence=self.stop_sequence))
+        last = Chunk(done=True, finish_reason=finish, usage=self.usage, timings=self.timings,  # type: ignore[arg-type]
+                     stop_sequence=self.stop_sequence)
+        if isinstance(self.split, AnswerStream):
+            self.split.finish(last)
+            self.finish = last.finish_reason
+        self.out.append(last)
 
     def free(self) -> None:
         if self.sampler is not None:

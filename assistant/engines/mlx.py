@@ -27,13 +27,14 @@ from typing import Any, Iterator
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import templates
 from assistant.engines.base import ensure_prompt_fits, refuse_grammar, reusable_prefix
-from assistant.engines.prompting import ChatFormat, Prompt
+from assistant.engines.prompting import AnswerStream, ChatFormat, Prompt
 from assistant.engines.stops import StopMatcher
 from assistant.engines.thinking import ThinkingStream
 from assistant.errors import (
     ChatTemplateError,
     EngineError,
     EngineUnavailableError,
+    GrammarError,
     ModelFormatError,
     ModelNotFoundError,
     UnsupportedArchitectureError,
@@ -346,6 +347,9 @@ class MlxEngine:
         refuse_grammar(params, "The MLX engine")
         t0 = time.perf_counter()
         prompt = self.build_prompt(messages, params)
+        if prompt.grammar is not None and not prompt.triggers:
+            raise GrammarError("The MLX engine cannot force a tool call (tool_choice required or a named tool).",
+                               "Use tool_choice auto, or a GGUF model (llama.cpp).")
         tokens = self._tokens(prompt)
         ensure_prompt_fits(len(tokens), self._n_ctx)
         return self._generate(tokens, params, cancel, t0, prompt.stream)
@@ -425,7 +429,10 @@ class MlxEngine:
             usage.completion_tokens = len(generated) - (1 if eos else 0)
             timings.total_s = end - t0
             timings.decode_s = end - t_first if generated else 0.0
-            yield Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
+            last = Chunk(done=True, finish_reason=finish, usage=usage, timings=timings)  # type: ignore[arg-type]
+            if isinstance(split, AnswerStream):
+                split.finish(last)
+            yield last
         except (RuntimeError, ValueError, MemoryError) as exc:
             raise EngineError(f"MLX failed while generating: {exc}", "Try again, or start a new chat.") from exc
         finally:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message
 from assistant.errors import AssistantError
+from assistant.server import tool_calls as tc
 from assistant.server.anthropic_protocol import CountTokensRequest, MessagesRequest
 from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Job, ModelHost, PromptCount
@@ -36,6 +37,8 @@ def stop_reason(last: Chunk | None) -> tuple[str, str | None]:
         return "end_turn", None
     if last.finish_reason == "length":
         return "max_tokens", None
+    if last.finish_reason == "tool_calls":
+        return "tool_use", None
     if last.stop_sequence:
         return "stop_sequence", last.stop_sequence
     return "end_turn", None
@@ -58,7 +61,7 @@ def _messages(req: MessagesRequest | CountTokensRequest) -> list[Message]:
     for i, m in enumerate(req.messages):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             raise BadRequest(f"messages[{i}]: the role must be user or assistant.")
-        out.append(Message(m["role"], text_of(m.get("content"), f"messages[{i}]")))
+        out += tc.anthropic_message(m, f"messages[{i}]")
     return out
 
 
@@ -90,6 +93,8 @@ async def messages(request: Request) -> Response:
                              thinking=req.thinking_switch)
         params.grammar = anthropic_grammar(req.output_config)
         check_engine(model, params.grammar, "output_config")
+        tools = tc.anthropic_tools(req.tools)
+        tc.set_tools(params, model, tools, *tc.anthropic_choice(req.tool_choice, tools))
         job = Job(model, _messages(req), params, count_prompt=True)
         items = await start(host, job, request)
     except AssistantError as exc:
@@ -110,7 +115,11 @@ async def messages(request: Request) -> Response:
     thinking = "".join(c.thinking for c in chunks)
     if thinking:
         content.append({"type": "thinking", "thinking": thinking, "signature": ""})
-    content.append({"type": "text", "text": "".join(c.text for c in chunks)})
+    text = "".join(c.text for c in chunks)
+    calls = [call for c in chunks for call in (c.tool_calls or [])]
+    if text or not calls:
+        content.append({"type": "text", "text": text})
+    content += tc.anthropic_blocks(calls)
     reason, sequence = stop_reason(last)
     return JSONResponse({
         "id": ident, "type": "message", "role": "assistant", "model": name, "content": content,
@@ -156,6 +165,14 @@ async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: s
                     yield _event("content_block_start", index=block, content_block=start_block)
                 delta = {"type": "text_delta", "text": piece} if kind == "text" else {"type": "thinking_delta", "thinking": piece}
                 yield _event("content_block_delta", index=block, delta=delta)
+            for call in tc.anthropic_blocks(item.tool_calls or []):
+                if block >= 0:
+                    yield _event("content_block_stop", index=block)
+                block += 1
+                block_kind = "tool_use"
+                yield _event("content_block_start", index=block, content_block={**call, "input": {}})
+                yield _event("content_block_delta", index=block,
+                             delta={"type": "input_json_delta", "partial_json": json.dumps(call["input"], ensure_ascii=False)})
             if item.done:
                 last = item
     except AssistantError as exc:
@@ -163,7 +180,7 @@ async def _stream(items: AsyncIterator[Chunk | PromptCount], ident: str, name: s
         return
     if not started:
         yield message_start()
-    if block < 0 or block_kind != "text":
+    if block < 0 or block_kind not in ("text", "tool_use"):
         if block >= 0:
             yield _event("content_block_stop", index=block)
         block += 1

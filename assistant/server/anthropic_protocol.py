@@ -7,25 +7,21 @@ from typing import Any
 
 from assistant.server.protocol import ApiModel, Float, Int, Stop, honoured, ignored, refused
 
-_NO_TOOLS = "Tool use is not built yet: leave tools and tool_choice out."
-
 
 class _Common(ApiModel):
     model: str = honoured("")
     messages: list[dict[str, Any]] = honoured(..., min_length=1)
     system: str | list[dict[str, Any]] | None = honoured(None)
     thinking: dict[str, Any] | None = honoured(None)  # enabled / disabled: the model's thinking switch
-    tools: list[Any] | None = refused(None, _NO_TOOLS)
-    tool_choice: dict[str, Any] | None = refused(None, _NO_TOOLS)
+    # tool use (server/tool_calls.py): your own tools; server tools are refused there
+    tools: list[Any] | None = honoured(None)
+    tool_choice: dict[str, Any] | None = honoured(None)
     cache_control: dict[str, Any] | None = ignored(None, "prefixes are cached per slot anyway")
     # {"format": {"type": "json_schema", "schema": ...}}: a grammar holds the answer (server/structured.py)
     output_config: dict[str, Any] | None = honoured(None)
     speed: str | None = ignored(None, "one speed: this computer's")
     user_profile_id: str | None = ignored(None, "no per-user tracking here")
     workspace_id: str | None = ignored(None, "no workspaces here")
-
-    def _neutral(self, name: str, value: Any) -> bool:
-        return name == "tool_choice" and value.get("type") == "none"
 
     @property
     def thinking_switch(self) -> str | None:

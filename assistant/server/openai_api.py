@@ -24,12 +24,13 @@ from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message, TokenLogprob
 from assistant.errors import AssistantError
+from assistant.server import tool_calls as tc
 from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
 from assistant.server.models import Choice, Job, ModelHost
 from assistant.server.protocol import BadRequest, ChatCompletionRequest, CompletionRequest, logit_bias, parse, stops
 from assistant.server.structured import check_engine, openai_grammar
 
-_FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
+_FINISH = {"stop": "stop", "length": "length", "cancelled": "stop", "tool_calls": "tool_calls"}
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _KIND = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
          429: "rate_limit_error"}
@@ -63,8 +64,13 @@ def _messages(raw: list[dict[str, Any]]) -> list[Message]:
     for i, m in enumerate(raw):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
             raise BadRequest(f"messages[{i}] needs a role: system, user or assistant.")
-        role = str({"developer": "system", "tool": "user"}.get(m["role"], m["role"]))
-        out.append(Message(role, text_of(m.get("content"), f"messages[{i}]")))
+        where = f"messages[{i}]"
+        if m["role"] == "assistant":
+            out.append(tc.openai_assistant(m, where))
+        elif m["role"] == "tool":
+            out.append(tc.openai_tool_result(m, where))
+        else:
+            out.append(Message("system" if m["role"] == "developer" else m["role"], text_of(m.get("content"), where)))
     return out
 
 
@@ -94,6 +100,9 @@ async def _answer(request: Request, *, chat: bool) -> Response:
         params.logprobs = top
         params.grammar = openai_grammar(req.response_format)
         check_engine(model, params.grammar, "response_format")
+        if chat:
+            tools = tc.openai_tools(req.tools)
+            tc.set_tools(params, model, tools, tc.openai_choice(req.tool_choice, tools), req.parallel_tool_calls)
         job = Job(model, messages, params, n=req.n)
         items = await start(host, job, request)
     except AssistantError as exc:
@@ -131,10 +140,13 @@ def _choice(index: int, chunks: list[Chunk], chat: bool, *, logprobs: bool) -> d
     finish = _FINISH.get((last.finish_reason if last else None) or "stop", "stop")
     lps = [lp for c in chunks for lp in (c.logprobs or [])] if logprobs else None
     if chat:
-        message: dict[str, Any] = {"role": "assistant", "content": text}
+        calls = [call for c in chunks for call in (c.tool_calls or [])]
+        message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
         thinking = "".join(c.thinking for c in chunks)
         if thinking:
             message["reasoning_content"] = thinking
+        if calls:
+            message["tool_calls"] = tc.openai_calls(calls)
         return {"index": index, "message": message, "finish_reason": finish, "logprobs": _chat_logprobs(lps)}
     return {"index": index, "text": text, "finish_reason": finish, "logprobs": _text_logprobs(lps)}
 
@@ -186,13 +198,15 @@ async def _stream(items: AsyncIterator[Any], ident: str, name: str, *, chat: boo
             index, item = (raw.index, raw.item) if isinstance(raw, Choice) else (0, raw)
             if not isinstance(item, Chunk):
                 continue
-            if item.text or item.thinking or item.logprobs:
+            if item.text or item.thinking or item.logprobs or item.tool_calls:
                 if chat:
                     delta: dict[str, Any] = {}
                     if item.text:
                         delta["content"] = item.text
                     if item.thinking:
                         delta["reasoning_content"] = item.thinking
+                    if item.tool_calls:
+                        delta["tool_calls"] = tc.openai_call_deltas(item.tool_calls)
                     yield event([{"index": index, "delta": delta, "finish_reason": None,
                                   "logprobs": _chat_logprobs(item.logprobs)}])
                 else:

@@ -6,7 +6,7 @@ Every field of the API is listed, each marked with what this server does with it
 - ignored: accepted and knowingly without effect (`user`, `metadata`, `store`...: they
   ask for tracking or storage that a private server does not do), said in docs/server-api.md;
 - refused: a value other than the neutral one is a 400 that says what to change
-  (`tools` until function calling is built, `audio`...).
+  (`audio`, `functions`...).
 A field the models do not know is a 400 too (extra="forbid"), so a new field of the
 API cannot be accepted and dropped unnoticed; tests/server/test_protocol.py checks the
 lists against the official SDKs' own parameter lists.
@@ -112,7 +112,7 @@ def stops(value: Stop) -> list[str]:
     return [s for s in items if s][:MAX_STOPS]
 
 
-_NO_TOOLS = "Function calling is not built yet: leave tools / functions out (or send an empty list)."
+_OLD_FUNCTIONS = "functions and function_call are OpenAI's deprecated form: send tools and tool_choice instead."
 
 
 class StreamOptions(ApiModel):
@@ -163,11 +163,12 @@ class ChatCompletionRequest(_OpenAiCommon):
     prompt_cache_retention: str | None = ignored(None, "prefixes are cached per slot anyway")
     prompt_cache_options: dict[str, Any] | None = ignored(None, "prefixes are cached per slot anyway")
     moderation: Any = ignored(None, "no moderation here")
-    parallel_tool_calls: bool | None = ignored(None, "no tools yet (tools are refused)")
-    tools: list[Any] | None = refused(None, _NO_TOOLS)
-    tool_choice: Any = refused(None, _NO_TOOLS)
-    functions: list[Any] | None = refused(None, _NO_TOOLS)
-    function_call: Any = refused(None, _NO_TOOLS)
+    # function calling (server/tool_calls.py): the model's own format, held to the tools' schemas
+    parallel_tool_calls: bool = honoured(True)
+    tools: list[Any] | None = honoured(None)
+    tool_choice: Any = honoured(None)
+    functions: list[Any] | None = refused(None, _OLD_FUNCTIONS)
+    function_call: Any = refused(None, _OLD_FUNCTIONS)
     audio: dict[str, Any] | None = refused(None, "Audio output is not supported: leave audio out.")
     modalities: list[str] | None = refused(None, "Only text is supported: send modalities [\"text\"] or leave it out.")
     prediction: dict[str, Any] | None = refused(None, "Predicted outputs are not supported: leave prediction out.")
@@ -176,7 +177,7 @@ class ChatCompletionRequest(_OpenAiCommon):
 
     def _neutral(self, name: str, value: Any) -> bool:
         return ((name == "modalities" and value == ["text"])
-                or (name == "verbosity" and value == "medium") or (name == "tool_choice" and value == "none"))
+                or (name == "verbosity" and value == "medium"))
 
     @model_validator(mode="after")
     def _checks(self) -> "ChatCompletionRequest":

@@ -56,7 +56,7 @@ CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.mark.parametrize("extra,words", [
-    ({"tools": [{"type": "function"}]}, "leave tools"),
+    ({"functions": [{"name": "f"}]}, "send tools and tool_choice instead"),
     ({"response_format": "json"}, "response_format"),
     ({"audio": {"voice": "x"}}, "leave audio out"),
     ({"top_logprobs": 2}, "logprobs"),
@@ -72,7 +72,7 @@ def test_refusals_name_the_field_and_what_to_change(extra: dict[str, Any], words
 
 def test_neutral_values_of_refused_fields_pass_and_ignored_ones_are_taken() -> None:
     req = parse(ChatCompletionRequest, CHAT | {"tools": [], "response_format": {"type": "text"}, "user": "u1",
-                                               "metadata": {"a": "b"}, "store": False, "tool_choice": "none"})
+                                               "metadata": {"a": "b"}, "store": False, "modalities": ["text"]})
     assert req.user == "u1"
     with pytest.raises(BadRequest, match="max_tokens"):
         parse(MessagesRequest, {"model": "m", "messages": [{"role": "user", "content": "hi"}]})

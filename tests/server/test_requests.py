@@ -177,9 +177,12 @@ def test_max_completion_tokens_wins_and_a_single_stop_is_a_list(client: TestClie
 def test_message_content_in_parts_and_roles(client: TestClient, engine: Recorder) -> None:
     msgs = [{"role": "developer", "content": [{"type": "text", "text": "Be "}, "brief."]},
             {"role": "user", "content": None}, {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
-            {"role": "tool", "content": "42"}]
+            {"role": "tool", "content": "42", "tool_call_id": "c1"}]
     assert _chat(client, messages=msgs).status_code == 200
-    assert [(m.role, m.content) for m in engine.calls[-1][0]] == [("system", "Be brief."), ("user", ""), ("assistant", ""), ("user", "42")]
+    assert [(m.role, m.content) for m in engine.calls[-1][0]] == [("system", "Be brief."), ("user", ""), ("assistant", ""), ("tool", "42")]
+    assert engine.calls[-1][0][-1].tool_call_id == "c1"
+    r = _chat(client, messages=[{"role": "tool", "content": "42"}])
+    assert r.status_code == 400 and "tool_call_id" in r.json()["error"]["message"]
 
 
 def test_the_answer_and_its_usage(client: TestClient) -> None:
