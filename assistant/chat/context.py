@@ -27,9 +27,10 @@ def build_context(
     count_tokens: TokenCounter,
     reserve: int,
 ) -> list[Message]:
-    """`history` ends with the new user message. Returns the messages to send."""
-    if not history or history[-1].role != "user":
-        raise ValueError("history must end with the user's message")
+    """`history` ends with the new user message (or, in a turn with tools, the results of
+    the answer's calls). Returns the messages to send."""
+    if not history or history[-1].role not in ("user", "tool"):
+        raise ValueError("history must end with the user's message or a tool's result")
     head = [Message("system", system_prompt)] if system_prompt else []
     budget = n_ctx - reserve
 

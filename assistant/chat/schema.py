@@ -166,9 +166,21 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    # The tool calls an answer made and what each returned (tools/loop.py's records, a JSON
+    # list): shown as a collapsed block under the answer, and sent back to the model as
+    # the assistant's calls and the tool results. They go with their message.
+    conn.execute(
+        """CREATE TABLE message_tools (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            data TEXT NOT NULL
+        )"""
+    )
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8, _migration_9,
 )
 
 

@@ -218,6 +218,24 @@ class ChatStore:
             row = c.execute("SELECT data FROM message_sources WHERE message_id = ?", (message_id,)).fetchone()
         return list(json.loads(row[0])) if row else []
 
+    def save_tools(self, message_id: int, data: list[dict[str, Any]]) -> None:
+        """The calls an answer made and their results (tools/loop.py: ToolRecord.to_dict)."""
+        with self._tx("save an answer's tool calls") as c:
+            c.execute("INSERT OR REPLACE INTO message_tools(message_id, data) VALUES (?, ?)",
+                      (message_id, json.dumps(data)))
+
+    def tools(self, message_id: int) -> list[dict[str, Any]]:
+        with self._read("read an answer's tool calls") as c:
+            row = c.execute("SELECT data FROM message_tools WHERE message_id = ?", (message_id,)).fetchone()
+        return list(json.loads(row[0])) if row else []
+
+    def conversation_tools(self, conversation_id: int) -> dict[int, list[dict[str, Any]]]:
+        """Every answer's tool calls in a conversation, by message id (one query for the history)."""
+        with self._read("read a conversation's tool calls") as c:
+            rows = c.execute("SELECT t.message_id, t.data FROM message_tools t JOIN messages m ON m.id = t.message_id"
+                             " WHERE m.conversation_id = ?", (conversation_id,)).fetchall()
+        return {int(r[0]): list(json.loads(r[1])) for r in rows}
+
     def _update_conversation(
         self, conversation_id: int, assignment: str, args: tuple[Any, ...], action: str
     ) -> None:

@@ -19,6 +19,7 @@ from assistant.core.types import Chunk, GenParams, Message, Usage
 from assistant.engines.base import Engine
 from assistant.engines.thinking import HARMONY, MISTRAL, THINK, ThinkingSplitter
 from assistant.errors import AssistantError
+from assistant.tools.loop import ToolRecord
 
 PARTIAL_SAVE_S = 2.0  # a crash loses at most this much of a growing answer
 
@@ -31,6 +32,8 @@ class TurnResult:
     chunk: Chunk | None  # the final chunk (usage, timings), None on failure
     error: AssistantError | None = None
     thinking: str = ""
+    tool_rounds: int = 0  # rounds of tool calls before this answer (chat/tool_turn.py)
+    rounds_limited: bool = False  # it asked for more calls than the round limit allowed
 
     @property
     def cut_off_thinking(self) -> bool:
@@ -52,13 +55,15 @@ def _answer_only(content: str) -> str:
 
 def history_messages(store: ChatStore, conversation_id: int) -> list[Message]:
     """What the model is shown of the conversation: user and assistant turns that
-    alternate, answers without their thinking (it is not sent back, nor to the cloud).
+    alternate, answers without their thinking (it is not sent back, nor to the cloud),
+    an answer's tool calls followed by their results.
 
     A stopped or failed answer keeps its partial text as context; one with no text (or
     thinking only) is left out together with its question, and so is a question whose
     answer never got a row: templates such as Gemma's and Mistral's refuse two user
     turns in a row."""
     out: list[Message] = []
+    tools = store.conversation_tools(conversation_id)
     for m in store.messages(conversation_id):
         if m.role == "user":
             if out and out[-1].role == "user":
@@ -66,13 +71,16 @@ def history_messages(store: ChatStore, conversation_id: int) -> list[Message]:
             out.append(Message("user", m.content))
         elif m.role == "assistant":
             answer = _answer_only(m.content)
-            if not answer.strip():
+            records = [ToolRecord.from_dict(d) for d in tools.get(m.id, [])]
+            if not answer.strip() and not records:
                 if out and out[-1].role == "user":
                     out.pop()
                 continue
             if out and out[-1].role == "assistant":
                 out.pop()
-            out.append(Message("assistant", answer))
+            # an answer's calls, then what each returned (tools/loop.py)
+            out.append(Message("assistant", answer, tool_calls=[r.call for r in records]))
+            out += [Message("tool", r.result, tool_call_id=r.call.id, name=r.call.name) for r in records]
     while out and out[0].role == "assistant":
         out.pop(0)
     return out

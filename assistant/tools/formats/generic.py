@@ -73,8 +73,38 @@ class GenericFormat(ToolFormat):
 
     def system_messages(self, messages: list[Message], tools: list[dict[str, Any]], parallel: bool) -> list[Message]:
         """The messages with the tools described in the system prompt (first message)."""
+        messages = polyfill(messages)
         text = instructions(tools, parallel)
         if messages and messages[0].role == "system":
             first = messages[0]
             return [Message("system", f"{first.content}\n\n{text}" if first.content else text), *messages[1:]]
         return [Message("system", text), *messages]
+
+
+def polyfill(messages: list[Message]) -> list[Message]:
+    """History with calls for a template that knows no tools (as minja's polyfills do for
+    llama.cpp): an assistant's calls become its text, the calls' JSON object; the results
+    become one user turn (templates such as Gemma's take only user and model turns)."""
+    out: list[Message] = []
+    for m in messages:
+        if m.role == "assistant" and m.tool_calls:
+            calls = [{"name": c.name, "arguments": _loads(c.arguments)} for c in m.tool_calls]
+            text = json.dumps({"tool_calls": calls}, ensure_ascii=False)
+            out.append(Message("assistant", f"{m.content}\n{text}" if m.content.strip() else text))
+        elif m.role == "tool":
+            result = json.dumps({"tool_response": {"name": m.name, "id": m.tool_call_id, "content": m.content}},
+                                ensure_ascii=False)
+            if out and out[-1].role == "user" and out[-1].content.startswith('{"tool_response"'):
+                out[-1] = Message("user", out[-1].content + "\n" + result)
+            else:
+                out.append(Message("user", result))
+        else:
+            out.append(m)
+    return out
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,181 @@
+"""Function calling through the real server (engine in its own process, the test GGUF)
+with the official SDKs and a real agent framework: a forced call validates against its
+tool's schema, whole and streamed; history with calls and results goes back to the model;
+what cannot be honoured is a 400 that says what to change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import jsonschema
+import openai
+import pytest
+
+from assistant.library.installed import model_ref_for_path
+from assistant.server.runner import ApiServer, ServerConfig
+from assistant.settings import ServerSettings, Settings
+
+TOKEN = "tools-token-" + "q7" * 12
+MODEL = "gemma-3-270m-q4_k_m"
+WEATHER = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
+                                            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+           "required": ["city", "unit"], "additionalProperties": False}
+ADD = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"],
+       "additionalProperties": False}
+TOOLS: Any = [
+    {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city", "parameters": WEATHER}},
+    {"type": "function", "function": {"name": "add", "description": "Add two integers", "parameters": ADD}},
+]
+SCHEMAS = {"get_weather": WEATHER, "add": ADD}
+ASK: Any = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.fixture(scope="module")
+def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    from assistant.engines.shared import SharedEngines
+
+    settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=2, queue=4))
+    srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings,
+                    tmp_path_factory.mktemp("models"), TOKEN)
+    srv.host.engines = SharedEngines(idle_unload_s=None)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        srv.host.engines.close()
+
+
+def client(srv: ApiServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=srv.url, api_key=TOKEN, max_retries=0, timeout=120)
+
+
+def valid(name: str, arguments: str) -> None:
+    jsonschema.validate(json.loads(arguments), SCHEMAS[name])
+
+
+def test_required_gives_valid_calls_whole_and_streamed(server: ApiServer) -> None:
+    c = client(server)
+    for seed in (1, 2, 3):
+        r = c.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice="required", seed=seed,
+                                      max_tokens=160, parallel_tool_calls=False)
+        choice = r.choices[0]
+        assert choice.finish_reason == "tool_calls" and choice.message.content is None
+        calls = choice.message.tool_calls or []
+        assert len(calls) == 1 and calls[0].type == "function" and calls[0].id.startswith("call_")
+        valid(calls[0].function.name, calls[0].function.arguments)  # type: ignore[union-attr]
+    deltas, finish, content = [], None, ""
+    for event in c.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice="required", seed=4,
+                                           max_tokens=160, parallel_tool_calls=False, stream=True):
+        for ch in event.choices:
+            deltas += ch.delta.tool_calls or []
+            content += ch.delta.content or ""
+            finish = ch.finish_reason or finish
+    assert finish == "tool_calls" and content == "" and len(deltas) == 1
+    d = deltas[0]
+    assert d.index == 0 and d.id and d.function and d.function.name in SCHEMAS
+    valid(d.function.name, d.function.arguments or "")
+
+
+def test_a_named_function_and_the_round_trip(server: ApiServer) -> None:
+    c = client(server)
+    r = c.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Add 2 and 3."}], tools=TOOLS,
+                                  tool_choice={"type": "function", "function": {"name": "add"}}, seed=2, max_tokens=120,
+                                  parallel_tool_calls=False)
+    calls = r.choices[0].message.tool_calls or []
+    assert calls and all(call.function.name == "add" for call in calls)  # type: ignore[union-attr]
+    call = calls[0]
+    valid("add", call.function.arguments)  # type: ignore[union-attr]
+    history: Any = [{"role": "user", "content": "Add 2 and 3."},
+                    {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+                    {"role": "tool", "tool_call_id": call.id, "content": "5"}]
+    r2 = c.chat.completions.create(model=MODEL, messages=history, tools=TOOLS, seed=1, max_tokens=8)
+    assert r2.choices[0].finish_reason in ("stop", "length", "tool_calls")
+    # the call and the result reached the prompt: it is longer than the question alone by them
+    n_plain = c.chat.completions.create(model=MODEL, messages=history[:1], tools=TOOLS, max_tokens=1).usage
+    assert r2.usage and n_plain and r2.usage.prompt_tokens > n_plain.prompt_tokens + 10
+
+
+def test_tools_lengthen_the_prompt_and_none_leaves_them_out(server: ApiServer) -> None:
+    c = client(server)
+    plain = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=1).usage
+    tools = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=1, tools=TOOLS).usage
+    none = c.chat.completions.create(model=MODEL, messages=ASK, max_tokens=1, tools=TOOLS, tool_choice="none").usage
+    assert plain and tools and none
+    assert tools.prompt_tokens > plain.prompt_tokens + 50 and none.prompt_tokens == plain.prompt_tokens
+
+
+def test_anthropic_tool_use_whole_and_streamed(server: ApiServer) -> None:
+    a = anthropic.Anthropic(base_url=server.url.removesuffix("/v1"), api_key=TOKEN, max_retries=0, timeout=120)
+    tools: Any = [{"name": "get_weather", "description": "The weather in a city", "input_schema": WEATHER}]
+    msg = a.messages.create(model=MODEL, max_tokens=160, messages=ASK, tools=tools,
+                            tool_choice={"type": "any", "disable_parallel_tool_use": True})
+    assert msg.stop_reason == "tool_use"
+    uses = [b for b in msg.content if b.type == "tool_use"]
+    assert len(uses) >= 1 and uses[0].name == "get_weather" and uses[0].id.startswith("toolu_")
+    jsonschema.validate(uses[0].input, WEATHER)
+    history: Any = [*ASK, {"role": "assistant", "content": [u.model_dump() for u in uses]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u.id, "content": "18 C"} for u in uses]}]
+    follow = a.messages.create(model=MODEL, max_tokens=4, messages=history, tools=tools)
+    assert follow.usage.input_tokens > msg.usage.input_tokens
+    with a.messages.stream(model=MODEL, max_tokens=160, messages=ASK, tools=tools,
+                           tool_choice={"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}) as s:
+        final = s.get_final_message()
+    uses = [b for b in final.content if b.type == "tool_use"]
+    assert final.stop_reason == "tool_use" and len(uses) == 1
+    jsonschema.validate(uses[0].input, WEATHER)  # the SDK put the input_json_delta back together
+
+
+@pytest.mark.parametrize("extra,words", [
+    ({"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "only function tools"),
+    ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "not one of the tools"),
+    ({"tool_choice": "required"}, "there are no tools"),
+    ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "letters, digits"),
+    ({"tools": TOOLS + TOOLS[:1]}, "used twice"),
+    ({"tools": TOOLS, "response_format": {"type": "json_object"}}, "not both"),
+])
+def test_what_cannot_be_honoured_is_a_400_that_says_what_to_change(server: ApiServer, extra: Any, words: str) -> None:
+    with pytest.raises(openai.BadRequestError) as e:
+        client(server).chat.completions.create(model=MODEL, messages=ASK, max_tokens=4, **extra)
+    assert words in str(e.value)
+
+
+def test_anthropic_server_tools_are_refused(server: ApiServer) -> None:
+    a = anthropic.Anthropic(base_url=server.url.removesuffix("/v1"), api_key=TOKEN, max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as e:
+        a.messages.create(model=MODEL, max_tokens=4, messages=ASK,
+                          tools=[{"type": "web_search_20250305", "name": "web_search"}])  # type: ignore[list-item]
+    assert "server tools" in str(e.value)
+
+
+def test_a_real_agent_framework_completes_a_tool_round_trip(server: ApiServer) -> None:
+    """The OpenAI Agents SDK against this server: the model must call the tool (required),
+    the SDK runs it and sends the result back, and the model answers."""
+    from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, RunConfig, Runner, function_tool, set_tracing_disabled
+
+    set_tracing_disabled(True)  # nothing leaves the machine: the SDK's tracing would send to OpenAI
+    seen: list[tuple[int, int]] = []
+
+    @function_tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        seen.append((a, b))
+        return a + b
+
+    model = OpenAIChatCompletionsModel(model=MODEL, openai_client=openai.AsyncOpenAI(
+        base_url=server.url, api_key=TOKEN, max_retries=0, timeout=120))
+    # required on the first turn only (reset_tool_choice), as the SDK does to avoid loops
+    agent = Agent(name="calc", instructions="Use the add tool.", tools=[add], model=model,
+                  model_settings=ModelSettings(tool_choice="required", max_tokens=80, temperature=0.0, seed=3,
+                                               parallel_tool_calls=False),
+                  reset_tool_choice=True)
+    result = asyncio.run(Runner.run(agent, "What is 2 + 3?", max_turns=4, run_config=RunConfig(tracing_disabled=True)))
+    assert len(seen) >= 1 and all(isinstance(x, int) for pair in seen for x in pair)
+    kinds = [item.type for item in result.new_items]
+    assert "tool_call_item" in kinds and "tool_call_output_item" in kinds
+    assert isinstance(result.final_output, str)
