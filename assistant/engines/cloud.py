@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from assistant import network
 from assistant.core.types import Chunk, FinishReason, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
+from assistant.engines import cloud_tools
 from assistant.engines.base import refuse_grammar
 from assistant.engines.cloud_limits import CHARS_PER_TOKEN, DEFAULT_CONTEXT, KNOWN_CONTEXT, context_for, estimate_tokens
 from assistant.engines.thinking import THINK, ThinkingSplitter
@@ -55,6 +56,8 @@ _FINISH: dict[str, FinishReason] = {
     "stop_sequence": "stop",
     "length": "length",
     "max_tokens": "length",
+    "tool_calls": "tool_calls",
+    "tool_use": "tool_calls",
 }
 
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Za-z0-9_\-]{32,})")
@@ -169,7 +172,7 @@ class CloudEngine:
     def _stream_openai(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         kwargs: dict[str, Any] = {
             "model": self._model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],  # never thinking
+            "messages": cloud_tools.openai_messages(messages),  # never thinking
             "stream": True,
             "stream_options": {"include_usage": True},
             "temperature": params.temperature,
@@ -181,6 +184,7 @@ class CloudEngine:
             kwargs["stop"] = params.stop[:4]  # OpenAI takes at most 4
         if params.seed is not None:
             kwargs["seed"] = params.seed
+        kwargs.update(cloud_tools.openai_tool_kwargs(params))
 
         def open_stream() -> Any:
             return self._client().chat.completions.create(**kwargs)
@@ -197,6 +201,8 @@ class CloudEngine:
                     state.provider_usage = True
                 for choice in event.choices or []:
                     delta = choice.delta
+                    if delta is not None and getattr(delta, "tool_calls", None):
+                        state.openai_calls.add(delta.tool_calls)
                     if delta is not None:
                         # reasoning_content: DeepSeek, llama.cpp's server, vLLM; reasoning: OpenRouter and others
                         reasoning = _extra(delta, "reasoning_content") or _extra(delta, "reasoning")
@@ -214,15 +220,7 @@ class CloudEngine:
 
     def _stream_anthropic(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
-        turns: list[dict[str, str]] = []
-        for m in messages:
-            if m.role == "system":
-                continue
-            role = "assistant" if m.role == "assistant" else "user"
-            if turns and turns[-1]["role"] == role:  # the API wants turns to alternate
-                turns[-1]["content"] += "\n\n" + m.content
-            else:
-                turns.append({"role": role, "content": m.content})
+        turns = cloud_tools.anthropic_turns(messages)  # the API wants turns to alternate
         kwargs: dict[str, Any] = {
             "model": self._model,
             "messages": turns,
@@ -235,6 +233,7 @@ class CloudEngine:
             kwargs["system"] = system
         if params.stop:
             kwargs["stop_sequences"] = params.stop
+        kwargs.update(cloud_tools.anthropic_tool_kwargs(params))
 
         def open_stream() -> Any:
             return self._client().messages.create(**kwargs)
@@ -253,7 +252,12 @@ class CloudEngine:
                         cached_tokens=cache_read,
                     )
                     state.provider_usage = True
+                elif kind == "content_block_start":
+                    state.anthropic_calls.start(event.index, event.content_block)
                 elif kind == "content_block_delta":
+                    if state.anthropic_calls.delta(event.index, event.delta):
+                        yield "", ""
+                        continue
                     kind = getattr(event.delta, "type", "")
                     if kind in ("text_delta", "thinking_delta"):  # thinking blocks: extended thinking
                         yield (event.delta.text, "") if kind == "text_delta" else ("", event.delta.thinking)
@@ -316,7 +320,9 @@ class CloudEngine:
             decode_s=(last - first) if first else 0.0,
             total_s=end - t0,
         )
-        yield Chunk(done=True, finish_reason=state.finish or "stop", usage=state.usage, timings=timings)
+        calls = state.openai_calls.calls() + state.anthropic_calls.calls()
+        yield Chunk(done=True, finish_reason=state.finish or "stop", usage=state.usage, timings=timings,
+                    tool_calls=calls or None)
 
     # ------------------------------------------------------------ clients and errors
 
@@ -472,6 +478,8 @@ class _State:
         self.provider_usage = False
         self.finish: FinishReason | None = None
         self.ended = False  # Anthropic's message_stop
+        self.openai_calls = cloud_tools.OpenAICalls()
+        self.anthropic_calls = cloud_tools.AnthropicCalls()
 
 
 def _host_port(url: str) -> tuple[str, int | None]:

@@ -188,16 +188,14 @@ def anthropic_id(call: ToolCall) -> str:
 
 # -- both -----------------------------------------------------------------------------------
 def set_tools(params: GenParams, model: ModelRef, tools: list[dict[str, Any]], choice: str, parallel: bool) -> None:
-    """Tools on the request's params; a forced call on a model that cannot hold a grammar is refused."""
+    """Tools on the request's params; a forced call on a model that cannot hold a grammar
+    (MLX) is refused. A model on the user's own server gets the tools in its API's shape."""
     if not tools or choice == "none":
         return
     if params.grammar is not None:
         raise BadRequest("An answer cannot follow both a JSON format and tool calls.",
                          "Send tools or a response format, not both.")
-    if model.format == "remote":
-        raise BadRequest(f"tools: “{model.display_name}” is a model on another server, which this server does not call tools through.",
-                         "Ask a GGUF or MLX model here, or send the request to that server itself.")
-    if model.format != "gguf" and choice != "auto":
+    if model.format == "mlx" and choice != "auto":
         raise BadRequest(f"tool_choice “{choice}” needs a GGUF model (llama.cpp holds the call to the schema); "
                          f"“{model.display_name}” is an MLX model.", "Use tool_choice auto, or a GGUF model.")
     params.tools, params.tool_choice, params.parallel_tool_calls = tools, choice, parallel

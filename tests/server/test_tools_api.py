@@ -179,3 +179,28 @@ def test_a_real_agent_framework_completes_a_tool_round_trip(server: ApiServer) -
     kinds = [item.type for item in result.new_items]
     assert "tool_call_item" in kinds and "tool_call_output_item" in kinds
     assert isinstance(result.final_output, str)
+
+
+@pytest.mark.parametrize("provider", ["openai-compatible", "anthropic"])
+def test_the_cloud_engine_calls_tools_in_each_api(server: ApiServer, provider: str) -> None:
+    """CloudEngine (the cloud and the user's own servers) with tools, against this real
+    server in both API shapes: the calls come back whole, and the history with a call and
+    its result is sent in the API's own form (the server would refuse it otherwise)."""
+    import threading
+
+    from assistant.core.types import GenParams, Message, ToolCall
+    from assistant.engines.cloud import CloudEngine
+
+    base = server.url if provider == "openai-compatible" else server.url.removesuffix("/v1")
+    engine = CloudEngine(provider, MODEL, TOKEN, base_url=base, max_retries=0)
+    params = GenParams(max_tokens=160, seed=2, tools=TOOLS, tool_choice="get_weather", parallel_tool_calls=False)
+    chunks = list(engine.stream_chat([Message("user", "Weather in Paris?")], params, threading.Event()))
+    last = chunks[-1]
+    assert last.finish_reason == "tool_calls" and last.tool_calls and len(last.tool_calls) == 1
+    call = last.tool_calls[0]
+    assert call.name == "get_weather" and call.id
+    valid(call.name, call.arguments)
+    history = [Message("user", "Weather in Paris?"), Message("assistant", "", tool_calls=[ToolCall(call.name, call.arguments, call.id)]),
+               Message("tool", "18 C", tool_call_id=call.id, name=call.name)]
+    again = list(engine.stream_chat(history, GenParams(max_tokens=4, tools=TOOLS), threading.Event()))
+    assert again[-1].done and again[-1].usage and again[-1].usage.prompt_tokens > 0
