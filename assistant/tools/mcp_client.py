@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
 import os
 import threading
@@ -290,13 +289,12 @@ class _Connection:
         if self.loop.is_closed():
             return
         stop = self._stop
-        if stop is not None:
-            self.loop.call_soon_threadsafe(stop.set)
-        if self._serve is not None:
-            try:
-                self._serve.result(STOP_TIMEOUT_S)
-            except BaseException:
+        if self._serve is not None and not self.ended.is_set():
+            if self.ready.done() and stop is not None:
+                self.loop.call_soon_threadsafe(stop.set)
+            else:  # still starting: cancel the start (the SDK stops the process, shielded)
                 self._serve.cancel()
+            self.ended.wait(STOP_TIMEOUT_S)
         if self.stderr is not None:
             self.stderr.close_writer()
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -342,7 +340,3 @@ def _leaf(exc: BaseException) -> BaseException:
         exc = exc.exceptions[0]
     return exc
 
-
-def arguments_text(arguments: dict[str, Any]) -> str:
-    """The arguments as the approval prompt shows them: exact, indented JSON."""
-    return json.dumps(arguments, indent=2, ensure_ascii=False, sort_keys=True)

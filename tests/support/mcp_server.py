@@ -14,6 +14,7 @@ import base64
 import os
 import socket
 import sys
+from pathlib import Path
 
 from mcp.server.mcpserver import Image, MCPServer
 
@@ -38,9 +39,14 @@ def add(a: int, b: int) -> int:
 
 
 @mcp.tool()
-async def sleep(seconds: float) -> str:
-    """Wait, then say so."""
-    await asyncio.sleep(seconds)
+async def sleep(seconds: float, marker: str = "") -> str:
+    """Wait, then say so. Cancelled, it writes "cancelled" to the file `marker`."""
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        if marker:
+            Path(marker).write_text("cancelled", encoding="utf-8")
+        raise
     return f"slept {seconds}"
 
 
@@ -73,6 +79,32 @@ def connect(port: int) -> str:
         return f"refused: {exc.strerror or exc}"
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_http(port: int):  # type: ignore[no-untyped-def]
+    """This server over Streamable HTTP on 127.0.0.1:port, in a subprocess, once it listens."""
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([sys.executable, __file__, "--http", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the MCP test server ended: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the MCP test server did not listen within 30 s")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, default=0, help="serve Streamable HTTP on 127.0.0.1:PORT")
@@ -82,3 +114,4 @@ if __name__ == "__main__":
         mcp.run("streamable-http", host="127.0.0.1", port=args.http)
     else:
         mcp.run()
+
