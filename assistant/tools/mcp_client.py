@@ -153,6 +153,8 @@ class McpServer:
         conn.close()
         if isinstance(leaf, NetworkBlockedError):
             return leaf
+        if self.config.url and guard.is_offline():  # turned on mid-session: the SDK hides the cause
+            return guard.blocked_error(urlsplit(self.config.url).hostname or "")
         stderr = conn.stderr_text(wait=1.0)
         if self.config.url:
             msg = f"The MCP server {self.name} ({safe_url(self.config.url)}) failed during {what}: {describe_failure(leaf)}."

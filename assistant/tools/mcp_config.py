@@ -35,19 +35,23 @@ _HTTP_TYPES = {"http", "streamable-http", "streamable_http", "streamableHttp"}
 _STDIO_TYPES = {"stdio"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ServerConfig:
-    """One server: a command (stdio) or a URL (Streamable HTTP)."""
+    """One server: a command (stdio) or a URL (Streamable HTTP). Its repr leaves out env,
+    headers and the URL's user info and query (they may hold tokens)."""
 
     name: str
     command: str = ""
     args: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    env: Mapping[str, str] = field(default_factory=dict)
     cwd: str = ""
     url: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict)
     no_network: bool = False  # stdio on Linux: a network namespace of its own
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)  # keys kept for other apps
+    extra: Mapping[str, Any] = field(default_factory=dict)  # keys kept for other apps
+
+    def __repr__(self) -> str:
+        return f"ServerConfig({self.name!r}, {self.transport}: {self.describe()!r}, no_network={self.no_network})"
 
     @property
     def transport(self) -> str:
