@@ -77,7 +77,8 @@ class ApprovalPolicy:
 
     def always_allowed(self) -> list[tuple[str, str]]:
         """The always-allowed tools as (server, tool), for Settings → Tools."""
-        return [(e.get("server", ""), e.get("tool", "")) for e in self._settings.tools.always_allowed]
+        pairs = [(e.get("server", ""), e.get("tool", "")) for e in self._settings.tools.always_allowed]
+        return [p for p in pairs if p[0] and p[1]]  # an entry a hand edit broke counts for nothing
 
     def allow_always(self, server: str, tool: str) -> None:
         if not self.is_always_allowed(server, tool):
