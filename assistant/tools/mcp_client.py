@@ -26,6 +26,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
+from assistant import keys
 from assistant.errors import McpServerError, NetworkBlockedError, ToolCancelledError, ToolTimeoutError
 from assistant.network import guard
 from assistant.network.activity import BLOCKED, NetworkEntry, safe_record
@@ -53,6 +54,8 @@ class McpServer:
     def __init__(self, config: ServerConfig, *, max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
                  start_timeout_s: float = START_TIMEOUT_S) -> None:
         self.config = config
+        for secret in config.secrets():  # never in a log line, whoever logs it (the SDK, httpx)
+            keys.protect(secret)
         self.max_result_bytes = max_result_bytes
         self.start_timeout_s = start_timeout_s
         self._lock = threading.Lock()

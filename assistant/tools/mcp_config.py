@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from assistant.errors import McpConfigError
 from assistant.paths import get_paths
@@ -33,6 +34,13 @@ _KNOWN = {"command", "args", "env", "cwd", "url", "headers", "no_network"}
 # "type" values meaning Streamable HTTP / stdio, as the apps write them
 _HTTP_TYPES = {"http", "streamable-http", "streamable_http", "streamableHttp"}
 _STDIO_TYPES = {"stdio"}
+_SECRET_NAME = re.compile(r"(?i)key|token|secret|passw|auth|cred|pat$|session|cookie")
+
+
+def _looks_like_token(value: str) -> bool:
+    """Long, one word, not a path or address, letters mixed with digits: like a key."""
+    return (len(value) >= 20 and not any(c in value for c in " /\\:")
+            and any(c.isdigit() for c in value) and any(c.isalpha() for c in value))
 
 
 @dataclass(frozen=True, repr=False)
@@ -83,6 +91,24 @@ class ServerConfig:
 
     def same_as(self, other: ServerConfig) -> bool:
         return self.to_json() == other.to_json()
+
+    def secrets(self) -> list[str]:
+        """The values here that may be tokens, for log redaction (keys.protect): every
+        header value (and the token after "Bearer"), env values whose name says key /
+        token / secret / password or that look like one, and a URL's password and
+        query values."""
+        out: list[str] = []
+        for value in self.headers.values():
+            out += [value, *value.split()[1:]]
+        for name, value in self.env.items():
+            if _SECRET_NAME.search(name) or _looks_like_token(value):
+                out.append(value)
+        try:
+            parts = urlsplit(self.url)
+            out += [parts.password or ""] + [v for _, v in parse_qsl(parts.query)]
+        except ValueError:
+            pass
+        return [v for v in out if len(v) >= 6]
 
 
 def safe_url(url: str) -> str:

@@ -195,3 +195,13 @@ def test_an_unreadable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path.write_bytes(b'{"mcpServers": {"\xff": {}}}')
     with pytest.raises(McpConfigError, match="is not UTF-8 text"):
         load_config(path)
+
+
+def test_the_values_that_may_be_tokens_are_known_for_redaction() -> None:
+    config = ServerConfig("s", command="srv", env={"GITHUB_TOKEN": "ghp_short1", "DEBUG": "true",
+                                                   "HOME_DIR": "/home/me/a/long/path/123",
+                                                   "X": "AbCdEf0123456789AbCdEf"})
+    assert sorted(config.secrets()) == ["AbCdEf0123456789AbCdEf", "ghp_short1"]
+    web = ServerConfig("w", url="https://u:pa55word@h.example/mcp?api_key=q-s3cret&x=1",
+                       headers={"Authorization": "Bearer h-s3cret", "X-Team": "team-one"})
+    assert sorted(web.secrets()) == sorted(["Bearer h-s3cret", "h-s3cret", "team-one", "pa55word", "q-s3cret"])

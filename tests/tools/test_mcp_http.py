@@ -117,3 +117,23 @@ def test_the_record_holds_no_header_value(http_port: int) -> None:
     assert _entries("MCP server: tokened")
     assert "rec-s3cret" not in activity.record_path().read_text()
 
+
+
+def test_no_token_reaches_a_log_line_even_at_debug(http_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from assistant.keys import install_log_redaction, uninstall_log_redaction
+
+    install_log_redaction()
+    caplog.set_level(logging.DEBUG)
+    try:
+        s = McpServer(ServerConfig("logged", url=f"http://127.0.0.1:{http_port}/mcp?key=log-q-s3cret",
+                                   headers={"Authorization": "Bearer log-h-s3cret"}))
+        try:
+            assert s.call_tool("echo", {"text": "Bearer log-h-s3cret"}).text  # the token even comes back
+        finally:
+            s.stop()
+    finally:
+        uninstall_log_redaction()
+    assert caplog.records  # the SDK and httpx2 did log at DEBUG
+    assert "s3cret" not in caplog.text
