@@ -90,12 +90,15 @@ def start_http(port: int):  # type: ignore[no-untyped-def]
     import subprocess
     import time
 
-    proc = subprocess.Popen([sys.executable, __file__, "--http", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import tempfile
+
+    err = tempfile.TemporaryFile()  # not a pipe: a pipe nobody reads would fill and stall the server
+    proc = subprocess.Popen([sys.executable, __file__, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the MCP test server ended: {proc.stderr.read().decode() if proc.stderr else ''}")
+            err.seek(0)
+            raise RuntimeError(f"the MCP test server ended: {err.read().decode(errors='replace')}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
