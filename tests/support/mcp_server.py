@@ -13,7 +13,10 @@ import asyncio
 import base64
 import os
 import socket
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from mcp.server.mcpserver import Image, MCPServer
@@ -87,11 +90,6 @@ def free_port() -> int:
 
 def start_http(port: int):  # type: ignore[no-untyped-def]
     """This server over Streamable HTTP on 127.0.0.1:port, in a subprocess, once it listens."""
-    import subprocess
-    import time
-
-    import tempfile
-
     err = tempfile.TemporaryFile()  # not a pipe: a pipe nobody reads would fill and stall the server
     proc = subprocess.Popen([sys.executable, __file__, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 30
