@@ -70,9 +70,10 @@ class McpServer:
         conn = self._conn
         return conn is not None and conn.alive()
 
-    def start(self) -> None:
+    def start(self, cancel: threading.Event | None = None) -> None:
         """Connect (start the process), unless connected. McpServerError when it cannot
-        start; NetworkBlockedError for an HTTP server in Offline mode."""
+        start; NetworkBlockedError for an HTTP server in Offline mode; ToolCancelledError
+        when `cancel` is set while it starts."""
         with self._lock:
             if self._conn is not None and self._conn.alive():
                 return
@@ -80,7 +81,7 @@ class McpServer:
                 log.info("MCP server %s ended; starting it again", self.name)
                 self._conn.close()
                 self._conn = None
-            self._conn = _Connection.open(self.config, self.start_timeout_s)
+            self._conn = _Connection.open(self.config, self.start_timeout_s, cancel)
 
     def stop(self) -> None:
         with self._lock:
@@ -107,7 +108,9 @@ class McpServer:
                   cancel: threading.Event | None = None) -> ToolResult:
         """Run one tool. Errors the tool reports itself come back as `is_error` results
         (the model reads them); the call's own failures raise ToolError subclasses."""
-        self.start()
+        if cancel is not None and cancel.is_set():
+            raise ToolCancelledError(f"The call of {name} was stopped.", "")
+        self.start(cancel)
         conn = self._connection()
         result = self._run(conn, conn.client.call_tool(name, arguments or {}), name, timeout_s, cancel)
         return result_from_mcp(result, self.max_result_bytes)
@@ -120,7 +123,11 @@ class McpServer:
 
     def _run(self, conn: _Connection, coro: Any, what: str, timeout_s: float,
              cancel: threading.Event | None) -> Any:
-        future = asyncio.run_coroutine_threadsafe(coro, conn.loop)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, conn.loop)
+        except RuntimeError:  # stopped by another thread just now
+            coro.close()
+            raise McpServerError(f"The MCP server {self.name} was stopped.", "Start it again.", server=self.name) from None
         done = threading.Event()
         future.add_done_callback(lambda _f: done.set())
         deadline = time.monotonic() + timeout_s
@@ -213,7 +220,7 @@ class _Connection:
         self._serve: concurrent.futures.Future[None] | None = None
 
     @classmethod
-    def open(cls, config: ServerConfig, timeout_s: float) -> _Connection:
+    def open(cls, config: ServerConfig, timeout_s: float, cancel: threading.Event | None = None) -> _Connection:
         if config.url:
             _refuse_offline(config)
         elif config.no_network:
@@ -225,8 +232,19 @@ class _Connection:
         conn = cls(config)
         conn.thread.start()
         conn._serve = asyncio.run_coroutine_threadsafe(conn._run(), conn.loop)
+        deadline = time.monotonic() + timeout_s
         try:
-            conn.client = conn.ready.result(timeout_s)
+            while conn.client is None:
+                try:
+                    conn.client = conn.ready.result(_POLL_S)
+                except concurrent.futures.TimeoutError:
+                    if cancel is not None and cancel.is_set():
+                        raise ToolCancelledError(f"The start of the MCP server {config.name} was stopped.", "") from None
+                    if time.monotonic() >= deadline:
+                        raise
+        except ToolCancelledError:
+            conn.close()
+            raise
         except concurrent.futures.TimeoutError:
             conn.close()
             raise McpServerError(

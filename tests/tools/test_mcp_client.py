@@ -163,3 +163,23 @@ def test_stop_ends_the_process() -> None:
                                      (10 * 1024 * 1024, "10 MB"), (3 << 30, "3 GB")])
 def test_format_size(n: int, text: str) -> None:
     assert format_size(n) == text
+
+
+def test_stop_while_a_server_starts_ends_the_start() -> None:
+    s = McpServer(ServerConfig("slow", command=sys.executable, args=["-c", "import sys; sys.stdin.read()"]))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(ToolCancelledError, match="start of the MCP server slow was stopped"):
+        s.call_tool("echo", {"text": "x"}, cancel=cancel)
+    assert time.monotonic() - started < 1.5
+    assert not s.running
+
+
+def test_a_call_already_stopped_does_not_start_the_server() -> None:
+    s = McpServer(ServerConfig("never", command="no-such-mcp-server-command"))
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(ToolCancelledError):
+        s.call_tool("echo", {}, cancel=cancel)
+    assert s._conn is None
