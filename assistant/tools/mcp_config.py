@@ -260,6 +260,11 @@ class ImportSource:
     app: str  # "Claude Desktop", "Cursor", "LM Studio"
     path: Path
 
+    @property
+    def suffix(self) -> str:
+        """What a clashing server's name gets from this app: "claude", "cursor", "lmstudio"."""
+        return self.app.split()[0].lower() if self.app.startswith("Claude") else self.app.replace(" ", "").lower()
+
 
 def candidate_sources(home: Path | None = None, platform: str | None = None,
                       environ: Mapping[str, str] | None = None) -> list[ImportSource]:

@@ -170,7 +170,8 @@ def test_import_finds_the_files_that_exist_and_merges_the_chosen(tmp_path: Path)
     first = merge_servers(mine, read_source(sources[0]).servers, ["filesystem", "github"], "claude")
     assert (first.added, first.renamed, first.unchanged) == (["filesystem", "github"], {}, [])
     assert "remote" not in mine.servers  # not chosen
-    second = merge_servers(mine, read_source(sources[1]).servers, ["filesystem", "time"], "cursor")
+    assert [s.suffix for s in candidate_sources(home, "linux", {})] == ["claude", "cursor", "lmstudio"]
+    second = merge_servers(mine, read_source(sources[1]).servers, ["filesystem", "time"], sources[1].suffix)
     assert second.added == ["time"]
     assert second.renamed == {"filesystem": "filesystem-cursor"}
     assert mine.servers["filesystem-cursor"].args[-1] == "/work"
