@@ -128,3 +128,34 @@ class CloudLimitError(AssistantError):
 
 class CloudNotAllowedError(AssistantError):
     """This conversation or the settings forbid sending to the cloud."""
+
+
+class ToolError(AssistantError):
+    """A tool call that could not be made or did not finish (MCP servers, built-in tools)."""
+
+
+class ToolTimeoutError(ToolError):
+    """A tool call ran past its time limit; `tool` and `server` name it."""
+
+    def __init__(self, message: str, hint: str = "", tool: str = "", server: str = "") -> None:
+        super().__init__(message, hint)
+        self.tool = tool
+        self.server = server
+
+
+class ToolCancelledError(ToolError):
+    """The user stopped a running tool call."""
+
+
+class McpServerError(ToolError):
+    """An MCP server that does not start, crashed, or answered with a protocol error.
+    `stderr` holds the last lines the server wrote there (its own words), if any."""
+
+    def __init__(self, message: str, hint: str = "", server: str = "", stderr: str = "") -> None:
+        super().__init__(message, hint)
+        self.server = server
+        self.stderr = stderr
+
+
+class McpConfigError(ToolError):
+    """An mcp.json (ours or another app's) that cannot be read: the message says where."""

@@ -57,6 +57,25 @@ class ServerSettings:
     idle_unload_minutes: float = 10.0
 
 
+class AllowedTool(TypedDict, total=False):
+    """A tool the user chose to "always allow" (tools/approval.py): its server and name."""
+
+    server: str
+    tool: str
+
+
+@dataclass
+class ToolSettings:
+    """Function calling and MCP (assistant/tools/). The servers themselves are in mcp.json
+    (their tokens with them, in the ecosystem's format), never here."""
+
+    # tools whose calls run without asking (revocable in Settings → Tools)
+    always_allowed: list[AllowedTool] = field(default_factory=list)
+    call_timeout_s: float = field(default=60.0, metadata={"min": 1, "max": 3600})  # one call's time limit
+    max_result_kb: int = field(default=1024, metadata={"min": 1})  # a longer result is cut, with a note
+    max_rounds: int = field(default=8, metadata={"min": 1, "max": 100})  # tool rounds in one answer
+
+
 class PrivateServerEntry(TypedDict, total=False):
     name: str
     base_url: str
@@ -100,6 +119,7 @@ class Settings:
     generation: GenParams = field(default_factory=GenParams)  # the app-wide sampling values
     cloud: CloudSettings = field(default_factory=CloudSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    tools: ToolSettings = field(default_factory=ToolSettings)
     # the user's own OpenAI-compatible servers: {"name", "base_url", "has_key"} each
     # (engines/private.py reads them; a key is in the keyring, never here)
     private_servers: list[PrivateServerEntry] = field(default_factory=list)
