@@ -14,11 +14,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from support.gguf_edit import with_string_metadata
 
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, ToolCall
 from assistant.engines.llamacpp import LlamaCppEngine
 from assistant.errors import GrammarError
-from support.gguf_edit import with_string_metadata
 
 TEMPLATES = Path(__file__).parent / "templates"
 WEATHER = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
