@@ -116,7 +116,7 @@ def load_json_prefix(text: str) -> tuple[Any, int]:
     stripped = len(text) - len(text.lstrip())
     try:
         value, end = dec.raw_decode(text, stripped)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CallParseError(f"The call is not valid JSON ({exc.msg} at {exc.pos}).") from None
     return value, end
 
