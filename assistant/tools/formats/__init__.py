@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assistant.tools.formats.base import CallParseError, CallStream, ToolFormat
 from assistant.tools.formats.command_r import CommandRFormat
-from assistant.tools.formats.deepseek import DeepSeekFormat
+from assistant.tools.formats.deepseek import DeepSeekFormat, DeepSeekV31Format
 from assistant.tools.formats.gemma4 import Gemma4Format
 from assistant.tools.formats.generic import GenericFormat
 from assistant.tools.formats.glm import GlmFormat
@@ -26,6 +26,7 @@ FORMATS: list[type[ToolFormat]] = [
     HermesFormat,
     MistralFormat,
     MistralJsonFormat,
+    DeepSeekV31Format,
     DeepSeekFormat,
     CommandRFormat,
     KimiFormat,

@@ -75,3 +75,18 @@ class DeepSeekFormat(ToolFormat):
         call = per_tool(g, tools, one)
         calls = calls_rule(call, parallel, sep='"\\n"?')
         return g.text(f"{gbnf_literal(CALLS_BEGIN)} {calls} {gbnf_literal(CALLS_END)}")
+
+
+class DeepSeekV31Format(DeepSeekFormat):
+    """DeepSeek V3.1 (its template writes no ```json fence): `NAME<｜tool▁sep｜>{…}` per call."""
+
+    name = "deepseek-v3.1"
+
+    @classmethod
+    def detect(cls, source: str) -> bool:
+        return "tool▁calls▁begin" in source and "```json" not in source
+
+    def grammar(self, tools: list[dict[str, Any]], parallel: bool) -> str:
+        g = Grammar()
+        call = per_tool(g, tools, lambda name, args: f"{gbnf_literal(CALL_BEGIN + name + SEP)} {args} {gbnf_literal(CALL_END)}")
+        return g.text(f"{gbnf_literal(CALLS_BEGIN)} {calls_rule(call, parallel, sep='')} {gbnf_literal(CALLS_END)}")

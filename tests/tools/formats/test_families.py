@@ -13,7 +13,7 @@ from support.tool_calls import TOOLS, calls_of, stream, token_pieces
 
 from assistant.tools.formats import FORMATS, ToolFormat
 from assistant.tools.formats.command_r import CommandRFormat
-from assistant.tools.formats.deepseek import DeepSeekFormat
+from assistant.tools.formats.deepseek import DeepSeekFormat, DeepSeekV31Format
 from assistant.tools.formats.gemma4 import Gemma4Format
 from assistant.tools.formats.glm import GlmFormat
 from assistant.tools.formats.harmony import HarmonyFormat
@@ -63,7 +63,7 @@ CASES: list[tuple[type[ToolFormat], str, str, list[tuple[str, Any]]]] = [
     # DeepSeek R1 distills (6023..6062) and V3.1 (3919)
     (DeepSeekFormat, "", "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>special_function\n"
      "```json\n{\"arg1\": 1}```<｜tool▁call▁end｜><｜tool▁calls▁end｜>", ONE),
-    (DeepSeekFormat, "", "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_time<｜tool▁sep｜>{\"city\": "
+    (DeepSeekV31Format, "", "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_time<｜tool▁sep｜>{\"city\": "
      "\"XYZCITY\"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>", [("get_time", {"city": "XYZCITY"})]),
     # Command R7B (2820, 5878)
     (CommandRFormat, "", '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "special_function", "parameters": {"arg1": 1}}\n'
@@ -133,7 +133,8 @@ MALFORMED: list[tuple[type[ToolFormat], str]] = [
     (MistralJsonFormat, '[TOOL_CALLS]{"name": "special_function", "arguments": [1]}'),
     (HarmonyFormat, '<|channel|>commentary to=functions.special_function<|message|>{"arg1": <|call|>'),
     (DeepSeekFormat, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>special_function\n```json\n{\"arg1\": }```"),
-    (DeepSeekFormat, "<｜tool▁calls▁begin｜>special_function(1)<｜tool▁calls▁end｜>"),
+    (DeepSeekV31Format, "<｜tool▁calls▁begin｜>special_function(1)<｜tool▁calls▁end｜>"),
+    (DeepSeekV31Format, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_time<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜> and"),
     (CommandRFormat, '<|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "special_function", '),
     (CommandRFormat, '<|START_ACTION|>{"tool_name": "special_function"}<|END_ACTION|>'),
     (KimiFormat, "<|tool_calls_section_begin|><|tool_call_begin|>functions.special_function:0<|tool_call_argument_begin|>{arg1: 1}"),
