@@ -31,9 +31,23 @@ GET_WEATHER = tool("get_weather", {"city": {"type": "string"}}, description="Get
 TOOLS = [SPECIAL, SPECIAL_OPT, GET_TIME, GET_WEATHER]
 
 
+def typed(value: Any) -> Any:
+    """A JSON value where 1 and 1.0 (and True and 1) differ, as they do in JSON text."""
+    if isinstance(value, dict):
+        return {k: typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+def want(expected: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [(name, typed(args)) for name, args in expected]
+
+
 def calls_of(calls: Iterable[ToolCall]) -> list[tuple[str, Any]]:
-    """(name, arguments as an object): what must match, whatever the JSON's spacing."""
-    return [(c.name, json.loads(c.arguments)) for c in calls]
+    """(name, arguments as an object): what must match, whatever the JSON's spacing
+    (compare with want(expected))."""
+    return [(c.name, typed(json.loads(c.arguments))) for c in calls]
 
 
 def stream(fmt: ToolFormat, pieces: Iterable[str]) -> tuple[str, list[ToolCall], str | None, list[str]]:
@@ -77,6 +91,14 @@ class Vocab:
         assert n >= 0
         return list(buf[:n])
 
+    def text(self, tokens: list[int]) -> str:
+        out = b""
+        buf = ctypes.create_string_buffer(256)
+        for tok in tokens:
+            n = self.lib.llama_token_to_piece(self.vocab, tok, buf, len(buf), 0, True)
+            out += buf.raw[:n]
+        return out.decode("utf-8", errors="replace")
+
     def parses(self, grammar: str) -> bool:
         """llama.cpp's grammar parser takes the grammar (the sampler is made)."""
         smpl = self.lib.llama_sampler_init_grammar(self.vocab, grammar.encode(), b"root")
@@ -88,10 +110,12 @@ class Vocab:
     def accepts(self, grammar: str, text: str) -> bool:
         """The grammar allows `text` token by token, and allows the end after it."""
         lib = self.lib
+        tokens = self.tokens(text)
+        assert self.text(tokens) == text, "the test vocab does not write this text back as it is"
         smpl = lib.llama_sampler_init_grammar(self.vocab, grammar.encode(), b"root")
         assert smpl, "the grammar did not parse"
         try:
-            for tok in [*self.tokens(text), self.eos]:
+            for tok in [*tokens, self.eos]:
                 data = (lib.llama_token_data * 1)()
                 data[0].id, data[0].logit, data[0].p = tok, 0.0, 0.0
                 arr = lib.llama_token_data_array(data, 1, -1, False)
