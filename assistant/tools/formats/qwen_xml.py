@@ -82,7 +82,9 @@ class QwenXmlFormat(ToolFormat):
                 value = text if is_text else g.schema(prop, f"{name}-{key}")
                 part = f'{gbnf_literal(f"<parameter={key}>" + chr(10))} {value} {gbnf_literal(chr(10) + "</parameter>" + chr(10))}'
                 parts.append(f"( {part} )" + ("" if key in required else "?"))
-            head = gbnf_literal(f"<tool_call>\n<function={name}>\n")
+            # the opening <tool_call> may be left out (as models do: llama.cpp's tests), so the
+            # lazy grammar can begin at either start marker
+            head = f'"<tool_call>\\n"? {gbnf_literal(f"<function={name}>" + chr(10))}'
             alts.append(g.rule(f"{name}-call", f'{head} {" ".join(parts)} "</function>\\n</tool_call>"'))
         call = g.rule("tool-call", " | ".join(alts))
         return g.text(calls_rule(call, parallel, sep='"\\n"'))

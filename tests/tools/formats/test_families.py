@@ -144,6 +144,10 @@ MALFORMED: list[tuple[type[ToolFormat], str]] = [
     (Gemma4Format, "<|tool_call>call:get_time(city=1)<tool_call|>"),
     (Lfm2Format, '<|tool_call_start|>[get_time(city="Paris"]<|tool_call_end|>'),
     (Lfm2Format, "<|tool_call_start|>[get_time(__import__('os'))]<|tool_call_end|>"),
+    # text between two calls that are each fine
+    (QwenXmlFormat, "<tool_call>\n<function=get_time>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>\nand then\n"
+     "<tool_call>\n<function=get_time>\n<parameter=city>\nRome\n</parameter>\n</function>\n</tool_call>"),
+    (Gemma4Format, '<|tool_call>call:get_time{city:<|"|>Paris<|"|>}<tool_call|> and <|tool_call>call:get_time{city:<|"|>Rome<|"|>}<tool_call|>'),
 ]
 
 

@@ -116,18 +116,37 @@ def test_the_grammar_refuses_what_the_tools_do_not_allow(vocab: Vocab, cls: type
     assert not accepts(vocab, grammar, one[: len(one) * 2 // 3])  # a cut call is not a whole one
 
 
-@pytest.mark.parametrize(("cls", "one", "two"), CANONICAL, ids=IDS)
-def test_a_trigger_fires_where_the_grammar_begins(vocab: Vocab, cls: type[ToolFormat], one: str, two: str | None) -> None:
-    """llama.cpp's lazy grammar starts at a trigger's match (its first group when it has one)."""
+def first_fire(pattern: str, text: str) -> int | None:
+    """Where llama.cpp's lazy grammar would start: the text grows a character at a time and
+    the pattern is searched in all of it (^ and $ are the ends of the text so far); at the
+    first match the grammar starts at the match's first group, or the match."""
+    for k in range(1, len(text) + 1):
+        m = re.search(pattern, text[:k])
+        if m:
+            return m.start(1) if m.re.groups else m.start()
+    return None
+
+
+@pytest.mark.parametrize("cls", sorted({c for c, _, _ in CANONICAL}, key=lambda c: c.name), ids=lambda c: c.name)
+def test_every_trigger_fires_where_the_grammar_begins(vocab: Vocab, cls: type[ToolFormat]) -> None:
+    """Each trigger fires on some call the grammar allows (a trigger the grammar cannot
+    follow would hold the model to a grammar that refuses what it began), and wherever a
+    trigger fires, the grammar takes the rest; text before the call does not fire it."""
     fmt = cls()
     grammar = fmt.grammar(TOOLS, False)
-    text = "Sure.<|start|>assistant" + one  # harmony's triggers see the header before the call
-    starts = []
+    calls = [one for c, one, _ in CANONICAL if c is cls]
+    # the answer right after the prompt, and after text / a harmony analysis message
+    texts = [pre + one for one in calls for pre in ("", "Sure, let me look. ", "<|channel|>analysis<|message|>x<|end|><|start|>assistant")]
     for pattern in fmt.triggers():
-        for m in re.finditer(pattern, text):
-            starts.append(m.start(1) if m.re.groups else m.start())
-    assert starts, fmt.triggers()
-    assert accepts(vocab, grammar, text[min(starts):])
+        fired = False
+        for text in texts:
+            at = first_fire(pattern, text)
+            if at is not None:
+                fired = True
+                assert accepts(vocab, grammar, text[at:]), (pattern, text[at:])
+        assert fired, pattern
+    for pattern in fmt.triggers():
+        assert first_fire(pattern, "Sure, let me look. The weather in Paris is sunny.") is None
 
 
 def test_every_format_has_a_grammar_case() -> None:
