@@ -145,6 +145,9 @@ def test_every_trigger_fires_where_the_grammar_begins(vocab: Vocab, cls: type[To
                 fired = True
                 assert accepts(vocab, grammar, text[at:]), (pattern, text[at:])
         assert fired, pattern
+    for text in texts:  # every call fires some trigger (harmony's: only in a message header)
+        if not (cls is HarmonyFormat and text.startswith("Sure")):
+            assert any(first_fire(p, text) is not None for p in fmt.triggers()), text
     for pattern in fmt.triggers():
         assert first_fire(pattern, "Sure, let me look. The weather in Paris is sunny.") is None
 
