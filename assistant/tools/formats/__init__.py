@@ -14,6 +14,7 @@ from assistant.tools.formats.kimi import KimiFormat
 from assistant.tools.formats.lfm2 import Lfm2Format
 from assistant.tools.formats.llama3 import Llama3Format
 from assistant.tools.formats.mistral import MistralFormat, MistralJsonFormat
+from assistant.tools.formats.phi4_mini import Phi4MiniFormat
 from assistant.tools.formats.qwen_xml import QwenXmlFormat
 
 # checked in order: the first whose detect() is true is the model's format; Generic last.
@@ -33,6 +34,7 @@ FORMATS: list[type[ToolFormat]] = [
     Gemma4Format,
     Llama3Format,
     Lfm2Format,
+    Phi4MiniFormat,
     GenericFormat,
 ]
 

@@ -22,6 +22,7 @@ from assistant.tools.formats.kimi import KimiFormat
 from assistant.tools.formats.lfm2 import Lfm2Format
 from assistant.tools.formats.llama3 import Llama3Format
 from assistant.tools.formats.mistral import MistralFormat, MistralJsonFormat
+from assistant.tools.formats.phi4_mini import Phi4MiniFormat
 from assistant.tools.formats.qwen_xml import QwenXmlFormat
 
 ONE = [("special_function", {"arg1": 1})]
@@ -82,6 +83,11 @@ CASES: list[tuple[type[ToolFormat], str, str, list[tuple[str, Any]]]] = [
     # LFM2 / LFM2.5 (5237)
     (Lfm2Format, "Let me check the time.", '<|tool_call_start|>[get_time(city="Paris")]<|tool_call_end|>', [("get_time", {"city": "Paris"})]),
     (Lfm2Format, "", "<|tool_call_start|>[special_function(arg1=1), special_function_with_opt(arg1=1, arg2=2)]<|tool_call_end|>", TWO),
+    # Phi-4-mini (vLLM's tests of its phi4_mini_json parser: one call, two, text first)
+    (Phi4MiniFormat, "", 'functools[{"name": "get_weather", "arguments": {"city": "Tokyo"}}]', [("get_weather", {"city": "Tokyo"})]),
+    (Phi4MiniFormat, "Let me check the weather for you.\n", 'functools[\n  {"name": "get_weather", "arguments": {"city": "Tokyo"}},\n'
+     '  {"name": "get_time", "arguments": {"timezone": "Asia/Tokyo"}}\n]',
+     [("get_weather", {"city": "Tokyo"}), ("get_time", {"timezone": "Asia/Tokyo"})]),
 ]
 CASES = [(cls, before, section, want(expected)) for cls, before, section, expected in CASES]
 IDS = [f"{c[0].name}-{i}" for i, c in enumerate(CASES)]
@@ -144,6 +150,8 @@ MALFORMED: list[tuple[type[ToolFormat], str]] = [
     (Gemma4Format, "<|tool_call>call:get_time(city=1)<tool_call|>"),
     (Lfm2Format, '<|tool_call_start|>[get_time(city="Paris"]<|tool_call_end|>'),
     (Lfm2Format, "<|tool_call_start|>[get_time(__import__('os'))]<|tool_call_end|>"),
+    (Phi4MiniFormat, 'functools[{"name": "func", "arguments": "not a dict"}]'),
+    (Phi4MiniFormat, 'functools[{"name": "func"}]'),
     # text between two calls that are each fine
     (QwenXmlFormat, "<tool_call>\n<function=get_time>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>\nand then\n"
      "<tool_call>\n<function=get_time>\n<parameter=city>\nRome\n</parameter>\n</function>\n</tool_call>"),

@@ -25,6 +25,7 @@ from assistant.tools.formats.kimi import KimiFormat
 from assistant.tools.formats.lfm2 import Lfm2Format
 from assistant.tools.formats.llama3 import Llama3Format
 from assistant.tools.formats.mistral import MistralFormat, MistralJsonFormat
+from assistant.tools.formats.phi4_mini import Phi4MiniFormat
 from assistant.tools.formats.qwen_xml import QwenXmlFormat
 
 DS = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>"
@@ -68,6 +69,8 @@ CANONICAL: list[tuple[type[ToolFormat], str, str | None]] = [
     (Lfm2Format, "<|tool_call_start|>[special_function(arg1=1)]<|tool_call_end|>",
      '<|tool_call_start|>[special_function(arg1=1), get_time(city="Paris")]<|tool_call_end|>'),
 ]
+CANONICAL.append((Phi4MiniFormat, 'functools[{"name": "special_function", "arguments": {"arg1": 1}}]',
+                  'functools[\n  {"name": "special_function", "arguments": {"arg1": 1}},\n  {"name": "get_time", "arguments": {"city": "Paris"}}\n]'))
 IDS = [f"{c.name}-{i}" for i, (c, _, _) in enumerate(CANONICAL)]
 ONE = want([("special_function", {"arg1": 1})])
 TWO = [*ONE, *want([("get_time", {"city": "Paris"})])]

@@ -29,7 +29,7 @@ FAMILY = {
     "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "command-r7b",
     "moonshotai-Kimi-K2.jinja": "kimi-k2", "Kimi-K2-Thinking.jinja": "kimi-k2",
     "google-gemma-4-31B-it.jinja": "gemma4",
-    "LFM2.5-Instruct.jinja": "lfm2",
+    "LFM2.5-Instruct.jinja": "lfm2", "microsoft-Phi-4-mini-instruct.jinja": "phi4-mini",
     # no tools in the template: the tools go in the system prompt (Generic)
     "google-gemma-3-4b-it.jinja": "generic", "google-gemma-2-2b-it.jinja": "generic",
     "microsoft-Phi-3.5-mini-instruct.jinja": "generic", "microsoft-phi-4.jinja": "generic",
@@ -47,6 +47,9 @@ BLOCKED = {"Kimi-K2-Thinking.jinja"}
 # (message_dicts sends ""), and then joins the arguments as a string (message_dicts sends an
 # object): llama.cpp probes a template for both; the app does not yet
 SKIPS_CALLS = {"deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja"}
+# Phi-4-mini's template reads the tools from the system message's "tools" key (a JSON string)
+# and writes an assistant turn's content only: neither is there in the app's messages yet
+SYSTEM_TOOLS = {"microsoft-Phi-4-mini-instruct.jinja"}
 WEATHER = tool("get_weather", {"city": {"type": "string", "description": "The city's name."}},
                description="Reports the weather of a city (DESC-4471).")
 CALL = ToolCall("get_weather", '{"city": "Zanzibar-9"}', "abc123XYZ")  # Mistral's templates take 9 letters/digits
@@ -75,7 +78,9 @@ def test_the_template_picks_its_family(name: str) -> None:
     pytest.param(n, marks=pytest.mark.xfail(raises=ChatTemplateError, strict=True, reason="list.append is blocked"))
     if n in BLOCKED else
     pytest.param(n, marks=pytest.mark.xfail(raises=AssertionError, strict=True, reason="the calls need content None"))
-    if n in SKIPS_CALLS else n for n in WITH_TOOLS])
+    if n in SKIPS_CALLS else
+    pytest.param(n, marks=pytest.mark.xfail(raises=AssertionError, strict=True, reason="tools in the system message"))
+    if n in SYSTEM_TOOLS else n for n in WITH_TOOLS])
 def test_the_template_renders_the_tools_the_call_and_the_result(name: str) -> None:
     fmt = for_template(source(name))
     text = render(source(name), CONVERSATION, bos_token="<BOS>", eos_token="<EOS>", **fmt.template_variables([WEATHER]))
