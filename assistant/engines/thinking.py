@@ -7,7 +7,11 @@ Families, told from the model's chat template:
 - `[THINK]…[/THINK]`: Mistral's reasoning models (Magistral, Ministral 3 Reasoning).
 - `<|channel>thought…<channel|>`: Gemma 4.
 - harmony (gpt-oss): `<|channel|>analysis<|message|>…<|end|><|start|>assistant<|channel|>final<|message|>…`;
-  every channel but `final` is thinking.
+  every channel but `final` is thinking, except a message addressed to one of the tools
+  (`to=functions.NAME` in its role or channel header): that is a tool call, and reaches
+  the answer as `<|channel|>commentary to=functions.NAME<|message|>ARGS<|call|>` (one
+  form whichever header named the recipient), which the harmony tool format
+  (assistant/tools/formats/harmony.py) reads.
 
 Tags may arrive split across tokens (`</`, `think`, `>`): text that could be the start
 of a tag is held back until the next piece decides it, as stops.py does for stop strings.
@@ -15,6 +19,7 @@ of a tag is held back until the next piece decides it, as stops.py does for stop
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistant.core.types import Chunk
@@ -33,6 +38,10 @@ MISTRAL = ThinkFormat("mistral", "[THINK]", "[/THINK]")
 GEMMA4 = ThinkFormat("gemma4", "<|channel>", "<channel|>")
 _GEMMA4_CHANNEL = "thought"
 HARMONY = ThinkFormat("harmony", "<|channel|>", "<|end|>")
+# how a harmony tool call reaches the answer (the tool format's call section starts so)
+HARMONY_CALL_OPEN = "<|channel|>commentary to=functions."
+HARMONY_CALL_CLOSE = "<|call|>"
+_HARMONY_RECIPIENT = re.compile(r"to=functions\.([^\s<]+)")
 HARMONY_MARKERS = ("<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|return|>", "<|call|>", "<|constrain|>")
 
 
@@ -155,6 +164,7 @@ class ThinkingSplitter:
         # tags: start (a block may open) / thinking / answer;  harmony: start / header / channel / body / idle
         self.state = "thinking" if start_thinking else "answer" if start_answer else "start"
         self._channel = ""
+        self._header = ""  # harmony: the role header's text (" to=functions.NAME"), or its possible start
         self._named = False  # Gemma 4: the block's channel name was taken off
         self._lead = not start_answer  # strip the whitespace a block starts with
         if self._harmony and (start_thinking or start_answer):
@@ -165,7 +175,7 @@ class ThinkingSplitter:
     @property
     def thinking_now(self) -> bool:
         if self._harmony:
-            return self.state in ("body", "channel", "header") and self._channel != "final" and self.saw_thinking
+            return self.state in ("body", "channel", "header") and self._channel not in ("final", "call") and self.saw_thinking
         return self.state == "thinking"
 
     def feed(self, text: str) -> tuple[str, str]:
@@ -182,6 +192,10 @@ class ThinkingSplitter:
         thinking: list[str] = []
         answer: list[str] = []
         rest = self._scan.flush()
+        if self._harmony and self.state in ("start", "idle") and self._header:
+            # a held " to" that no header followed: text outside any message, the answer
+            rest, self._header = self._header + rest, ""
+            self.state, self._channel, self._lead = "body", "final", True
         if not self._harmony and self._channel:  # a held channel name that never completed
             # (the whitespace a block starts with is dropped, as it is when the name is decided)
             rest, self._channel, self._lead = (self._channel + rest).lstrip(), "", False
@@ -250,21 +264,40 @@ class ThinkingSplitter:
                 self.state, self._channel = "channel", ""
             elif piece == "<|message|>":
                 self.state = "body"
+                call = _HARMONY_RECIPIENT.search(self._header + " " + self._channel)
                 self._channel = self._channel.strip().split(" ")[0] or "final"
-                self._lead = True
+                self._header, self._lead = "", True
+                if call:  # a tool call: the answer gets it in one form (see the module's docstring)
+                    self._channel = "call"
+                    answer.append(f"{HARMONY_CALL_OPEN}{call.group(1)}<|message|>")
             elif piece == "<|start|>":
-                self.state = "header"
+                self.state, self._header = "header", ""
             elif piece in ("<|end|>", "<|return|>", "<|call|>"):
-                self.state = "idle"
+                if self.state == "body" and self._channel == "call":
+                    answer.append(HARMONY_CALL_CLOSE)
+                self.state, self._header = "idle", ""
             return  # <|constrain|>: part of the channel header
         if self.state == "channel":
             self._channel += piece
+        elif self.state == "header":
+            self._header += piece  # "assistant", or "assistant to=functions.NAME"
         elif self.state == "body":
-            self._emit(piece, answer if self._channel == "final" else thinking)
-        elif self.state in ("start", "idle") and piece.strip():
-            # text outside any message: the model skipped the format; it is the answer
-            self.state, self._channel = "body", "final"
-            self._emit(piece, answer, new_block=True)
+            self._emit(piece, answer if self._channel in ("final", "call") else thinking)
+        elif self.state in ("start", "idle"):
+            # a role header's recipient right after the prompt's "<|start|>assistant":
+            # " to=functions.NAME<|channel|>…" (held while it may still be one)
+            text = self._header + piece
+            head = text.lstrip()
+            if head and (head.startswith("to=") or "to=".startswith(head)):
+                self._header = text
+                if head.startswith("to="):
+                    self.state = "header"
+                return
+            self._header = ""
+            if head:
+                # text outside any message: the model skipped the format; it is the answer
+                self.state, self._channel = "body", "final"
+                self._emit(text, answer, new_block=True)
 
 
 class ThinkingStream:

@@ -21,7 +21,7 @@ REASONING = {
     "HuggingFaceTB-SmolLM3-3B.jinja": th.THINK, "openai-gpt-oss-120b.jinja": th.HARMONY,
     "mistralai-Ministral-3-14B-Reasoning-2512.jinja": th.MISTRAL, "google-gemma-4-31B-it.jinja": th.GEMMA4,
     "GLM-4.7-Flash.jinja": th.THINK, "Kimi-K2-Thinking.jinja": th.THINK, "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja": th.THINK,
-    "LFM2.5-Instruct.jinja": th.THINK,
+    "LFM2.5-Instruct.jinja": th.THINK, "deepseek-ai-DeepSeek-V3.1.jinja": th.THINK,
 }
 SECRET = "SECRET-THOUGHT-7731"
 
