@@ -11,6 +11,8 @@ from assistant.cli.docs import add_ask_args as add_docs_ask_args
 from assistant.cli.docs import add_parser as add_docs_parser
 from assistant.cli.models import add_parser as add_models_parser
 from assistant.cli.serve import add_parser as add_serve_parser
+from assistant.cli.tools import add_ask_args as add_tools_ask_args
+from assistant.cli.tools import add_parser as add_tools_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--cloud", action="store_true", help="send this prompt to the cloud model set up in the app")
     _routing_args(ask)
     add_docs_ask_args(ask)
+    add_tools_ask_args(ask)
 
     chat = sub.add_parser("chat", help="chat in the terminal; saved to the same history as the app")
     _model_args(chat)
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_docs_parser(sub)
     add_models_parser(sub)
+    add_tools_parser(sub)
     sub.add_parser("gui", help="start the desktop app (the default)")
     return p
 
@@ -49,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _routing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--route", choices=("local", "ask", "auto"),
                    help="where hard prompts go: local only, ask first, or the cloud automatically (default: the app's setting)")
-    p.add_argument("--yes", action="store_true", help="send to the cloud without asking when the route says ask")
+    p.add_argument("--yes", action="store_true",
+                   help="send to the cloud without asking when the route says ask; with --tools, run tool calls without asking")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:

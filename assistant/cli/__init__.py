@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
             from assistant.cli.docs import run_docs
 
             return run_docs(args, paths, settings)
+        if args.command == "tools":
+            from assistant.cli.tools import run_tools
+
+            return run_tools(args, paths, settings)
         if args.command == "models":
             from assistant.cli.models import run_models
 

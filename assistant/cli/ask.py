@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assistant.chat.dispatch import SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
+from assistant.chat.tool_turn import run_with_tools
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.cli import checks
 from assistant.cli.cloud import choose_target
@@ -26,6 +27,7 @@ from assistant.cli.common import (
     print_thinking,
     title_from,
 )
+from assistant.cli.tools import session_for
 from assistant.paths import Paths
 from assistant.settings import Settings
 
@@ -59,15 +61,25 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             print()
             return _report(result, "cloud", settings.cloud.provider, name, as_json=args.json)
         assert model is not None
-        engine = load_engine(model, settings)
+        tools = session_for(args, paths, settings) if getattr(args, "tools", None) else None
         try:
-            with ctrl_c_stops(cancel):
-                result = run_turn(
-                    store, engine, conv.id, system_prompt=system, params=params, cancel=cancel,
-                    model_name=model.display_name, user_text=prompt, on_text=print_text, on_thinking=print_thinking,
-                )
+            engine = load_engine(model, settings)
+            try:
+                with ctrl_c_stops(cancel):
+                    turn = dict(system_prompt=system, params=params, cancel=cancel, model_name=model.display_name,
+                                user_text=prompt, on_text=print_text, on_thinking=print_thinking)
+                    if tools is not None:
+                        result = run_with_tools(store, engine, conv.id, session=tools.session, **turn)  # type: ignore[arg-type]
+                    else:
+                        result = run_turn(store, engine, conv.id, **turn)  # type: ignore[arg-type]
+            finally:
+                engine.unload()
         finally:
-            engine.unload()
+            if tools is not None:
+                tools.close()
+        if result.rounds_limited:
+            print(f"\n[tools: stopped after {tools.session.max_rounds if tools else 0} rounds of calls; "
+                  "raise it with --max-tool-rounds]", file=sys.stderr)
     print()
     return _report(result, engine.name, engine.backend, model.display_name, as_json=args.json)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from assistant.tools.approval import ApprovalPolicy, ApprovalRequest, Approver, 
 from assistant.tools.loop import ToolRecord, ToolSession
 from assistant.tools.manager import McpTools
 from assistant.tools.mcp_config import import_sources, load_config, merge_servers, read_source, save_config
-from assistant.tools.registry import EnabledTools
+from assistant.tools.registry import EnabledTools, qualified_name
 from assistant.tools.toolbox import ChatTools
 
 ARG_PREVIEW = 200
@@ -30,6 +29,9 @@ def add_ask_args(ask: argparse.ArgumentParser) -> None:
                      help="let the model call the tools of your MCP servers (mcp.json): all of them, "
                           "or the comma-separated SERVERS; each call is asked first (--yes allows them all)")
     ask.add_argument("--max-tool-rounds", type=int, metavar="N", help="rounds of tool calls in one answer (default: the app's setting)")
+    ask.add_argument("--tool-choice", metavar="CHOICE", default="auto",
+                     help="auto (the model decides), required (it must call a tool first), or a tool's name "
+                          "(as `assistant tools list` shows it: SERVER__TOOL)")
 
 
 def add_parser(sub: Any) -> None:
@@ -80,7 +82,15 @@ def session_for(args: argparse.Namespace, paths: Paths, settings: Settings) -> T
         terminal_approver(sys.stdin, sys.stderr) if sys.stdin.isatty() else _no_terminal)
     box = ChatTools(mcp, EnabledTools(servers=set(names)))
     rounds = args.max_tool_rounds or settings.tools.max_rounds
-    session = ToolSession(box, box.approval(mcp.policy, approver), max_rounds=rounds, on_call=_print_call)
+    choice = args.tool_choice
+    if choice not in ("auto", "required", "none") and box.info(choice) is None:
+        mcp.close()
+        from assistant.errors import ToolError
+
+        raise ToolError(f"--tool-choice {choice!r} is not one of the tools switched on.",
+                        "Use auto, required, or a name from `assistant tools list` (SERVER__TOOL).")
+    session = ToolSession(box, box.approval(mcp.policy, approver), max_rounds=rounds, tool_choice=choice,
+                          on_call=_print_call)
     return TerminalTools(session, mcp)
 
 
@@ -104,13 +114,14 @@ def run_tools(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
                 print("No MCP servers yet: add some with `assistant tools import`, or in mcp.json.")
                 return 0
             problems = mcp.refresh()
-            for name, server in mcp.servers.items():
-                print(f"{name}  ({server.config.describe()})")
+            for name, running in mcp.servers.items():
+                print(f"{name}  ({running.config.describe()})")
                 if name in problems:
                     print(f"  not available: {problems[name]}")
                 for t in [t for t in mcp.registry.tools() if t.server == name]:
                     always = "  [always allowed]" if policy.is_always_allowed(name, t.name) else ""
-                    print(f"  {t.name}: {t.description.splitlines()[0] if t.description else ''}{always}")
+                    what = t.description.splitlines()[0] if t.description else ""
+                    print(f"  {qualified_name(t.server, t.name)}: {what}{always}")
         finally:
             mcp.close()
         return 0
@@ -129,9 +140,11 @@ def run_tools(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
         incoming = read_source(chosen[0])
         config = load_config()
         merged = merge_servers(config, incoming.servers, list(incoming.servers), chosen[0].suffix)
-        save_config(merged.config)
-        for name in merged.added:
-            print(f"Added {name}")
+        save_config(config)
+        for added in merged.added:
+            print(f"Added {added}")
+        for old, new in merged.renamed.items():
+            print(f"Added {old} as {new} (a different server of that name was here)")
         return 0
     if c == "allowed":
         for server, tool in policy.always_allowed():
@@ -146,5 +159,3 @@ def run_tools(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
     return 1
 
 
-def stop_event() -> threading.Event:
-    return threading.Event()

@@ -127,7 +127,9 @@ class ChatFormat:
         prompt = Prompt(pieces, AnswerStream(self.think, calls, start_thinking=opens))
         if tools:
             assert params is not None
-            prompt.grammar = self.tool_format.grammar(chosen_tools(params), params.parallel_tool_calls)
+            # a named tool is called once (a forced call, as OpenAI's named tool_choice)
+            parallel = params.parallel_tool_calls and params.tool_choice in ("auto", "required")
+            prompt.grammar = self.tool_format.grammar(chosen_tools(params), parallel)
             if params.tool_choice == "auto":
                 prompt.triggers = self.tool_format.triggers()
             elif opens and self.think is not None and self.think.close == "</think>":  # a forced call after the thinking the prompt opened
