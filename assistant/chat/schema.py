@@ -170,6 +170,8 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     # The tool calls an answer made and what each returned (tools/loop.py's records, a JSON
     # list): shown as a collapsed block under the answer, and sent back to the model as
     # the assistant's calls and the tool results. They go with their message.
+    # conversations.tools: the tools a chat has switched on (tools/registry.EnabledTools, JSON).
+    conn.execute("ALTER TABLE conversations ADD COLUMN tools TEXT NULL")
     conn.execute(
         """CREATE TABLE message_tools (
             message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,

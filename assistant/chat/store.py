@@ -218,6 +218,16 @@ class ChatStore:
             row = c.execute("SELECT data FROM message_sources WHERE message_id = ?", (message_id,)).fetchone()
         return list(json.loads(row[0])) if row else []
 
+    def set_enabled_tools(self, conversation_id: int, data: dict[str, Any] | None) -> None:
+        """The tools this chat has switched on (tools/registry.EnabledTools.to_json()); None: none."""
+        value = json.dumps(data) if data else None
+        self._update_conversation(conversation_id, "tools = ?", (value,), "change a conversation")
+
+    def enabled_tools(self, conversation_id: int) -> dict[str, Any] | None:
+        with self._read("read a conversation") as c:
+            row = c.execute("SELECT tools FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return dict(json.loads(row[0])) if row and row[0] else None
+
     def save_tools(self, message_id: int, data: list[dict[str, Any]]) -> None:
         """The calls an answer made and their results (tools/loop.py: ToolRecord.to_dict)."""
         with self._tx("save an answer's tool calls") as c:

@@ -131,3 +131,22 @@ def test_arguments_that_are_not_an_object_fail_without_running() -> None:
 def test_records_round_trip(kind: str) -> None:
     r = ToolRecord(ToolCall("add", '{"a": 1}', "c9"), "calc", DONE, "1", 0.25)
     assert ToolRecord.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_a_chats_tools_and_its_answers_calls_are_kept_with_it(tmp_path: Path) -> None:
+    from assistant.tools.registry import EnabledTools
+
+    with ChatStore.open(tmp_path / "h.db") as store:
+        a = store.create_conversation(title="a", system_prompt=None, model="m")
+        b = store.create_conversation(title="b", system_prompt=None, model="m")
+        on = EnabledTools(servers={"calc"}, off={("calc", "crash")})
+        store.set_enabled_tools(a.id, on.to_json())
+        assert EnabledTools.from_json(store.enabled_tools(a.id)) == on and store.enabled_tools(b.id) is None
+        store.add_message(a.id, "user", "q")
+        answer = store.begin_answer(a.id, "llama.cpp", "m")
+        store.save_tools(answer, [ToolRecord(ToolCall("add", "{}", "c1"), "calc", DONE, "3").to_dict()])
+        assert store.conversation_tools(a.id) == {answer: store.tools(answer)} and store.conversation_tools(b.id) == {}
+        store.delete_messages_from(a.id, answer)
+        assert store.tools(answer) == []  # gone with its message
+        store.set_enabled_tools(a.id, None)
+        assert store.enabled_tools(a.id) is None
