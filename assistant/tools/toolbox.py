@@ -28,8 +28,24 @@ class ChatTools:
         self.mcp = mcp
         self.enabled = enabled or EnabledTools()
         self.builtins = {b.name: b for b in builtins or []}
+        self.problems: dict[str, str] = {}  # servers that failed to start when the tools were listed
+
+    def servers(self) -> list[str]:
+        """The MCP servers this chat uses a tool of (a server switched on, or one of its tools)."""
+        names = set(self.enabled.servers) | {s for s, _ in self.enabled.tools}
+        return sorted(n for n in names if self.mcp is not None and n in self.mcp.servers)
+
+    def ensure_listed(self) -> dict[str, str]:
+        """Start and list the servers this chat uses whose tools are not known yet (on the
+        thread that answers: it may take seconds). Returns a problem per server that failed."""
+        if self.mcp is None:
+            return {}
+        known = {t.server for t in self.mcp.registry.tools()}
+        missing = [n for n in self.servers() if n not in known]
+        return self.mcp.refresh(missing) if missing else {}
 
     def specs(self) -> list[dict[str, Any]]:
+        self.problems = self.ensure_listed()
         mcp = self.mcp.registry.openai_tools(self.enabled) if self.mcp is not None else []
         return mcp + [b.spec() for b in self.builtins.values()]
 

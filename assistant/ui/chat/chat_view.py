@@ -47,6 +47,7 @@ class ChatView(QScrollArea):
         self.cloud_label = ""  # "OpenAI gpt-4o" when a cloud model is set up
         # an answer's document sources, by message id (ui/documents/chat_documents.py sets it)
         self.sources_for: Callable[[int], list[dict[str, Any]]] | None = None
+        self.tools_for: Callable[[int], list[dict[str, Any]]] | None = None  # an answer's tool calls (ChatStore.tools)
 
         self._inner = QWidget()
         self._inner.setObjectName("chatColumn")
@@ -106,6 +107,9 @@ class ChatView(QScrollArea):
         if w.role == "assistant" and self.sources_for is not None:
             mid = idx.data(M.IdRole)
             w.set_sources(self.sources_for(mid) if mid and mid > 0 and idx.data(M.StatusRole) != "streaming" else [])
+        if w.role == "assistant" and self.tools_for is not None:
+            mid = idx.data(M.IdRole)
+            w.set_tool_calls(self.tools_for(mid) if mid and mid > 0 else [])
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.chat.store import ChatStore
+from assistant.chat.tool_turn import run_with_tools
 from assistant.chat.turn import TurnResult, run_turn
 from assistant.core.types import GenParams, ModelRef
 from assistant.documents.service import Documents
@@ -23,6 +24,7 @@ from assistant.engines.base import Engine
 from assistant.engines.shared import shared_engines
 from assistant.errors import AssistantError, EngineError
 from assistant.settings import Settings
+from assistant.tools.loop import ToolSession
 from assistant.ui.common.thread_host import ThreadHost
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class TurnRequest:
     params: GenParams
     continue_answer: bool = False  # write on from the last answer (cut off while thinking)
     documents: DocumentsTurn | None = None  # a question about the chat's documents
+    tools: ToolSession | None = None  # the chat's tools: answers that call them run again with the results
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class InferenceWorker(QObject):
     turn_finished = Signal(int, object)  # request id, TurnResult
     status_received = Signal(int, str)  # request id, a line on how a documents question is read
     engine_exited = Signal(str)  # the engine's process ended while idle: how, in words
+    tool_called = Signal(int, object, object)  # request id, ToolCall, ToolRecord (None: it starts now)
 
     def __init__(self, store: ChatStore) -> None:
         super().__init__()
@@ -155,11 +159,15 @@ class InferenceWorker(QObject):
         d = request.documents
         if d is not None and not request.continue_answer:  # the turn logic is documents/turn.py's
             return self._documents_turn(request, d, rid)
-        return run_turn(self._store, self._engine, request.conversation_id, system_prompt=request.system_prompt,
-                        params=request.params, cancel=self.cancel, model_name=self._model.display_name,
-                        user_text=request.user_text, on_text=lambda text: self.token_received.emit(rid, text),
-                        on_thinking=lambda text: self.thinking_received.emit(rid, text),
-                        continue_answer=request.continue_answer)
+        turn = dict(system_prompt=request.system_prompt, params=request.params, cancel=self.cancel,
+                    model_name=self._model.display_name, user_text=request.user_text,
+                    on_text=lambda text: self.token_received.emit(rid, text),
+                    on_thinking=lambda text: self.thinking_received.emit(rid, text))
+        if request.tools is not None and not request.continue_answer:
+            session = replace(request.tools, on_call=lambda call, record: self.tool_called.emit(rid, call, record))
+            return run_with_tools(self._store, self._engine, request.conversation_id, session=session, **turn)  # type: ignore[arg-type]
+        return run_turn(self._store, self._engine, request.conversation_id, continue_answer=request.continue_answer,
+                        **turn)  # type: ignore[arg-type]
 
     def _documents_turn(self, request: TurnRequest, d: DocumentsTurn, rid: int) -> TurnResult:
         assert self._engine is not None and self._model is not None
@@ -211,10 +219,10 @@ class EngineHost(ThreadHost):
         return self.worker.cancel_load()  # direct: the worker's thread is inside the load
 
     def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
-            continue_answer: bool = False, documents: DocumentsTurn | None = None) -> int:
+            continue_answer: bool = False, documents: DocumentsTurn | None = None, tools: ToolSession | None = None) -> int:
         rid = self.next_request()
         self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer,
-                                             documents))
+                                             documents, tools))
         return rid
 
     def _before_quit(self) -> None:

@@ -23,6 +23,7 @@ from assistant.ui.common.elided import ElidedButton, ElidedLabel
 from assistant.ui.common.flow_layout import flow_box
 from assistant.ui.common.markdown_view import MarkdownView
 from assistant.ui.documents.sources_view import SourcesView
+from assistant.ui.tools.calls_block import ToolCallsBlock
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
 
@@ -97,6 +98,7 @@ class MessageWidget(QFrame):
         actions.addWidget(self._buttons_box, 0)
 
         self.sources: SourcesView | None = None  # an answer from documents: [1], [2] under it
+        self.tool_calls: ToolCallsBlock | None = None  # the tools this answer called
         self._editor: QPlainTextEdit | None = None
         self._editor_buttons: list[QPushButton] = []
         self._editor_box = QWidget(self)
@@ -177,6 +179,15 @@ class MessageWidget(QFrame):
         if self.sources is not None:
             self.sources.set_sources(sources)
 
+    def set_tool_calls(self, records: list[dict[str, Any]]) -> None:
+        """The calls this answer made and their results, collapsed under it (ui/tools/calls_block.py)."""
+        if self.tool_calls is None and records:
+            self.tool_calls = ToolCallsBlock(self)
+            self.layout().insertWidget(self._sources_at, self.tool_calls)  # type: ignore[attr-defined]
+            self.controls_added.emit()
+        if self.tool_calls is not None:
+            self.tool_calls.set_records(records)
+
     def set_streaming_text(self, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
         self.thinking.set_thinking(thinking, streaming=not text, seconds=thinking_s)
         self.body.setVisible(bool(text) or not thinking)
@@ -210,7 +221,8 @@ class MessageWidget(QFrame):
         """Its controls as they read: thinking, text (or the editor), versions, then the actions."""
         editor = [self._editor, *self._editor_buttons] if self._editor is not None else []
         sources = self.sources.buttons if self.sources is not None else []
-        return [self.thinking.toggle, self.body, *editor, *sources, self.versions.prev_button, self.versions.next_button,
+        calls = [self.tool_calls.toggle] if self.tool_calls is not None else []
+        return [self.thinking.toggle, self.body, *editor, *calls, *sources, self.versions.prev_button, self.versions.next_button,
                 self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local]
 
     # -- editing ---------------------------------------------------------------------

@@ -19,11 +19,12 @@ from assistant.chat.dispatch import ConsentRequest, SendPolicy, cloud_engine
 from assistant.chat.router import LocalModelInfo
 from assistant.chat.store import ChatStore, StoredMessage
 from assistant.chat.turn import TurnResult
-from assistant.core.types import GenParams, Message, ModelRef
+from assistant.core.types import GenParams, Message, ModelRef, ToolCall
 from assistant.documents.answer import NOT_FOUND, DocumentContext, excerpt_transform, sources_payload
 from assistant.documents.turn import check_cloud_allowed, engine_counter, prepare
 from assistant.errors import AssistantError, LoadCancelledError
 from assistant.settings import Settings
+from assistant.tools.loop import ToolRecord, ToolSession
 from assistant.ui.chat.engine_host import DocumentsTurn, EngineHost, LoadedModel, LoadRequest
 from assistant.ui.chat.models.messages import MessageListModel
 from assistant.ui.cloud.worker import CloudHost
@@ -54,6 +55,7 @@ class ChatSession(QObject):
     cloud_settings_changed = Signal()  # "Always send hard prompts" changed the routing mode
     engine_exited = Signal(str)  # the model's process ended while idle; the next send loads it again
     documents_status = Signal(str)  # how a question about documents is read (budget, map-reduce progress)
+    tool_status = Signal(str)  # a tool call the answer is waiting on ("" when none)
 
     def __init__(self, store: ChatStore, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +68,10 @@ class ChatSession(QObject):
         # the chat's documents (ui/documents/chat_documents.py): a question in a chat with
         # documents is answered from them, by documents/turn.py on the engine's thread
         self.documents_for: Callable[[int], DocumentsTurn | None] | None = None
+        # the chat's tools (ui/tools/chat_tools.py): an answer that calls them is answered
+        # again with their results, by chat/tool_turn.py on the engine's thread
+        self.tools_for: Callable[[int], ToolSession | None] | None = None
+        self._tools: ToolSession | None = None  # the running turn's
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
@@ -88,6 +94,7 @@ class ChatSession(QObject):
         self.cloud_host.worker.thinking_received.connect(self._on_thinking_received)
         w.turn_finished.connect(self._on_turn_finished)
         w.status_received.connect(self._on_status_received)
+        w.tool_called.connect(self._on_tool_called)
         w.load_started.connect(self._on_load_started)
         w.loaded.connect(self._on_loaded)
         w.load_failed.connect(self._on_load_failed)
@@ -294,8 +301,10 @@ class ChatSession(QObject):
                 params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir,
                 excerpts=excerpt_transform(excerpts[1]) if excerpts else None))
         else:
+            tools = self.tools_for(self.conversation_id) if self.tools_for and documents is None and resume is None else None
+            self._tools = tools
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
-                                             continue_answer=resume is not None, documents=documents)
+                                             continue_answer=resume is not None, documents=documents, tools=tools)
         self._sources_for = (self._request_id, excerpts)
         self._timer.start()
         self.busy_changed.emit(True)
@@ -306,6 +315,18 @@ class ChatSession(QObject):
     def _on_status_received(self, request_id: int, text: str) -> None:
         if request_id == self._request_id:
             self.documents_status.emit(text)
+
+    def _on_tool_called(self, request_id: int, call: ToolCall, record: ToolRecord | None) -> None:
+        if request_id != self._request_id:
+            return
+        if record is None:
+            server = self._tools.box.server_of(call.name) if self._tools is not None else ""
+            self.tool_status.emit(f"Running {call.name}" + (f" ({server})" if server else "") + "…")
+            # the answer that made the call is stored; the next one streams into the placeholder
+            self._parts, self._thinking, self._think_span = [], [], []
+            self._dirty = True
+        else:
+            self.tool_status.emit("")
 
     def _on_token_received(self, request_id: int, text: str) -> None:
         if request_id == self._request_id:

@@ -1,0 +1,90 @@
+"""The tool calls an answer made, under it in the chat: collapsed to one line ("Used 2
+tools: add, get_current_time"), opened with its arrow to show each call's tool, server,
+status, exact arguments and what it returned (long results shortened; the whole is
+copied with the block's text)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+
+from assistant.tools.loop import DENIED, DONE, FAILED, SKIPPED, STOPPED, ToolRecord
+
+RESULT_CHARS = 1200  # shown per result; a longer one ends with how much was left out
+_STATUS = {DONE: "", DENIED: "declined", FAILED: "failed", STOPPED: "stopped", SKIPPED: "not run (round limit)"}
+
+
+def summary(records: list[ToolRecord], *, running: bool = False) -> str:
+    if running:
+        return f"Using {records[-1].call.name}…" if records else "Using a tool…"
+    names = list(dict.fromkeys(r.call.name for r in records))
+    noun = "tool" if len(records) == 1 else "tools"
+    bad = sum(1 for r in records if r.status != DONE)
+    tail = f" ({bad} not run or failed)" if bad else ""
+    return f"Used {len(records)} {noun}: {', '.join(names)}{tail}"
+
+
+def _arguments(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def details(records: list[ToolRecord]) -> str:
+    parts = []
+    for r in records:
+        where = f" (MCP server {r.server})" if r.server else " (built into the app)"
+        status = _STATUS.get(r.status, r.status)
+        head = f"{r.call.name}{where}" + (f" — {status}" if status else f" — {r.seconds:.1f} s")
+        result = r.result if len(r.result) <= RESULT_CHARS else \
+            r.result[:RESULT_CHARS] + f"… ({len(r.result) - RESULT_CHARS:,} more characters)"
+        parts.append(f"{head}\nArguments:\n{_arguments(r.call.arguments)}\nResult:\n{result}")
+    return "\n\n".join(parts)
+
+
+class ToolCallsBlock(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("toolCalls")
+        self.toggle = QToolButton(self)
+        self.toggle.setObjectName("toolCallsToggle")
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setCheckable(True)
+        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.toggle.toggled.connect(self._on_toggled)
+        self.body = QLabel(self)
+        self.body.setObjectName("toolCallsText")
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.TextFormat.PlainText)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.body.setAccessibleName("The tool calls and their results")
+        self.body.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.body)
+        self.records: list[ToolRecord] = []
+        self._on_toggled(False)
+        self.hide()
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_records(self, data: list[dict[str, Any]]) -> None:
+        self.records = [ToolRecord.from_dict(d) for d in data]
+        self.setVisible(bool(self.records))
+        self.toggle.setText(summary(self.records))
+        self.body.setText(details(self.records))
+
+    def _on_toggled(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.toggle.setAccessibleName("Hide the tool calls" if on else "Show the tool calls")
+        self.body.setVisible(on)
