@@ -32,7 +32,8 @@ START = '{"tool_calls"'
 
 
 def instructions(tools: list[dict[str, Any]], parallel: bool) -> str:
-    listed = json.dumps([function_of(t) for t in tools], ensure_ascii=False, indent=2)
+    # one line per tool: indented JSON costs a third more prompt tokens (time to first token)
+    listed = "\n".join(json.dumps(function_of(t), ensure_ascii=False) for t in tools)
     many = "one or more calls" if parallel else "exactly one call"
     return ("You can call these tools (functions):\n" + listed + "\n\n"
             "To call a tool, answer with only this JSON object, with " + many + ":\n"
