@@ -129,6 +129,13 @@ class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
         self.filters["_loop_guard"] = self._loop_guard
         self.filters["_size_guard"] = self._size_guard
 
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # a template's own lists may grow (Kimi K2 Thinking keeps its call ids in one): what
+        # a template is given is a copy made for each rendering (templates.render)
+        if isinstance(obj, list) and attr in ("append", "extend", "pop"):
+            return True
+        return bool(super().is_safe_attribute(obj, attr, value))
+
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         return _Guard().visit(tree)  # type: ignore[no-any-return]
@@ -192,6 +199,12 @@ class ChatTemplateEnvironment(ImmutableSandboxedEnvironment):
         if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int):
             if len(left) * right > (MAX_CHARS if isinstance(left, str) else MAX_ITEMS):
                 raise _too_big()
+        # text + a call's arguments (an object): its JSON, as llama.cpp's templates get it
+        # (DeepSeek R1's template joins the arguments to its markup)
+        if operator == "+" and isinstance(left, str) and isinstance(right, dict):
+            right = tojson(right)
+        elif operator == "+" and isinstance(left, dict) and isinstance(right, str):
+            left = tojson(left)
         result = super().call_binop(context, operator, left, right)
         return self._size_guard(result)
 

@@ -9,6 +9,7 @@ internals, and such a template fails with ChatTemplateError; nothing runs.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -152,7 +153,8 @@ def render(
         "bos_token": bos_token,
         "eos_token": eos_token,
     }
-    variables.update({k: v for k, v in extra.items() if v is not None})
+    # a copy: a template may add to its lists (list.append), never to the caller's
+    variables.update({k: copy.deepcopy(v) for k, v in extra.items() if v is not None})
     try:
         return str(env.render_limited(template, variables))
     except SecurityError as exc:

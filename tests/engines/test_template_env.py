@@ -66,9 +66,19 @@ def test_a_slow_template_hits_the_deadline(monkeypatch: pytest.MonkeyPatch) -> N
         r(src + " ")  # a new source: compiled again
 
 
-def test_the_sandbox_stays_immutable() -> None:
+def test_a_template_grows_its_own_lists_never_the_callers_data() -> None:
+    # Kimi K2 Thinking keeps its call ids in a list it appends to and pops from
+    assert r("{% set q = namespace(ids=[]) %}{% set _ = q.ids.append(1) %}{% set _ = q.ids.append(2) %}"
+             "{{ q.ids.pop(0) }}{{ q.ids }}") == "1[2]"
+    tools = [{"name": "t"}]
+    assert r("{% set _ = tools.append({'name': 'evil'}) %}{{ tools | length }}", tools=tools) == "2"
+    assert tools == [{"name": "t"}]  # the template had a copy
+    with pytest.raises(ChatTemplateError):  # other mutations stay blocked
+        r("{% set d = {} %}{{ d.update({'a': 1}) }}")
     with pytest.raises(ChatTemplateError):
-        r("{% set xs = [] %}{{ xs.append(1) }}")
+        r("{{ messages.clear() }}")
+    with pytest.raises(ChatTemplateError):  # and growth is bounded like any loop
+        r("{% set xs = [] %}{% for i in range(100000000) %}{% set _ = xs.append(i) %}{% endfor %}")
 
 
 def test_user_text_with_special_tokens_is_split_out_of_the_markup() -> None:

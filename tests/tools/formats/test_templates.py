@@ -40,9 +40,9 @@ WITH_TOOLS = sorted(n for n, f in FAMILY.items() if f != "generic")
 # has to describe the tools itself (as Generic does, in the system prompt)
 NO_TOOL_LIST = {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja",
                 "deepseek-ai-DeepSeek-V3.1.jinja"}
-# Kimi K2 Thinking's template appends to a list (tool_response_queue.ids.append), which the
-# app's template sandbox (assistant/engines/template_env.py) blocks as unsafe
-BLOCKED = {"Kimi-K2-Thinking.jinja"}
+# none now: Kimi K2 Thinking's template appends to and pops from its own list
+# (tool_response_queue.ids), which the sandbox allows on a copy of what it is given
+BLOCKED: set[str] = set()
 # R1-Distill-Llama's template writes an assistant turn's calls only when its content is None
 # (message_dicts sends ""), and then joins the arguments as a string (message_dicts sends an
 # object): llama.cpp probes a template for both; the app does not yet
