@@ -107,6 +107,8 @@ class ChatFormat:
     ) -> Prompt:
         extra: dict[str, Any] = dict(th.template_variables(self.control, params.thinking if params else None))
         tools = params is not None and bool(params.tools) and params.tool_choice != "none"
+        if any(m.tool_calls or m.role == "tool" for m in messages):  # history with calls, as the family writes it
+            messages = self.tool_format.prepare(messages)
         if tools:
             assert params is not None
             if isinstance(self.tool_format, GenericFormat):  # the template knows no tools: the system prompt says them

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from assistant.core.types import ToolCall
+from assistant.core.types import Message, ToolCall
 from assistant.errors import AssistantError
 
 
@@ -143,6 +143,10 @@ class ToolFormat:
     def triggers(self) -> list[str]:
         """The lazy grammar's trigger patterns: any start marker."""
         return [regex_escape(s) for s in self.starts]
+
+    def prepare(self, messages: list[Message]) -> list[Message]:
+        """History as this family's template takes it (calls' ids, say); by default as it is."""
+        return messages
 
     def template_variables(self, tools: list[dict[str, Any]]) -> dict[str, Any]:
         """What the chat template gets for the tools (`tools` as transformers passes them)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.core.types import ToolCall
+from assistant.core.types import Message, ToolCall
 from assistant.tools.formats.base import (
     CallParseError,
     Grammar,
@@ -36,6 +36,10 @@ class MistralFormat(ToolFormat):
 
     name = "mistral"
     starts = (TOOL_CALLS,)
+
+
+    def prepare(self, messages: list[Message]) -> list[Message]:
+        return nine_char_ids(messages)
 
     @classmethod
     def detect(cls, source: str) -> bool:
@@ -71,6 +75,10 @@ class MistralJsonFormat(ToolFormat):
     name = "mistral-json"
     starts = (TOOL_CALLS,)
 
+
+    def prepare(self, messages: list[Message]) -> list[Message]:
+        return nine_char_ids(messages)
+
     @classmethod
     def detect(cls, source: str) -> bool:
         return TOOL_CALLS in source
@@ -103,3 +111,24 @@ class MistralJsonFormat(ToolFormat):
 
         call = per_tool(g, tools, one)
         return g.text(f'"[TOOL_CALLS][" {calls_rule(call, parallel, sep=chr(34) + "," + chr(34) + " " + sp)} "]"')
+
+
+def nine_char_ids(messages: list[Message]) -> list[Message]:
+    """Calls' ids as Mistral's templates require them (9 letters and digits): an id from an
+    API client (`call_…`, `toolu_…`) is mapped, the same way in the call and in its result."""
+    import hashlib
+    from dataclasses import replace
+
+    def nine(cid: str) -> str:
+        if cid.isalnum() and len(cid) == 9:
+            return cid
+        return hashlib.sha256(cid.encode()).hexdigest()[:9]
+
+    out = []
+    for m in messages:
+        if m.tool_calls:
+            m = replace(m, tool_calls=[replace(c, id=nine(c.id)) for c in m.tool_calls])
+        if m.role == "tool" and m.tool_call_id:
+            m = replace(m, tool_call_id=nine(m.tool_call_id))
+        out.append(m)
+    return out

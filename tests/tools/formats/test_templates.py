@@ -104,3 +104,23 @@ def test_without_tools_the_prompt_has_none() -> None:
     for name in WITH_TOOLS:
         text = render(source(name), [Message("user", "Hi")])
         assert "DESC-4471" not in text and "get_weather" not in text
+
+
+@pytest.mark.parametrize("name", ["Mistral-Small-3.2-24B-Instruct-2506.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja",
+                                  "mistralai-Ministral-3-14B-Reasoning-2512.jinja"])
+def test_mistral_gets_nine_character_ids_from_any_client(name: str) -> None:
+    """Mistral's templates refuse ids that are not 9 letters and digits; API clients send
+    `call_…` and `toolu_…`: the call and its result get the same 9-character id."""
+    from assistant.core.types import GenParams, ToolCall
+    from assistant.engines.prompting import ChatFormat
+
+    cf = ChatFormat(source(name), bos_token="<s>", eos_token="</s>")
+    long_id = "call_abcdef0123456789"
+    msgs = [Message("user", "w?"), Message("assistant", "", tool_calls=[ToolCall("get_weather", '{"city": "Zanzibar-9"}', long_id)]),
+            Message("tool", "RESULT-31C-sunny", tool_call_id=long_id, name="get_weather")]
+    text = cf.build(msgs, GenParams(tools=[WEATHER]), lambda t: []).text
+    assert "Zanzibar-9" in text and "RESULT-31C-sunny" in text and long_id not in text
+    nine = __import__("hashlib").sha256(long_id.encode()).hexdigest()[:9]
+    assert text.count(nine) == (2 if "Nemo" in name or "Small" in name else text.count(nine))
+    with pytest.raises(ChatTemplateError, match="length 9"):
+        render(source("mistralai-Mistral-Nemo-Instruct-2407.jinja"), msgs, tools=[WEATHER])  # unmapped: refused
