@@ -8,9 +8,11 @@ strings that look like API keys or tokens become placeholders such as
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from assistant.chat.context import answer_reserve, build_context
 from assistant.core.types import Message
@@ -83,9 +85,39 @@ def redact_messages(messages: list[Message]) -> tuple[list[Message], int]:
     out, n = [], 0
     for m in messages:
         r = redact_text(m.content)
-        out.append(Message(m.role, r.text))
+        calls = []
+        for c in m.tool_calls:  # a call's arguments are outgoing text too
+            arguments, k = _redact_json(c.arguments)
+            calls.append(replace(c, arguments=arguments))
+            n += k
+        out.append(replace(m, content=r.text, thinking="", tool_calls=calls))
         n += r.count
     return out, n
+
+
+def _redact_json(text: str) -> tuple[str, int]:
+    """Redaction inside a call's JSON arguments: the strings in it, so the JSON stays valid."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        r = redact_text(text)
+        return r.text, r.count
+    count = 0
+
+    def walk(v: Any) -> Any:
+        nonlocal count
+        if isinstance(v, str):
+            r = redact_text(v)
+            count += r.count
+            return r.text
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    value = walk(value)
+    return json.dumps(value, ensure_ascii=False), count
 
 
 def outgoing_messages(
@@ -112,4 +144,13 @@ def outgoing_messages(
 def preview_text(messages: list[Message]) -> str:
     """The outgoing messages as the consent dialog shows them."""
     names = {"system": "System", "user": "You", "assistant": "Assistant"}
-    return "\n\n".join(f"── {names.get(m.role, m.role)} ──\n{m.content}" for m in messages)
+    parts = []
+    for m in messages:
+        if m.role == "tool":  # what a tool returned goes too, and is shown as such
+            parts.append(f"── Tool result{f' ({m.name})' if m.name else ''} ──\n{m.content}")
+            continue
+        text = m.content
+        for c in m.tool_calls:
+            text += ("\n" if text else "") + f"[calls {c.name} with {c.arguments}]"
+        parts.append(f"── {names.get(m.role, m.role)} ──\n{text}")
+    return "\n\n".join(parts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from assistant.chat.privacy import outgoing_messages, preview_text, redact_messages, redact_text
 from assistant.core.types import Message
 from assistant.engines.cloud import CloudEngine
@@ -130,7 +132,7 @@ def test_counts_add_up_over_several_of_each() -> None:
 
 def test_preview_names_each_role() -> None:
     text = preview_text([Message("system", "s"), Message("user", "u"), Message("assistant", "a"), Message("tool", "t")])
-    assert text == "── System ──\ns\n\n── You ──\nu\n\n── Assistant ──\na\n\n── tool ──\nt"
+    assert text == "── System ──\ns\n\n── You ──\nu\n\n── Assistant ──\na\n\n── Tool result ──\nt"
 
 
 def test_the_gitlab_and_slack_tokens_of_the_issue_are_redacted() -> None:
@@ -166,3 +168,18 @@ def test_nothing_found_counts_nothing() -> None:
 
     assert Redaction("x") == Redaction("x", 0, 0, 0) and Redaction("x").count == 0
     assert redact_text("nothing here") == Redaction("nothing here")
+
+
+def test_tool_calls_and_results_are_redacted_and_shown_as_such() -> None:
+    from assistant.core.types import ToolCall
+
+    call = ToolCall("send_email", '{"to": ["ann@example.com"], "count": 5551234567}', "c1")
+    msgs = [Message("user", "Mail Ann"), Message("assistant", "", tool_calls=[call]),
+            Message("tool", "sent to ann@example.com", tool_call_id="c1", name="send_email")]
+    out, n = redact_messages(msgs)
+    assert n == 2 and out[1].tool_calls[0].id == "c1" and out[1].tool_calls[0].name == "send_email"
+    assert json.loads(out[1].tool_calls[0].arguments) == {"to": ["[email]"], "count": 5551234567}  # still JSON
+    assert out[2].role == "tool" and out[2].content == "sent to [email]" and out[2].tool_call_id == "c1"
+    text = preview_text(out)
+    assert '── Assistant ──\n[calls send_email with {"to": ["[email]"], "count": 5551234567}]' in text
+    assert "── Tool result (send_email) ──\nsent to [email]" in text
