@@ -84,3 +84,17 @@ def test_the_calls_block_is_one_line_until_opened(qtbot: QtBot) -> None:
     assert "search_documents (built into the app)" in text and "… (50 more characters)" in text
     block.set_records([])
     assert not block.isVisible()
+
+
+def test_the_cloud_consent_shows_the_tool_results_that_would_be_sent(qtbot: QtBot) -> None:
+    from assistant.core.types import Message
+    from assistant.ui.cloud.consent_dialog import ConsentDialog
+
+    call = ToolCall("read_file", '{"path": "notes.txt"}', "c1")
+    msgs = [Message("user", "Summarise my notes"), Message("assistant", "", tool_calls=[call]),
+            Message("tool", "SECRET-PLAN-42: buy a boat", tool_call_id="c1", name="read_file"), Message("user", "Now shorter")]
+    d = ConsentDialog("Send to the cloud?", "It is hard.", msgs, redacted=False)
+    qtbot.addWidget(d)
+    shown = d.preview.toPlainText()
+    assert "── Tool result (read_file) ──\nSECRET-PLAN-42: buy a boat" in shown
+    assert '[calls read_file with {"path": "notes.txt"}]' in shown
