@@ -77,6 +77,9 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         finally:
             if tools is not None:
                 tools.close()
+        if result.chunk is not None and result.chunk.tool_error:
+            print(f"\n[the model began a tool call that could not be read, shown above as text: {result.chunk.tool_error}]",
+                  file=sys.stderr)
         if result.rounds_limited:
             print(f"\n[tools: stopped after {tools.session.max_rounds if tools else 0} rounds of calls; "
                   "raise it with --max-tool-rounds]", file=sys.stderr)
