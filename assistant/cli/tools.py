@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
     cmd = sub.add_parser("tools", help="MCP servers and their tools (mcp.json)").add_subparsers(dest="tools_command", required=True)
     cmd.add_parser("list", help="the servers of mcp.json and the tools each offers (starts them)")
     imp = cmd.add_parser("import", help="add the MCP servers of Claude Desktop, Cursor or LM Studio")
-    imp.add_argument("app", nargs="?", help="the app to import from (default: list what can be imported)")
+    imp.add_argument("app", nargs="?", help="claude, cursor or lmstudio (default: list what can be imported)")
     cmd.add_parser("allowed", help="the tools whose calls run without asking")
     rev = cmd.add_parser("revoke", help="ask again before this tool's calls")
     rev.add_argument("server")
@@ -131,9 +131,10 @@ def run_tools(args: argparse.Namespace, paths: Paths, settings: Settings) -> int
             if not sources:
                 print("No other app's MCP servers were found (Claude Desktop, Cursor, LM Studio).")
             for s in sources:
-                print(f"{s.app}: {s.path}")
+                print(f"{s.app}: {s.path}  (assistant tools import {s.suffix})")
             return 0
-        chosen = [s for s in sources if s.app.lower().replace(" ", "") == args.app.lower().replace(" ", "")]
+        wanted = args.app.lower().replace(" ", "")
+        chosen = [s for s in sources if wanted in (s.app.lower().replace(" ", ""), s.suffix)]
         if not chosen:
             print(f"Nothing to import from {args.app!r}. Found: {', '.join(s.app for s in sources) or 'none'}.", file=sys.stderr)
             return 1
