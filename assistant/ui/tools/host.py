@@ -66,6 +66,7 @@ class ToolsHost(QObject):
                  path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self._save_settings = save_settings
         self.config_path = path or config_path()
         self.policy = ApprovalPolicy(settings, save_settings)
         self.config_problem = ""  # mcp.json could not be read at all
@@ -92,7 +93,10 @@ class ToolsHost(QObject):
         """Read mcp.json again. Servers whose entry is unchanged keep running with their
         tools; the others are stopped on the thread pool."""
         old = self.mcp
+        before = (self.config, self.config_problem)
         self.config = self._load()
+        if _same(before[0], self.config) and before[1] == self.config_problem:
+            return
         new = McpTools(self.config, self.policy, self.settings.tools)
         listed = old.registry.tools()
         stale: list[McpServer] = []
@@ -115,6 +119,10 @@ class ToolsHost(QObject):
         live.max_rounds, live.call_timeout_s, live.max_result_kb = tools.max_rounds, tools.call_timeout_s, tools.max_result_kb
         for server in self.mcp.servers.values():
             server.max_result_bytes = live.max_result_kb * 1024
+
+    def save_settings(self) -> None:
+        if self._save_settings is not None:
+            self._save_settings()
 
     # -- states ------------------------------------------------------------------------
     def state(self, name: str) -> ServerState:
@@ -162,6 +170,11 @@ class ToolsHost(QObject):
     def close(self) -> None:
         """At quit: stop every server (processes end), together, waiting at most ~10 s."""
         _stop_all(list(self.mcp.servers.values()))
+
+
+def _same(a: McpConfig, b: McpConfig) -> bool:
+    return (list(a.servers) == list(b.servers) and a.problems == b.problems
+            and all(a.servers[n].same_as(b.servers[n]) for n in a.servers))
 
 
 def _stop_all(servers: list[McpServer]) -> None:
