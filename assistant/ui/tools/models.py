@@ -30,16 +30,18 @@ def masked_args(config: ServerConfig) -> list[str]:
     """The command line with every value that may be a token masked: a value after a flag
     named like a secret (--api-key X, --token=X), anything that looks like a key, and any
     value of the entry's env or headers that appears in it."""
-    secrets = set(config.secrets())
+    secrets = config.secrets()
+
+    def secret(value: str) -> bool:
+        return _token_like(value) or any(s in value for s in secrets)
+
     out: list[str] = []
     after_flag = False
     for arg in [config.command, *config.args]:
-        if after_flag and not arg.startswith("-"):
-            out.append(mask(arg))
-        elif arg.startswith("-") and "=" in arg and _SECRET_FLAG.search(arg.split("=", 1)[0]):
+        if arg.startswith("-") and "=" in arg:
             flag, value = arg.split("=", 1)
-            out.append(f"{flag}={mask(value)}")
-        elif arg in secrets or _token_like(arg) or any(s in arg for s in secrets):
+            out.append(f"{flag}={mask(value)}" if _SECRET_FLAG.search(flag) or secret(value) else arg)
+        elif (after_flag and not arg.startswith("-")) or secret(arg):
             out.append(mask(arg))
         else:
             out.append(arg)

@@ -25,6 +25,7 @@ LEFT = Qt.MouseButton.LeftButton
 API_KEY = "sk-abcdef1234567890XYZ"
 GH_TOKEN = "ghp_Zq8v1Kd7Yw3Lm5Np0Rs2Tt"
 BEARER = "bearer-secret-0123456789"
+SHORT = "hunter2pass"  # after a secret flag: not like a token by itself
 
 
 @pytest.fixture
@@ -32,7 +33,8 @@ def mcp_json(tmp_path: Path) -> Path:
     path = tmp_path / "config" / "mcp.json"
     path.parent.mkdir()
     path.write_text(json.dumps({"mcpServers": {
-        "files": {"command": "npx", "args": ["-y", "server-files", "--api-key", API_KEY, f"--token={API_KEY}"],
+        "files": {"command": "npx", "args": ["-y", "server-files", "--password", SHORT, f"--token={SHORT}",
+                                                    API_KEY, f"--gh={GH_TOKEN}"],
                   "env": {"GITHUB_TOKEN": GH_TOKEN}},
         "remote": {"url": f"https://mcp.example.com/mcp?key={API_KEY}", "headers": {"Authorization": f"Bearer {BEARER}"}},
     }, "otherKey": 1}), encoding="utf-8")
@@ -70,11 +72,10 @@ def test_servers_are_listed_with_every_secret_masked(qtbot, host: ToolsHost) -> 
     m = page.servers_model
     assert [m.index(r).data(McpServersModel.NameRole) for r in range(m.rowCount())] == ["files", "remote"]
     shown = "\n".join(_texts(page))
-    for secret in (API_KEY, GH_TOKEN, BEARER, API_KEY[4:]):
+    for secret in (API_KEY, GH_TOKEN, BEARER, SHORT, API_KEY[4:]):
         assert secret not in shown
     files = m.index(0).data(McpServersModel.TargetRole)
-    assert files.startswith("npx -y server-files --api-key sk-a••••") and "--token=sk-a••••" in files
-    assert "GITHUB_TOKEN=••••" in files
+    assert files == "npx -y server-files --password •••• --token=•••• sk-a•••• --gh=ghp_••••  (env: GITHUB_TOKEN=••••)"
     assert m.index(1).data(McpServersModel.TargetRole) == "https://mcp.example.com/mcp  (headers: Authorization: ••••)"
     assert m.index(1).data(McpServersModel.TransportRole) == "http"
 
