@@ -88,7 +88,8 @@ class McpServersModel(QAbstractListModel):
         s = self._rows[index.row()]
         kind = "command" if s.transport == "stdio" else "Streamable HTTP"
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{s.name} — {target(s)}" + ("  · no network" if s.no_network else "")
+            how = "command" + (", no network" if s.no_network else "") if s.transport == "stdio" else "Streamable HTTP"
+            return f"{s.name}  ({how})\n    {target(s)}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return f"{s.name}, {kind}: {target(s)}" + (", runs without network access" if s.no_network else "")
         return {self.NameRole: s.name, self.TransportRole: s.transport, self.TargetRole: target(s),

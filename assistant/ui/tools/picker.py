@@ -126,7 +126,7 @@ class ToolsModel(QStandardItemModel):
     # -- checkboxes --------------------------------------------------------------------
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == self.OnRole and index.isValid():
-            state = super().data(index.siblingAtColumn(0), Qt.ItemDataRole.CheckStateRole)
+            state = super().data(self.index(index.row(), 0, index.parent()), Qt.ItemDataRole.CheckStateRole)
             return state is not None and Qt.CheckState(state) != Qt.CheckState.Unchecked
         return super().data(index, role)
 

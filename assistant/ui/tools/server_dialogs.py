@@ -138,6 +138,7 @@ class ImportDialog(QDialog):
             where = "\n".join(f"• {s.app}: {s.path}" for s in looked_at)
             intro = QLabel(f"No other app's MCP servers were found on this computer. Looked for:\n{where}")
         intro.setWordWrap(True)
+        self.intro = intro
         layout.addWidget(intro)
         self.tree = QTreeView()
         self.tree.setHeaderHidden(True)

@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,10 +49,17 @@ from assistant.ui.tools.models import AllowedToolsModel, McpServersModel
 from assistant.ui.tools.server_dialogs import AddServerDialog, ImportDialog
 
 UrlOpener = Callable[[QUrl], bool]
-INTRO = ("MCP servers give the model tools: files, a browser, your calendar... Each runs as a program of its own "
-         "(a command) or is reached at an address. A chat uses the tools you switch on in its Tools dialog, and "
-         "every call asks you first.")
+INTRO = ("MCP servers give the model tools (files, a browser, your calendar…). A chat uses the ones you switch on "
+         "in its Tools dialog; every call asks you first.")
 CHECKING = "Checking whether this system can start a server without network access…"
+
+
+class _Note(QLabel):
+    """A message under the list, out of the way while it has nothing to say."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
+        super().setText(text)
+        self.setVisible(bool(text))
 
 
 class ToolsSettingsPage(QWidget):
@@ -74,9 +81,10 @@ class ToolsSettingsPage(QWidget):
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        layout.addWidget(self._build_servers(), 1)
+        layout.addWidget(self._build_servers())
         layout.addWidget(self._build_allowed())
         layout.addWidget(self._build_limits())
+        layout.addStretch(1)
         host.config_changed.connect(self._on_config_changed)
         self._show_servers()
         self._show_allowed()
@@ -92,15 +100,17 @@ class ToolsSettingsPage(QWidget):
         self.servers = QListView()
         self.servers.setModel(self.servers_model)
         self.servers.setAccessibleName("MCP servers")
-        self.servers.setMinimumHeight(self.fontMetrics().lineSpacing() * 4)
+        self.servers.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the whole line in the tooltip
+        self.servers.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.servers.setFixedHeight(self.fontMetrics().lineSpacing() * 7)  # three servers of two lines
         self.servers.selectionModel().currentChanged.connect(self._on_server_selected)
         label.setBuddy(self.servers)
         v.addWidget(label)
-        v.addWidget(self.servers, 1)
+        v.addWidget(self.servers)
         row = QHBoxLayout()
         self.add_button = dialog_button("&Add…", "Add an MCP server")
         self.add_button.clicked.connect(self._on_add_clicked)
-        self.remove_button = dialog_button("R&emove", "Remove the selected server")
+        self.remove_button = dialog_button(""R&emove"Remove", "Remove the selected server")
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.import_button = dialog_button("&Import from…", "Import servers from Claude Desktop, Cursor or LM Studio")
         self.import_button.clicked.connect(self._on_import_clicked)
@@ -119,9 +129,10 @@ class ToolsSettingsPage(QWidget):
         self.sandbox_note.setWordWrap(True)
         self.sandbox_note.setAccessibleName("Network access note")
         v.addWidget(self.sandbox_note)
-        self.note = QLabel()
+        self.note = _Note()
         self.note.setWordWrap(True)
         self.note.setAccessibleName("MCP servers status")
+        self.note.setText("")
         v.addWidget(self.note)
         return box
 
@@ -225,7 +236,8 @@ class ToolsSettingsPage(QWidget):
         else:
             tip = "The server starts in a network namespace of its own: no connection can leave it, not even to this computer."
         self.no_network.setToolTip(tip)
-        self.sandbox_note.setText(tip)
+        self.sandbox_note.setText(tip if self.sandbox is None or not possible else "")
+        self.sandbox_note.setVisible(bool(self.sandbox_note.text()))
 
     def _on_sandbox_checked(self, result: tuple[bool, str]) -> None:
         self.sandbox = result
