@@ -110,7 +110,7 @@ class ToolsSettingsPage(QWidget):
         row = QHBoxLayout()
         self.add_button = dialog_button("&Add…", "Add an MCP server")
         self.add_button.clicked.connect(self._on_add_clicked)
-        self.remove_button = dialog_button(""R&emove"Remove", "Remove the selected server")
+        self.remove_button = dialog_button("R&emove", "Remove the selected server")
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.import_button = dialog_button("&Import from…", "Import servers from Claude Desktop, Cursor or LM Studio")
         self.import_button.clicked.connect(self._on_import_clicked)

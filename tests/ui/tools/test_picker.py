@@ -83,6 +83,12 @@ def test_the_picker_lists_real_tools_and_switches_them_for_the_chat(qtbot, host:
     model.setData(tools["crash"], Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
     assert top["tests"].data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.PartiallyChecked.value
 
+    # a server that failed can be switched on as a whole (its tools come when it starts), and off
+    model.setData(top["ghost"], Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert "ghost" in model.enabled.servers and top["ghost"].data(ToolsModel.OnRole)
+    model.setData(top["ghost"], Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert "ghost" not in model.enabled.servers and not top["ghost"].data(ToolsModel.OnRole)
+
     # the keyboard: Space on the selected row switches it
     dlg.tree.setFocus()
     dlg.tree.setCurrentIndex(tools["big"])
