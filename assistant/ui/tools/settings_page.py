@@ -145,7 +145,7 @@ class ToolsSettingsPage(QWidget):
         self.allowed = QListView()
         self.allowed.setModel(self.allowed_model)
         self.allowed.setAccessibleName("Always allowed tools")
-        self.allowed.setMaximumHeight(self.fontMetrics().lineSpacing() * 6)
+        self.allowed.setFixedHeight(self.fontMetrics().lineSpacing() * 4)
         label.setBuddy(self.allowed)
         v.addWidget(label)
         row = QHBoxLayout()
