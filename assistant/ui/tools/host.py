@@ -27,6 +27,7 @@ from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.manager import McpTools
 from assistant.tools.mcp_client import McpServer
 from assistant.tools.mcp_config import McpConfig, config_path, load_config
+from assistant.tools.registry import ToolInfo
 from assistant.ui.common.jobs import Job, run_job
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class ToolsHost(QObject):
         self.config = self._load()
         self.mcp = McpTools(self.config, self.policy, settings.tools)
         self._states: dict[str, ServerState] = {}
+        self._listed: list[ToolInfo] = []  # the registry as last read under its lock (GUI thread only)
         self._jobs: list[Job] = []
 
     # -- config ------------------------------------------------------------------------
@@ -98,7 +100,7 @@ class ToolsHost(QObject):
         if _same(before[0], self.config) and before[1] == self.config_problem:
             return
         new = McpTools(self.config, self.policy, self.settings.tools)
-        listed = old.registry.tools()
+        listed = self._listed
         stale: list[McpServer] = []
         for name, server in old.servers.items():
             if name in new.servers and new.servers[name].config.same_as(server.config):
@@ -108,6 +110,7 @@ class ToolsHost(QObject):
                 stale.append(server)
                 self._states.pop(name, None)
         self.mcp = new
+        self._listed = [t for t in listed if t.server in new.servers and new.servers[t.server] is old.servers.get(t.server)]
         if stale:
             self._jobs.append(run_job(lambda: _stop_all(stale), lambda _r: None, _log_failure,
                                       on_end=self._jobs.remove))
@@ -147,11 +150,18 @@ class ToolsHost(QObject):
             self._states[n] = ServerState(STARTING)
         self.states_changed.emit()
 
-        def done(problems: dict[str, str]) -> None:
+        def work() -> tuple[dict[str, str], list[ToolInfo]]:
+            problems = mcp.refresh(names)
+            with mcp._lock:  # manager.refresh writes the registry under this lock; another refresh may run
+                return problems, mcp.registry.tools()
+
+        def done(result: tuple[dict[str, str], list[ToolInfo]]) -> None:
+            problems, listed = result
             if mcp is not self.mcp:  # mcp.json changed meanwhile: those states are gone
                 return
+            self._listed = listed
             counts: dict[str, int] = {}
-            for t in mcp.registry.tools():
+            for t in listed:
                 counts[t.server] = counts.get(t.server, 0) + 1
             for n in names:
                 self._states[n] = (ServerState(FAILED, problems[n]) if n in problems
@@ -159,9 +169,14 @@ class ToolsHost(QObject):
             self.tools_refreshed.emit(problems)
 
         def failed(error: Exception) -> None:  # a bug: every server of this refresh failed
-            done({n: str(getattr(error, "message", error)) for n in names})
+            done(({n: str(getattr(error, "message", error)) for n in names}, self._listed))
 
-        self._jobs.append(run_job(lambda: mcp.refresh(names), done, failed, on_end=self._jobs.remove))
+        self._jobs.append(run_job(work, done, failed, on_end=self._jobs.remove))
+
+    def tools(self) -> list[ToolInfo]:
+        """Every listed tool, sorted by server and name, as the last refresh left them. Read
+        this, not `mcp.registry`, on the GUI thread: a refresh may be writing the registry."""
+        return list(self._listed)
 
     def busy(self) -> bool:
         return any(s.state == STARTING for s in self._states.values())

@@ -78,7 +78,7 @@ class ToolsModel(QStandardItemModel):
     # -- building ----------------------------------------------------------------------
     def rebuild(self) -> None:
         self.removeRows(0, self.rowCount())
-        tools = self.host.mcp.registry.tools()
+        tools = self.host.tools()
         for name in self.host.mcp.servers:
             state = self.host.state(name)
             item = self._item(name, SERVER, name)

@@ -26,7 +26,7 @@ def test_refresh_reload_and_close(qtbot, tmp_path: Path) -> None:  # type: ignor
     with qtbot.waitSignal(host.tools_refreshed, timeout=15_000) as got:
         host.refresh_all()
         assert host.state("tests").state == STARTING and host.busy()  # the GUI thread did not wait
-    assert got.args == [{}] and host.state("tests") .state == READY and not host.busy()
+    assert got.args == [{}] and host.state("tests").state == READY and not host.busy()
     assert host.state("tests").tools == len([t for t in host.mcp.registry.tools() if t.server == "tests"]) >= 7
     running = host.mcp.servers["tests"]
     other = host.mcp.servers["other"]
@@ -42,6 +42,7 @@ def test_refresh_reload_and_close(qtbot, tmp_path: Path) -> None:  # type: ignor
     assert host.mcp.servers["other"] is not other and host.state("other").state == NOT_STARTED
     qtbot.waitUntil(lambda: not other.running, timeout=15_000)  # the old one stopped on the pool
     assert not any(t.server == "other" for t in host.mcp.registry.tools())
+    assert {t.server for t in host.tools()} == {"tests"}  # what the picker reads
     with qtbot.assertNotEmitted(host.config_changed):
         host.reload_config()  # the same file: nothing restarts
 
@@ -49,6 +50,6 @@ def test_refresh_reload_and_close(qtbot, tmp_path: Path) -> None:  # type: ignor
         host.refresh_unlisted()  # only the servers never listed
     assert set(got.args[0]) == {"ghost"} and host.state("ghost").state == FAILED
     assert "'no-such-mcp-command' was not found" in host.state("ghost").text
-    assert host.state("other").state == READY
+    assert host.state("other").state == READY and {t.server for t in host.tools()} == {"tests", "other"}
     host.close()
     assert not running.running and not host.mcp.servers["other"].running
