@@ -6,7 +6,8 @@ server with a token while Offline mode is on (blocked; the token masked).
     xvfb-run -a -s "-screen 0 1100x720x24" sh -c 'openbox & python tools/screenshots_tools.py OUT_DIR'
     SHOTS_SIZE=800x600 SHOTS_FONT_PT=14 (and an 800x600 screen) for the small, large-font check
 
-At the defaults the pictures are OUT_DIR/tools-picker.png and tools-settings.png; at another
+At the defaults the pictures are OUT_DIR/tools-picker.png, tools-settings.png and
+tools-approval.png (a call asked before it runs); at another
 size or font the names end in -WxH-Npt. Each dialog is also checked to lie on the screen.
 """
 
@@ -96,6 +97,18 @@ def main() -> None:
     _save(app, dialog, out / f"tools-settings{suffix}.png")
     page.grab().save(str(out / f"tools-settings-page{suffix}.png"))  # the whole page, to check what scrolls
     dialog.close()
+
+    from assistant.tools.approval import ApprovalRequest
+    from assistant.ui.tools.approval_dialog import ApprovalDialog
+
+    ask = ApprovalDialog(ApprovalRequest("github", "create_issue", {
+        "owner": "example", "repo": "assistant", "title": "Tool calls: a crash when the server exits",
+        "body": "Steps:\n1. Start a chat with tools on\n2. Stop the MCP server while a call runs", "labels": ["bug"]},
+        "Create a new issue in a GitHub repository."), window)
+    ask.show()
+    _check_on_screen(app, ask, "approval")
+    _save(app, ask, out / f"tools-approval{suffix}.png")
+    ask.close()
     controls.shutdown()
     window.close()
 

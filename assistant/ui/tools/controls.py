@@ -1,9 +1,11 @@
 """The window's tools in three calls: `ToolsControls(settings, save_settings, open_settings)`
 once (it holds the app's ToolsHost), `add_settings_tab(dialog)` where the settings dialog
-is built, `open_picker(...)` from the chat, and `shutdown()` at quit."""
+is built, `open_picker(...)` from the chat, `approver(...)` for the tool loop's worker, and
+`shutdown()` at quit."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from assistant.settings import Settings
 from assistant.tools.registry import EnabledTools
+from assistant.ui.tools.approval_dialog import GuiApprover
 from assistant.ui.tools.host import ToolsHost
 from assistant.ui.tools.picker import ToolsDialog, open_tools_picker
 from assistant.ui.tools.settings_page import ToolsSettingsPage, add_settings_tab
@@ -37,6 +40,12 @@ class ToolsControls(QObject):
         """The chat's Tools dialog; `on_save(enabled)` stores the choice with the chat."""
         self.picker = open_tools_picker(parent, self.host, enabled, collections, on_save, self._on_settings_requested)
         return self.picker
+
+    def approver(self, parent: QWidget, cancel: threading.Event | None = None) -> GuiApprover:
+        """The Approver the chat's worker thread passes to the tool loop: each call asked in a
+        dialog over `parent`; Stop (`cancel`) withdraws the question (Deny). Make it on the
+        GUI thread."""
+        return GuiApprover(parent, cancel)
 
     def _on_settings_requested(self) -> None:
         self._select_tab = True
