@@ -1,2 +1,2 @@
-"""The window's side of tools: the calls an answer made (a collapsed block in the chat),
-asking before a call runs, the per-chat tool picker and Settings → Tools."""
+"""The window's side of tools: the MCP servers (host.py), a chat's tools (picker.py),
+Settings → Tools (settings_page.py)."""

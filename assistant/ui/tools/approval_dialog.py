@@ -1,135 +1,154 @@
-"""Asks before a tool call runs: the tool, its server, what it says it does, and the exact
-arguments; allow once, always allow this tool (remembered, revocable in Settings → Tools),
-or deny. Enter and Escape deny: a call never runs by accident.
+"""Asking before a tool call, in the window: the tool, its server and the exact arguments,
+with Allow once / Always allow this tool / Deny (Escape and closing the dialog deny).
 
-`GuiApprover` is the asker the chat's worker thread calls (tools/approval.py's Approver):
-it shows the dialog on the GUI thread and waits for the answer; Stop answers "deny" at once
-and closes the dialog.
+The tool loop runs on a worker thread and asks through an `Approver` (tools/approval.py),
+a plain call that returns a Decision. `GuiApprover` is that call for the window: made on
+the GUI thread, called on the worker, it shows an `ApprovalDialog` (window-modal, no
+nested event loop) and waits for the answer; Stop (its `cancel` event) withdraws the
+question and answers Deny.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QFont, QFontDatabase, QKeySequence
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSize, Qt, QThread, Signal
+from PySide6.QtGui import QCloseEvent, QFontDatabase
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from assistant.tools.approval import ApprovalRequest, Decision
+from assistant.ui.common.buttons import dialog_button
 from assistant.ui.common.window_size import fit_to_screen
 
-WAIT_STEP_S = 0.05
+_POLL_S = 0.05
 
 
 class ApprovalDialog(QDialog):
-    decided = Signal(object)  # Decision
+    decided = Signal(object)  # Decision, once
 
     def __init__(self, request: ApprovalRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Allow a tool call?")
-        self.setAccessibleName("Allow a tool call?")
+        self.setWindowTitle("Allow this tool call?")
         self.request = request
-        self.decision = Decision.DENY
-        self.question = QLabel(f"The model wants to call <b>{_esc(request.tool)}</b> "
-                               f"from the MCP server <b>{_esc(request.server)}</b>.")
+        self._sent = False
+        layout = QVBoxLayout(self)
+        self.question = QLabel(f"The model wants to call <b>{_html(request.tool)}</b> "
+                               f"of the MCP server <b>{_html(request.server)}</b>.")
         self.question.setWordWrap(True)
-        self.about = QLabel(request.description.strip())
-        self.about.setWordWrap(True)
-        self.about.setAccessibleName("What the tool says it does")
-        self.about.setVisible(bool(request.description.strip()))
-        label = QLabel("With these arguments, exactly:")
+        self.question.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.question)
+        self.description = QLabel(request.description.strip())
+        self.description.setWordWrap(True)
+        self.description.setTextFormat(Qt.TextFormat.PlainText)
+        self.description.setVisible(bool(request.description.strip()))
+        layout.addWidget(self.description)
+        label = QLabel("With these &arguments (exactly as it will get them):")
+        layout.addWidget(label)
         self.arguments = QPlainTextEdit(request.arguments_text)
         self.arguments.setReadOnly(True)
-        self.arguments.setAccessibleName("The call's arguments")
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.arguments.setFont(mono)
-        self.arguments.setMinimumSize(300, 90)
-        self.once = QPushButton("Allow &once")
-        self.once.setAccessibleName("Allow this call once")
-        self.always = QPushButton("&Always allow this tool")
-        self.always.setAccessibleName(f"Always allow {request.tool} from {request.server}")
-        self.always.setToolTip("Its calls run without asking from now on; revoke it in Settings → Tools.")
-        self.deny = QPushButton("&Deny")
-        self.deny.setAccessibleName("Deny: the model is told you declined")
-        self.deny.setDefault(True)  # Enter never runs a call by accident
-        self.deny.setShortcut(QKeySequence("Escape"))
-        self.once.clicked.connect(lambda: self._finish(Decision.ALLOW_ONCE))
-        self.always.clicked.connect(lambda: self._finish(Decision.ALWAYS))
-        self.deny.clicked.connect(lambda: self._finish(Decision.DENY))
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.once, self.always, self.deny):
-            buttons.addWidget(b)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.question)
-        lay.addWidget(self.about)
-        lay.addWidget(label)
-        lay.addWidget(self.arguments, 1)
-        lay.addLayout(buttons)
-        fit_to_screen(self, QSize(560, 360))
+        self.arguments.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.arguments.setAccessibleName("Arguments of the call")
+        self.arguments.setTabChangesFocus(True)
+        self.arguments.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        label.setBuddy(self.arguments)
+        layout.addWidget(self.arguments, 1)
+        self.buttons = QDialogButtonBox()
+        self.once_button = dialog_button("Allow &once", "Allow this call once")
+        self.always_button = dialog_button("Al&ways allow this tool", "Always allow this tool")
+        self.always_button.setToolTip("Its calls run without asking from now on; Settings → Tools can revoke this")
+        self.deny_button = dialog_button("&Deny", "Deny this call")
+        self.deny_button.setToolTip("The model is told that you declined the call")
+        self.buttons.addButton(self.once_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.always_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.deny_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.once_button.clicked.connect(lambda: self._decide(Decision.ALLOW_ONCE))
+        self.always_button.clicked.connect(lambda: self._decide(Decision.ALWAYS))
+        self.deny_button.clicked.connect(lambda: self._decide(Decision.DENY))
+        layout.addWidget(self.buttons)
+        # the button box would make "Allow once" (its first accept button) the default: Enter
+        # must never allow a call, so Deny is the default and has the focus
+        self.deny_button.setDefault(True)
+        self.deny_button.setFocus()
+        fm = self.fontMetrics()
+        fit_to_screen(self, QSize(fm.averageCharWidth() * 72, fm.lineSpacing() * 20))
 
-    def _finish(self, decision: Decision) -> None:
-        self.decision = decision
-        self.decided.emit(decision)
-        self.accept() if decision is not Decision.DENY else self.reject()
+    def _decide(self, decision: Decision) -> None:
+        if not self._sent:
+            self._sent = True
+            self.decided.emit(decision)
+        if decision is Decision.DENY:
+            self.reject()
+        else:
+            self.accept()
+
+    def reject(self) -> None:  # Escape
+        if not self._sent:
+            self._sent = True
+            self.decided.emit(Decision.DENY)
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.reject()
+        super().closeEvent(event)
 
 
-def _esc(text: str) -> str:
+def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+@dataclass(eq=False)
+class _Question:
+    request: ApprovalRequest
+    answered: threading.Event = field(default_factory=threading.Event)
+    decision: Decision = Decision.DENY
+
+
 class GuiApprover(QObject):
-    """Called on the worker thread; asks on the GUI thread. `cancel` (Stop) denies at once.
-    Made on the GUI thread: its slots run there."""
+    """An Approver for the tool loop's worker thread that asks in a dialog on the GUI
+    thread. Make it on the GUI thread; call it from any other thread."""
 
-    _asked = Signal(object)  # _Waiter
-    _dropped = Signal(object)  # _Waiter: Stop while its dialog is open
+    _asked = Signal(object)  # _Question, queued to the GUI thread
+    _withdrawn = Signal(object)
+    dialog_opened = Signal(object)  # ApprovalDialog (the window may raise itself, tests press its buttons)
 
-    def __init__(self, parent: QWidget | None, cancel: threading.Event) -> None:
-        super().__init__()
-        self._parent = parent
-        self._cancel = cancel
-        self.dialog: ApprovalDialog | None = None
+    def __init__(self, parent_widget: QWidget | None, cancel: threading.Event | None = None) -> None:
+        super().__init__(parent_widget)
+        self._parent = parent_widget
+        self.cancel = cancel
+        self._dialogs: dict[_Question, ApprovalDialog] = {}
         self._asked.connect(self._on_asked, Qt.ConnectionType.QueuedConnection)
-        self._dropped.connect(self._on_dropped, Qt.ConnectionType.QueuedConnection)
+        self._withdrawn.connect(self._on_withdrawn, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, request: ApprovalRequest) -> Decision:
-        waiter = _Waiter(request)
-        self._asked.emit(waiter)
-        while not waiter.done.wait(WAIT_STEP_S):
-            if self._cancel.is_set():
-                waiter.done.set()
-                self._dropped.emit(waiter)
+        if QThread.currentThread() is self.thread():  # waiting here would freeze the window for good
+            raise RuntimeError("GuiApprover is called from the tool loop's worker thread, not the GUI thread")
+        question = _Question(request)
+        self._asked.emit(question)
+        while not question.answered.wait(_POLL_S):
+            if self.cancel is not None and self.cancel.is_set():  # Stop: no answer, no call
+                self._withdrawn.emit(question)
                 return Decision.DENY
-        return waiter.decision
+        return question.decision
 
-    @Slot(object)
-    def _on_asked(self, waiter: "_Waiter") -> None:
-        if waiter.done.is_set():
+    def _on_asked(self, question: _Question) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            question.answered.set()
             return
-        dialog = ApprovalDialog(waiter.request, self._parent)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.dialog = waiter.dialog = dialog
-        dialog.finished.connect(lambda _r: waiter.answer(dialog.decision))
+        dialog = ApprovalDialog(question.request, self._parent)
+        self._dialogs[question] = dialog
+
+        def answered(decision: Decision) -> None:
+            question.decision = decision
+            question.answered.set()
+
+        dialog.decided.connect(answered)
+        dialog.finished.connect(lambda _r: self._dialogs.pop(question, None))
+        dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+        self.dialog_opened.emit(dialog)
 
-    @Slot(object)
-    def _on_dropped(self, waiter: "_Waiter") -> None:
-        if waiter.dialog is not None:
-            waiter.dialog.reject()
-
-
-class _Waiter:
-    """One question and its answer, set on the GUI thread, read on the worker thread."""
-
-    def __init__(self, request: ApprovalRequest) -> None:
-        self.request = request
-        self.done = threading.Event()
-        self.decision = Decision.DENY
-        self.dialog: ApprovalDialog | None = None
-
-    def answer(self, decision: Decision) -> None:
-        if not self.done.is_set():
-            self.decision = decision
-        self.done.set()
+    def _on_withdrawn(self, question: _Question) -> None:
+        dialog = self._dialogs.pop(question, None)
+        if dialog is not None:
+            dialog.reject()
