@@ -5,7 +5,9 @@ Each server gets a background thread running its own asyncio loop; the SDK's `Cl
 lives there for as long as the connection does. A stdio server is its own process
 (started when first needed, its stderr kept as its last lines); a Streamable HTTP server
 is reached through a recording httpx client, so its requests show in the network record
-under "MCP server: NAME", and Offline mode refuses it before any connection.
+under "MCP server: NAME", and Offline mode refuses it before any connection. In Offline
+mode a stdio server starts without network access where the system allows it (Linux:
+mcp_sandbox.py), and one started online is started again so.
 
 Limits: a call ends at its time limit (ToolTimeoutError) or at once when `cancel` is set
 (ToolCancelledError); either way the SDK tells the server the request is cancelled. A
@@ -75,10 +77,10 @@ class McpServer:
         start; NetworkBlockedError for an HTTP server in Offline mode; ToolCancelledError
         when `cancel` is set while it starts."""
         with self._lock:
-            if self._conn is not None and self._conn.alive():
+            if self._conn is not None and self._conn.alive() and not self._conn.stale():
                 return
             if self._conn is not None:
-                log.info("MCP server %s ended; starting it again", self.name)
+                log.info("MCP server %s ended or Offline mode came on; starting it again", self.name)
                 self._conn.close()
                 self._conn = None
             self._conn = _Connection.open(self.config, self.start_timeout_s, cancel)
@@ -218,9 +220,11 @@ class _Connection:
         self.client: Any = None
         self._stop: asyncio.Event | None = None
         self._serve: concurrent.futures.Future[None] | None = None
+        self.confined = False  # started without network access (no_network, or in Offline mode)
 
     @classmethod
     def open(cls, config: ServerConfig, timeout_s: float, cancel: threading.Event | None = None) -> _Connection:
+        confined = False
         if config.url:
             _refuse_offline(config)
         elif config.no_network:
@@ -229,7 +233,11 @@ class _Connection:
                 raise McpServerError(
                     f"The MCP server {config.name} is set to start without network access, but {why}.",
                     "Turn off \"no network\" for it to start it with network access.", server=config.name)
+            confined = True
+        elif guard.is_offline():  # Offline mode reaches into the server's process where the system allows
+            confined = sandbox_available()[0]
         conn = cls(config)
+        conn.confined = confined
         conn.thread.start()
         conn._serve = asyncio.run_coroutine_threadsafe(conn._run(), conn.loop)
         deadline = time.monotonic() + timeout_s
@@ -292,11 +300,15 @@ class _Connection:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         command, args = cfg.command, list(cfg.args)
-        if cfg.no_network:
+        if self.confined:
             command, args = sandboxed_command(command, args)
         params = StdioServerParameters(command=command, args=args, env=dict(cfg.env) or None, cwd=cfg.cwd or None)
         assert self.stderr is not None
         return stdio_client(params, errlog=self.stderr.writer)
+
+    def stale(self) -> bool:
+        """Started with network access, and Offline mode is on now: start it again without."""
+        return not self.confined and not self.config.url and guard.is_offline() and sandbox_available()[0]
 
     def alive(self) -> bool:
         if self.ended.is_set():
