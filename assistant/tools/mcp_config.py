@@ -157,8 +157,7 @@ def save_config(config: McpConfig, path: Path | None = None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # mkstemp made it readable by its owner only
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -15,7 +15,6 @@ import pytest
 from assistant.errors import McpServerError, ToolCancelledError, ToolTimeoutError
 from assistant.tools.mcp_client import McpServer
 from assistant.tools.mcp_config import ServerConfig
-from assistant.tools.mcp_results import format_size
 
 SERVER = str(Path(__file__).resolve().parents[1] / "support" / "mcp_server.py")
 
@@ -158,11 +157,6 @@ def test_stop_ends_the_process() -> None:
     assert conn.stderr.ended.wait(5)  # the stderr pipe closed: the process is gone
     assert not s.running
 
-
-@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1, "1 byte"), (1536, "1.5 KB"),
-                                     (10 * 1024 * 1024, "10 MB"), (3 << 30, "3 GB")])
-def test_format_size(n: int, text: str) -> None:
-    assert format_size(n) == text
 
 
 def test_stop_while_a_server_starts_ends_the_start() -> None:

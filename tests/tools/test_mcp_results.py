@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from mcp_types import (
     AudioContent,
     BlobResourceContents,
@@ -14,7 +15,7 @@ from mcp_types import (
     TextResourceContents,
 )
 
-from assistant.tools.mcp_results import cut_text, result_from_mcp
+from assistant.tools.mcp_results import cut_text, format_size, result_from_mcp
 
 
 def test_every_kind_of_part_in_order() -> None:
@@ -46,3 +47,28 @@ def test_the_cut_never_splits_a_character() -> None:
     out = cut_text("é" * 10, False, 5)  # 2 bytes each: 5 bytes hold two and a half
     assert out.text.startswith("éé\n(cut: the tool returned 20 bytes; the first 5 bytes is shown)")
     assert not cut_text("abc", False, 3).cut and cut_text("abcd", False, 3).cut  # the cap itself fits
+
+
+def test_the_default_cap_is_one_megabyte() -> None:
+    at_cap = CallToolResult(content=[TextContent(text="x" * (1 << 20))])
+    assert not result_from_mcp(at_cap).cut
+    over = CallToolResult(content=[TextContent(text="x" * ((1 << 20) + 1))])
+    assert result_from_mcp(over).text.endswith("(cut: the tool returned 1 MB; the first 1 MB is shown)")
+
+
+def test_text_wins_over_structured_content_and_no_content_is_empty() -> None:
+    both = CallToolResult(content=[TextContent(text="21.5 °C")], structured_content={"temp": 21.5})
+    assert result_from_mcp(both).text == "21.5 °C"
+    assert result_from_mcp(CallToolResult(content=[])).text == ""
+
+
+def test_a_link_without_a_name() -> None:
+    link = CallToolResult(content=[ResourceLink(uri="file:///a", name="")])
+    assert result_from_mcp(link).text == "[link to the resource file:///a]"
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1, "1 byte"), (1023, "1023 bytes"), (1024, "1 KB"),
+                                     (1536, "1.5 KB"), (1 << 20, "1 MB"), (10 * 1024 * 1024, "10 MB"),
+                                     (int(2.25 * (1 << 20)), "2.2 MB"), (1 << 30, "1 GB"), (3 << 30, "3 GB")])
+def test_format_size(n: int, text: str) -> None:
+    assert format_size(n) == text
