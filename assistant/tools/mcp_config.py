@@ -318,10 +318,7 @@ def merge_servers(config: McpConfig, incoming: Mapping[str, ServerConfig], chose
             config.servers[name] = server
             result.added.append(name)
             continue
-        if existing.same_as(server):
-            result.unchanged.append(name)
-            continue
-        if any(s.same_as(server) for s in config.servers.values()):
+        if any(s.same_as(server) for s in config.servers.values()):  # here already, by any name
             result.unchanged.append(name)
             continue
         new, n = f"{name}-{suffix}", 2

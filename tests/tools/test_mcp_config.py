@@ -179,6 +179,10 @@ def test_import_finds_the_files_that_exist_and_merges_the_chosen(tmp_path: Path)
     assert mine.servers["filesystem"].args[-1] == "/home/me"
     third = merge_servers(mine, read_source(sources[1]).servers, ["filesystem", "time"], "cursor")
     assert (third.added, third.renamed, third.unchanged) == ([], {}, ["filesystem", "time"])
+    for n, folder in enumerate(["/a", "/b", "/c"]):
+        other = {"filesystem": ServerConfig("filesystem", command="npx", args=("fs", folder))}
+        assert merge_servers(mine, other, ["filesystem"], "cursor").renamed == {
+            "filesystem": ["filesystem-cursor-2", "filesystem-cursor-3", "filesystem-cursor-4"][n]}
 
 
 def test_a_malformed_import_file_names_the_app_and_place(tmp_path: Path) -> None:
