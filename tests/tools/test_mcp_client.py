@@ -52,6 +52,15 @@ def test_a_tool_error_comes_back_as_an_error_result(server: McpServer) -> None:
     assert "no_such_tool" in result.text
 
 
+def test_a_protocol_error_is_named_and_keeps_the_connection(server: McpServer) -> None:
+    server.list_tools()
+    conn = server._conn
+    with pytest.raises(McpServerError) as err:
+        server.call_tool("refuse", {"reason": "the disk is read-only"})
+    assert err.value.message == "The MCP server tests refused refuse: the disk is read-only"
+    assert server._conn is conn and server.running  # not restarted for an answer
+
+
 def test_a_hanging_call_ends_at_its_time_limit_naming_tool_and_server(server: McpServer) -> None:
     started = time.monotonic()
     with pytest.raises(ToolTimeoutError) as err:
