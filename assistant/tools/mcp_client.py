@@ -173,7 +173,8 @@ class McpServer:
         else:
             msg = f"The MCP server {self.name} ended during {what}" + (
                 f"; its last words:\n{stderr}" if stderr else " without saying why (nothing on its stderr).")
-        return McpServerError(msg, "It will be started again on the next call.", server=self.name, stderr=stderr)
+        again = "connected to again" if self.config.url else "started again"
+        return McpServerError(msg, f"It will be {again} on the next call.", server=self.name, stderr=stderr)
 
 
 class _StderrTail:

@@ -150,6 +150,7 @@ def test_a_server_that_goes_away_is_named_and_reached_again_when_back() -> None:
         with pytest.raises(McpServerError) as err:
             s.call_tool("echo", {"text": "2"}, timeout_s=10)
         assert err.value.message.startswith(f"The MCP server flaky (http://127.0.0.1:{port}/mcp) failed during echo: ")
+        assert err.value.hint == "It will be connected to again on the next call."
         assert not s.running
         proc = start_http(port)
         assert s.call_tool("echo", {"text": "3"}).text == "3"
