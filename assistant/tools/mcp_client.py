@@ -44,6 +44,7 @@ DEFAULT_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 8.0  # the SDK's own shutdown: stdin closed, 2 s, SIGTERM, 2 s, SIGKILL
 STDERR_LINES = 20
+PROBE_TIMEOUT_S = 2.0
 _POLL_S = 0.02
 _MAX_SSE_EVENT = 256 * 1024 * 1024  # big results are cut after they arrive, not refused
 _CONNECTION_CLOSED = -32000
@@ -70,7 +71,7 @@ class McpServer:
     @property
     def running(self) -> bool:
         conn = self._conn
-        return conn is not None and conn.alive()
+        return conn is not None and conn.alive(probe=False)
 
     def start(self, cancel: threading.Event | None = None) -> None:
         """Connect (start the process), unless connected. McpServerError when it cannot
@@ -222,6 +223,7 @@ class _Connection:
         self._stop: asyncio.Event | None = None
         self._serve: concurrent.futures.Future[None] | None = None
         self.confined = False  # started without network access (no_network, or in Offline mode)
+        self._stderr_closed_alive = False  # a server that closed its own stderr, and answers
 
     @classmethod
     def open(cls, config: ServerConfig, timeout_s: float, cancel: threading.Event | None = None) -> _Connection:
@@ -311,10 +313,23 @@ class _Connection:
         """Started with network access, and Offline mode is on now: start it again without."""
         return not self.confined and not self.config.url and guard.is_offline() and sandbox_available()[0]
 
-    def alive(self) -> bool:
+    def alive(self, probe: bool = True) -> bool:
+        """Connected, and (stdio) the process is there. Its stderr's end says the process
+        ended, unless the server closed its stderr itself: `probe` asks it once."""
         if self.ended.is_set():
             return False
-        return self.stderr is None or not self.stderr.ended.is_set()
+        if self.stderr is None or not self.stderr.ended.is_set() or self._stderr_closed_alive:
+            return True
+        if not probe or self.client is None:
+            return False
+        try:
+            # ping is gone from the 2026 protocol: a fresh tools/list is the question
+            probe_list = self.client.list_tools(cache_mode="refresh")
+            asyncio.run_coroutine_threadsafe(probe_list, self.loop).result(PROBE_TIMEOUT_S)
+        except Exception:
+            return False
+        self._stderr_closed_alive = True
+        return True
 
     def stderr_text(self, wait: float = 0.0) -> str:
         return self.stderr.text(wait) if self.stderr is not None else ""

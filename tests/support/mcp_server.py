@@ -121,5 +121,7 @@ if __name__ == "__main__":
         mcp.settings.log_level = "WARNING"
         mcp.run("streamable-http", host="127.0.0.1", port=args.http)
     else:
+        if os.environ.get("MCP_TEST_CLOSE_STDERR"):  # a server that closes its own stderr
+            os.close(2)
         mcp.run()
 

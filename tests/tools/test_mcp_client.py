@@ -114,6 +114,29 @@ def test_a_crash_is_reported_with_its_stderr_and_the_next_call_restarts(server: 
     assert server.running
 
 
+def test_a_server_that_closes_its_stderr_is_not_taken_for_dead() -> None:
+    s = McpServer(ServerConfig("quiet", command=sys.executable, args=[SERVER], env={"MCP_TEST_CLOSE_STDERR": "1"}))
+    try:
+        assert s.call_tool("echo", {"text": "a"}).text == "a"
+        conn = s._conn
+        assert conn is not None and conn.stderr is not None and conn.stderr.ended.wait(5)
+        assert s.call_tool("echo", {"text": "b"}).text == "b"
+        assert s._conn is conn  # asked, not started again
+    finally:
+        s.stop()
+
+
+def test_a_server_that_died_while_idle_is_started_again_at_the_next_call(server: McpServer) -> None:
+    server.list_tools()
+    conn = server._conn
+    assert conn is not None and conn.stderr is not None
+    with pytest.raises(McpServerError):
+        server.call_tool("crash", {})
+    assert conn.stderr.ended.wait(5)
+    assert server.call_tool("add", {"a": 2, "b": 2}).text == "4"
+    assert server._conn is not conn
+
+
 def test_a_command_that_does_not_exist_is_named() -> None:
     s = McpServer(ServerConfig("ghost", command="no-such-mcp-server-command"))
     with pytest.raises(McpServerError) as err:
