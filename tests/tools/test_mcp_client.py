@@ -147,12 +147,14 @@ def test_a_command_that_does_not_exist_is_named() -> None:
 
 def test_a_server_that_ends_while_starting_shows_its_stderr() -> None:
     code = "import sys; print('missing API_TOKEN', file=sys.stderr); sys.exit(2)"
-    s = McpServer(ServerConfig("quits", command=sys.executable, args=["-c", code], env={"API_TOKEN": "s3cr3t"}))
+    s = McpServer(ServerConfig("quits", command=sys.executable, args=["-c", code, "--token", "arg-s3cr3t"],
+                               env={"API_TOKEN": "s3cr3t"}))
     with pytest.raises(McpServerError) as err:
         s.list_tools()
     assert "ended while starting" in err.value.message
     assert err.value.stderr == "missing API_TOKEN"
     assert "s3cr3t" not in str(err.value)
+    assert "--token [hidden]" in err.value.message
 
 
 def test_a_server_that_never_answers_ends_at_the_start_limit() -> None:

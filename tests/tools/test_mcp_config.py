@@ -266,3 +266,11 @@ def test_save_to_a_given_path(tmp_path: Path) -> None:
     assert load_config(path).servers == {"t": ServerConfig("t", command="srv")}
     assert not mcp_config.config_path().exists()
     assert [p.name for p in path.parent.iterdir()] == ["mcp.json"]  # no temp file left
+
+
+def test_secret_arguments_are_hidden_from_the_command_line_shown() -> None:
+    server = ServerConfig("s", command="npx", args=("-y", "@acme/mcp", "--api-key", "sk-arg-s3cret", "--token=tok-s3cret",
+                                                    "--path", "/home/me", "Zx81Zx81Zx81Zx81Zx81"))
+    assert server.describe() == "npx -y @acme/mcp --api-key [hidden] --token=[hidden] --path /home/me [hidden]"
+    assert sorted(server.secrets()) == sorted(["sk-arg-s3cret", "tok-s3cret", "Zx81Zx81Zx81Zx81Zx81"])
+    assert "s3cret" not in repr(server)
