@@ -18,9 +18,9 @@ from assistant.settings import AllowedTool, Settings
 
 
 class Decision(enum.Enum):
-    ALLOW_ONCE = "once"
-    ALWAYS = "always"
-    DENY = "deny"
+    ALLOW_ONCE = enum.auto()
+    ALWAYS = enum.auto()  # allow, and never ask again for this tool
+    DENY = enum.auto()
 
 
 @dataclass(frozen=True)

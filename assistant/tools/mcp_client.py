@@ -5,7 +5,9 @@ Each server gets a background thread running its own asyncio loop; the SDK's `Cl
 lives there for as long as the connection does. A stdio server is its own process
 (started when first needed, its stderr kept as its last lines); a Streamable HTTP server
 is reached through a recording httpx client, so its requests show in the network record
-under "MCP server: NAME", and Offline mode refuses it before any connection.
+under "MCP server: NAME", and Offline mode refuses it before any connection. In Offline
+mode a stdio server starts without network access where the system allows it (Linux:
+mcp_sandbox.py), and one started online is started again so.
 
 Limits: a call ends at its time limit (ToolTimeoutError) or at once when `cancel` is set
 (ToolCancelledError); either way the SDK tells the server the request is cancelled. A
@@ -42,6 +44,7 @@ DEFAULT_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 8.0  # the SDK's own shutdown: stdin closed, 2 s, SIGTERM, 2 s, SIGKILL
 STDERR_LINES = 20
+PROBE_TIMEOUT_S = 2.0
 _POLL_S = 0.02
 _MAX_SSE_EVENT = 256 * 1024 * 1024  # big results are cut after they arrive, not refused
 _CONNECTION_CLOSED = -32000
@@ -68,17 +71,17 @@ class McpServer:
     @property
     def running(self) -> bool:
         conn = self._conn
-        return conn is not None and conn.alive()
+        return conn is not None and conn.alive(probe=False)
 
     def start(self, cancel: threading.Event | None = None) -> None:
         """Connect (start the process), unless connected. McpServerError when it cannot
         start; NetworkBlockedError for an HTTP server in Offline mode; ToolCancelledError
         when `cancel` is set while it starts."""
         with self._lock:
-            if self._conn is not None and self._conn.alive():
+            if self._conn is not None and self._conn.alive() and not self._conn.stale():
                 return
             if self._conn is not None:
-                log.info("MCP server %s ended; starting it again", self.name)
+                log.info("MCP server %s ended or Offline mode came on; starting it again", self.name)
                 self._conn.close()
                 self._conn = None
             self._conn = _Connection.open(self.config, self.start_timeout_s, cancel)
@@ -171,7 +174,8 @@ class McpServer:
         else:
             msg = f"The MCP server {self.name} ended during {what}" + (
                 f"; its last words:\n{stderr}" if stderr else " without saying why (nothing on its stderr).")
-        return McpServerError(msg, "It will be started again on the next call.", server=self.name, stderr=stderr)
+        again = "connected to again" if self.config.url else "started again"
+        return McpServerError(msg, f"It will be {again} on the next call.", server=self.name, stderr=stderr)
 
 
 class _StderrTail:
@@ -218,9 +222,12 @@ class _Connection:
         self.client: Any = None
         self._stop: asyncio.Event | None = None
         self._serve: concurrent.futures.Future[None] | None = None
+        self.confined = False  # started without network access (no_network, or in Offline mode)
+        self._stderr_closed_alive = False  # a server that closed its own stderr, and answers
 
     @classmethod
     def open(cls, config: ServerConfig, timeout_s: float, cancel: threading.Event | None = None) -> _Connection:
+        confined = False
         if config.url:
             _refuse_offline(config)
         elif config.no_network:
@@ -229,7 +236,11 @@ class _Connection:
                 raise McpServerError(
                     f"The MCP server {config.name} is set to start without network access, but {why}.",
                     "Turn off \"no network\" for it to start it with network access.", server=config.name)
+            confined = True
+        elif guard.is_offline():  # Offline mode reaches into the server's process where the system allows
+            confined = sandbox_available()[0]
         conn = cls(config)
+        conn.confined = confined
         conn.thread.start()
         conn._serve = asyncio.run_coroutine_threadsafe(conn._run(), conn.loop)
         deadline = time.monotonic() + timeout_s
@@ -292,16 +303,33 @@ class _Connection:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         command, args = cfg.command, list(cfg.args)
-        if cfg.no_network:
+        if self.confined:
             command, args = sandboxed_command(command, args)
         params = StdioServerParameters(command=command, args=args, env=dict(cfg.env) or None, cwd=cfg.cwd or None)
         assert self.stderr is not None
         return stdio_client(params, errlog=self.stderr.writer)
 
-    def alive(self) -> bool:
+    def stale(self) -> bool:
+        """Started with network access, and Offline mode is on now: start it again without."""
+        return not self.confined and not self.config.url and guard.is_offline() and sandbox_available()[0]
+
+    def alive(self, probe: bool = True) -> bool:
+        """Connected, and (stdio) the process is there. Its stderr's end says the process
+        ended, unless the server closed its stderr itself: `probe` asks it once."""
         if self.ended.is_set():
             return False
-        return self.stderr is None or not self.stderr.ended.is_set()
+        if self.stderr is None or not self.stderr.ended.is_set() or self._stderr_closed_alive:
+            return True
+        if not probe or self.client is None:
+            return False
+        try:
+            # ping is gone from the 2026 protocol: a fresh tools/list is the question
+            probe_list = self.client.list_tools(cache_mode="refresh")
+            asyncio.run_coroutine_threadsafe(probe_list, self.loop).result(PROBE_TIMEOUT_S)
+        except Exception:
+            return False
+        self._stderr_closed_alive = True
+        return True
 
     def stderr_text(self, wait: float = 0.0) -> str:
         return self.stderr.text(wait) if self.stderr is not None else ""

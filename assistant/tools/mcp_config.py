@@ -30,6 +30,7 @@ from assistant.errors import McpConfigError
 from assistant.paths import get_paths
 
 FILE_NAME = "mcp.json"
+HIDDEN = "[hidden]"
 _KNOWN = {"command", "args", "env", "cwd", "url", "headers", "no_network"}
 # "type" values meaning Streamable HTTP / stdio, as the apps write them
 _HTTP_TYPES = {"http", "streamable-http", "streamable_http", "streamableHttp"}
@@ -67,10 +68,11 @@ class ServerConfig:
 
     def describe(self) -> str:
         """The command line or the address, without secrets: no env or header values, no
-        user info or query string in a URL."""
+        user info or query string in a URL, no argument after a flag like --api-key or
+        --token (nor one that looks like a key)."""
         if self.url:
             return safe_url(self.url)
-        return " ".join([self.command, *self.args])
+        return " ".join([self.command, *(shown for shown, _ in _args_split(self.args))])
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.extra)
@@ -95,20 +97,41 @@ class ServerConfig:
     def secrets(self) -> list[str]:
         """The values here that may be tokens, for log redaction (keys.protect): every
         header value (and the token after "Bearer"), env values whose name says key /
-        token / secret / password or that look like one, and a URL's password and
-        query values."""
+        token / secret / password or that look like one, the arguments `describe` hides,
+        and a URL's password and query values."""
         out: list[str] = []
         for value in self.headers.values():
             out += [value, *value.split()[1:]]
         for name, value in self.env.items():
             if _SECRET_NAME.search(name) or _looks_like_token(value):
                 out.append(value)
+        out += [secret for _, secret in _args_split(self.args) if secret]
         try:
             parts = urlsplit(self.url)
             out += [parts.password or ""] + [v for _, v in parse_qsl(parts.query)]
         except ValueError:
             pass
         return [v for v in out if len(v) >= 6]
+
+
+def _args_split(args: Iterable[str]) -> list[tuple[str, str]]:
+    """Each argument as shown, and the secret it holds ("" for none): the value after a
+    flag named like a secret (`--api-key X`, `--token=X`), or a key-like word."""
+    out: list[tuple[str, str]] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append((HIDDEN, arg))
+            hide_next = False
+        elif arg.startswith("-") and _SECRET_NAME.search(arg.split("=", 1)[0]):
+            flag, eq, value = arg.partition("=")
+            out.append((f"{flag}={HIDDEN}", value) if eq else (arg, ""))
+            hide_next = not eq
+        elif _looks_like_token(arg):
+            out.append((HIDDEN, arg))
+        else:
+            out.append((arg, ""))
+    return out
 
 
 def safe_url(url: str) -> str:
@@ -157,8 +180,7 @@ def save_config(config: McpConfig, path: Path | None = None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # mkstemp made it readable by its owner only
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -319,10 +341,7 @@ def merge_servers(config: McpConfig, incoming: Mapping[str, ServerConfig], chose
             config.servers[name] = server
             result.added.append(name)
             continue
-        if existing.same_as(server):
-            result.unchanged.append(name)
-            continue
-        if any(s.same_as(server) for s in config.servers.values()):
+        if any(s.same_as(server) for s in config.servers.values()):  # here already, by any name
             result.unchanged.append(name)
             continue
         new, n = f"{name}-{suffix}", 2

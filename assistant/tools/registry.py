@@ -52,7 +52,7 @@ def _clean(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("_") or "x"
 
 
-def to_openai(tool: ToolInfo, name: str | None = None) -> dict[str, Any]:
+def to_openai(tool: ToolInfo) -> dict[str, Any]:
     """{"type": "function", "function": {name, description, parameters}}."""
     schema = dict(tool.input_schema) if isinstance(tool.input_schema, dict) else {}
     schema.setdefault("type", "object")
@@ -60,7 +60,7 @@ def to_openai(tool: ToolInfo, name: str | None = None) -> dict[str, Any]:
         schema.setdefault("properties", {})
     description = tool.description.strip() or tool.name
     return {"type": "function", "function": {
-        "name": name or qualified_name(tool.server, tool.name),
+        "name": qualified_name(tool.server, tool.name),
         "description": f"{description} (from the MCP server {tool.server})",
         "parameters": schema,
     }}
@@ -91,7 +91,7 @@ class ToolRegistry:
 
     def openai_tools(self, enabled: EnabledTools) -> list[dict[str, Any]]:
         """The chat's switched-on tools in the shape GenParams.tools takes."""
-        return [to_openai(t, q) for q, t in sorted(self._tools.items()) if enabled.is_on(t)]
+        return [to_openai(t) for _, t in sorted(self._tools.items()) if enabled.is_on(t)]
 
     def resolve(self, call: ToolCall) -> tuple[ToolInfo, dict[str, Any]]:
         """The tool a model's call names and its arguments as a dict. ToolError when the

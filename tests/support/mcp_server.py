@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from mcp.server.mcpserver import Image, MCPServer
+from mcp.shared.exceptions import MCPError
 
 mcp = MCPServer("assistant-tests")
 
@@ -64,6 +65,12 @@ def crash(message: str = "the test server is going down") -> str:
     """End the server's process at once, after a line on stderr."""
     print(message, file=sys.stderr, flush=True)
     os._exit(3)
+
+
+@mcp.tool()
+def refuse(reason: str = "not today") -> str:
+    """Answer with a JSON-RPC error (a protocol error, not a tool's error result)."""
+    raise MCPError(code=-32602, message=reason)
 
 
 @mcp.tool()
@@ -114,5 +121,7 @@ if __name__ == "__main__":
         mcp.settings.log_level = "WARNING"
         mcp.run("streamable-http", host="127.0.0.1", port=args.http)
     else:
+        if os.environ.get("MCP_TEST_CLOSE_STDERR"):  # a server that closes its own stderr
+            os.close(2)
         mcp.run()
 

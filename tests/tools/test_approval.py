@@ -88,13 +88,20 @@ def test_yes_allows_without_remembering(home: Path) -> None:
 
 
 def test_the_terminal_prompt_shows_the_exact_arguments() -> None:
-    for typed, decision in [("o\n", Decision.ALLOW_ONCE), ("always\n", Decision.ALWAYS),
-                            ("d\n", Decision.DENY), ("", Decision.DENY), ("maybe\n", Decision.DENY)]:
+    answers = [("o\n", Decision.ALLOW_ONCE), ("once\n", Decision.ALLOW_ONCE), ("Y\n", Decision.ALLOW_ONCE),
+               ("yes\n", Decision.ALLOW_ONCE), ("a\n", Decision.ALWAYS), ("always\n", Decision.ALWAYS),
+               ("d\n", Decision.DENY), ("", Decision.DENY), ("maybe\n", Decision.DENY)]
+    for typed, decision in answers:
         out = io.StringIO()
-        assert terminal_approver(io.StringIO(typed), out)(REQ) is decision
+        assert terminal_approver(io.StringIO(typed), out)(REQ) is decision, typed
         shown = out.getvalue()
         assert "delete (MCP server files)" in shown
         assert '{\n  "force": true,\n  "path": "/tmp/x"\n}' in shown
+        assert shown.endswith("Allow? [o]nce, [a]lways for this tool, [d]eny: ")
+
+
+def test_the_arguments_are_shown_as_written() -> None:
+    assert ApprovalRequest("s", "t", {"name": "Zoë"}).arguments_text == '{\n  "name": "Zoë"\n}'
 
 
 def test_a_malformed_always_entry_is_dropped_on_load(home: Path) -> None:
@@ -104,5 +111,8 @@ def test_a_malformed_always_entry_is_dropped_on_load(home: Path) -> None:
                     '"call_timeout_s": 0}}')
     loaded = load_settings(path)
     assert ApprovalPolicy(loaded.settings).always_allowed() == [("a", "b")]
+    half = Settings()
+    half.tools.always_allowed = [{"server": "a"}, {"tool": "b"}, {"server": "c", "tool": "d"}]
+    assert ApprovalPolicy(half).always_allowed() == [("c", "d")]  # a half entry allows nothing
     assert loaded.settings.tools.call_timeout_s == 60.0
     assert "tools.always_allowed[1].server" in loaded.warning and "tools.call_timeout_s" in loaded.warning

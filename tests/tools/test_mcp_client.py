@@ -15,7 +15,6 @@ import pytest
 from assistant.errors import McpServerError, ToolCancelledError, ToolTimeoutError
 from assistant.tools.mcp_client import McpServer
 from assistant.tools.mcp_config import ServerConfig
-from assistant.tools.mcp_results import format_size
 
 SERVER = str(Path(__file__).resolve().parents[1] / "support" / "mcp_server.py")
 
@@ -51,6 +50,15 @@ def test_a_tool_error_comes_back_as_an_error_result(server: McpServer) -> None:
     result = server.call_tool("no_such_tool", {})
     assert result.is_error
     assert "no_such_tool" in result.text
+
+
+def test_a_protocol_error_is_named_and_keeps_the_connection(server: McpServer) -> None:
+    server.list_tools()
+    conn = server._conn
+    with pytest.raises(McpServerError) as err:
+        server.call_tool("refuse", {"reason": "the disk is read-only"})
+    assert err.value.message == "The MCP server tests refused refuse: the disk is read-only"
+    assert server._conn is conn and server.running  # not restarted for an answer
 
 
 def test_a_hanging_call_ends_at_its_time_limit_naming_tool_and_server(server: McpServer) -> None:
@@ -106,6 +114,29 @@ def test_a_crash_is_reported_with_its_stderr_and_the_next_call_restarts(server: 
     assert server.running
 
 
+def test_a_server_that_closes_its_stderr_is_not_taken_for_dead() -> None:
+    s = McpServer(ServerConfig("quiet", command=sys.executable, args=[SERVER], env={"MCP_TEST_CLOSE_STDERR": "1"}))
+    try:
+        assert s.call_tool("echo", {"text": "a"}).text == "a"
+        conn = s._conn
+        assert conn is not None and conn.stderr is not None and conn.stderr.ended.wait(5)
+        assert s.call_tool("echo", {"text": "b"}).text == "b"
+        assert s._conn is conn  # asked, not started again
+    finally:
+        s.stop()
+
+
+def test_a_server_that_died_while_idle_is_started_again_at_the_next_call(server: McpServer) -> None:
+    server.list_tools()
+    conn = server._conn
+    assert conn is not None and conn.stderr is not None
+    with pytest.raises(McpServerError):
+        server.call_tool("crash", {})
+    assert conn.stderr.ended.wait(5)
+    assert server.call_tool("add", {"a": 2, "b": 2}).text == "4"
+    assert server._conn is not conn
+
+
 def test_a_command_that_does_not_exist_is_named() -> None:
     s = McpServer(ServerConfig("ghost", command="no-such-mcp-server-command"))
     with pytest.raises(McpServerError) as err:
@@ -116,12 +147,14 @@ def test_a_command_that_does_not_exist_is_named() -> None:
 
 def test_a_server_that_ends_while_starting_shows_its_stderr() -> None:
     code = "import sys; print('missing API_TOKEN', file=sys.stderr); sys.exit(2)"
-    s = McpServer(ServerConfig("quits", command=sys.executable, args=["-c", code], env={"API_TOKEN": "s3cr3t"}))
+    s = McpServer(ServerConfig("quits", command=sys.executable, args=["-c", code, "--token", "arg-s3cr3t"],
+                               env={"API_TOKEN": "s3cr3t"}))
     with pytest.raises(McpServerError) as err:
         s.list_tools()
     assert "ended while starting" in err.value.message
     assert err.value.stderr == "missing API_TOKEN"
     assert "s3cr3t" not in str(err.value)
+    assert "--token [hidden]" in err.value.message
 
 
 def test_a_server_that_never_answers_ends_at_the_start_limit() -> None:
@@ -158,11 +191,6 @@ def test_stop_ends_the_process() -> None:
     assert conn.stderr.ended.wait(5)  # the stderr pipe closed: the process is gone
     assert not s.running
 
-
-@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1, "1 byte"), (1536, "1.5 KB"),
-                                     (10 * 1024 * 1024, "10 MB"), (3 << 30, "3 GB")])
-def test_format_size(n: int, text: str) -> None:
-    assert format_size(n) == text
 
 
 def test_stop_while_a_server_starts_ends_the_start() -> None:

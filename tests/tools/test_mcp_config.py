@@ -179,6 +179,10 @@ def test_import_finds_the_files_that_exist_and_merges_the_chosen(tmp_path: Path)
     assert mine.servers["filesystem"].args[-1] == "/home/me"
     third = merge_servers(mine, read_source(sources[1]).servers, ["filesystem", "time"], "cursor")
     assert (third.added, third.renamed, third.unchanged) == ([], {}, ["filesystem", "time"])
+    for n, folder in enumerate(["/a", "/b", "/c"]):
+        other = {"filesystem": ServerConfig("filesystem", command="npx", args=("fs", folder))}
+        assert merge_servers(mine, other, ["filesystem"], "cursor").renamed == {
+            "filesystem": ["filesystem-cursor-2", "filesystem-cursor-3", "filesystem-cursor-4"][n]}
 
 
 def test_a_malformed_import_file_names_the_app_and_place(tmp_path: Path) -> None:
@@ -206,3 +210,67 @@ def test_the_values_that_may_be_tokens_are_known_for_redaction() -> None:
     web = ServerConfig("w", url="https://u:pa55word@h.example/mcp?api_key=q-s3cret&x=1",
                        headers={"Authorization": "Bearer h-s3cret", "X-Team": "team-one"})
     assert sorted(web.secrets()) == sorted(["Bearer h-s3cret", "h-s3cret", "team-one", "pa55word", "q-s3cret"])
+
+
+@pytest.mark.parametrize("kind", ["http", "streamable-http", "streamable_http", "streamableHttp"])
+def test_each_apps_name_for_streamable_http(kind: str) -> None:
+    config = parse_config(json.dumps({"mcpServers": {"h": {"type": kind, "url": "http://127.0.0.1:9/mcp"}}}))
+    assert config.servers["h"].transport == "http"
+    config = parse_config(json.dumps({"mcpServers": {"h": {"type": kind}}}))
+    assert config.problems == ['The MCP server "h" was left out: "url" should be the server\'s address.']
+
+
+def test_a_plain_entry_keeps_nothing_extra_and_round_trips() -> None:
+    entry = {"command": "srv", "args": ["-v"], "env": {"A": "1"}, "cwd": "/srv", "no_network": True}
+    server = parse_config(json.dumps({"mcpServers": {"s": entry}})).servers["s"]
+    assert (server.extra, server.cwd, server.no_network) == ({}, "/srv", True)
+    assert server.to_json() == entry
+    plain = parse_config('{"mcpServers": {"p": {"command": "srv"}}}').servers["p"]
+    assert (plain.no_network, plain.to_json()) == (False, {"command": "srv", "args": []})
+    web = parse_config('{"mcpServers": {"w": {"url": "https://a.example/mcp", "headers": {"X": "y"}}}}').servers["w"]
+    assert (web.extra, web.to_json()) == ({}, {"url": "https://a.example/mcp", "headers": {"X": "y"}})
+
+
+@pytest.mark.parametrize("entry, says", [
+    ("nope", 'its entry should be an object with a "command" or a "url"'),
+    ({"transport": "sse", "url": "https://a.example/sse"}, "older SSE transport"),
+    ({"command": "x", "no_network": "yes"}, '"no_network" should be true or false'),
+    ({"command": "x", "cwd": 3}, '"cwd" should be a folder\'s path'),
+    ({"url": "https://a.example/", "headers": ["X"]}, '"headers" should be an object'),
+])
+def test_more_wrong_entries(entry: object, says: str) -> None:
+    config = parse_config(json.dumps({"mcpServers": {"bad": entry}}))
+    assert config.servers == {} and says in config.problems[0]
+
+
+@pytest.mark.parametrize("name", ["API_KEY", "GITHUB_TOKEN", "CLIENT_SECRET", "DB_PASSWORD", "AUTH_HEADER",
+                                  "AWS_CREDENTIALS", "GITLAB_PAT", "SESSION_ID", "COOKIE"])
+def test_env_names_that_say_secret(name: str) -> None:
+    assert ServerConfig("s", command="x", env={name: "abcdef"}).secrets() == ["abcdef"]
+    assert ServerConfig("s", command="x", env={name: "abcde"}).secrets() == []  # too short to redact safely
+
+
+def test_a_long_key_like_value_is_secret_whatever_its_name() -> None:
+    assert ServerConfig("s", command="x", env={"X": "a1" * 10}).secrets() == ["a1" * 10]
+    assert ServerConfig("s", command="x", env={"X": "a1" * 9 + "a"}).secrets() == []  # 19 characters
+
+
+def test_addresses_shown_without_secrets() -> None:
+    assert ServerConfig("x", url="http://[::1]:8080/mcp?t=1").describe() == "http://[::1]:8080/mcp"
+    assert ServerConfig("x", url="no-scheme").describe() == "(an address without a scheme)"
+
+
+def test_save_to_a_given_path(tmp_path: Path) -> None:
+    path = tmp_path / "other" / "mcp.json"
+    save_config(McpConfig({"t": ServerConfig("t", command="srv")}), path)
+    assert load_config(path).servers == {"t": ServerConfig("t", command="srv")}
+    assert not mcp_config.config_path().exists()
+    assert [p.name for p in path.parent.iterdir()] == ["mcp.json"]  # no temp file left
+
+
+def test_secret_arguments_are_hidden_from_the_command_line_shown() -> None:
+    server = ServerConfig("s", command="npx", args=("-y", "@acme/mcp", "--api-key", "sk-arg-s3cret", "--token=tok-s3cret",
+                                                    "--path", "/home/me", "Zx81Zx81Zx81Zx81Zx81"))
+    assert server.describe() == "npx -y @acme/mcp --api-key [hidden] --token=[hidden] --path /home/me [hidden]"
+    assert sorted(server.secrets()) == sorted(["sk-arg-s3cret", "tok-s3cret", "Zx81Zx81Zx81Zx81Zx81"])
+    assert "s3cret" not in repr(server)

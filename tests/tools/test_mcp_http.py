@@ -137,3 +137,24 @@ def test_no_token_reaches_a_log_line_even_at_debug(http_port: int, caplog: pytes
         uninstall_log_redaction()
     assert caplog.records  # the SDK and httpx2 did log at DEBUG
     assert "s3cret" not in caplog.text
+
+
+def test_a_server_that_goes_away_is_named_and_reached_again_when_back() -> None:
+    port = free_port()
+    proc = start_http(port)
+    s = McpServer(ServerConfig("flaky", url=f"http://127.0.0.1:{port}/mcp"))
+    try:
+        assert s.call_tool("echo", {"text": "1"}).text == "1"
+        proc.kill()
+        proc.wait(10)
+        with pytest.raises(McpServerError) as err:
+            s.call_tool("echo", {"text": "2"}, timeout_s=10)
+        assert err.value.message.startswith(f"The MCP server flaky (http://127.0.0.1:{port}/mcp) failed during echo: ")
+        assert err.value.hint == "It will be connected to again on the next call."
+        assert not s.running
+        proc = start_http(port)
+        assert s.call_tool("echo", {"text": "3"}).text == "3"
+    finally:
+        s.stop()
+        proc.kill()
+        proc.wait(10)

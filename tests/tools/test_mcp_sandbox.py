@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import network
 from assistant.errors import McpServerError
 from assistant.tools import mcp_sandbox
 from assistant.tools.mcp_client import McpServer
@@ -85,3 +86,18 @@ def test_not_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
             False, "starting a server without network access needs Linux (network namespaces)")
     finally:
         mcp_sandbox.sandbox_available.cache_clear()
+
+
+def test_offline_mode_starts_a_stdio_server_without_network(listener: int) -> None:
+    ok, why = mcp_sandbox.sandbox_available()
+    if not ok:
+        pytest.skip(f"the kernel does not allow it here: {why}")
+    server = McpServer(ServerConfig("net", command=sys.executable, args=[SERVER]))
+    try:
+        assert server.call_tool("connect", {"port": listener}).text == "connected"
+        network.set_offline(True)  # started online: it starts again, confined
+        assert server.call_tool("connect", {"port": listener}).text == "refused: Network is unreachable"
+        network.set_offline(False)  # confined stays confined until it ends: more private, never less
+        assert server.call_tool("connect", {"port": listener}).text == "refused: Network is unreachable"
+    finally:
+        server.stop()

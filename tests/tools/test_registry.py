@@ -16,6 +16,16 @@ _OPENAI_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def test_qualified_names_join_server_and_tool() -> None:
     assert qualified_name("calc", "add") == "calc__add"
+    exact = qualified_name("s" * 30, "t" * 32)
+    assert exact == "s" * 30 + "__" + "t" * 32 and len(exact) == 64  # 64 fits as it is
+
+
+def test_a_name_is_cleaned_then_made_unique() -> None:
+    assert qualified_name("my server", "read").startswith("my_server__read_")
+    assert qualified_name("日本", "read").startswith("x__read_")
+    assert qualified_name("(files)", "read").startswith("files__read_")
+    assert ToolInfo("s", "t").input_schema == {"type": "object", "properties": {}}
+    assert len({ADD, ToolInfo(ADD.server, ADD.name, ADD.description, dict(ADD.input_schema))}) == 1  # hashable
 
 
 @pytest.mark.parametrize("server_a, server_b", [("my server", "my_server"), ("files.v2", "files_v2"), ("é", "ü")])
@@ -59,6 +69,24 @@ def test_the_chat_gets_only_its_switched_on_tools() -> None:
     assert [t["function"]["name"] for t in reg.openai_tools(enabled)] == ["calc__add", "web__search"]
     enabled.switch_server("calc", False)
     assert [t["function"]["name"] for t in reg.openai_tools(enabled)] == ["web__search"]
+    enabled.switch(ToolInfo("web", "fetch"), True)  # on again, by itself
+    enabled.switch(ToolInfo("web", "search"), False)
+    enabled.switch_server("web", True)  # the whole server on again: the one-by-one choices go
+    assert [t["function"]["name"] for t in reg.openai_tools(enabled)] == ["web__fetch", "web__search"]
+    enabled.switch_server("web", False)
+    assert reg.openai_tools(enabled) == []
+
+
+def test_switching_a_tool_off_and_on() -> None:
+    enabled = EnabledTools()
+    enabled.switch(ADD, True)
+    enabled.switch(ADD, False)
+    assert not enabled.is_on(ADD)
+    enabled.switch_server("calc", True)
+    enabled.switch(ADD, False)
+    enabled.switch(ADD, True)
+    enabled.switch(ADD, True)
+    assert enabled.is_on(ADD) and enabled.off == set()
 
 
 def test_enabled_tools_are_stored_with_the_chat() -> None:
@@ -71,6 +99,7 @@ def test_enabled_tools_are_stored_with_the_chat() -> None:
     assert EnabledTools.from_json({"servers": [1, "ok"], "tools": [["a"], ["a", "b"]], "off": "x"}) == EnabledTools(
         {("a", "b")}, {"ok"}, set())
     assert EnabledTools.from_json(None) == EnabledTools()
+    assert EnabledTools.from_json({"off": 5, "tools": None}) == EnabledTools()
 
 
 def test_a_servers_new_list_replaces_its_old_one() -> None:
