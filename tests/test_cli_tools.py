@@ -31,7 +31,7 @@ def test_ask_with_tools_runs_a_forced_call_with_yes(run_cli, gemma_path: Path, h
     assert "[tool] calc__add {" in r.stderr and "[tool] done in" in r.stderr, r.stderr
     line = next(x for x in r.stderr.splitlines() if x.startswith("[tool] calc__add"))
     args = json.loads(line.removeprefix("[tool] calc__add "))
-    assert f"[tool] done in" in r.stderr and f": {args['a'] + args['b']}" in r.stderr  # the server's own sum
+    assert "[tool] done in" in r.stderr and f": {args['a'] + args['b']}" in r.stderr  # the server's own sum
     from assistant.paths import get_paths
 
     db = sqlite3.connect(get_paths().history_db)

@@ -57,6 +57,8 @@ from assistant.ui.server.controls import ServerControls
 from assistant.ui.server.host import ServerHost
 from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
+from assistant.ui.tools.chat_tools import ChatToolsBinding, ChatToolsHost
+from assistant.ui.tools.controls import ToolsControls
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,13 @@ class MainWindow(QMainWindow):
             window=self, paths=paths, session=self.session, store=store, chat=self.chat, prompt=self.prompt,
             input_row=self.input_row, chat_layout=self._chat_layout, chat_menu=self.chat_menu, status_bar=self.statusBar()))
         self.servers = ServerControls(self, ServerHost(paths.models_dir, self), self)  # Settings → Server, Your servers
+        # MCP servers (one ToolsHost for the app: nothing starts until a chat uses a tool), the
+        # Tools button beside the box, Settings → Tools
+        self.tools = ToolsControls(self.settings, self._save_settings, self.open_settings, parent=self)
+        self.chat_tools = ChatToolsBinding(ChatToolsHost(
+            window=self, session=self.session, store=store, chat=self.chat, input_row=self.input_row,
+            chat_menu=self.chat_menu, status_bar=self.statusBar(), collections=lambda _cid: self.documents.chosen()),
+            self.tools)
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
                               self.prompt, self.send_button)
@@ -421,6 +430,7 @@ class MainWindow(QMainWindow):
         dlg.model_settings_requested.connect(lambda: self.open_model_settings(None))
         self.cloud.add_settings_tab(dlg)
         self.servers.add_settings_tabs(dlg)
+        self.tools.add_settings_tab(dlg)
         dlg.exec()
 
     def open_network_activity(self) -> None:
@@ -471,6 +481,7 @@ class MainWindow(QMainWindow):
             self.session.shutdown()
             self.documents.shutdown()
             self.servers.shutdown()
+            self.tools.shutdown()  # the MCP servers' processes
             if self._download_host is not None:
                 self._download_host.shutdown()
         super().closeEvent(event)
