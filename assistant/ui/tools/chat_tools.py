@@ -45,6 +45,7 @@ class ChatToolsBinding(QObject):
         super().__init__(host.window)
         self.h, self.controls = host, controls
         self._pending: EnabledTools | None = None  # chosen for a chat not saved yet
+        self.tool_choice = "auto"  # the first answer's (chat/tool_turn.py forces a call once at most)
         self.button = QToolButton(host.window)
         self.button.setAccessibleName("Tools for this chat")
         self.button.setToolTip(f"Choose the tools (MCP servers) this chat's model may call ({SHORTCUT})")
@@ -105,7 +106,8 @@ class ChatToolsBinding(QObject):
         host = self.controls.host
         box = ChatTools(host.mcp, enabled)  # the host's McpTools now: mcp.json may have changed since
         approver = self.controls.approver(self.h.window, self.h.session.host.worker.cancel)
-        return ToolSession(box, box.approval(host.policy, approver), max_rounds=host.settings.tools.max_rounds)
+        return ToolSession(box, box.approval(host.policy, approver), max_rounds=host.settings.tools.max_rounds,
+                           tool_choice=self.tool_choice)
 
     def _on_tool_status(self, text: str) -> None:
         if text:
