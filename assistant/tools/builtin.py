@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from assistant.documents.service import Documents
@@ -21,7 +22,7 @@ class DocumentsTool:
     name = SEARCH_DOCUMENTS
     server = ""
 
-    def __init__(self, open_documents: Callable[[], Documents], collections: list[str]) -> None:
+    def __init__(self, open_documents: Callable[[], AbstractContextManager[Documents]], collections: list[str]) -> None:
         self._open = open_documents
         self.collections = list(collections)
 

@@ -21,6 +21,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import shutil
 import threading
 import time
 from collections import deque
@@ -304,6 +305,9 @@ class _Connection:
 
         command, args = cfg.command, list(cfg.args)
         if self.confined:
+            # a missing command is said as such, not as unshare's failure to run it
+            if shutil.which(command, path=(cfg.env or {}).get("PATH")) is None and not os.path.exists(command):
+                raise FileNotFoundError(command)
             command, args = sandboxed_command(command, args)
         params = StdioServerParameters(command=command, args=args, env=dict(cfg.env) or None, cwd=cfg.cwd or None)
         assert self.stderr is not None

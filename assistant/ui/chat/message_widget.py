@@ -187,6 +187,8 @@ class MessageWidget(QFrame):
             self.controls_added.emit()
         if self.tool_calls is not None:
             self.tool_calls.set_records(records)
+            if records and not self.body.plain_text().strip():
+                self.body.hide()  # an answer that only called tools: the block is its content
 
     def set_streaming_text(self, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
         self.thinking.set_thinking(thinking, streaming=not text, seconds=thinking_s)

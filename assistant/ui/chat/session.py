@@ -70,7 +70,7 @@ class ChatSession(QObject):
         self.documents_for: Callable[[int], DocumentsTurn | None] | None = None
         # the chat's tools (ui/tools/chat_tools.py): an answer that calls them is answered
         # again with their results, by chat/tool_turn.py on the engine's thread
-        self.tools_for: Callable[[int], ToolSession | None] | None = None
+        self.tools_for: Callable[[int, DocumentsTurn | None], ToolSession | None] | None = None
         self._tools: ToolSession | None = None  # the running turn's
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
@@ -301,7 +301,10 @@ class ChatSession(QObject):
                 params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir,
                 excerpts=excerpt_transform(excerpts[1]) if excerpts else None))
         else:
-            tools = self.tools_for(self.conversation_id) if self.tools_for and documents is None and resume is None else None
+            # with tools on, the chat's documents are one of them (search_documents), not a documents turn
+            tools = self.tools_for(self.conversation_id, documents) if self.tools_for and resume is None else None
+            if tools is not None:
+                documents = None
             self._tools = tools
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
                                              continue_answer=resume is not None, documents=documents, tools=tools)

@@ -17,10 +17,16 @@ RESULT_CHARS = 1200  # shown per result; a longer one ends with how much was lef
 _STATUS = {DONE: "", DENIED: "declined", FAILED: "failed", STOPPED: "stopped", SKIPPED: "not run (round limit)"}
 
 
+def tool_label(r: ToolRecord) -> str:
+    """The tool's own name: an MCP tool's call names it `server__tool` (registry.qualified_name)."""
+    prefix = f"{r.server}__"
+    return r.call.name[len(prefix):] if r.server and r.call.name.startswith(prefix) else r.call.name
+
+
 def summary(records: list[ToolRecord], *, running: bool = False) -> str:
     if running:
-        return f"Using {records[-1].call.name}…" if records else "Using a tool…"
-    names = list(dict.fromkeys(r.call.name for r in records))
+        return f"Using {tool_label(records[-1])}…" if records else "Using a tool…"
+    names = list(dict.fromkeys(tool_label(r) for r in records))
     noun = "tool" if len(records) == 1 else "tools"
     bad = sum(1 for r in records if r.status != DONE)
     tail = f" ({bad} not run or failed)" if bad else ""
@@ -39,7 +45,7 @@ def details(records: list[ToolRecord]) -> str:
     for r in records:
         where = f" (MCP server {r.server})" if r.server else " (built into the app)"
         status = _STATUS.get(r.status, r.status)
-        head = f"{r.call.name}{where}" + (f" — {status}" if status else f" — {r.seconds:.1f} s")
+        head = f"{tool_label(r)}{where}" + (f" — {status}" if status else f" — {r.seconds:.1f} s")
         result = r.result if len(r.result) <= RESULT_CHARS else \
             r.result[:RESULT_CHARS] + f"… ({len(r.result) - RESULT_CHARS:,} more characters)"
         parts.append(f"{head}\nArguments:\n{_arguments(r.call.arguments)}\nResult:\n{result}")

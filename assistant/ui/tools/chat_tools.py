@@ -3,11 +3,13 @@ Tools for this chat…, Ctrl+Shift+T) opens the picker; the choice is stored wit
 (a new chat's waits until it is saved). When the chat has tools switched on, each answer
 runs with them (chat/tool_turn.py on the engine's thread), every MCP call asked in a
 dialog over the window (Stop withdraws the question); the calls show under their answer
-and the status bar says which tool runs."""
+and the status bar says which tool runs. The chat's documents are then a tool too
+(search_documents, the app's own: it runs without asking)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
@@ -15,10 +17,12 @@ from PySide6.QtWidgets import QBoxLayout, QMenu, QStatusBar, QToolButton, QWidge
 
 from assistant.chat.store import ChatStore
 from assistant.errors import AssistantError
+from assistant.tools.builtin import DocumentsTool
 from assistant.tools.loop import ToolSession
 from assistant.tools.registry import EnabledTools
 from assistant.tools.toolbox import ChatTools
 from assistant.ui.chat.chat_view import ChatView
+from assistant.ui.chat.engine_host import DocumentsTurn
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
 from assistant.ui.tools.controls import ToolsControls
@@ -97,14 +101,16 @@ class ChatToolsBinding(QObject):
         self.button.setAccessibleDescription(f"{n} MCP servers' tools switched on" if n else "No tools switched on")
 
     # -- a turn ---------------------------------------------------------------------------------
-    def session_for(self, conversation_id: int) -> ToolSession | None:
+    def session_for(self, conversation_id: int, documents: DocumentsTurn | None = None) -> ToolSession | None:
         """The turn's tools, made on the GUI thread when an answer starts (None: no tools on).
-        The servers are started and listed by the engine's thread, when the turn asks."""
+        The servers are started and listed by the engine's thread, when the turn asks. The
+        chat's documents join as the app's own search_documents tool."""
         enabled = self.enabled(conversation_id)
         if not (enabled.servers or enabled.tools):
             return None
         host = self.controls.host
-        box = ChatTools(host.mcp, enabled)  # the host's McpTools now: mcp.json may have changed since
+        builtins = [DocumentsTool(lambda: nullcontext(documents.docs), documents.names)] if documents is not None else []
+        box = ChatTools(host.mcp, enabled, builtins)  # the host's McpTools now: mcp.json may have changed since
         approver = self.controls.approver(self.h.window, self.h.session.host.worker.cancel)
         return ToolSession(box, box.approval(host.policy, approver), max_rounds=host.settings.tools.max_rounds,
                            tool_choice=self.tool_choice)

@@ -80,7 +80,7 @@ def test_a_chats_tools_a_forced_call_allowed_and_shown(qtbot, gemma_path: Path) 
         assert record.status == DONE and record.server == "calc" and record.result == str(args["a"] + args["b"])
         first = w.chat.widget_at(1)  # user, the answer that called, (the next answer)
         assert first.tool_calls is not None and first.tool_calls.isVisible()
-        assert first.tool_calls.toggle.text() == "Used 1 tool: calc__add"
+        assert first.tool_calls.toggle.text() == "Used 1 tool: add" and not first.body.isVisible()
         qtbot.mouseClick(first.tool_calls.toggle, Qt.MouseButton.LeftButton)
         assert f"Result:\n{record.result}" in first.tool_calls.body.text()
     finally:
