@@ -43,7 +43,6 @@ def test_the_tool_finds_passages_with_where_they_are(docs: Documents) -> None:
 def test_a_chats_tools_offer_it_and_run_it_without_asking(docs: Documents) -> None:
     box = ChatTools(None, None, [DocumentsTool(lambda: nullcontext(docs), ["home"])])
     assert [s["function"]["name"] for s in box.specs()] == [SEARCH_DOCUMENTS]
-    asked: list[str] = []
     approve = box.approval(None, None)  # type: ignore[arg-type]  # the app's own tool needs no policy
     session = ToolSession(box, approve)
     [record] = session.execute([ToolCall(SEARCH_DOCUMENTS, '{"query": "When is the deposit returned?"}', "c1")],
