@@ -224,7 +224,8 @@ class ChatTemplate:
             try:
                 text = render(self.source, messages, bos_token=self.bos_token, eos_token=self.eos_token,
                               add_generation_prompt=add_generation_prompt, **extra)
-                if text.count(MEDIA_MARKER) == n_images:
+                # a template that prints the parts list as it is ("[{'type': 'text', ...") reads strings only
+                if text.count(MEDIA_MARKER) == n_images and "'type': 'text'" not in text and '"type": "text"' not in text:
                     return text
             except ChatTemplateError:
                 pass
