@@ -28,7 +28,7 @@ QUESTION = "What is in this picture?"
 
 
 def vision_options(**kw) -> LoadOptions:  # type: ignore[no-untyped-def]
-    return LoadOptions(n_ctx=1024, n_threads=2, mmproj=str(mmproj_path()), **kw)
+    return LoadOptions(n_ctx=1024, n_threads=1, mmproj=str(mmproj_path()), **kw)
 
 
 @pytest.fixture(scope="module")
