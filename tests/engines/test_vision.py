@@ -251,3 +251,20 @@ def test_the_engine_process_reports_bad_projectors_and_reads_images(gemma_path: 
         assert p.alive and answer(p, seen)[0] == text
     finally:
         p.unload()
+
+
+def test_headers_give_the_size_without_decoding(tmp_path: Path) -> None:
+    from PIL import Image
+
+    pixels = imgs.noise(4, w=300, h=200)
+    for fmt, ext, kw in (("JPEG", "jpg", {}), ("JPEG", "jpg", {"progressive": True}), ("BMP", "bmp", {}), ("PNG", "png", {})):
+        path = tmp_path / f"x{len(kw)}.{ext}"
+        Image.fromarray(pixels).save(path, fmt, **kw)
+        info = images.probe(path)
+        assert (info.width, info.height, info.note) == (300, 200, ""), (fmt, kw)
+    data = (tmp_path / "x0.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(ImageError, match="truncated"):
+        images.probe(tmp_path / "cut.jpg")
+    with pytest.raises(ImageError, match="cannot be opened"):
+        images.probe(tmp_path / "missing.png")
