@@ -32,6 +32,7 @@ from assistant.errors import EngineError, ImageError, ModelFormatError
 
 log = logging.getLogger(__name__)
 
+_NO_FFMPEG = b"/nonexistent/assistant-no-ffmpeg"
 _CACHE = 8  # images kept tokenized (decoded and preprocessed): a chat's recent ones
 
 
@@ -159,8 +160,12 @@ class Vision:
     def _tokenize(self, data: bytes, name: str) -> ImageChunks:
         mtmd = self.mtmd
         buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        # what stb_image cannot decode the helper hands to ffmpeg as a video, found on PATH:
+        # pointed at a folder that does not exist, no file of the user's reaches another program
+        opt = mtmd.mtmd_helper_init_opt_default()
+        opt.video_params.ffmpeg_bin_dir = _NO_FFMPEG
         with llamacpp_log.capture() as lines:
-            bitmap = mtmd.mtmd_helper_bitmap_init_from_buf(self.ctx, buf, len(data), False)
+            bitmap = mtmd.mtmd_helper_bitmap_init_from_buf(self.ctx, buf, len(data), False, opt)
         if not bitmap:
             raise ImageError(f"The image {name} could not be decoded: it is damaged, or a variant of its format "
                              "that the model's image reader does not support.",

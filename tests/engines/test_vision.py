@@ -268,3 +268,21 @@ def test_headers_give_the_size_without_decoding(tmp_path: Path) -> None:
         images.probe(tmp_path / "cut.jpg")
     with pytest.raises(ImageError, match="cannot be opened"):
         images.probe(tmp_path / "missing.png")
+
+
+def test_an_undecodable_image_never_reaches_ffmpeg(engine: LlamaCppEngine, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """libmtmd's helper hands what stb_image cannot decode to ffmpeg (as a video) when one
+    is on PATH: a hostile file must not reach another program."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ran = tmp_path / "ran"
+    for name in ("ffmpeg", "ffprobe"):
+        tool = bin_dir / name
+        tool.write_text(f"#!/bin/sh\necho {name} >> {ran}\nexit 1\n")
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    good = imgs.png_bytes(imgs.noise(5))
+    garbled = bad(tmp_path, "garbled.png", good[:33] + bytes(len(good) - 33 - 12) + good[-12:])
+    expect_image_error(engine, garbled, "could not be decoded")
+    assert not ran.exists()
