@@ -38,6 +38,14 @@ class ImageInfo:
     note: str = ""  # what the model will see when it is not the whole file (an animation's first frame)
 
 
+def no_vision_error(model_name: str) -> ImageError:
+    """A model that cannot see was given images (the engines' one message)."""
+    return ImageError(f"{model_name} cannot see images: it is a text-only model, or it was loaded without its "
+                      "vision projector (mmproj).",
+                      "Remove the images, or choose a vision model (Gemma 3 4B or larger, Mistral Small 3.1 or "
+                      "later) with its projector.")
+
+
 def probe(path: str | Path) -> ImageInfo:
     """Check an image the engine is to read; ImageError with what is wrong and what to do."""
     path = Path(path)

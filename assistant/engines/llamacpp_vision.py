@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core import images
+from assistant.core.images import no_vision_error  # noqa: F401  (the engines' one message)
 from assistant.engines import llamacpp_log
 from assistant.errors import EngineError, ImageError, ModelFormatError
 
@@ -201,13 +202,6 @@ class Vision:
 def image_paths(messages: list[Any]) -> list[str]:
     """The images of a conversation in prompt order (each message's before its text)."""
     return [img for m in messages for img in getattr(m, "images", ())]
-
-
-def no_vision_error(model_name: str) -> ImageError:
-    return ImageError(f"{model_name} cannot see images: it is a text-only model, or it was loaded without its "
-                      "vision projector (mmproj).",
-                      "Remove the images, or choose a vision model (Gemma 3 4B or larger, Qwen2.5-VL, Mistral Small 3.1+) "
-                      "with its projector.")
 
 
 def assemble(vision: Vision, pieces: list[tuple[str, bool]], paths: list[str],
