@@ -48,6 +48,11 @@ def no_vision_error(model_name: str) -> ImageError:
 
 def probe(path: str | Path) -> ImageInfo:
     """Check an image the engine is to read; ImageError with what is wrong and what to do."""
+    return read(path)[0]
+
+
+def read(path: str | Path) -> tuple[ImageInfo, bytes]:
+    """`probe`, and the file's bytes (read once) for the decoder."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -63,7 +68,7 @@ def probe(path: str | Path) -> ImageInfo:
             data = f.read()
     except OSError as exc:
         raise ImageError(f"The image {path.name} cannot be read: {exc.strerror or exc}.", "Attach it again.") from exc
-    return check(data, path)
+    return check(data, path), data
 
 
 def check(data: bytes, path: Path) -> ImageInfo:

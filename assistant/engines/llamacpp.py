@@ -309,6 +309,8 @@ class LlamaCppEngine:
     def _input(self, prompt: Prompt, messages: list[Message]) -> tuple[list[int], list[ImageSpan]]:
         """The prompt's tokens and where its images are in them."""
         paths = image_paths(messages)
+        if self.vision is not None:
+            self.vision.notes = []  # what this prompt's images say (assemble)
         if not paths:
             return self._tokens(prompt), []
         if self.vision is None:

@@ -39,19 +39,19 @@ _CACHE = 8  # images kept tokenized (decoded and preprocessed): a chat's recent 
 
 def pseudo_tokens(image_id: bytes, n: int) -> list[int]:
     """N negative stand-ins for an image's tokens, made from its content hash."""
-    base = int.from_bytes(image_id[:8].ljust(8, b"\0"), "little") if image_id else 0
     try:
-        base = int(image_id[:15], 16)  # libmtmd's id is a sha256 hex string
+        base = int(image_id[:15], 16)  # libmtmd's id: the file's sha256, in hex
     except ValueError:
-        pass
+        base = int.from_bytes(image_id[:8].ljust(8, b"\0"), "little")
     return [-(2 + ((base + i) & 0x3FFFFFFF)) for i in range(n)]
 
 
 class ImageChunks:
     """One image as mtmd chunks (text around it, the image chunk); freed with the last reference."""
 
-    def __init__(self, mtmd: Any, chunks: Any) -> None:
+    def __init__(self, mtmd: Any, chunks: Any, note: str = "") -> None:
         self._mtmd, self._chunks = mtmd, chunks
+        self.note = note  # what the model sees of it when not the whole file (images.ImageInfo.note)
         self.pieces: list[tuple[list[int], Any]] = []  # (tokens, None) text; (pseudo-tokens, chunk) image
         for i in range(mtmd.mtmd_input_chunks_size(chunks)):
             chunk = mtmd.mtmd_input_chunks_get(chunks, i)
@@ -96,7 +96,7 @@ class Vision:
     def __init__(self, mtmd: Any, ctx: Any, path: Path) -> None:
         self.mtmd, self.ctx, self.path = mtmd, ctx, path
         self._cache: OrderedDict[tuple[str, int, int], ImageChunks] = OrderedDict()
-        self.notes: list[str] = []  # what the model was shown of the last images (first frames)
+        self.notes: list[str] = []  # what the model was shown of the last prompt's images (first frames)
 
     @classmethod
     def load(cls, lib: Any, model: Any, path: Path, model_name: str, threads: int, use_gpu: bool) -> "Vision":
@@ -147,12 +147,11 @@ class Vision:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        info = images.probe(path)  # before any decoder: format, size bound, truncation
+        info, data = images.read(path)  # checked before any decoder: format, size bound, truncation
         if info.note:
-            self.notes.append(info.note)
             log.info("%s: %s", path.name, info.note)
-        data = path.read_bytes()
         out = self._tokenize(data, path.name)
+        out.note = info.note
         self._cache[key] = out
         while len(self._cache) > _CACHE:
             self._cache.popitem(last=False)
@@ -222,6 +221,8 @@ def assemble(vision: Vision, pieces: list[tuple[str, bool]], paths: list[str],
                     raise EngineError("The prompt has more image places than the chat has images.",
                                       "Set a chat template override for this model in its settings.")
                 owner = vision.chunks(left.pop(0))
+                if owner.note:
+                    vision.notes.append(owner.note)
                 for toks, chunk in owner.pieces:
                     if chunk is not None:
                         spans.append(ImageSpan(len(tokens), toks, chunk, owner))
