@@ -159,3 +159,8 @@ class McpServerError(ToolError):
 
 class McpConfigError(ToolError):
     """An mcp.json (ours or another app's) that cannot be read: the message says where."""
+
+
+class ImageError(AssistantError):
+    """An image the model cannot be shown: a format it cannot read, a damaged or truncated
+    file, one too large to decode within the memory bound, or a model that cannot see."""

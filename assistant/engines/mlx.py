@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from assistant.core.images import no_vision_error
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
 from assistant.engines import templates
 from assistant.engines.base import ensure_prompt_fits, refuse_grammar, reusable_prefix
@@ -241,6 +242,8 @@ class MlxEngine:
     def build_prompt(self, messages: list[Message], params: GenParams | None = None) -> Prompt:
         self._require_loaded()
         assert self._format is not None
+        if any(m.images for m in messages):  # mlx-vlm models are not read yet: never drop images silently
+            raise no_vision_error(self._path.name if self._path else "This model")
         return self._format.build(messages, params, self.specials_in)
 
     def specials_in(self, text: str) -> list[str]:
