@@ -1,10 +1,11 @@
 """Precision and recall of the router's "hard" decision on held-out labelled prompts,
 and whether the reasons it gives are true.
 
-Splits (tests/chat/router_data/): `train` (train.jsonl, train2.jsonl and the original
-tests/chat/router_prompts.jsonl), `validation` (validation.jsonl), `old-test`
-(test.jsonl: looked at while developing, so a validation figure now) and `test`
-(test2.jsonl: written before the current weights were fitted, kept aside). Runs
+Splits (tests/chat/router_data/): `train` (train.jsonl, train2.jsonl, train3.jsonl and
+the original tests/chat/router_prompts.jsonl), `validation` (validation.jsonl),
+`old-test` (test.jsonl) and `old-test2` (test2.jsonl): both were test splits once and
+have been looked at, so they are validation figures now; `test` (test3.jsonl: written
+before this round's data, features and weights, kept aside and read once). Runs
 `assistant.chat.router.assess` and prints: per-split precision/recall for a 1B
 model, a per-size table (1B / 8B / 32B) and the confusion matrix on the report
 split, reason accuracy on reasons.jsonl, the median and p99 time per decision, and
@@ -25,7 +26,7 @@ is counted apart, as neither.
 
 Last line: `precision: P recall: R` for the 1B model on the report split (two
 decimals; the test split unless --split says otherwise). Any --split other than
-test leaves test2.jsonl out entirely, for use while developing.
+test leaves test3.jsonl out entirely, for use while developing.
 
 Before this data set, the hand-tuned keyword router scored 1.00 / 0.97 on its own
 131 tuning prompts, and on this test split precision 0.92, recall 0.22.
@@ -50,8 +51,9 @@ from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 OLD = ROOT / "tests" / "chat" / "router_prompts.jsonl"
-SPLITS = ("train", "validation", "old-test", "test")
-FILES = {"train": ("train", "train2"), "validation": ("validation",), "old-test": ("test",), "test": ("test2",)}
+SPLITS = ("train", "validation", "old-test", "old-test2", "test")
+FILES = {"train": ("train", "train2", "train3"), "validation": ("validation",), "old-test": ("test",),
+         "old-test2": ("test2",), "test": ("test3",)}
 SIZES = {"1B": 1, "8B": 8, "32B": 32}
 MODELS = {
     "1B": LocalModelInfo("Gemma 3 1B", 1.0, 8192),
@@ -147,7 +149,7 @@ def write_tradeoff(cases: list[Case]) -> None:
             sizes[label][str(level)] = {"precision": round(tp / max(1, sent), 3), "recall": round(tp / max(1, need), 3),
                                         "sent": round(sent / len(cases), 3)}
     data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
-                     "(tests/chat/router_data/test2.jsonl), written by bench/router_eval.py --write-tradeoff.",
+                     "(tests/chat/router_data/test3.jsonl), written by bench/router_eval.py --write-tradeoff.",
             "prompts": len(cases), "sizes": sizes}
     TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TRADEOFF_PATH.relative_to(ROOT)}")
