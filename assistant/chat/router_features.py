@@ -170,6 +170,11 @@ def text_features(text: str) -> dict[str, float]:
     f["probability"] = min(2, _distinct(lx.PROBABILITY, ask))
     f["puzzle"] = min(2, _distinct(lx.PUZZLE, ask))
     f["char_level"] = 1.0 if lx.CHAR_LEVEL.search(ask) else 0.0
+    # unweighted, the reasons' evidence: what is asked, outside the quotes it works on
+    unquoted = lx.QUOTED.sub(" ", ask)
+    f["letter_task"] = 1.0 if lx.LETTER_TASK.search(unquoted) else 0.0
+    f["fact_ask"] = 1.0 if lx.FACT_ASK.search(unquoted) else 0.0
+    f["math_ask"] = 1.0 if lx.MATH_ASK.search(unquoted) else 0.0
     year = 1.0 if lx.YEAR.search(ask) else 0.0
     f["precise_fact"] = (1.0 if lx.PRECISE_FACT.search(ask) else 0.0) + 0.5 * year * quantity
 
@@ -178,8 +183,9 @@ def text_features(text: str) -> dict[str, float]:
     f["sequence"] = min(2, _count(lx.SEQUENCE, ask))
     f["analysis"] = min(3, _distinct(lx.ANALYSIS, ask))
     f["design"] = min(2, _distinct(lx.DESIGN, ask))
-    f["constraint_count"] = _count(lx.CONSTRAINT, ask)  # unweighted: the reason's evidence
-    f["constraints"] = math.log1p(f["constraint_count"])
+    f["constraints"] = math.log1p(_count(lx.CONSTRAINT, ask))
+    # unweighted: the reason's evidence, without the words of a sentence to translate
+    f["constraint_count"] = _count(lx.CONSTRAINT, unquoted)
 
     # --- output size, and tasks that stay small
     asked = _requested_words(ask)

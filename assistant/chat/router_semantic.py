@@ -41,6 +41,7 @@ __all__ = [
     "SEMANTIC_PATH",
     "Head",
     "InstructionEmbedder",
+    "Meaning",
     "heads",
     "instruction_text",
     "match_head",
@@ -61,11 +62,22 @@ CACHE_SIZE = 64
 class Head:
     model: str  # the embedding model it was fitted with, in words
     probe: np.ndarray  # unit vector of PROBE from that model
-    weights: np.ndarray  # (dim,)
-    bias: float
+    weights: dict[str, np.ndarray]  # anchor size ("1B", "8B") -> (dim,)
+    biases: dict[str, float]
 
-    def logit(self, vector: np.ndarray) -> float:
-        return float(self.weights @ vector + self.bias)
+    def logit(self, vector: np.ndarray, anchor: str) -> float:
+        return float(self.weights[anchor] @ vector + self.biases[anchor])
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """An instruction's vector and the head that reads it."""
+
+    head: Head
+    vector: np.ndarray
+
+    def feature(self, anchor: str) -> float:
+        return semantic_feature(self.head.logit(self.vector, anchor))
 
 
 @lru_cache(maxsize=2)
@@ -76,8 +88,10 @@ def heads(path: Path = SEMANTIC_PATH) -> tuple[Head, ...]:
         return ()
     out = []
     for h in data.get("heads", []):
+        sizes = h["sizes"]
         out.append(Head(str(h["model"]), np.asarray(h["probe"], dtype=np.float32),
-                        np.asarray(h["weights"], dtype=np.float32), float(h["bias"])))
+                        {a: np.asarray(v["weights"], dtype=np.float32) for a, v in sizes.items()},
+                        {a: float(v["bias"]) for a, v in sizes.items()}))
     return tuple(out)
 
 
@@ -181,9 +195,9 @@ class InstructionEmbedder:
             log.warning("router: embedding failed (%s); structural model only", exc)
             return None
 
-    def feature(self, prompt: str, wait_s: float) -> float | None:
-        """The `semantic` feature of `prompt`, or None when the vector is not there
-        within `wait_s` seconds (no model, no fitting head, still loading, or slow)."""
+    def meaning(self, prompt: str, wait_s: float) -> Meaning | None:
+        """The instruction's vector with its head, or None when it is not there within
+        `wait_s` seconds (no model, no fitting head, still loading, or slow)."""
         self.warm()
         if self._state == "unavailable":
             return None
@@ -206,7 +220,12 @@ class InstructionEmbedder:
                 self._cache.pop(text, None)  # not cached: the model may be ready next time
             return None
         head = self._head
-        return semantic_feature(head.logit(vector)) if head is not None else None
+        return Meaning(head, vector) if head is not None else None
+
+    def forget(self) -> None:
+        """Drop the kept vectors (benchmarks time fresh ones)."""
+        with self._lock:
+            self._cache.clear()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
