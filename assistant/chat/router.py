@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.chat.router_features import estimate_tokens, history_features, text_features
 from assistant.chat.router_model import ANCHORS, load_weights, sigmoid, size_key
 from assistant.chat.router_reasons import FALLBACK, explain
-from assistant.chat.router_semantic import Meaning
 from assistant.core.types import Message
+
+if TYPE_CHECKING:  # the structural path imports no numpy: router_semantic does
+    from assistant.chat.router_semantic import Meaning
 
 __all__ = [
     "ENTROPY_UNSURE",

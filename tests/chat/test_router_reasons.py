@@ -104,7 +104,7 @@ def test_reasons_are_ranked_by_their_weight_in_this_decision() -> None:
     prompt = ("My father takes warfarin and was prescribed 500 mg ciprofloxacin twice a day for 7 days; "
               "prove to me with numbers how much the interaction raises his INR, step by step.")
     f = text_features(prompt)
-    ranked = explain(load_weights().model.contributions(f), prompt, f)
+    ranked = explain(load_weights().structural.model("1B").contributions(f), prompt, f)
     assert len(ranked) >= 2
     assert [r.weight for r in ranked] == sorted((r.weight for r in ranked), reverse=True)
     assert assess(prompt, [], TINY).reason_keys == [r.key for r in ranked]
