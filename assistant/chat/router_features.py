@@ -23,6 +23,7 @@ __all__ = ["HISTORY_FEATURES", "TEXT_FEATURES", "dominant_script", "estimate_tok
 _HEAD, _TAIL = 12_000, 4_000  # characters scanned at the start and the end of a long text
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\ufe00-\ufe0f\U0001f000-\U0001faff]")
 _NUMBERED_ITEM = re.compile(r"(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S")
@@ -30,12 +31,15 @@ _QUESTION = re.compile(r"[?？؟]")
 
 
 def estimate_tokens(text: str) -> int:
-    """Rough token count without a tokenizer: ~4 characters per token for ASCII,
-    ~1 token per character elsewhere (CJK and most scripts split finely)."""
+    """Rough token count without a tokenizer, per script: ~4 characters a token for
+    ASCII, ~1 a token for Han, kana, Thai and the like (no spaces, split finely), ~2 a
+    token for the other scripts (Cyrillic, Greek, Arabic, Devanagari, accented Latin):
+    a short Russian or Hindi message is short, and a long one still errs on the safe side."""
     if text.isascii():
         return len(text) // 4 + 1
     non_ascii = len(_NON_ASCII.findall(text))
-    return (len(text) - non_ascii) // 4 + non_ascii + 1
+    dense = len(_DENSE.findall(text))
+    return (len(text) - non_ascii) // 4 + dense + (non_ascii - dense + 1) // 2 + 1
 
 
 def dominant_script(text: str) -> tuple[str, bool, float] | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +47,7 @@ __all__ = [
     "instruction_text",
     "match_head",
     "semantic_feature",
+    "shared",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ PROBE = "Fix the typo in this sentence, then prove that the sum of two odd numbe
 PROBE_MATCH = 0.98  # cosine between the stored and the loaded model's probe vectors
 MAX_CHARS = 1_500  # the instruction embedded: its start (a longer one is long anyway)
 CACHE_SIZE = 64
+RETRY_S = 60.0  # no model, or none that fits: look again after this long
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,20 @@ class Embedder(Protocol):
 
 
 def _default_model_path() -> Path | None:
-    """The documents' embedding model, when one is installed (nothing is downloaded)."""
-    from assistant.documents.service import Documents
+    """The documents' embedding model, when one is installed (nothing is downloaded, and
+    nothing is created: without a documents index, the models folder is only looked in)."""
+    from assistant.documents.service import Documents, documents_dir, embedding_models_dir
     from assistant.errors import AssistantError
+    from assistant.paths import get_paths
 
+    paths = get_paths()
     try:
-        with Documents() as docs:
-            return docs.embedding_model_path()
+        if (documents_dir(paths) / "index.sqlite3").is_file():
+            with Documents(paths) as docs:
+                return docs.embedding_model_path()
+        folder = embedding_models_dir(paths)
+        found = sorted(folder.rglob("*.gguf")) if folder.is_dir() else []
+        return next((f for f in found if not any(p.startswith(".") for p in f.relative_to(folder).parts)), None)
     except (AssistantError, OSError):
         return None
 
@@ -153,25 +163,33 @@ class InstructionEmbedder:
         self._lock = threading.Lock()
         self._engine: Embedder | None = None
         self._head: Head | None = None
-        self._state = "new"  # new -> loading -> ready | unavailable
+        self._state = "new"  # new -> loading -> ready | unavailable (-> loading again, later)
+        self._unavailable_at = 0.0
         self._cache: OrderedDict[str, Future[np.ndarray | None]] = OrderedDict()
+        self._closed = False
 
     @property
     def state(self) -> str:
         return self._state
 
     def warm(self) -> None:
-        """Start loading the model in the background (returns at once)."""
+        """Start loading the model in the background (returns at once). After "unavailable",
+        looks again at most once every RETRY_S: a model installed meanwhile is found."""
         with self._lock:
-            if self._state == "new":
+            retry = self._state == "unavailable" and time.monotonic() - self._unavailable_at >= RETRY_S
+            if (self._state == "new" or retry) and not self._closed:
                 self._state = "loading"
                 self._pool.submit(self._load)
+
+    def _unavailable(self) -> None:
+        self._unavailable_at = time.monotonic()
+        self._state = "unavailable"
 
     def _load(self) -> None:
         try:
             path = self._locate()
             if path is None:
-                self._state = "unavailable"
+                self._unavailable()
                 return
             engine = self._make()
             engine.load(path)
@@ -179,12 +197,12 @@ class InstructionEmbedder:
             if head is None:
                 log.info("router: no semantic head fits the embedding model %s; structural model only", path.name)
                 engine.unload()
-                self._state = "unavailable"
+                self._unavailable()
                 return
             self._engine, self._head, self._state = engine, head, "ready"
         except Exception as exc:  # any failure: the structural model decides
             log.warning("router: embedding model unavailable (%s); structural model only", exc)
-            self._state = "unavailable"
+            self._unavailable()
 
     def _embed(self, text: str) -> np.ndarray | None:
         if self._state != "ready" or self._engine is None:
@@ -228,8 +246,22 @@ class InstructionEmbedder:
             self._cache.clear()
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._engine is not None:
             self._engine.unload()
             self._engine = None
         self._state = "unavailable"
+
+
+_shared: InstructionEmbedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> InstructionEmbedder:
+    """The process's embedder for routing (the documents' model, its own engine process)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = InstructionEmbedder()
+        return _shared
