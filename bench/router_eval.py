@@ -154,26 +154,37 @@ def reason_accuracy(model: LocalModelInfo, show: bool = False) -> tuple[float, i
     return right / len(rows), len(rows), generic
 
 
-def write_tradeoff(cases: list[Case]) -> None:
-    """Precision, recall and share sent at each slider level, per size, on `cases`."""
+def _levels(cases: list[Case], semantic: bool) -> dict[str, dict[str, dict[str, float]]]:
     sizes: dict[str, dict[str, dict[str, float]]] = {}
     for label, m in MODELS.items():
         sizes[label] = {}
         for level, shift in LEVELS.items():
-            decisions = [assess(c.prompt, c.history, m, shift=shift, meaning=meaning(c.prompt)) for c in cases]
+            decisions = [assess(c.prompt, c.history, m, shift=shift, meaning=meaning(c.prompt) if semantic else None)
+                         for c in cases]
             truth = [c.hard_for(label) for c in cases]
             tp = sum(t and d.hard for t, d in zip(truth, decisions))
             sent = sum(d.hard for d in decisions)
             need = sum(truth)
             sizes[label][str(level)] = {"precision": round(tp / max(1, sent), 3), "recall": round(tp / max(1, need), 3),
                                         "sent": round(sent / len(cases), 3)}
+    return sizes
+
+
+def write_tradeoff(cases: list[Case]) -> None:
+    """Precision, recall and share sent at each slider level, per size, on `cases`: with the
+    embedding (`sizes`) and without (`sizes_structural`)."""
+    if EMBEDDER is None:
+        raise SystemExit("--write-tradeoff measures both routers: leave out --no-embedding")
     data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
-                     "(tests/chat/router_data/test3.jsonl), written by bench/router_eval.py --write-tradeoff.",
-            "prompts": len(cases), "sizes": sizes}
+                     "(tests/chat/router_data/test3.jsonl), with the embedding model (sizes) and without "
+                     "(sizes_structural), written by bench/router_eval.py --write-tradeoff.",
+            "prompts": len(cases), "sizes": _levels(cases, True), "sizes_structural": _levels(cases, False)}
     TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TRADEOFF_PATH.relative_to(ROOT)}")
-    for label, rows in sizes.items():
-        print(f"  {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}" for lv, r in rows.items()))
+    for key in ("sizes", "sizes_structural"):
+        for label, rows in data[key].items():  # type: ignore[attr-defined]
+            print(f"  {key} {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}"
+                                                  for lv, r in rows.items()))
 
 
 def timings_ms(cases: list[Case], model: LocalModelInfo, rounds: int = 5) -> tuple[list[float], list[float]]:

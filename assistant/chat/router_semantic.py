@@ -43,6 +43,7 @@ __all__ = [
     "Head",
     "InstructionEmbedder",
     "Meaning",
+    "active",
     "heads",
     "instruction_text",
     "match_head",
@@ -256,6 +257,11 @@ class InstructionEmbedder:
 
 _shared: InstructionEmbedder | None = None
 _shared_lock = threading.Lock()
+
+
+def active() -> bool:
+    """Whether routing in this process uses the meaning (its embedder is loaded and fits)."""
+    return _shared is not None and _shared.state == "ready"
 
 
 def shared() -> InstructionEmbedder:
