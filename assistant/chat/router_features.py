@@ -179,6 +179,7 @@ def text_features(text: str) -> dict[str, float]:
     f["letter_task"] = 1.0 if lx.LETTER_TASK.search(unquoted) else 0.0
     f["fact_ask"] = 1.0 if lx.FACT_ASK.search(unquoted) else 0.0
     f["math_ask"] = 1.0 if lx.MATH_ASK.search(unquoted) else 0.0
+    f["replace_ask"] = 1.0 if lx.REPLACE_ASK.search(unquoted) else 0.0
     year = 1.0 if lx.YEAR.search(ask) else 0.0
     f["precise_fact"] = (1.0 if lx.PRECISE_FACT.search(ask) else 0.0) + 0.5 * year * quantity
 

@@ -336,6 +336,11 @@ MATH_ASK = lex(
     r"dimensions?|interest|percentage|ratio)|what (area|dimensions?|percentage)|largest|smallest|maximi[sz]e\w*|"
     r"minimi[sz]e\w*|percent|how long until",
 )
+# an edit asked in other words: "change 'utilize' to 'use'", "replace X with Y", "proofread"
+REPLACE_ASK = lex(
+    r"(change|replace|swap|switch|turn)\b[^.?!\n]{0,40}\b(to|with|into)|fix|correct|proofread|"
+    r"cambia|reemplaza|corrige|ändere|ersetze|korrigiere|remplace|исправь|замени",
+)
 QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]{12,}'|“[^”]*”|«[^»]*»|„[^“”]*[“”]")
 
 # ---------------------------------------------------------------- stakes

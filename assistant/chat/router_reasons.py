@@ -103,7 +103,9 @@ EVIDENCE: dict[str, Callable[[F], bool]] = {
     "constraints": lambda f: f.get("constraint_count", 0) >= 2 or f.get("numbered_items", 0) >= 1.5,
     "analysis": lambda f: f.get("analysis", 0) > 0,
     "design": lambda f: f.get("design", 0) > 0,
-    "long_answer": lambda f: f.get("long_output", 0) > 0 or f.get("long_format", 0) > 0,
+    # a long answer asked for, not an edit of "a paragraph from my essay"
+    "long_answer": lambda f: (f.get("long_output", 0) > 0 or f.get("long_format", 0) > 0)
+    and not (f.get("edit", 0) or f.get("transform", 0) or f.get("replace_ask", 0)),
     "code": lambda f: (f.get("material_code", 0) > 0 or f.get("code_fence", 0) > 0)
     and not f.get("edit", 0) and (f.get("task_on_code", 0) > 0 or f.get("stack_trace", 0) > 0),
     "code_task": lambda f: f.get("code_task", 0) > 0,

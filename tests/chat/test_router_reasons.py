@@ -93,6 +93,10 @@ MUST_NOT = [
     ("reasoning", "Implement a thread-safe LRU cache in Kotlin with expiry and write unit tests for it."),
     ("long_request", "Привет! Подскажи, что почитать в отпуске, что-нибудь лёгкое?"),
     ("long_request", "你好，帮我写一句生日祝福。"),
+    # an edit of "a paragraph from my essay" asks for no long answer (seen in the one look at
+    # test3: a reason only, the decision is the same)
+    ("long_answer", "Here is a paragraph of my essay. Just change 'impact' to 'effect' everywhere:\n\n"
+                    + "The impact of the new policy was clear, and its impact on prices lasted. " * 4),
 ]
 
 
