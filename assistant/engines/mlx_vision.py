@@ -28,7 +28,7 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator
 
 from assistant.core import images
 from assistant.engines.llamacpp_vision import pseudo_tokens
@@ -243,7 +243,7 @@ class MlxVision:
         return any(start + len(img.ids) > cached for start, img in enc.images)
 
     def stream(self, enc: Encoded, cached: int, tokenizer: Any, *, max_tokens: int, sampler: Any,
-               logits_processors: Any, prompt_cache: list[Any]) -> Iterator[Response]:
+               logits_processors: Any, prompt_cache: list[Any]) -> Generator[Response, None, None]:
         """mlx-vlm's generate_step on the prompt from `cached` (0 where an image is in the
         suffix), streamed as mlx-lm's stream_generate streams: the end token comes with
         finish_reason "stop", the max_tokens-th with "length"."""
