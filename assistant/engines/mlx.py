@@ -164,6 +164,7 @@ class MlxEngine:
         self._cache_tokens: list[int] = []  # tokens whose K/V are in the cache, in order
         self._thread_id: int | None = None
         self._vision: mlx_vision.MlxVision | None = None  # mlx-vlm: the model sees images
+        self._sees = False  # the folder is a vision model's (even where mlx-vlm is missing)
 
     # -- properties ---------------------------------------------------------
     @property
@@ -213,6 +214,7 @@ class MlxEngine:
         self._mx, self._lib = mx, mlx_lm
         self._model, self._tokenizer = mdl, tokenizer
         self._vision = vision
+        self._sees = mlx_vision.wants_vision(config)
         self._path = path
         limit = _max_positions(config)
         self._n_ctx = max(1, min(options.n_ctx, limit) if limit else options.n_ctx)
@@ -253,7 +255,8 @@ class MlxEngine:
         self._require_loaded()
         assert self._format is not None
         if self._vision is None and any(m.images for m in messages):  # never drop images silently
-            raise no_vision_error(self._path.name if self._path else "This model")
+            name = self._path.name if self._path else "This model"
+            raise mlx_vision.needs_mlx_vlm(name) if self._sees else no_vision_error(name)
         return self._format.build(messages, params, self.specials_in)
 
     def specials_in(self, text: str) -> list[str]:

@@ -54,6 +54,13 @@ def available() -> bool:
     return True
 
 
+def needs_mlx_vlm(model_name: str) -> ImageError:
+    """A vision model's folder, loaded text-only because mlx-vlm is not installed."""
+    return ImageError(f"{model_name} can see images, but MLX vision needs mlx-vlm, which is not installed: "
+                      "it was loaded for text only.",
+                      "Install it (pip install mlx-vlm) and load the model again, or remove the images.")
+
+
 @dataclass
 class ImageInput:
     """One image ready for the model: its ids (text around it included) and pixel arrays."""
