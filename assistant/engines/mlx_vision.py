@@ -47,11 +47,10 @@ def wants_vision(config: dict[str, Any]) -> bool:
 
 
 def available() -> bool:
-    try:
-        import mlx_vlm  # noqa: F401
-    except (ImportError, OSError):
-        return False
-    return True
+    """mlx-vlm is installed (a broken install is an error at load that says so, not text-only)."""
+    import importlib.util
+
+    return importlib.util.find_spec("mlx_vlm") is not None
 
 
 def needs_mlx_vlm(model_name: str) -> ImageError:

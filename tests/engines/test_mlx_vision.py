@@ -1,10 +1,12 @@
 """Vision on the MLX engine, for real: mlx-vlm on the CPU (`mlx[cpu]` on Linux) with a
 tiny random Gemma 3 vision model (mlx_vlm_tiny.py), images written as files.
 
-Skipped where mlx-vlm is not installed (it is not in the test extra yet)."""
+Skipped where mlx-vlm is not installed; an install that cannot be imported fails."""
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -13,14 +15,15 @@ import numpy as np
 import pytest
 
 pytest.importorskip("mlx_lm", reason="mlx-lm is not installed")
-pytest.importorskip("mlx_vlm", reason="mlx-vlm is not installed (pip install mlx-vlm): MLX vision is not tested")
-
+if importlib.util.find_spec("mlx_vlm") is None:
+    pytest.skip("mlx-vlm is not installed (pip install mlx-vlm): MLX vision is not tested", allow_module_level=True)
 import mlx.core as mx  # noqa: E402
+import mlx_vlm  # noqa: E402,F401  (installed but broken, e.g. a dependency missing: fail, never skip)
 
 from assistant.core.types import GenParams, LoadOptions, Message, ModelRef  # noqa: E402
 from assistant.engines import mlx_vision  # noqa: E402
 from assistant.engines.mlx import MlxEngine  # noqa: E402
-from assistant.errors import ImageError, PromptTooLongError  # noqa: E402
+from assistant.errors import EngineError, ImageError, ModelFormatError, PromptTooLongError  # noqa: E402
 from tests.support import image_files as imgs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -208,3 +211,17 @@ def test_without_mlx_vlm_a_vision_folder_is_text_only(tiny_vlm: Path, pics: dict
     assert text
     with pytest.raises(ImageError, match="needs mlx-vlm, which is not installed"):
         answer(e, seen(pics["a"]))
+
+
+def test_a_vision_folder_without_its_image_processor_is_a_clear_error(tiny_vlm: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "no-processor"
+    shutil.copytree(tiny_vlm, broken)
+    (broken / "preprocessor_config.json").unlink()
+    with pytest.raises(ModelFormatError, match="mlx-vlm could not load"):
+        new_engine(broken)
+
+
+def test_a_broken_mlx_vlm_is_an_error_at_load_not_text_only(tiny_vlm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mlx_vlm.utils", None)  # installed, but an import inside it fails
+    with pytest.raises(EngineError, match="mlx-vlm cannot be imported"):
+        new_engine(tiny_vlm)
