@@ -6,6 +6,7 @@ Skipped where mlx-vlm is not installed; an install that cannot be imported fails
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 import threading
@@ -225,3 +226,20 @@ def test_a_broken_mlx_vlm_is_an_error_at_load_not_text_only(tiny_vlm: Path, monk
     monkeypatch.setitem(sys.modules, "mlx_vlm.utils", None)  # installed, but an import inside it fails
     with pytest.raises(EngineError, match="mlx-vlm cannot be imported"):
         new_engine(tiny_vlm)
+
+
+def test_an_image_through_the_engine_process(engine: MlxEngine, tiny_vlm: Path, pics: dict[str, Path]) -> None:
+    """As the app runs it: the engine in its child process, the image as a path in the message."""
+    from assistant.engines.host import EngineProxy
+
+    p = EngineProxy("mlx")
+    p.load(ModelRef(tiny_vlm, "mlx"), LoadOptions(n_ctx=1024))
+    try:
+        assert p.pid != os.getpid()
+        text, last = answer(p, seen(pics["a"]))  # type: ignore[arg-type]
+        assert text == answer(new_engine(tiny_vlm), seen(pics["a"]))[0]
+        assert last.usage is not None and last.usage.prompt_tokens == engine.count_tokens(seen(pics["a"]))
+        with pytest.raises(ImageError, match="missing.png"):
+            answer(p, seen(pics["a"].parent / "missing.png"))  # type: ignore[arg-type]
+    finally:
+        p.unload()
