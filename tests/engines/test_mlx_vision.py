@@ -243,3 +243,16 @@ def test_an_image_through_the_engine_process(engine: MlxEngine, tiny_vlm: Path, 
             answer(p, seen(pics["a"].parent / "missing.png"))  # type: ignore[arg-type]
     finally:
         p.unload()
+
+
+def test_an_open_think_block_after_an_image_streams_thinking(tiny_vlm: Path, pics: dict[str, Path]) -> None:
+    from mlx_vlm_tiny import TEMPLATE
+
+    source = TEMPLATE.read_text()
+    thinking_template = source.replace("{{'<start_of_turn>model\n'}}", "{{'<start_of_turn>model\n<think>\n'}}")
+    assert thinking_template != source
+    e = new_engine(tiny_vlm, chat_template=thinking_template)
+    assert e.render_prompt(seen(pics["a"])).endswith("<think>\n")
+    chunks = list(e.stream_chat(seen(pics["a"]), GREEDY, threading.Event()))
+    assert "".join(c.thinking for c in chunks).strip() and "".join(c.text for c in chunks) == ""
+    assert sum(t < 0 for t in e.prompt_tokens(seen(pics["a"]))) == N_IMAGE_TOKENS
