@@ -271,8 +271,8 @@ class MlxVision:
                               sampler=sampler, logits_processors=logits_processors, prompt_cache=prompt_cache,
                               **kwargs)
         try:
-            for n, (token, _) in enumerate(steps):
-                token = int(token)
+            for n, (picked, _) in enumerate(steps):
+                token = int(picked)
                 if token in eos:
                     detok.finalize()
                     yield Response(token, detok.last_segment, "stop")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from assistant.core.json_grammar import strict_json_chars
 from assistant.core.types import ModelRef
 from assistant.server.protocol import BadRequest
 
@@ -82,7 +83,7 @@ def schema_grammar(schema: Any, field: str) -> str:
 
     try:
         _check(schema, "the schema's root", field)
-        return str(json_schema_to_gbnf(json.dumps(schema)))
+        return strict_json_chars(str(json_schema_to_gbnf(json.dumps(schema))))
     except (AssertionError, AttributeError, ValueError, KeyError, TypeError, RecursionError, NotImplementedError) as exc:
         raise BadRequest(f"{field}: the JSON schema could not be turned into a grammar ({exc}).",
                          "Simplify the schema (plain types, properties, required, enum, items).") from None

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from assistant.core.json_grammar import strict_json_chars
 from assistant.core.types import Message, ToolCall
 from assistant.errors import AssistantError
 
@@ -89,7 +90,7 @@ class Grammar:
     def text(self, root: str) -> str:
         """The grammar with `root` as its root rule."""
         self._conv._rules["root"] = root
-        return str(self._conv.format_grammar())
+        return strict_json_chars(str(self._conv.format_grammar()))
 
 
 def calls_rule(one: str, parallel: bool, sep: str = '","') -> str:

@@ -157,3 +157,23 @@ def test_every_trigger_fires_where_the_grammar_begins(vocab: Vocab, cls: type[To
 
 def test_every_format_has_a_grammar_case() -> None:
     assert {c for c, _, _ in CANONICAL} == set(FORMATS)
+
+
+def test_json_strings_refuse_raw_control_characters(vocab: Vocab) -> None:
+    """llama-cpp-python's converter lets a raw line break into a JSON string (seen in a CI
+    run: an answer that did not parse); the grammars here take llama.cpp's strict rule."""
+    from assistant.core.json_grammar import STRICT_CHAR
+    from assistant.server.structured import schema_grammar
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    g = schema_grammar(schema, "s")
+    assert STRICT_CHAR in g
+    assert accepts(vocab, g, '{"name": "Sea of \\"Cortez\\"\\n"}')  # escaped: fine
+    assert not accepts(vocab, g, '{"name": "Sea of\n    x"}')  # a raw line break: refused
+    assert not accepts(vocab, g, '{"name": "a\tb"}')
+    tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
+    from assistant.tools.formats.hermes import HermesFormat
+
+    hg = HermesFormat().grammar(tools, False)
+    assert accepts(vocab, hg, '<tool_call>\n{"name": "f", "arguments": {"name": "ok"}}\n</tool_call>')
+    assert not accepts(vocab, hg, '<tool_call>\n{"name": "f", "arguments": {"name": "o\nk"}}\n</tool_call>')
