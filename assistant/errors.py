@@ -159,3 +159,7 @@ class McpServerError(ToolError):
 
 class McpConfigError(ToolError):
     """An mcp.json (ours or another app's) that cannot be read: the message says where."""
+
+
+class ImageError(AssistantError):
+    """An image that cannot be used: corrupt, too big, an unsupported format."""

@@ -103,6 +103,7 @@ class Message:
     tool_calls: list[ToolCall] = field(default_factory=list)  # an assistant turn's calls
     tool_call_id: str = ""  # a tool message: the call it answers
     name: str = ""  # a tool message: the tool's name
+    images: list[str] = field(default_factory=list)  # paths of image files (the chat's image store, chat/images.py)
 
 
 @dataclass
