@@ -23,6 +23,7 @@ message and `attach_images` in turn. `history_messages` gives them back as
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -127,7 +128,7 @@ class TempImageStore(ImageStore):
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_COLS = "message_id, position, sha256, format, width, height, frames, bytes, name"
+IMAGE_COLS = "message_id, position, sha256, format, width, height, frames, bytes, name"
 
 
 class ImageRows:
@@ -152,19 +153,19 @@ class ImageRows:
                 if not self.images.path_for(im.sha256, im.format).exists():
                     raise ImageError(f"The image {im.name or im.sha256[:12]} is no longer in the data folder.",
                                      "Attach it again.")
-                c.execute(f"INSERT INTO message_images({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                c.execute(f"INSERT INTO message_images({IMAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           (message_id, start + i, im.sha256, im.format, im.width, im.height, im.frames, im.size, im.name))
 
     def message_images(self, message_id: int) -> list[StoredImage]:
         with self._read("read a message's images") as c:
-            rows = c.execute(f"SELECT {_COLS} FROM message_images WHERE message_id = ? ORDER BY position",
+            rows = c.execute(f"SELECT {IMAGE_COLS} FROM message_images WHERE message_id = ? ORDER BY position",
                              (message_id,)).fetchall()
         return [self._image(r) for r in rows]
 
     def conversation_images(self, conversation_id: int) -> dict[int, list[StoredImage]]:
         """Every message's images in a conversation, by message id (one query for the history)."""
         with self._read("read a conversation's images") as c:
-            rows = c.execute(f"SELECT {', '.join('i.' + k for k in _COLS.split(', '))} FROM message_images i"
+            rows = c.execute(f"SELECT {', '.join('i.' + k for k in IMAGE_COLS.split(', '))} FROM message_images i"
                              " JOIN messages m ON m.id = i.message_id WHERE m.conversation_id = ?"
                              " ORDER BY i.message_id, i.position", (conversation_id,)).fetchall()
         out: dict[int, list[StoredImage]] = {}
@@ -188,14 +189,35 @@ class ImageRows:
 
     # -- clean-up ------------------------------------------------------------------------
     @staticmethod
-    def _held_by(c: sqlite3.Connection, where: str, args: tuple[object, ...]) -> set[tuple[str, str]]:
-        """The images of the messages `where` picks (m: messages), before they are deleted."""
+    def _held_by(c: sqlite3.Connection, where: str, args: tuple[object, ...],
+                 conversations: str = "") -> set[tuple[str, str]]:
+        """The images of the messages `where` picks (m: messages), before they are deleted;
+        with `conversations` (a condition on conversation_id), those of the exchanges the
+        chats keep set aside by edits (chat/exchanges.py) too."""
         rows = c.execute("SELECT DISTINCT i.sha256, i.format FROM message_images i JOIN messages m"
                          f" ON m.id = i.message_id WHERE {where}", args).fetchall()
-        return {(str(r[0]), str(r[1])) for r in rows}
+        held = {(str(r[0]), str(r[1])) for r in rows}
+        if conversations:
+            for (text,) in c.execute(f"SELECT exchange FROM exchange_versions WHERE {conversations}", args):
+                held |= _images_in_exchange(text)
+        return held
 
     @staticmethod
     def _unused(c: sqlite3.Connection, held: set[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Of `held`, the images no remaining message uses."""
+        """Of `held`, the images that no remaining message, nor an exchange set aside, uses."""
         return [(sha, fmt) for sha, fmt in sorted(held)
-                if c.execute("SELECT 1 FROM message_images WHERE sha256 = ? LIMIT 1", (sha,)).fetchone() is None]
+                if c.execute("SELECT 1 FROM message_images WHERE sha256 = ? LIMIT 1", (sha,)).fetchone() is None
+                and c.execute("SELECT 1 FROM exchange_versions WHERE instr(exchange, ?) > 0 LIMIT 1",
+                              (sha,)).fetchone() is None]
+
+
+def _images_in_exchange(text: str) -> set[tuple[str, str]]:
+    """The images an exchange set aside names (its JSON, nested exchanges included)."""
+    try:
+        packed = json.loads(text)
+    except ValueError:
+        return set()
+    out = {(str(im["sha256"]), str(im["format"])) for im in packed.get("images", [])}
+    for e in packed.get("exchanges", []):
+        out |= _images_in_exchange(e.get("exchange", ""))
+    return out

@@ -276,7 +276,8 @@ class ChatStore(ImageRows):
         """Delete for good every trashed conversation (and the images no other chat uses); returns how many."""
         with self._lock:  # files go after the commit, before another attach can look for them
             with self._tx("empty the trash") as c:
-                held = self._held_by(c, "m.conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NOT NULL)", ())
+                trashed = "conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NOT NULL)"
+                held = self._held_by(c, "m." + trashed, (), trashed)
                 n = c.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
                 unused = self._unused(c, held)
             self.images.remove(unused)
@@ -286,7 +287,7 @@ class ChatStore(ImageRows):
         """Deletes it, its messages and the images no other chat uses. Deleting a missing one is not an error."""
         with self._lock:
             with self._tx("delete a conversation") as c:
-                held = self._held_by(c, "m.conversation_id = ?", (conversation_id,))
+                held = self._held_by(c, "m.conversation_id = ?", (conversation_id,), "conversation_id = ?")
                 c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
                 unused = self._unused(c, held)
             self.images.remove(unused)

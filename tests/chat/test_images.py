@@ -274,3 +274,32 @@ def test_a_version_9_history_migrates_to_10_with_its_chats(db_path: Path) -> Non
 
 def test_the_limit_is_50_mb() -> None:
     assert image_format.MAX_IMAGE_BYTES == 50 * 1024 * 1024
+
+
+def test_an_edit_keeps_the_images_of_the_exchange_it_sets_aside(store: ChatStore) -> None:
+    from assistant.chat import exchanges
+
+    im, other = store.images.add_bytes(encode("PNG"), "kept.png"), store.images.add_bytes(encode("GIF"), "new.gif")
+    conv = store.create_conversation().id
+    question = store.get_message(_ask(store, conv, "What is it?", im))
+    assert question is not None and exchanges.set_aside(store, question)
+    assert store.conversation_images(conv) == {} and im.path.exists()  # set aside: its file stays
+    edited = store.get_message(_ask(store, conv, "What is this one?", other))
+    assert edited is not None and exchanges.show(store, edited, -1)
+    shown = store.messages(conv)[0]
+    assert (shown.content, store.message_images(shown.id)) == ("What is it?", [im])
+    assert other.path.exists()  # now it is the edit that is set aside
+    store.delete_conversation(conv)
+    assert not im.path.exists() and not other.path.exists()
+
+
+def test_an_image_an_exchange_set_aside_names_is_not_removed_with_another_chat(store: ChatStore) -> None:
+    from assistant.chat import exchanges
+
+    im = store.images.add_bytes(encode("PNG"), "p.png")
+    one, two = store.create_conversation().id, store.create_conversation().id
+    question = store.get_message(_ask(store, one, "Edited away", im))
+    assert question is not None and exchanges.set_aside(store, question)
+    _ask(store, two, "Same picture", im)
+    store.delete_conversation(two)
+    assert im.path.exists()
