@@ -104,8 +104,9 @@ def fetch(url: str, where: str) -> bytes:
             got = bytearray()
             for piece in r.iter_bytes():
                 got += piece
-                if len(got) > MAX_IMAGE_BYTES:
-                    raise too_big(f"the image at {parts.hostname}", len(got))
+                if len(got) > MAX_IMAGE_BYTES:  # stopped here: the rest is never read
+                    raise ImageError(f"The image at {parts.hostname} is larger than {MAX_IMAGE_BYTES / 1e6:.0f} MB,"
+                                     " the most an image may be.", "Link a smaller copy, or send a JPEG.")
             return bytes(got)
     except (BadRequest, ImageError):
         raise

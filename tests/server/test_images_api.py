@@ -235,7 +235,8 @@ def picture_site() -> Iterator[str]:
         httpd.server_close()
 
 
-def test_an_http_image_url_is_fetched_through_the_record(server: ApiServer, seer: Seer, picture_site: str) -> None:
+def test_an_http_image_url_is_fetched_through_the_record(server: ApiServer, seer: Seer, picture_site: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     network.clear()
     oai(server).chat.completions.create(model="seer-1b-q4_k_m", max_tokens=8, messages=[
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"{picture_site}/red.png"}}]}])
@@ -245,6 +246,10 @@ def test_an_http_image_url_is_fetched_through_the_record(server: ApiServer, seer
     with pytest.raises(anthropic.BadRequestError, match="gave HTTP 404"):
         ant(server).messages.create(model="seer-1b-q4_k_m", max_tokens=8, messages=[
             {"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": f"{picture_site}/gone.png"}}]}])
+    monkeypatch.setattr("assistant.server.images.MAX_IMAGE_BYTES", len(RED) - 1)  # the download stops at the cap
+    with pytest.raises(openai.BadRequestError, match=r"The image at 127\.0\.0\.1 is larger than 0 MB, the most an image may be"):
+        oai(server).chat.completions.create(model="seer-1b-q4_k_m", max_tokens=8, messages=[
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"{picture_site}/red.png"}}]}])
 
 
 def test_offline_an_image_url_is_refused_and_nothing_is_fetched(vision_model: Path, picture_site: str) -> None:
