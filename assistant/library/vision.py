@@ -47,3 +47,9 @@ def projector_for(model: ModelRef) -> Path | None:
 
 def has_vision(model: ModelRef) -> bool:
     return projector_for(model) is not None
+
+
+def vision_models(models: list[ModelRef]) -> list[ModelRef]:
+    """Of `models` (installed_models(...), say), those that see: what the chat offers when an
+    image is attached to a model that cannot."""
+    return [m for m in models if has_vision(m)]

@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Usage
 from assistant.library.installed import model_ref_for_path
-from assistant.library.vision import has_vision, projector_for
+from assistant.library.vision import has_vision, projector_for, vision_models
 from assistant.server.app import build_app
 from assistant.server.runner import ApiServer, ServerConfig
 from assistant.settings import ServerSettings, Settings
@@ -123,6 +123,7 @@ def b64_block(data: bytes) -> dict[str, Any]:
 def test_a_projector_beside_the_gguf_is_what_makes_a_model_see(gemma_path: Path, vision_model: Path) -> None:
     assert projector_for(model_ref_for_path(vision_model)) == vision_model.parent / "mmproj-seer-1b-f16.gguf"
     assert not has_vision(model_ref_for_path(gemma_path))
+    assert vision_models([model_ref_for_path(gemma_path), model_ref_for_path(vision_model)]) == [model_ref_for_path(vision_model)]
     other = vision_model.parent / "mmproj-other-7b-f16.gguf"  # several: the one named like the model
     other.write_bytes(b"x")
     try:
