@@ -162,4 +162,5 @@ class McpConfigError(ToolError):
 
 
 class ImageError(AssistantError):
-    """An image that cannot be used: corrupt, too big, an unsupported format."""
+    """An image the model cannot be shown: a format it cannot read, a damaged or truncated
+    file, one too large to decode within the memory bound, or a model that cannot see."""

@@ -28,6 +28,7 @@ _COMPONENTS = (
     ("llama.cpp", None, "MIT", "https://github.com/ggml-org/llama.cpp"),
     ("llama-cpp-python", "llama-cpp-python", "MIT", "https://github.com/abetlen/llama-cpp-python"),
     ("MLX / mlx-lm (Apple Silicon)", "mlx-lm", "MIT", "https://github.com/ml-explore/mlx"),
+    ("mlx-vlm (MLX vision, Apple Silicon)", "mlx-vlm", "MIT", "https://github.com/Blaizzy/mlx-vlm"),
     ("huggingface_hub", "huggingface-hub", "Apache-2.0", "https://github.com/huggingface/huggingface_hub"),
     ("gguf", "gguf", "MIT", "https://github.com/ggml-org/llama.cpp/tree/master/gguf-py"),
     ("Jinja2", "jinja2", "BSD-3-Clause", "https://palletsprojects.com/p/jinja/"),

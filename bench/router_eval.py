@@ -1,11 +1,13 @@
 """Precision and recall of the router's "hard" decision on held-out labelled prompts,
 and whether the reasons it gives are true.
 
-Splits (tests/chat/router_data/): `train` (train.jsonl, train2.jsonl and the original
-tests/chat/router_prompts.jsonl), `validation` (validation.jsonl), `old-test`
-(test.jsonl: looked at while developing, so a validation figure now) and `test`
-(test2.jsonl: written before the current weights were fitted, kept aside). Runs
-`assistant.chat.router.assess` and prints: per-split precision/recall for a 1B
+Splits (tests/chat/router_data/): `train` (train.jsonl, train2.jsonl, train3.jsonl and
+the original tests/chat/router_prompts.jsonl), `validation` (validation.jsonl),
+`old-test` (test.jsonl) and `old-test2` (test2.jsonl): both were test splits once and
+have been looked at, so they are validation figures now; `test` (test3.jsonl: written
+before this round's data, features and weights, kept aside and read once). Runs
+`assistant.chat.router.assess`, with the instruction's meaning (router_semantic.py:
+the tests' all-MiniLM-L6-v2 GGUF, or --embedding-model) unless --no-embedding, and prints: per-split precision/recall for a 1B
 model, a per-size table (1B / 8B / 32B) and the confusion matrix on the report
 split, reason accuracy on reasons.jsonl, the median and p99 time per decision, and
 with --show the misclassified prompts. The weights were fitted on train and
@@ -21,11 +23,16 @@ is right when the reasons the router would show (its first three) are all true,
 and at least one is named when there are true ones; the generic "looks demanding"
 is counted apart, as neither.
 
-    uv run python bench/router_eval.py [--show] [--split test|old-test|validation|train]
+    uv run python bench/router_eval.py [--show] [--split test|old-test2|old-test|validation|train]
+                                       [--no-embedding] [--embedding-model PATH]
+
+Time per decision is measured in interleaved rounds, with the embedding (the engine's
+child process called from the embedder's worker thread, no cache) and without (the
+structural model alone: the baseline), and printed with their ratio.
 
 Last line: `precision: P recall: R` for the 1B model on the report split (two
 decimals; the test split unless --split says otherwise). Any --split other than
-test leaves test2.jsonl out entirely, for use while developing.
+test leaves test3.jsonl out entirely, for use while developing.
 
 Before this data set, the hand-tuned keyword router scored 1.00 / 0.97 on its own
 131 tuning prompts, and on this test split precision 0.92, recall 0.22.
@@ -45,13 +52,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.chat.router import LocalModelInfo, RouteDecision, assess  # noqa: E402
+from assistant.chat.router_semantic import InstructionEmbedder, Meaning  # noqa: E402
 from assistant.chat.router_tradeoff import LEVELS, TRADEOFF_PATH  # noqa: E402
 from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 OLD = ROOT / "tests" / "chat" / "router_prompts.jsonl"
-SPLITS = ("train", "validation", "old-test", "test")
-FILES = {"train": ("train", "train2"), "validation": ("validation",), "old-test": ("test",), "test": ("test2",)}
+SPLITS = ("train", "validation", "old-test", "old-test2", "test")
+FILES = {"train": ("train", "train2", "train3"), "validation": ("validation",), "old-test": ("test",),
+         "old-test2": ("test2",), "test": ("test3",)}
 SIZES = {"1B": 1, "8B": 8, "32B": 32}
 MODELS = {
     "1B": LocalModelInfo("Gemma 3 1B", 1.0, 8192),
@@ -105,8 +114,20 @@ class Confusion:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
 
 
+EMBEDDER: InstructionEmbedder | None = None  # set by main() unless --no-embedding
+
+
+def meaning(prompt: str) -> Meaning | None:
+    if EMBEDDER is None:
+        return None
+    m = EMBEDDER.meaning(prompt, wait_s=120)
+    if m is None:
+        raise SystemExit("the embedding model gave no vector (or no semantic head fits it): try --no-embedding")
+    return m
+
+
 def evaluate(cases: list[Case], model: LocalModelInfo, size: str = "1B") -> tuple[Confusion, list[RouteDecision]]:
-    decisions = [assess(c.prompt, c.history, model) for c in cases]
+    decisions = [assess(c.prompt, c.history, model, meaning=meaning(c.prompt)) for c in cases]
     truth = [c.hard_for(size) for c in cases]
     tp = sum(1 for t, d in zip(truth, decisions) if t and d.hard)
     fp = sum(1 for t, d in zip(truth, decisions) if not t and d.hard)
@@ -120,7 +141,7 @@ def reason_accuracy(model: LocalModelInfo, show: bool = False) -> tuple[float, i
     rows = [json.loads(line) for line in (DATA / "reasons.jsonl").read_text(encoding="utf-8").splitlines() if line]
     right = generic = 0
     for row in rows:
-        d = assess(row["prompt"], [], model)
+        d = assess(row["prompt"], [], model, meaning=meaning(row["prompt"]))
         shown, true = d.reason_keys[:3], set(row["reasons"])
         if true and not shown:
             generic += 1
@@ -133,45 +154,83 @@ def reason_accuracy(model: LocalModelInfo, show: bool = False) -> tuple[float, i
     return right / len(rows), len(rows), generic
 
 
-def write_tradeoff(cases: list[Case]) -> None:
-    """Precision, recall and share sent at each slider level, per size, on `cases`."""
+def _levels(cases: list[Case], semantic: bool) -> dict[str, dict[str, dict[str, float]]]:
     sizes: dict[str, dict[str, dict[str, float]]] = {}
     for label, m in MODELS.items():
         sizes[label] = {}
         for level, shift in LEVELS.items():
-            decisions = [assess(c.prompt, c.history, m, shift=shift) for c in cases]
+            decisions = [assess(c.prompt, c.history, m, shift=shift, meaning=meaning(c.prompt) if semantic else None)
+                         for c in cases]
             truth = [c.hard_for(label) for c in cases]
             tp = sum(t and d.hard for t, d in zip(truth, decisions))
             sent = sum(d.hard for d in decisions)
             need = sum(truth)
             sizes[label][str(level)] = {"precision": round(tp / max(1, sent), 3), "recall": round(tp / max(1, need), 3),
                                         "sent": round(sent / len(cases), 3)}
+    return sizes
+
+
+def write_tradeoff(cases: list[Case]) -> None:
+    """Precision, recall and share sent at each slider level, per size, on `cases`: with the
+    embedding (`sizes`) and without (`sizes_structural`)."""
+    if EMBEDDER is None:
+        raise SystemExit("--write-tradeoff measures both routers: leave out --no-embedding")
     data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
-                     "(tests/chat/router_data/test2.jsonl), written by bench/router_eval.py --write-tradeoff.",
-            "prompts": len(cases), "sizes": sizes}
+                     "(tests/chat/router_data/test3.jsonl), with the embedding model (sizes) and without "
+                     "(sizes_structural), written by bench/router_eval.py --write-tradeoff.",
+            "prompts": len(cases), "sizes": _levels(cases, True), "sizes_structural": _levels(cases, False)}
     TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {TRADEOFF_PATH.relative_to(ROOT)}")
-    for label, rows in sizes.items():
-        print(f"  {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}" for lv, r in rows.items()))
+    for key in ("sizes", "sizes_structural"):
+        for label, rows in data[key].items():  # type: ignore[attr-defined]
+            print(f"  {key} {label}: " + "  ".join(f"{lv}: {r['precision']:.2f}/{r['recall']:.2f}"
+                                                  for lv, r in rows.items()))
 
 
-def timings_ms(cases: list[Case], model: LocalModelInfo, rounds: int = 5) -> list[float]:
-    out = []
+def timings_ms(cases: list[Case], model: LocalModelInfo, rounds: int = 5) -> tuple[list[float], list[float]]:
+    """(with the embedding, without) per decision, in interleaved rounds; the embedding's
+    cache is emptied first, so every vector is made anew."""
+    with_emb: list[float] = []
+    without: list[float] = []
     for _ in range(rounds):
         for c in cases:
             start = time.perf_counter()
             assess(c.prompt, c.history, model)
-            out.append((time.perf_counter() - start) * 1000)
-    return out
+            without.append((time.perf_counter() - start) * 1000)
+            if EMBEDDER is not None:
+                EMBEDDER.forget()
+                start = time.perf_counter()
+                assess(c.prompt, c.history, model, meaning=EMBEDDER.meaning(c.prompt, wait_s=120))
+                with_emb.append((time.perf_counter() - start) * 1000)
+    return with_emb, without
+
+
+def _pct(times: list[float]) -> tuple[float, float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))], times[-1]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show", action="store_true", help="print the misclassified prompts")
     ap.add_argument("--split", choices=SPLITS, default="test", help="the split to report (default: test)")
+    ap.add_argument("--no-embedding", action="store_true", help="the structural model alone (no embedding model)")
+    ap.add_argument("--embedding-model", type=Path, help="GGUF embedding model (default: the tests' all-MiniLM-L6-v2)")
     ap.add_argument("--write-tradeoff", action="store_true",
                     help="measure each 'send to the cloud' level on the test split and write router_tradeoff.json")
     args = ap.parse_args()
+    global EMBEDDER
+    if not args.no_embedding:
+        if args.embedding_model is None:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from support.minilm_gguf import gguf_path
+
+            args.embedding_model = gguf_path()
+        path = args.embedding_model
+        EMBEDDER = InstructionEmbedder(lambda: path)
+        print(f"embedding: {path.name}" if meaning("warm up") else "")
+    else:
+        print("no embedding: the structural model alone")
     if args.write_tradeoff:
         write_tradeoff(load_split("test"))
 
@@ -193,15 +252,19 @@ def main() -> None:
         print(f"{label:<6} {sum(d.hard for d in decisions_m):>11} {cm_m.precision:>9.2f} {cm_m.recall:>7.2f}   "
               f"({cm_1.precision:.2f} / {cm_1.recall:.2f})")
 
-    if args.split == "test":
-        acc, n, generic = reason_accuracy(model, args.show)
-        print(f"\nreason accuracy: {acc:.2f} on {n} prompts with their true reasons "
-              f"({generic} given only 'looks demanding for a small model')")
+    # reasons.jsonl is a set of its own, not a split: reported whatever the split
+    acc, n, generic = reason_accuracy(model, args.show)
+    print(f"\nreason accuracy: {acc:.2f} on {n} prompts with their true reasons "
+          f"({generic} given only 'looks demanding for a small model')")
 
-    times = sorted(timings_ms(cases, model))
-    p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
-    print(f"\ntime per decision: median {statistics.median(times):.2f} ms, p99 {p99:.2f} ms, "
-          f"max {times[-1]:.2f} ms ({len(times)} decisions)")
+    with_emb, without = timings_ms(cases, model)
+    m0, p0, x0 = _pct(without)
+    print(f"\ntime per decision, structural alone (baseline): median {m0:.2f} ms, p99 {p0:.2f} ms, max {x0:.2f} ms "
+          f"({len(without)} decisions)")
+    if with_emb:
+        m1, p1, x1 = _pct(with_emb)
+        print(f"time per decision with the embedding:        median {m1:.2f} ms, p99 {p1:.2f} ms, max {x1:.2f} ms "
+              f"(x{m1 / m0:.1f} the baseline's median, x{p1 / p0:.1f} its p99; interleaved rounds)")
 
     cm, decisions = evaluate(cases, model)
     if args.show:
@@ -220,4 +283,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        if EMBEDDER is not None:
+            EMBEDDER.close()

@@ -1,7 +1,11 @@
 """Screenshots of the cloud features (run under Xvfb): a chat with a local and a cloud
-answer, the consent dialog and Settings → Cloud.
+answer, the consent dialog and Settings → Cloud, and that page scrolled to the
+"Send to the cloud: rarely … often" slider at the window size and font size asked for.
 
     xvfb-run -a -s "-screen 0 1280x860x24" uv run --extra test python tools/screenshots_cloud.py OUT_DIR
+    SHOTS_SIZE=800x600 SHOTS_FONT_PT=14 xvfb-run -a ... tools/screenshots_cloud.py --send-level OUT_DIR
+
+--send-level takes only the slider's picture, cloud-send-level-WxH-Npt.png.
 
 No key and no server are needed: the conversation is seeded and the consent dialog is
 built from the same preview the app sends (redaction included).
@@ -19,7 +23,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
 from PySide6.QtWidgets import QTabWidget  # noqa: E402
-from screenshots import SIZE, shot, start, wait  # noqa: E402
+
+if "--send-level" in sys.argv:
+    sys.argv.remove("--send-level")
+    ONLY_SEND_LEVEL = True
+else:
+    ONLY_SEND_LEVEL = False
+
+from screenshots import FONT_PT, SIZE, shot, start, wait  # noqa: E402
 
 from assistant.chat.privacy import redact_messages  # noqa: E402
 from assistant.chat.store import ChatStore  # noqa: E402
@@ -43,8 +54,46 @@ That contradicts the assumption, so there are infinitely many. ∎
 """
 
 
+def send_level(out: Path, app, paths) -> None:  # type: ignore[no-untyped-def]
+    """Settings → Cloud at SIZE, scrolled so that the slider and its figures show."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from assistant.ui.cloud.settings_page import CloudSettingsPage
+    from assistant.ui.cloud.worker import CloudHost
+    from assistant.ui.settings.dialog import SettingsDialog
+
+    store = ChatStore.open(paths.history_db)
+    host = CloudHost(store)
+    settings = Settings(cloud=CloudSettings(provider="openai", model="gpt-4.1-mini", routing_mode="auto",
+                                            send_level=1))
+    dlg = SettingsDialog(settings, paths)
+    page = CloudSettingsPage(host, store)
+    dlg.add_tab(page, "&Cloud", scrollable=True)
+    page.load(settings)
+    tabs = dlg.findChild(QTabWidget)
+    tabs.setCurrentIndex(tabs.count() - 1)
+    dlg.show()
+    wait(app, lambda: dlg.isVisible(), 5)
+    dlg.resize(*SIZE)
+    wait(app, lambda: (dlg.width(), dlg.height()) == SIZE, 2)
+    print(f"dialog {dlg.width()}x{dlg.height()} (minimum {dlg.minimumSizeHint().width()}x"
+          f"{dlg.minimumSizeHint().height()})")
+    area = next((a for a in dlg.findChildren(QScrollArea) if a.isAncestorOf(page)), None)
+    if area is not None:
+        area.ensureWidgetVisible(page.send_level_label, 0, 40)
+        area.ensureWidgetVisible(page.send_slider, 0, 40)
+    page.send_slider.setFocus()
+    shot(app, dlg, out / f"cloud-send-level-{SIZE[0]}x{SIZE[1]}-{FONT_PT}pt.png")
+    dlg.close()
+    host.shutdown()
+    store.close()
+
+
 def main() -> None:
     out, app, paths = start()
+    if ONLY_SEND_LEVEL:
+        send_level(out, app, paths)
+        return
     store = ChatStore.open(paths.history_db)
     conv = store.create_conversation("Primes of the form 4k + 3")
     store.add_message(conv.id, "user", "What is a prime number?")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from assistant import keys, model_settings, network
-from assistant.chat import cloud_route, cost
+from assistant.chat import cloud_route, cost, router_semantic
 from assistant.chat.cloud_route import Consent, key_id
 from assistant.chat.images import StoredImage
 from assistant.chat.privacy import OutgoingMessages, outgoing_messages, redact_messages, withhold_images
@@ -33,6 +33,12 @@ from assistant.settings import CloudSettings, Settings
 log = logging.getLogger(__name__)
 
 KEY_TIMEOUT_S = 5.0
+# How long `decide` waits for the prompt's instruction to be embedded (router_semantic:
+# its own thread and engine process). The GUI calls `decide` on its thread: a few ms
+# once the model is loaded; while it loads, or when it is slow, the structural model
+# decides alone. The command line may wait longer (it has no window to keep alive).
+EMBED_WAIT_S = 0.03
+CLI_EMBED_WAIT_S = 15.0
 Target = Literal["local", "cloud", "ask"]
 
 
@@ -61,9 +67,18 @@ def cloud_engine(cloud: CloudSettings, key: str | None) -> CloudEngine:
 class SendPolicy:
     """The rules for one store and one settings object (the caller keeps both)."""
 
-    def __init__(self, store: ChatStore, settings: Settings) -> None:
+    def __init__(self, store: ChatStore, settings: Settings, *,
+                 embedder: router_semantic.InstructionEmbedder | None = None,
+                 embed_wait_s: float = EMBED_WAIT_S) -> None:
         self.store = store
         self.settings = settings
+        self._embedder = embedder  # None: the process's shared one, made when first needed
+        self.embed_wait_s = embed_wait_s
+
+    def meaning(self, text: str) -> router_semantic.Meaning | None:
+        """The instruction's embedding for the router, within `embed_wait_s` (else None)."""
+        embedder = self._embedder if self._embedder is not None else router_semantic.shared()
+        return embedder.meaning(text, self.embed_wait_s)
 
     # -- the turn's inputs --------------------------------------------------------------
     def conversation_flags(self, conversation_id: int) -> tuple[str | None, bool]:
@@ -115,7 +130,8 @@ class SendPolicy:
         decision = None
         if local is not None and cloud_route.effective_mode(self.settings.cloud, mode) != "local":
             history = history_messages(self.store, conversation_id) if conversation_id else []
-            decision = assess(text, history, local, shift=shift_for(self.settings.cloud.send_level))
+            decision = assess(text, history, local, shift=shift_for(self.settings.cloud.send_level),
+                              meaning=self.meaning(text))
         r = cloud_route.route(self.settings.cloud, conversation_mode=mode, never_cloud=never,
                               offline=network.is_offline(), decision=decision)
         if r.kind != "local":

@@ -3,11 +3,14 @@
 Before generation, `assess` turns the prompt and the conversation into a few dozen
 readable structural features (constraints counted, steps asked for, quantities,
 code and maths density, domain terms, script, requested length, how hard the
-previous turn was; see router_features.py) and scores them with a logistic
-regression fitted offline on labelled prompts (tools/fit_router.py, weights in
-assistant/resources/router_weights.json). The score is compared with a threshold
-that grows with the local model's size, and the features that pushed the score up
-the most become the plain-words reason. The context window is a rule, not a
+previous turn was; see router_features.py), adds, when the caller has it, what the
+instruction means (`meaning`: its embedding read by a fitted head, router_semantic.py),
+and scores them with a logistic regression fitted offline on labelled prompts
+(tools/fit_router.py, weights in assistant/resources/router_weights.json). Without
+`meaning` a structural model with its own weights and thresholds decides. The local
+model's size picks the model (what a 1B model fails, or what an 8B model fails) and
+the threshold (1B, 8B or 32B); the features that pushed the score up the most, and
+have their evidence in the prompt, become the plain-words reason. The context window is a rule, not a
 weight: a conversation that does not fit is hard for any model.
 
 After a local answer, `assess_answer` looks at that answer's own confidence (mean
@@ -15,20 +18,24 @@ token log-probability or entropy, as llama.cpp reports them) and may suggest
 escalation.
 
 No ML libraries and nothing leaves the machine: the GUI calls this on every send,
-so it must stay at a few milliseconds for a typical prompt. `bench/router_eval.py`
+so it must stay at a few milliseconds for a typical prompt (the embedding is made
+elsewhere, off the GUI thread: chat/dispatch.py). `bench/router_eval.py`
 prints how well it does on the held-out test split.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.chat.router_features import estimate_tokens, history_features, text_features
-from assistant.chat.router_model import load_weights, sigmoid
+from assistant.chat.router_model import ANCHORS, load_weights, sigmoid, size_key
 from assistant.chat.router_reasons import FALLBACK, explain
 from assistant.core.types import Message
+
+if TYPE_CHECKING:  # the structural path imports no numpy: router_semantic does
+    from assistant.chat.router_semantic import Meaning
 
 __all__ = [
     "ENTROPY_UNSURE",
@@ -39,6 +46,7 @@ __all__ = [
     "assess_answer",
     "estimate_tokens",
     "model_params_billion",
+    "size_of",
     "threshold_for",
 ]
 
@@ -61,10 +69,11 @@ class RouteDecision:
 
 # ---------------------------------------------------------------- thresholds
 
-# The labels say what a ~1B model gets wrong. A bigger model fails on less, so its
-# threshold on the same score is higher: `size_slope` logits per doubling of the
-# parameter count (weights file). Models under 1B are treated as 1B: the labels
-# already describe the weakest models people run.
+# The labels say what a ~1B model gets wrong and, for the newer prompts, the largest
+# size that still fails. A bigger model fails on less: from about 3B on, the model
+# fitted on what an 8B model fails decides, with a higher threshold from 16B on
+# (router_model.size_key). Models under 1B are treated as 1B: the labels already
+# describe the weakest models people run.
 _UNKNOWN_SIZE_BILLION = 4.0  # unknown size: treat like a small-but-not-tiny model
 
 _SIZE_IN_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([bm])\b", re.IGNORECASE)
@@ -81,14 +90,17 @@ def model_params_billion(model: LocalModelInfo) -> float | None:
     return value / 1000 if m.group(2).lower() == "m" else value
 
 
-def threshold_for(model: LocalModelInfo, shift: float = 0.0) -> float:
-    """The logit above which a prompt is hard for `model`; grows with its size.
-    `shift` is the user's "send to the cloud: rarely ... often" setting, in logits
-    (router_tradeoff.py): positive sends less."""
-    w = load_weights()
+def size_of(model: LocalModelInfo) -> str:
+    """"1B", "8B" or "32B": the size whose model and threshold serve `model`."""
     params = model_params_billion(model)
-    params = _UNKNOWN_SIZE_BILLION if params is None else params
-    return round(w.threshold_1b + w.size_slope * math.log2(max(1.0, params)) + shift, 4)
+    return size_key(_UNKNOWN_SIZE_BILLION if params is None else params)
+
+
+def threshold_for(model: LocalModelInfo, shift: float = 0.0, *, semantic: bool = False) -> float:
+    """The logit above which a prompt is hard for `model` (with or without the semantic
+    feature); grows with its size. `shift` is the user's "send to the cloud: rarely ...
+    often" setting, in logits (router_tradeoff.py): positive sends less."""
+    return round(load_weights().variant(semantic).thresholds[size_of(model)] + shift, 4)
 
 
 # ---------------------------------------------------------------- context window
@@ -135,21 +147,28 @@ def _last_exchange(history: list[Message]) -> tuple[str | None, str | None]:
     return user, assistant
 
 
-def assess(prompt: str, history: list[Message], model: LocalModelInfo, *, shift: float = 0.0) -> RouteDecision:
+def assess(prompt: str, history: list[Message], model: LocalModelInfo, *, shift: float = 0.0,
+           meaning: Meaning | None = None) -> RouteDecision:
     """Hard or easy for `model`, before generation, with the reason in plain words.
-    `shift` moves the threshold (logits; positive: fewer prompts are hard)."""
+    `shift` moves the threshold (logits; positive: fewer prompts are hard); `meaning`
+    is the prompt's instruction embedded (router_semantic.py), None: structural only."""
     w = load_weights()
-    threshold = threshold_for(model, shift)
+    size = size_of(model)
+    variant = w.variant(meaning is not None)
+    linear = variant.model(size)
+    threshold = round(variant.thresholds[size] + shift, 4)
 
     features = text_features(prompt)
+    if meaning is not None:
+        features["semantic"] = meaning.feature(ANCHORS[size])
     # A follow-up ("now make it async") inherits the difficulty of the turn it builds
     # on; only the last exchange counts, so an old hard question fades.
     last_user, last_assistant = _last_exchange(history)
     last_logit = w.text_model.logit(text_features(last_user)) if last_user else None
     features.update(history_features(prompt, last_logit, last_assistant))
 
-    logit = w.model.logit(features)
-    ranked = [(r.weight, r.key, r.phrase) for r in explain(w.model.contributions(features), prompt, features)]
+    logit = linear.logit(features)
+    ranked = [(r.weight, r.key, r.phrase) for r in explain(linear.contributions(features), prompt, features)]
 
     extra, ctx_phrase, forced = _context_signal(prompt, history, model.context_length)
     if extra:

@@ -23,6 +23,7 @@ __all__ = ["HISTORY_FEATURES", "TEXT_FEATURES", "dominant_script", "estimate_tok
 _HEAD, _TAIL = 12_000, 4_000  # characters scanned at the start and the end of a long text
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_LATIN = re.compile(r"[^\x00-\u024f\u1e00-\u1eff\u2000-\u2bff\ufe00-\ufe0f\U0001f000-\U0001faff]")
 _NUMBERED_ITEM = re.compile(r"(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S")
@@ -30,12 +31,15 @@ _QUESTION = re.compile(r"[?？؟]")
 
 
 def estimate_tokens(text: str) -> int:
-    """Rough token count without a tokenizer: ~4 characters per token for ASCII,
-    ~1 token per character elsewhere (CJK and most scripts split finely)."""
+    """Rough token count without a tokenizer, per script: ~4 characters a token for
+    ASCII, ~1 a token for Han, kana, Thai and the like (no spaces, split finely), ~2 a
+    token for the other scripts (Cyrillic, Greek, Arabic, Devanagari, accented Latin):
+    a short Russian or Hindi message is short, and a long one still errs on the safe side."""
     if text.isascii():
         return len(text) // 4 + 1
     non_ascii = len(_NON_ASCII.findall(text))
-    return (len(text) - non_ascii) // 4 + non_ascii + 1
+    dense = len(_DENSE.findall(text))
+    return (len(text) - non_ascii) // 4 + dense + (non_ascii - dense + 1) // 2 + 1
 
 
 def dominant_script(text: str) -> tuple[str, bool, float] | None:
@@ -170,6 +174,12 @@ def text_features(text: str) -> dict[str, float]:
     f["probability"] = min(2, _distinct(lx.PROBABILITY, ask))
     f["puzzle"] = min(2, _distinct(lx.PUZZLE, ask))
     f["char_level"] = 1.0 if lx.CHAR_LEVEL.search(ask) else 0.0
+    # unweighted, the reasons' evidence: what is asked, outside the quotes it works on
+    unquoted = lx.QUOTED.sub(" ", ask)
+    f["letter_task"] = 1.0 if lx.LETTER_TASK.search(unquoted) else 0.0
+    f["fact_ask"] = 1.0 if lx.FACT_ASK.search(unquoted) else 0.0
+    f["math_ask"] = 1.0 if lx.MATH_ASK.search(unquoted) else 0.0
+    f["replace_ask"] = 1.0 if lx.REPLACE_ASK.search(unquoted) else 0.0
     year = 1.0 if lx.YEAR.search(ask) else 0.0
     f["precise_fact"] = (1.0 if lx.PRECISE_FACT.search(ask) else 0.0) + 0.5 * year * quantity
 
@@ -178,8 +188,9 @@ def text_features(text: str) -> dict[str, float]:
     f["sequence"] = min(2, _count(lx.SEQUENCE, ask))
     f["analysis"] = min(3, _distinct(lx.ANALYSIS, ask))
     f["design"] = min(2, _distinct(lx.DESIGN, ask))
-    f["constraint_count"] = _count(lx.CONSTRAINT, ask)  # unweighted: the reason's evidence
-    f["constraints"] = math.log1p(f["constraint_count"])
+    f["constraints"] = math.log1p(_count(lx.CONSTRAINT, ask))
+    # unweighted: the reason's evidence, without the words of a sentence to translate
+    f["constraint_count"] = _count(lx.CONSTRAINT, unquoted)
 
     # --- output size, and tasks that stay small
     asked = _requested_words(ask)

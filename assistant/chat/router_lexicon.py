@@ -192,6 +192,7 @@ PUZZLE = lex(
     r"can we conclude|counterexample|paradox|syllogism|all \w+ are|some \w+ are|no \w+ is|"
     r"estimate how many|fermi|who owns|each (has|have|owns) a different|a different|how is (this|that) possible|"
     r"trick question|prisoners|hats?|boxes are labell?ed|every label is wrong|finishing order|"
+    r"sits? (next to|opposite|between)|round table|(to the )?(left|right) of|seating|who sits|"
     r"énigme|ment|mentent|acertijo|miente|rätsel|lügt|lügen|indovinello|mente|загадк\w*|лжёт|врёт",
     r"说谎|谜题|谎|嘘をつ|なぞなぞ|لغز|पहेली",
 )
@@ -313,6 +314,34 @@ CHAR_LEVEL = lex(
     r"lettres?|letras?|sílabas?|buchstaben?|lettere|букв\w*",
     r"字母|文字数|ตัวอักษร",
 )
+
+# The evidence behind two reasons, stricter than the features they come with: a "cover
+# letter" is no letter-level task and "exactly 150 words" is a constraint, not a fact.
+LETTER_TASK = lex(
+    r"letters? ['\"]?\w['\"]?|how many letters|letters? in|(first|last|\d+(st|nd|rd|th)) letters?|"
+    r"backwards|anagram\w*|syllables?|rhymes? (perfectly|with)|lipogram|acrostic|"
+    r"spell(s|ed)? (the word|'|\")|alphabet\w*|starts? with the letter|no letter|"
+    r"lettres?|letras?|sílabas?|buchstaben?|lettere|букв\w*",
+    r"字母|文字数|ตัวอักษร",
+)
+FACT_ASK = lex(
+    r"who was|who exactly|name all|list every|what was the (population|price|closing)|exact (population|date|year|number)|"
+    r"in which year|in what year|qui était|quién fue|wer war|chi era|кто был|en qué año|"
+    r"in welcher stadt|wie hieß",
+    r"是谁|誰でした|من كان",
+)
+# a quantity asked for in other words than "how much": "what was the original price?"
+MATH_ASK = lex(
+    r"what (was|is|are|were) the (original|total|final|new|average|area|perimeter|volume|speed|distance|price|cost|"
+    r"dimensions?|interest|percentage|ratio)|what (area|dimensions?|percentage)|largest|smallest|maximi[sz]e\w*|"
+    r"minimi[sz]e\w*|percent|how long until",
+)
+# an edit asked in other words: "change 'utilize' to 'use'", "replace X with Y", "proofread"
+REPLACE_ASK = lex(
+    r"(change|replace|swap|switch|turn)\b[^.?!\n]{0,40}\b(to|with|into)|fix|correct|proofread|"
+    r"cambia|reemplaza|corrige|ändere|ersetze|korrigiere|remplace|исправь|замени",
+)
+QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]{12,}'|“[^”]*”|«[^»]*»|„[^“”]*[“”]")
 
 # ---------------------------------------------------------------- stakes
 

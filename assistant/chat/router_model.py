@@ -4,9 +4,13 @@ The weights are a logistic regression fitted at development time by
 tools/fit_router.py (scikit-learn, never imported here) and shipped as JSON in
 assistant/resources/router_weights.json. Scoring is a dot product in plain Python.
 
-Two weight sets: `text_model` scores a single piece of text (used on the previous
-user turn, to tell how hard the conversation already is); `model` scores the new
-turn from its own text features plus the history features, and decides.
+`text_model` scores a single piece of text (used on the previous user turn, to tell
+how hard the conversation already is). Two variants then score the new turn from its
+own text features plus the history features, and decide: `semantic`, which also weighs
+the instruction's meaning (router_semantic.py), and `structural`, the fallback when
+no fitting embedding model is on the machine. Each has one model per anchor size (a
+model fitted on what a 1B model fails, one on what an 8B model fails) and a threshold
+per size (1B, 8B, 32B), all chosen at fitting time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["WEIGHTS_PATH", "Linear", "Weights", "load_weights", "sigmoid"]
+__all__ = ["ANCHORS", "WEIGHTS_PATH", "Linear", "Variant", "Weights", "load_weights", "sigmoid", "size_key"]
 
 WEIGHTS_PATH = Path(__file__).resolve().parents[1] / "resources" / "router_weights.json"
 
@@ -40,12 +44,34 @@ class Linear:
         return {name: w * (features.get(name, 0.0) - ref.get(name, 0.0)) for name, w in self.weights.items()}
 
 
+ANCHORS = {"1B": "1B", "8B": "8B", "32B": "8B"}  # size -> the model that serves it
+
+
+def size_key(params_billion: float) -> str:
+    """The size whose model and threshold serve a local model of that many parameters:
+    the nearest of 1B, 8B and 32B on a log scale (under 1B: 1B)."""
+    if params_billion < 8 ** 0.5:
+        return "1B"
+    return "8B" if params_billion < 16 else "32B"
+
+
+@dataclass(frozen=True)
+class Variant:
+    models: dict[str, Linear]  # anchor ("1B", "8B") -> model
+    thresholds: dict[str, float]  # size ("1B", "8B", "32B") -> logit threshold
+
+    def model(self, size: str) -> Linear:
+        return self.models[ANCHORS[size]]
+
+
 @dataclass(frozen=True)
 class Weights:
     text_model: Linear
-    model: Linear
-    threshold_1b: float  # decision threshold on the logit for a model of 1B parameters or fewer
-    size_slope: float  # added to the threshold per doubling of the parameter count above 1B
+    semantic: Variant  # with the `semantic` feature
+    structural: Variant  # without it
+
+    def variant(self, with_semantic: bool) -> Variant:
+        return self.semantic if with_semantic else self.structural
 
 
 def _linear(obj: dict) -> Linear:
@@ -56,15 +82,15 @@ def _linear(obj: dict) -> Linear:
     )
 
 
+def _variant(obj: dict) -> Variant:
+    return Variant({str(k): _linear(v) for k, v in obj["models"].items()},
+                   {str(k): float(v) for k, v in obj["thresholds"].items()})
+
+
 @lru_cache(maxsize=4)
 def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Weights(
-        text_model=_linear(data["text_model"]),
-        model=_linear(data["model"]),
-        threshold_1b=float(data["threshold_1b"]),
-        size_slope=float(data["size_slope"]),
-    )
+    return Weights(_linear(data["text_model"]), _variant(data["semantic"]), _variant(data["structural"]))
 
 
 def sigmoid(x: float) -> float:

@@ -83,6 +83,7 @@ def _math(f: F) -> bool:
     return (f.get("hard_arithmetic", 0) > 0 or f.get("word_problem", 0) >= 1.5 or f.get("algebra", 0) > 0
             or f.get("math_terms", 0) > 0 or f.get("probability", 0) > 0
             or (f.get("arithmetic", 0) >= 2 and f.get("numbers", 0) > 1.1)
+            or (f.get("math_ask", 0) > 0 and f.get("numbers", 0) > 0.6)
             or (f.get("quantity_question", 0) > 0 and f.get("arithmetic", 0) == 0
                 and (f.get("decimals", 0) > 0 or f.get("units", 0) > 0 or f.get("multi_digit", 0) >= 1)))
 
@@ -94,13 +95,17 @@ EVIDENCE: dict[str, Callable[[F], bool]] = {
     "math": _math,
     "proof": lambda f: f.get("proof", 0) > 0,
     "puzzle": lambda f: f.get("puzzle", 0) > 0,
-    "letters": lambda f: f.get("char_level", 0) > 0,
-    "fact": lambda f: f.get("precise_fact", 0) > 0,
-    "reasoning": lambda f: f.get("steps", 0) > 0 or f.get("sequence", 0) > 0 or f.get("questions", 0) >= 2,
+    "letters": lambda f: f.get("letter_task", 0) > 0,
+    "fact": lambda f: f.get("fact_ask", 0) > 0 or f.get("precise_fact", 0) > 1,
+    # several steps asked for, two ordered parts ("first ... then"), or several questions;
+    # one "and write tests" is not a chain of reasoning
+    "reasoning": lambda f: f.get("steps", 0) > 0 or f.get("sequence", 0) >= 2 or f.get("questions", 0) >= 2,
     "constraints": lambda f: f.get("constraint_count", 0) >= 2 or f.get("numbered_items", 0) >= 1.5,
     "analysis": lambda f: f.get("analysis", 0) > 0,
     "design": lambda f: f.get("design", 0) > 0,
-    "long_answer": lambda f: f.get("long_output", 0) > 0 or f.get("long_format", 0) > 0,
+    # a long answer asked for, not an edit of "a paragraph from my essay"
+    "long_answer": lambda f: (f.get("long_output", 0) > 0 or f.get("long_format", 0) > 0)
+    and not (f.get("edit", 0) or f.get("transform", 0) or f.get("replace_ask", 0)),
     "code": lambda f: (f.get("material_code", 0) > 0 or f.get("code_fence", 0) > 0)
     and not f.get("edit", 0) and (f.get("task_on_code", 0) > 0 or f.get("stack_trace", 0) > 0),
     "code_task": lambda f: f.get("code_task", 0) > 0,

@@ -4,9 +4,11 @@ Five levels (-2 rarely .. +2 often; 0 is the threshold fitted by tools/fit_route
 move the router's threshold by a fixed number of logits. Beside the slider, the
 settings page shows what each level did on the held-out test split: precision (of
 the prompts sent, how many needed it) and recall (of the prompts that needed it,
-how many were sent), for a 1B and an 8B local model. Those figures are measured by
-`bench/router_eval.py --write-tradeoff` after fitting and shipped in
-assistant/resources/router_tradeoff.json; nothing is measured at run time.
+how many were sent), for a 1B and an 8B local model: those of the router with the
+embedding model when it is in use (router_semantic.active()), else those of the
+structural router alone. The figures are measured by `bench/router_eval.py
+--write-tradeoff` after fitting and shipped in assistant/resources/router_tradeoff.json;
+nothing is measured, and no test file is read, at run time.
 Qt-free: the settings page (ui/cloud/) only shows these numbers.
 """
 
@@ -40,29 +42,33 @@ def shift_for(level: int) -> float:
     return LEVELS[max(-2, min(2, int(level)))]
 
 
-@lru_cache(maxsize=2)
-def _table(path: Path = TRADEOFF_PATH) -> dict[str, dict[str, dict[str, float]]]:
+@lru_cache(maxsize=4)
+def _table(semantic: bool, path: Path = TRADEOFF_PATH) -> dict[str, dict[str, dict[str, float]]]:
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("sizes", {})
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data.get("sizes" if semantic else "sizes_structural", {})
 
 
-def tradeoff(level: int, size: str = "1B") -> Tradeoff:
+def tradeoff(level: int, size: str = "1B", *, semantic: bool = True) -> Tradeoff:
+    """What `level` did on the test prompts for a local model of `size`, with the
+    embedding model (`semantic`) or the structural router alone."""
     level = max(-2, min(2, int(level)))
-    row = _table().get(size, {}).get(str(level), {})
+    row = _table(semantic).get(size, {}).get(str(level), {})
     return Tradeoff(level, LEVELS[level], row.get("precision"), row.get("recall"), row.get("sent"))
 
 
-def describe(level: int) -> str:
+def describe(level: int, *, semantic: bool = True) -> str:
     """The line shown beside the slider, e.g. "Balanced: on the test prompts, ..."."""
     parts = []
     for size in ("1B", "8B"):
-        t = tradeoff(level, size)
+        t = tradeoff(level, size, semantic=semantic)
         if t.precision is not None and t.recall is not None:
             parts.append(f"with a {size} model, {t.precision:.0%} of what is sent needs the cloud "
                          f"and {t.recall:.0%} of what needs it is sent")
     name = LEVEL_NAMES[max(-2, min(2, int(level)))]
     if not parts:
         return f"{name}."
-    return f"{name}: on the test prompts, " + "; ".join(parts) + "."
+    alone = "" if semantic else " (The router without the documents' embedding model: it is not in use.)"
+    return f"{name}: on the test prompts, " + "; ".join(parts) + "." + alone

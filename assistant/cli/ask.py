@@ -9,7 +9,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from assistant.chat.dispatch import SendPolicy, run_cloud_turn
+from assistant.chat.dispatch import CLI_EMBED_WAIT_S, SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.tool_turn import run_with_tools
 from assistant.chat.turn import TurnResult, run_turn
@@ -47,7 +47,7 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     system = args.system if args.system is not None else settings.system_prompt
     cancel = threading.Event()
     with ChatStore.open(paths.history_db if not args.no_history else _memory_db()) as store:
-        policy = SendPolicy(store, settings)
+        policy = SendPolicy(store, settings, embed_wait_s=CLI_EMBED_WAIT_S)
         model = None if args.cloud else pick_model(args.model, paths, settings)
         # before anything is stored: a refused --cloud says why (choose_target raises) and stops
         target = choose_target(policy, prompt, 0, model, explicit_cloud=args.cloud, mode=args.route, yes=args.yes)

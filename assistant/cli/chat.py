@@ -7,7 +7,7 @@ import sys
 import threading
 from dataclasses import replace
 
-from assistant.chat.dispatch import SendPolicy, run_cloud_turn
+from assistant.chat.dispatch import CLI_EMBED_WAIT_S, SendPolicy, run_cloud_turn
 from assistant.chat.store import ChatStore
 from assistant.chat.turn import run_turn
 from assistant.cli import checks
@@ -35,7 +35,7 @@ def run_chat(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
     system = args.system if args.system is not None else settings.system_prompt
     engine = load_engine(model, settings)
     with ChatStore.open(paths.history_db) as store:
-        policy = SendPolicy(store, settings)
+        policy = SendPolicy(store, settings, embed_wait_s=CLI_EMBED_WAIT_S)
         if args.conversation:
             conv = store.get_conversation(args.conversation)
             if conv is None:

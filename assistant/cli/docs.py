@@ -152,7 +152,7 @@ def _search(docs, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
 def run_ask_docs(args: argparse.Namespace, prompt: str, paths: Paths, settings: Settings) -> int:
     """`assistant ask --docs NAME "question"`: answered locally from the collection (or with
     --cloud, sending only the chosen excerpts), then its sources."""
-    from assistant.chat.dispatch import SendPolicy, cloud_engine, run_cloud_turn
+    from assistant.chat.dispatch import CLI_EMBED_WAIT_S, SendPolicy, cloud_engine, run_cloud_turn
     from assistant.chat.store import ChatStore
     from assistant.cli.common import apply_overrides, load_engine, pick_model, print_text, title_from
     from assistant.documents.answer import NOT_FOUND, excerpt_transform, format_sources
@@ -168,7 +168,7 @@ def run_ask_docs(args: argparse.Namespace, prompt: str, paths: Paths, settings: 
             docs.collection(n)  # an unknown name is said before a model loads
         if args.cloud:
             check_cloud_allowed(docs, names)
-            policy = SendPolicy(store, settings)
+            policy = SendPolicy(store, settings, embed_wait_s=CLI_EMBED_WAIT_S)
             policy.check_cloud_allowed(0)
             counter = cloud_engine(settings.cloud, "preview")  # counting only: no key, no request
             ctx = prepare(docs, names, prompt, n_ctx=counter.context_length, params=params, count=engine_counter(counter))

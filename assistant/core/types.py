@@ -42,6 +42,9 @@ class LoadOptions:
     # MLX: answered in turn). 1 while the API server is off (factory.prepare): N slots make
     # the SWA layers' cache N windows long, which a lone chat deep in its context pays for
     parallel: int = 1
+    # vision: the model's projector file (an mmproj GGUF; llama.cpp) that lets it see the
+    # images on messages; None: text only (a message with images is then refused)
+    mmproj: str | None = None
 
 
 @dataclass
@@ -103,7 +106,9 @@ class Message:
     tool_calls: list[ToolCall] = field(default_factory=list)  # an assistant turn's calls
     tool_call_id: str = ""  # a tool message: the call it answers
     name: str = ""  # a tool message: the tool's name
-    images: list[str] = field(default_factory=list)  # paths of image files (the chat's image store, chat/images.py)
+    # image files shown to the model with this message, before its text (the app keeps
+    # them in its content-hashed store); only a model loaded with a projector can see them
+    images: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from assistant.engines.base import ensure_prompt_fits
 from assistant.engines.llamacpp_cache import KvCache
 from assistant.engines.llamacpp_gen import AnswerLoop
 from assistant.engines.llamacpp_seq import Sequence
+from assistant.engines.llamacpp_vision import ImageSpan, Vision, assemble, image_paths, no_vision_error
 from assistant.engines.prompting import ChatFormat, Prompt
 from assistant.errors import (
     EngineError,
@@ -95,6 +96,7 @@ class LlamaCppEngine:
         self._bos = ""
         self._eos = ""
         self._n_ctx = 0
+        self.vision: Vision | None = None  # the projector, when loaded with one (LoadOptions.mmproj)
         self.loop: AnswerLoop | None = None  # the slots (each its cache record) and the sequences in them
         self._rids = 0
         self.prompt_lookup = "auto"
@@ -206,6 +208,12 @@ class LlamaCppEngine:
         # renders once now, so a broken or hostile template fails at load, not mid-chat
         self._format = ChatFormat(self._template, bos_token=self._bos, eos_token=self._eos)
         self._marker_ids = self._special_ids(self._format.markers)
+        if options.mmproj:
+            try:
+                self.vision = Vision.load(lib, mdl, Path(options.mmproj), path.name, threads, use_gpu=n_gpu != 0)
+            except Exception:
+                self.unload()
+                raise
         log.info("loaded %s (ctx %d, gpu layers %s, %s, %s)", path.name, self._n_ctx, n_gpu, self._backend, self.safe.describe())
 
     def _load_error(self, info: GgufInfo, lines: list[str]) -> Exception:
@@ -221,6 +229,9 @@ class LlamaCppEngine:
         lib = self._lib
         if self.loop is not None:
             self.loop.free()
+        if self.vision is not None:
+            self.vision.free()
+            self.vision = None
         if lib is not None:
             if self._ctx is not None:
                 lib.llama_free(self._ctx)
@@ -292,13 +303,30 @@ class LlamaCppEngine:
         return self.build_prompt(messages, params).text
 
     def prompt_tokens(self, messages: list[Message], params: GenParams | None = None) -> list[int]:
-        return self._tokens(self.build_prompt(messages, params))
+        """The prompt's tokens; each image's tokens are negative stand-ins (llamacpp_vision.py)."""
+        return self._input(self.build_prompt(messages, params), messages)[0]
 
-    def _tokens(self, prompt: Prompt) -> list[int]:
+    def _input(self, prompt: Prompt, messages: list[Message]) -> tuple[list[int], list[ImageSpan]]:
+        """The prompt's tokens and where its images are in them."""
+        paths = image_paths(messages)
+        if self.vision is not None:
+            self.vision.notes = []  # what this prompt's images say (assemble)
+        if not paths:
+            return self._tokens(prompt), []
+        if self.vision is None:
+            raise no_vision_error(self._info.path.name if self._info else "This model")
+        add_bos = self._add_bos(prompt)
+        return assemble(self.vision, prompt.pieces, paths,
+                        lambda text, markup, first: self.tokenize(text, add_bos=add_bos and first, special=markup))
+
+    def _add_bos(self, prompt: Prompt) -> bool:
         # templates that write the BOS text themselves must not get a second one
-        add_bos = bool(self._lib.llama_vocab_get_add_bos(self._vocab)) and not (
+        return bool(self._lib.llama_vocab_get_add_bos(self._vocab)) and not (
             self._bos and prompt.text.startswith(self._bos)
         )
+
+    def _tokens(self, prompt: Prompt) -> list[int]:
+        add_bos = self._add_bos(prompt)
         out: list[int] = []
         for text, markup in prompt.pieces:
             # message text never becomes special tokens: a pasted <|im_end|> stays text
@@ -329,14 +357,14 @@ class LlamaCppEngine:
         assert self.loop is not None
         t0 = time.perf_counter()
         prompt = self.build_prompt(messages, params)
-        tokens = self._tokens(prompt)
+        tokens, spans = self._input(prompt, messages)
         ensure_prompt_fits(len(tokens), self._n_ctx)
         if prompt.grammar is not None:  # tools: the calls' grammar (a format of its own is refused before)
             if params.grammar is not None:
                 raise GrammarError("An answer cannot follow both a JSON format and tool calls.",
                                    "Send tools or a response format, not both.")
             params = replace(params, grammar=prompt.grammar, grammar_triggers=prompt.triggers)
-        return self.loop.start(rid, tokens, params, cancel, prompt.stream, t0, self.prompt_lookup)
+        return self.loop.start(rid, tokens, params, cancel, prompt.stream, t0, self.prompt_lookup, spans)
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         """One answer, the loop stepped by this caller (in-process use: one reader at a time)."""

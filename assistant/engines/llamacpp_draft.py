@@ -58,7 +58,9 @@ class PromptLookup:
         """Up to `room` tokens that followed the current ending last time; [] when none."""
         if self._next < 0 or self._pause or room <= 0:
             return []
-        return self.tokens[self._next: self._next + min(room, self.draft_max)]
+        out = self.tokens[self._next: self._next + min(room, self.draft_max)]
+        # an image's pseudo-tokens (negative, llamacpp_vision.py) are never drafted
+        return out if all(t >= 0 for t in out) else out[: next(i for i, t in enumerate(out) if t < 0)]
 
     def result(self, n_drafted: int, n_accepted: int) -> None:
         """How a draft went: the moving acceptance rate decides whether to keep drafting."""

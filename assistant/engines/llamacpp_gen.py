@@ -116,11 +116,11 @@ class AnswerLoop:
 
     # -- joining ------------------------------------------------------------------------
     def start(self, rid: int, tokens: list[int], params: GenParams, cancel: threading.Event, split: ThinkingStream,
-              t0: float, lookup: str) -> Sequence:
+              t0: float, lookup: str, images: list[Any] | None = None) -> Sequence:
         """A new answer; it gets a slot at the next step (or when one is free). Its sampler
         is made here, once: a grammar that does not parse is a GrammarError to the caller
         now, never a failed step."""
-        seq = Sequence(rid, tokens, params, cancel, split, t0, lookup)
+        seq = Sequence(rid, tokens, params, cancel, split, t0, lookup, images or [])
         seq.sampler = Sampler(self._lib, self._ctx, self.engine._vocab, params)
         self.waiting.append(seq)
         return seq
@@ -151,6 +151,10 @@ class AnswerLoop:
         kv = seq.kv = self.slots[slot]
         self._busy[slot] = seq
         seq.fed = kv.reuse_prefix(seq.tokens)
+        inside = seq.image_around(seq.fed)
+        if inside is not None:  # an image is read whole: back to its start
+            kv.trim(inside.start)
+            seq.fed = len(kv.tokens)
         seq.usage.cached_tokens = seq.fed
         # no prompt-lookup drafts under a grammar: every pick then runs the grammar over the
         # whole vocabulary (llamacpp_sampling.py), a check of ten drafted tokens costs ten of
@@ -220,7 +224,7 @@ class AnswerLoop:
         kv = seq.kv
         assert kv is not None
         try:
-            done = kv.evaluate(seq.tokens[seq.fed:], seq.cancel)
+            done = self._feed(seq)
         except KvFullError:
             done = self._evaluate_after_eviction(slot, seq)
         except EngineError as exc:
@@ -232,12 +236,42 @@ class AnswerLoop:
         seq.fed = len(seq.tokens)
         self._first_token(seq, -1)
 
+    def _feed(self, seq: Sequence) -> bool:
+        """The rest of a prompt into its slot: runs of text in batches, images whole."""
+        kv = seq.kv
+        assert kv is not None
+        while seq.fed < len(seq.tokens):
+            if not self._feed_image(seq):
+                end = seq.text_end(seq.fed)
+                if not kv.evaluate(seq.tokens[seq.fed:end], seq.cancel):
+                    return False
+                seq.fed = end
+            if seq.cancel.is_set():
+                return False
+        return True
+
+    def _feed_image(self, seq: Sequence) -> bool:
+        """The image starting where the prompt's prefill is, if one does: encoded by the
+        projector and decoded into the slot (KvFullError when there is no room)."""
+        span = seq.image_at(seq.fed)
+        if span is None:
+            return False
+        kv, vision = seq.kv, self.engine.vision
+        assert kv is not None and vision is not None
+        rc = vision.evaluate(self._lib, self._ctx, span, len(kv.tokens), kv.seq, self.n_batch)
+        if rc != 0:  # no room: what the image got into the cache goes
+            self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(self._ctx), kv.seq, len(kv.tokens), -1)
+            raise KvFullError(len(kv.tokens) + len(span.tokens))
+        kv.tokens.extend(span.tokens)
+        seq.fed = span.end
+        return True
+
     def _evaluate_after_eviction(self, slot: int, seq: Sequence) -> bool:
         self._evict(keep=slot)
         assert seq.kv is not None
         try:
             seq.fed = len(seq.kv.tokens)
-            return seq.kv.evaluate(seq.tokens[seq.fed:], seq.cancel)
+            return self._feed(seq)
         except KvFullError:
             seq.end("error", self._full_error())
             return False
@@ -319,9 +353,11 @@ class AnswerLoop:
         budget = self.n_batch - batch.n
         filling: list[tuple[Sequence, int, int]] = []  # sequence, tokens added, index of the last
         for _slot, seq in running:
+            if seq.prefilling and seq.images and not self._images_first(seq):
+                continue
             if seq.prefilling and budget > 0:
                 assert seq.kv is not None
-                part = seq.tokens[seq.fed: seq.fed + budget]
+                part = seq.tokens[seq.fed: min(seq.fed + budget, seq.text_end(seq.fed))]
                 pos0 = len(seq.kv.tokens)
                 last = seq.fed + len(part) == len(seq.tokens)
                 idx = -1
@@ -355,6 +391,29 @@ class AnswerLoop:
             seq.fed += n
             if seq.fed == len(seq.tokens):
                 self._first_token(seq, idx)
+
+    def _images_first(self, seq: Sequence) -> bool:
+        """Beside other answers, a prompt's image at its prefill point is read on its own
+        before the shared batch (an image is decoded whole). False when the answer ended."""
+        try:
+            while self._feed_image(seq):
+                pass
+        except KvFullError:
+            if not (self._evict(keep=-1) and self._retry_image(seq)):
+                seq.end("error", self._full_error())
+                return False
+        except EngineError as exc:
+            seq.end("error", exc)
+            return False
+        return True
+
+    def _retry_image(self, seq: Sequence) -> bool:
+        try:
+            while self._feed_image(seq):
+                pass
+            return True
+        except KvFullError:
+            return False
 
     def _failed(self, kv: KvCache | None) -> None:
         """A decode failed: the cache may hold NaN; every running answer fails."""

@@ -58,3 +58,18 @@ def capture() -> Iterator[list[str]]:
         with _lock:
             # by identity: two captures may hold equal lines
             _captures[:] = [c for c in _captures if c is not lines]
+
+
+_mtmd_installed = False
+
+
+def install_mtmd(mtmd: object) -> None:
+    """libmtmd (vision) and its helpers log on their own: the same route, so a projector's
+    load failure (a width that does not match the model) can be captured and named."""
+    global _mtmd_installed
+    install()
+    if _mtmd_installed:
+        return
+    mtmd.mtmd_log_set(_callback, ctypes.c_void_p(0))  # type: ignore[attr-defined]
+    mtmd.mtmd_helper_log_set(_callback, ctypes.c_void_p(0))  # type: ignore[attr-defined]
+    _mtmd_installed = True

@@ -45,6 +45,7 @@ class Sequence:
     split: ThinkingStream
     t0: float
     lookup_mode: str = "auto"
+    images: list[Any] = field(default_factory=list)  # ImageSpan (llamacpp_vision.py): where images are in `tokens`
     # set when the loop gives it a slot
     kv: KvCache | None = None
     sampler: Sampler | None = None
@@ -73,6 +74,18 @@ class Sequence:
     @property
     def over(self) -> bool:
         return self.finish is not None
+
+    def image_at(self, i: int) -> Any:
+        """The image whose tokens start at i, or None."""
+        return next((s for s in self.images if s.start == i), None)
+
+    def text_end(self, i: int) -> int:
+        """Where the run of text tokens from i ends (the next image, or the prompt's end)."""
+        return min((s.start for s in self.images if s.start >= i), default=len(self.tokens))
+
+    def image_around(self, i: int) -> Any:
+        """The image that position i falls inside (past its first token), or None."""
+        return next((s for s in self.images if s.start < i < s.end), None)
 
     @property
     def prefilling(self) -> bool:
@@ -170,6 +183,7 @@ class Sequence:
         self.out.append(last)
 
     def free(self) -> None:
+        self.images = []  # the image chunks go with their last reference
         if self.sampler is not None:
             self.sampler.free()
             self.sampler = None

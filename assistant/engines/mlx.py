@@ -12,6 +12,9 @@ of a chat costs the new message, not the whole history. mlx-lm's generate_step
 feeds each token into the cache before yielding it (it pipelines one step ahead),
 so after a request the cache holds the prompt plus every token stream_generate
 handed us, end-of-turn token included; that is exactly what is tracked.
+
+Vision: a folder with a vision_config loads with mlx-vlm where it is installed
+(mlx_vision.py); without it, or for a text model, images are refused (ImageError).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from assistant.core.images import no_vision_error
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Timings, Usage
-from assistant.engines import templates
+from assistant.engines import mlx_vision, templates
 from assistant.engines.base import ensure_prompt_fits, refuse_grammar, reusable_prefix
 from assistant.engines.prompting import AnswerStream, ChatFormat, Prompt
 from assistant.engines.stops import StopMatcher
@@ -159,6 +163,8 @@ class MlxEngine:
         self._cache: list[Any] | None = None
         self._cache_tokens: list[int] = []  # tokens whose K/V are in the cache, in order
         self._thread_id: int | None = None
+        self._vision: mlx_vision.MlxVision | None = None  # mlx-vlm: the model sees images
+        self._sees = False  # the folder is a vision model's (even where mlx-vlm is missing)
 
     # -- properties ---------------------------------------------------------
     @property
@@ -180,8 +186,13 @@ class MlxEngine:
         path = Path(model.path)
         config = check_folder(path)
         mx, mlx_lm = _import_mlx()
+        vision = None
+        if mlx_vision.wants_vision(config) and mlx_vision.available():
+            vision = mlx_vision.MlxVision.load(path, config)
+            mdl, tokenizer = vision.model, vision.tokenizer()
         try:
-            mdl, tokenizer = mlx_lm.load(str(path))
+            if vision is None:
+                mdl, tokenizer = mlx_lm.load(str(path))
         except FileNotFoundError as exc:
             raise ModelFormatError(f"The model in {path} is incomplete: {exc}", _REDOWNLOAD) from exc
         except ValueError as exc:
@@ -202,6 +213,8 @@ class MlxEngine:
             ) from exc
         self._mx, self._lib = mx, mlx_lm
         self._model, self._tokenizer = mdl, tokenizer
+        self._vision = vision
+        self._sees = mlx_vision.wants_vision(config)
         self._path = path
         limit = _max_positions(config)
         self._n_ctx = max(1, min(options.n_ctx, limit) if limit else options.n_ctx)
@@ -220,10 +233,10 @@ class MlxEngine:
         except ChatTemplateError:
             self.unload()
             raise
-        log.info("loaded %s with MLX (ctx %d)", path.name, self._n_ctx)
+        log.info("loaded %s with MLX%s (ctx %d)", path.name, " (vision, mlx-vlm)" if vision else "", self._n_ctx)
 
     def unload(self) -> None:
-        self._model = self._tokenizer = None
+        self._model = self._tokenizer = self._vision = None
         self._cache = None
         self._cache_tokens = []
         self._path = None
@@ -241,6 +254,9 @@ class MlxEngine:
     def build_prompt(self, messages: list[Message], params: GenParams | None = None) -> Prompt:
         self._require_loaded()
         assert self._format is not None
+        if self._vision is None and any(m.images for m in messages):  # never drop images silently
+            name = self._path.name if self._path else "This model"
+            raise mlx_vision.needs_mlx_vlm(name) if self._sees else no_vision_error(name)
         return self._format.build(messages, params, self.specials_in)
 
     def specials_in(self, text: str) -> list[str]:
@@ -251,22 +267,32 @@ class MlxEngine:
         return self.build_prompt(messages, params).text
 
     def prompt_tokens(self, messages: list[Message], params: GenParams | None = None) -> list[int]:
-        return self._tokens(self.build_prompt(messages, params))
+        """The prompt's tokens; each image's tokens are negative stand-ins (mlx_vision.py)."""
+        return self._encode(self.build_prompt(messages, params), messages).keys
 
-    def _tokens(self, prompt: Prompt) -> list[int]:
+    def _encode(self, prompt: Prompt, messages: list[Message]) -> mlx_vision.Encoded:
         tok = self._tokenizer
         hf = getattr(tok, "_tokenizer", tok)
         # templates write the special tokens themselves (BOS included); a template of ours
         # without BOS lets the tokenizer decide
         bos = tok.bos_token or ""
         add_special = self._own_template and not (bos and prompt.text.startswith(bos))
+
+        def tokenize(text: str, markup: bool, first: bool) -> list[int]:
+            if markup:
+                return list(tok.encode(text, add_special_tokens=add_special and first))
+            # message text: a pasted special token stays text
+            return list(hf.encode(text, add_special_tokens=False, split_special_tokens=True))
+
+        paths = [p for m in messages for p in m.images]
+        if self._vision is not None:
+            self._vision.notes = []
+            if paths:
+                return self._vision.assemble(prompt.pieces, paths, tokenize)
         out: list[int] = []
         for text, markup in prompt.pieces:
-            if markup:
-                out += list(tok.encode(text, add_special_tokens=add_special and not out))
-            else:  # message text: a pasted special token stays text
-                out += list(hf.encode(text, add_special_tokens=False, split_special_tokens=True))
-        return out
+            out += tokenize(text, markup, not out)
+        return mlx_vision.Encoded(out, out)
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.prompt_tokens(messages))
@@ -275,7 +301,7 @@ class MlxEngine:
     def _new_cache(self) -> None:
         from mlx_lm.models.cache import make_prompt_cache
 
-        self._cache = make_prompt_cache(self._model)
+        self._cache = self._vision.make_cache() if self._vision is not None else make_prompt_cache(self._model)
         self._cache_tokens = []
 
     def _cache_offset(self) -> int | None:
@@ -350,17 +376,21 @@ class MlxEngine:
         if prompt.grammar is not None and not prompt.triggers:
             raise GrammarError("The MLX engine cannot force a tool call (tool_choice required or a named tool).",
                                "Use tool_choice auto, or a GGUF model (llama.cpp).")
-        tokens = self._tokens(prompt)
-        ensure_prompt_fits(len(tokens), self._n_ctx)
-        return self._generate(tokens, params, cancel, t0, prompt.stream)
+        enc = self._encode(prompt, messages)
+        ensure_prompt_fits(len(enc.keys), self._n_ctx)
+        return self._generate(enc, params, cancel, t0, prompt.stream)
 
     def _generate(
-        self, tokens: list[int], params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
+        self, enc: mlx_vision.Encoded, params: GenParams, cancel: threading.Event, t0: float, split: ThinkingStream
     ) -> Iterator[Chunk]:
         from mlx_lm.sample_utils import make_sampler
 
         mx, lib = self._mx, self._lib
+        tokens = enc.keys  # what the cache is compared by (an image's tokens: stand-ins from its hash)
         cached = self._reuse_prefix(tokens)
+        if self._vision is not None and cached and self._vision.needs_full_prefill(enc, cached):
+            self._new_cache()  # an image in the suffix: its features go in with the whole prompt
+            cached = 0
         usage = Usage(prompt_tokens=len(tokens), cached_tokens=cached)
         timings = Timings()
         if cancel.is_set():
@@ -377,15 +407,13 @@ class MlxEngine:
             min_p=params.min_p,
             top_k=params.top_k,
         )
-        stream = lib.stream_generate(
-            self._model,
-            self._tokenizer,
-            mx.array(tokens[cached:]),
-            max_tokens=max_tokens,
-            sampler=sampler,
-            logits_processors=self._processors(params, tokens[:cached]),
-            prompt_cache=self._cache,
-        )
+        processors = self._processors(params, enc.ids[:cached])
+        if self._vision is not None:
+            stream = self._vision.stream(enc, cached, self._tokenizer, max_tokens=max_tokens, sampler=sampler,
+                                         logits_processors=processors, prompt_cache=self._cache or [])
+        else:
+            stream = lib.stream_generate(self._model, self._tokenizer, mx.array(tokens[cached:]), max_tokens=max_tokens,
+                                         sampler=sampler, logits_processors=processors, prompt_cache=self._cache)
         stops = StopMatcher(params.stop)
         generated: list[int] = []
         finish = "length"

@@ -105,13 +105,26 @@ def _compile(source: str) -> Any:
         raise ChatTemplateError("The model's chat template is nested too deeply to read.", _OVERRIDE_HINT) from exc
 
 
-def message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
+# vision: where an image goes in the prompt (libmtmd's default marker; the engine puts the
+# image's tokens there). A message with images gives its content as parts, each image a
+# text part holding the marker, as llama-server passes image parts to templates; a
+# template that reads only string content gets the markers before the text instead.
+MEDIA_MARKER = "<__media__>"
+
+
+def image_content(m: Message, as_parts: bool = True) -> Any:
+    if not as_parts:
+        return MEDIA_MARKER * len(m.images) + "\n" + m.content
+    return [{"type": "text", "text": MEDIA_MARKER} for _ in m.images] + [{"type": "text", "text": m.content}]
+
+
+def message_dicts(messages: list[Message], image_parts: bool = True) -> list[dict[str, Any]]:
     """Messages as templates expect them. Thinking goes only where there is some, under
     both names templates read (`reasoning_content`: Qwen, DeepSeek, Gemma 4; `thinking`:
     gpt-oss), so a template that tests for the key does not find an empty one."""
     out: list[dict[str, Any]] = []
     for m in messages:
-        d: dict[str, Any] = {"role": m.role, "content": m.content}
+        d: dict[str, Any] = {"role": m.role, "content": image_content(m, image_parts) if m.images else m.content}
         if m.role == "assistant" and m.thinking:
             d["reasoning_content"] = m.thinking
             d["thinking"] = m.thinking
@@ -142,13 +155,14 @@ def render(
     bos_token: str = "",
     eos_token: str = "",
     add_generation_prompt: bool = True,
+    image_parts: bool = True,
     **extra: Any,
 ) -> str:
     """Render as transformers' apply_chat_template would. `extra` values that are None are
     left undefined (tools, enable_thinking, reasoning_effort), as there."""
     env, template = _compile(source)
     variables: dict[str, Any] = {
-        "messages": message_dicts(messages),
+        "messages": message_dicts(messages, image_parts),
         "add_generation_prompt": add_generation_prompt,
         "bos_token": bos_token,
         "eos_token": eos_token,
@@ -180,7 +194,7 @@ def merge_system(messages: list[Message]) -> list[Message]:
         return rest
     for i, m in enumerate(rest):
         if m.role == "user":
-            rest[i] = Message("user", f"{system}\n\n{m.content}")
+            rest[i] = replace(m, content=f"{system}\n\n{m.content}")
             return rest
     return [Message("user", system), *rest]
 
@@ -205,8 +219,18 @@ class ChatTemplate:
             self.system_ok = False
 
     def _render_raw(self, messages: list[Message], add_generation_prompt: bool = True, **extra: Any) -> str:
+        n_images = sum(len(m.images) for m in messages)
+        if n_images:  # every image's marker, or the template reads string content only
+            try:
+                text = render(self.source, messages, bos_token=self.bos_token, eos_token=self.eos_token,
+                              add_generation_prompt=add_generation_prompt, **extra)
+                # a template that prints the parts list as it is ("[{'type': 'text', ...") reads strings only
+                if text.count(MEDIA_MARKER) == n_images and "'type': 'text'" not in text and '"type": "text"' not in text:
+                    return text
+            except ChatTemplateError:
+                pass
         return render(self.source, messages, bos_token=self.bos_token, eos_token=self.eos_token,
-                      add_generation_prompt=add_generation_prompt, **extra)
+                      add_generation_prompt=add_generation_prompt, image_parts=False, **extra)
 
     def prepare(self, messages: list[Message]) -> list[Message]:
         return messages if getattr(self, "system_ok", True) else merge_system(messages)
@@ -227,6 +251,8 @@ class ChatTemplate:
         for m in messages:
             for text in (m.content, m.thinking):
                 found += [s for s in find_specials(text) if s and s not in found] if text else []
+                if MEDIA_MARKER in text and MEDIA_MARKER not in found:  # typed by the user: text, not an image
+                    found.append(MEDIA_MARKER)
         if not found:
             return [(self._render_raw(messages, **extra), True)]
         found.sort(key=len, reverse=True)

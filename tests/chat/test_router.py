@@ -91,17 +91,31 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
     train2, test2 = load_rows(DATA / "train2.jsonl"), load_rows(DATA / "test2.jsonl")
     reasons = load_rows(DATA / "reasons.jsonl")
     k_train2, k_test2, k_reasons = ({key_of(r) for r in rows} for rows in (train2, test2, reasons))
+    train3, test3 = load_rows(DATA / "train3.jsonl"), load_rows(DATA / "test3.jsonl")
+    k_train3, k_test3 = {key_of(r) for r in train3}, {key_of(r) for r in test3}
     assert not (k_train2 & old) and not (k_test2 & old) and not (k_train2 & k_test2)
-    assert not (k_reasons & (old | k_train2 | k_test2))
-    for rows in (train2, test2):
+    # train3 / test3 (issue 30, second round): test3 written first, before any fitting
+    everything = old | k_train2 | k_test2
+    assert not (k_test3 & (everything | k_train3)) and not (k_train3 & everything)
+    # reasons.jsonl may share the issue's own examples with test2 (a validation split now),
+    # never a prompt that anything is fitted on, nor the held-out test3
+    assert not (k_reasons & (old | k_train2 | k_train3 | k_test3))
+    assert {"whats 12 x 12", "give me 5 cute names for a golden retriever puppy",
+            "Привет! Посоветуй какой-нибудь лёгкий фильм на вечер."} <= k_reasons
+    assert len(reasons) >= 80
+    assert len(test3) >= 110 and len(train3) >= 140
+    assert len({r["lang"] for r in test3}) >= 10 and sum(bool(r.get("history")) for r in test3) >= 5
+    # (rows, easy pastes of that many characters, how many at least, short non-Latin easy prompts)
+    for rows, chars, pastes, non_latin in ((train2, 250, 12, 12), (test2, 250, 12, 12), (train3, 250, 25, 20),
+                                           (test3, 150, 10, 10)):
         assert len(rows) >= 80
         for r in rows:
             assert r["label"] in ("hard", "easy") and r["why"] and r["lang"] and r["domain"]
             assert (r.get("fails") in ("1B", "8B", "32B")) == (r["label"] == "hard")
-        pasted = [r for r in rows if r["label"] == "easy" and len(r["prompt"]) > 250]
-        assert len(pasted) >= 12  # easy edits of long material
+        pasted = [r for r in rows if r["label"] == "easy" and len(r["prompt"]) > chars]
+        assert len(pasted) >= pastes  # easy edits of long material
         assert sum(r["label"] == "easy" and r["lang"] not in ("en", "fr", "de", "es", "it", "pt")
-                   and len(r["prompt"]) < 60 for r in rows) >= 12  # short non-Latin prompts
+                   and len(r["prompt"]) < 60 for r in rows) >= non_latin  # short non-Latin prompts
         assert sum(r.get("kind") == "hard-looks-easy" for r in rows) >= 12
     assert all(isinstance(r["reasons"], list) for r in reasons) and sum(not r["reasons"] for r in reasons) >= 10
 
@@ -131,10 +145,17 @@ def test_data_set_is_varied() -> None:
 def test_weights_load_and_name_every_feature() -> None:
     data = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
     assert set(data["text_model"]["weights"]) == set(TEXT_FEATURES)
-    assert set(data["model"]["weights"]) == set(TEXT_FEATURES + HISTORY_FEATURES)
+    for anchor in ("1B", "8B"):
+        assert set(data["structural"]["models"][anchor]["weights"]) == set(TEXT_FEATURES + HISTORY_FEATURES)
+        assert set(data["semantic"]["models"][anchor]["weights"]) == set(TEXT_FEATURES + HISTORY_FEATURES + ["semantic"])
     w = load_weights()
-    assert w.size_slope > 0
-    assert w.model.weights["proof"] > 0 and w.model.weights["brief"] < 0  # the signs make sense
+    for variant in (w.semantic, w.structural):
+        t = variant.thresholds
+        assert t["1B"] <= t["8B"] <= t["32B"]
+        m = variant.model("1B")
+        assert m.weights["proof"] > 0 and m.weights["brief"] < 0  # the signs make sense
+    assert w.semantic.model("1B").weights["semantic"] > 0  # the head's logit counts for "hard"
+    assert WEIGHTS_PATH.stat().st_size < 40_000
 
 
 def test_router_needs_no_ml_library() -> None:

@@ -47,6 +47,13 @@ MUST = [
     ("medical", "I take lithium and my doctor added an ACE inhibitor. Should I worry about my kidneys?"),
     ("legal", "My employer in Spain cut my salary without notice; is that legal and can I claim it back?"),
     ("script", "ስለ ላሊበላ ታሪክ በዝርዝር ንገረኝ።"),
+    # a quantity asked in other words than "how much"
+    ("math", "A gardener has 180 m of edging and wants the largest rectangular bed along a fence. "
+             "What dimensions, and what area?"),
+    ("math", "After a 25% discount a coat costs 67.50. What was the original price?"),
+    ("letters", "Give me a 9-letter word that starts with the letter Q."),
+    ("puzzle", "Six friends sit at a round table. Ana sits opposite Bo, Bo sits next to Cy, and Di sits "
+               "between Ed and Flo. Who sits next to Ana?"),
 ]
 
 
@@ -77,6 +84,19 @@ MUST_NOT = [
     ("financial", "Explain what an index fund is in one sentence."),
     ("medical", "Write a Rust function that walks an AST and folds constant expressions."),
     ("long_request", "कोई हल्की-फुल्की फ़िल्म बताइए जो आज रात परिवार के साथ देख सकें।"),
+    # a "cover letter" is no letter-level task, "exactly 150 words" is no fact to look up
+    ("letters", "Write a cover letter for a nursing job that is exactly 150 words and never uses 'passion'."),
+    ("fact", "Write a cover letter for a nursing job that is exactly 150 words and never uses 'passion'."),
+    # the words of a sentence to translate are not constraints of the request
+    ("constraints", "Translate into Hausa: 'Wash your hands before eating and after using the toilet, every time.'"),
+    # "and write tests" is not a chain of reasoning
+    ("reasoning", "Implement a thread-safe LRU cache in Kotlin with expiry and write unit tests for it."),
+    ("long_request", "Привет! Подскажи, что почитать в отпуске, что-нибудь лёгкое?"),
+    ("long_request", "你好，帮我写一句生日祝福。"),
+    # an edit of "a paragraph from my essay" asks for no long answer (seen in the one look at
+    # test3: a reason only, the decision is the same)
+    ("long_answer", "Here is a paragraph of my essay. Just change 'impact' to 'effect' everywhere:\n\n"
+                    + "The impact of the new policy was clear, and its impact on prices lasted. " * 4),
 ]
 
 
@@ -104,7 +124,7 @@ def test_reasons_are_ranked_by_their_weight_in_this_decision() -> None:
     prompt = ("My father takes warfarin and was prescribed 500 mg ciprofloxacin twice a day for 7 days; "
               "prove to me with numbers how much the interaction raises his INR, step by step.")
     f = text_features(prompt)
-    ranked = explain(load_weights().model.contributions(f), prompt, f)
+    ranked = explain(load_weights().structural.model("1B").contributions(f), prompt, f)
     assert len(ranked) >= 2
     assert [r.weight for r in ranked] == sorted((r.weight for r in ranked), reverse=True)
     assert assess(prompt, [], TINY).reason_keys == [r.key for r in ranked]

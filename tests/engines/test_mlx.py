@@ -278,3 +278,13 @@ def test_unload_drops_the_model(tiny_model: Path) -> None:
     assert not e.loaded
     with pytest.raises(EngineError):
         e.stream_chat([Message("user", "Hi")], GREEDY, threading.Event())
+
+
+def test_images_on_a_text_model_are_refused_not_dropped(engine: MlxEngine, tmp_path: Path) -> None:
+    from assistant.errors import ImageError
+
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ImageError, match="cannot see images"):
+        collect(engine, [Message("user", "What is this?", images=[str(image)])])
+    assert collect(engine, [Message("user", "Hi")])[0] is not None

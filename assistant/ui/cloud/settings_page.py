@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import keys
-from assistant.chat import cost, router_tradeoff
+from assistant.chat import cost, router_semantic, router_tradeoff
 from assistant.chat.cloud_route import MODES
 from assistant.chat.store import ChatStore
 from assistant.engines.cloud import PROVIDERS
@@ -178,15 +178,20 @@ class CloudSettingsPage(QWidget):
         row.addWidget(self.send_slider, 1)
         row.addWidget(QLabel("Often"))
         v.addLayout(row)
-        self.send_level_label = QLabel(router_tradeoff.describe(0))
+        self.send_level_label = QLabel(self._describe(0))
         self.send_level_label.setWordWrap(True)
         self.send_level_label.setAccessibleName("Precision and recall at this level")
         v.addWidget(self.send_level_label)
         w.setFocusProxy(self.send_slider)  # the row's Alt+N lands on the slider
         return w
 
+    @staticmethod
+    def _describe(level: int) -> str:
+        """The figures of the router this process uses: with the embedding model or without."""
+        return router_tradeoff.describe(level, semantic=router_semantic.active())
+
     def _on_send_level_changed(self, level: int) -> None:
-        self.send_level_label.setText(router_tradeoff.describe(level))
+        self.send_level_label.setText(self._describe(level))
         self.send_slider.setAccessibleDescription(self.send_level_label.text())
         self.edited.emit()
 
@@ -232,7 +237,7 @@ class CloudSettingsPage(QWidget):
         self.mode_combo.setCurrentIndex(max(0, list(MODES).index(c.routing_mode) if c.routing_mode in MODES else 0))
         self.redact_check.setChecked(c.redact)
         self.send_slider.setValue(max(-2, min(2, c.send_level)))
-        self.send_level_label.setText(router_tradeoff.describe(self.send_slider.value()))
+        self.send_level_label.setText(self._describe(self.send_slider.value()))
         self.limit_spin.setValue(c.monthly_limit_usd)
         self.refresh_spend()
         self._update_visibility()

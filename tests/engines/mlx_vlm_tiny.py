@@ -1,0 +1,100 @@
+"""Builds a tiny random Gemma 3 vision model folder that `mlx_vlm.load` accepts.
+
+A 2-layer Gemma 3 text model (width 64) with a 1-layer SigLIP vision tower that sees
+32 x 32 images as 16 patches of 8 x 8, pooled to 4 image tokens; a byte-level BPE
+tokenizer trained here (mlx_tiny's text) with Gemma 3's special tokens; Gemma 3 4B's
+real chat template; Gemma 3's processor and image-processor configs. Random weights from
+a fixed seed, so greedy output is repeatable; the answer is noise, which is all the
+tests need (image tokens in the prompt, different images -> different logits).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlx_tiny import _TEXT, _plain_text
+
+N_IMAGE_TOKENS = 4
+IMAGE_SIZE = 32
+SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>",
+            "<start_of_image>", "<end_of_image>", "<image_soft_token>"]
+TEMPLATE = Path(__file__).parent / "templates" / "google-gemma-3-4b-it.jinja"
+
+
+def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_vlm.models import gemma3
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator([_TEXT] * 4, trainer=trainers.BpeTrainer(
+        vocab_size=512, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    tok.save(str(folder / "tokenizer.json"))
+    vocab = tok.get_vocab_size()
+    ids = {t: tok.token_to_id(t) for t in SPECIALS}
+
+    text = {"model_type": "gemma3_text", "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "query_pre_attn_scalar": 16,
+            "vocab_size": vocab, "sliding_window": 512, "sliding_window_pattern": 2,
+            "mm_tokens_per_image": N_IMAGE_TOKENS, "max_position_embeddings": 2048}
+    vision = {"model_type": "siglip_vision_model", "hidden_size": 32, "num_hidden_layers": 1, "intermediate_size": 64,
+              "num_attention_heads": 2, "patch_size": 8, "image_size": IMAGE_SIZE}
+    config = {"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
+              "text_config": text, "vision_config": vision,
+              "image_token_index": ids["<image_soft_token>"], "boi_token_index": ids["<start_of_image>"],
+              "eoi_token_index": ids["<end_of_image>"], "mm_tokens_per_image": N_IMAGE_TOKENS,
+              "hidden_size": 64, "vocab_size": vocab, "pad_token_id": ids["<pad>"], "bos_token_id": ids["<bos>"],
+              "eos_token_id": [ids["<eos>"], ids["<end_of_turn>"]], "torch_dtype": "float32"}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+
+    mc = gemma3.ModelConfig.from_dict(config)
+    mc.text_config = gemma3.TextConfig.from_dict(text)
+    mc.vision_config = gemma3.VisionConfig.from_dict(vision)
+    mx.random.seed(seed)
+    model = gemma3.Model(mc)
+    weights = dict(tree_flatten(model.parameters()))
+    # the projector starts as all ones (every image the same to the model); random, an image counts
+    proj = "multi_modal_projector.mm_input_projection_weight"
+    weights[proj] = mx.random.normal(weights[proj].shape)
+    weights = {k: (v * 3.0 if ".layers." in k and "language_model" in k and "norm" not in k else v)
+               for k, v in weights.items()}
+    # as mlx_tiny: zero embedding rows (tied: logit 0) for specials and non-printable tokens, so
+    # greedy answers are printable text that runs to max_tokens
+    banned = [i for i in range(vocab) if not _plain_text(tok.decode([i], skip_special_tokens=False))]
+    banned += list(ids.values())
+    mask = mx.zeros((vocab,), dtype=mx.bool_)
+    mask[mx.array(banned)] = True
+    emb_key = "language_model.model.embed_tokens.weight"
+    weights[emb_key] = mx.where(mask[:, None], mx.zeros_like(weights[emb_key]), weights[emb_key])
+    mx.eval(weights)
+    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+
+    special = {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"}
+    images = {"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>"}
+    tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", **special, "add_bos_token": False,
+                        "add_eos_token": False, "clean_up_tokenization_spaces": False, "model_max_length": 2048,
+                        "chat_template": TEMPLATE.read_text(), "processor_class": "Gemma3Processor",
+                        "extra_special_tokens": images}
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+    (folder / "special_tokens_map.json").write_text(json.dumps({**special, **images}, indent=2))
+    preprocessor = {"image_processor_type": "Gemma3ImageProcessor", "processor_class": "Gemma3Processor",
+                    "do_resize": True, "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE}, "resample": 2,
+                    "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+                    "image_mean": [0.5] * 3, "image_std": [0.5] * 3, "do_convert_rgb": True, "do_pan_and_scan": False}
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2))
+    (folder / "processor_config.json").write_text(json.dumps(
+        {"processor_class": "Gemma3Processor", "image_seq_length": N_IMAGE_TOKENS}, indent=2))
+    return folder
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(build_tiny_vlm(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-vlm")))
