@@ -7,7 +7,7 @@ the engine gets their paths as `Message.images`. Sources:
 - an http(s) URL (both APIs): fetched by the app through the network record's client
   ("API server: image download"), only while the app is online; a 400 says so offline.
   At most MAX_IMAGE_BYTES are read; redirects are followed (up to 5).
-A model that cannot see (library/vision.py) gets a 400 naming the problem before any
+A model that cannot see (core/vision.py) gets a 400 naming the problem before any
 engine is asked.
 """
 
@@ -22,8 +22,8 @@ from assistant import network
 from assistant.chat.images import TempImageStore
 from assistant.core.image_format import MAX_IMAGE_BYTES, too_big
 from assistant.core.types import Message, ModelRef
+from assistant.core.vision import has_vision
 from assistant.errors import ImageError
-from assistant.library.vision import has_vision
 from assistant.server.protocol import BadRequest
 
 FETCH_PURPOSE = "API server: image download"

@@ -27,8 +27,8 @@ from starlette.testclient import TestClient
 
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Usage
+from assistant.core.vision import has_vision, projector_for, vision_models
 from assistant.library.installed import model_ref_for_path
-from assistant.library.vision import has_vision, projector_for, vision_models
 from assistant.server.app import build_app
 from assistant.server.runner import ApiServer, ServerConfig
 from assistant.settings import ServerSettings, Settings

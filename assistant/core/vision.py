@@ -1,8 +1,9 @@
 """Which models can see images: the one place that decides (the API server, the chat and
-the engines ask here).
+the engine factory, which loads the projector with the model, ask here; in core so that
+the engines may).
 
-A GGUF model sees through a projector (`mmproj-*.gguf`, library/projectors.py) in its
-own folder, as the catalog and Hub downloads put it beside the weights; an MLX model
+A GGUF model sees through a projector (`mmproj-*.gguf`: `is_projector`, which the
+library's listings use too) in its own folder, as the catalog and Hub downloads put it beside the weights; an MLX model
 when its config.json has a vision part (mlx-vlm's models). A folder with several
 projectors: the one whose name shares the longest start with the model's (a repo that
 ships mmproj-F16 and mmproj-Q8_0 beside several quantisations: any of them fits)."""
@@ -10,10 +11,17 @@ ships mmproj-F16 and mmproj-Q8_0 beside several quantisations: any of them fits)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from assistant.core.types import ModelRef
-from assistant.library.projectors import is_projector
+
+_PROJECTOR = re.compile(r"(^|[-_.])mmproj([-_.]|$)", re.IGNORECASE)
+
+
+def is_projector(filename: str) -> bool:
+    """A vision projector's file name (`mmproj-*.gguf` and the like), with or without its folder."""
+    return bool(_PROJECTOR.search(filename.replace("\\", "/").rsplit("/", 1)[-1]))
 
 
 def projector_for(model: ModelRef) -> Path | None:
