@@ -57,6 +57,20 @@ Anthropic's, and the finish reason is `tool_calls` / `tool_use`. A call the mode
 did not finish (cut at `max_tokens`) comes back as text. Other tool kinds (OpenAI's custom
 and built-in tools, Anthropic's server tools), a tool_choice that names no tool, tools with
 a response format, and a forced call on an MLX model are 400s that say what to change.
+
+Images: OpenAI `image_url` parts (`{"type": "image_url", "image_url": {"url": ...}}`, `detail`
+ignored) and Anthropic `image` blocks (`source` `{"type": "base64", "media_type", "data"}` or
+`{"type": "url", "url"}`) in user messages. The URL is a `data:` URL with base64, or an
+http(s) URL that the app fetches itself while it is online (recorded in the network record as
+"API server: image download"; in Offline mode it is a 400 that says so: send the bytes
+instead). PNG, JPEG, GIF, WebP and BMP, read by their bytes (the declared media type is not
+trusted), at most 50 MiB each; an animated image is used by its first frame. HEIC, AVIF,
+TIFF, SVG and PDF, damaged or cut-short files, invalid base64 and images outside a user
+message are 400s that say what is wrong. The images are kept for the request only (a
+temporary folder, removed when the answer ends). A model sees images when a projector
+(`mmproj-*.gguf`) lies beside its GGUF file (an MLX model: a `vision_config` in its
+config.json); a request with images to any other model is a 400 ("“NAME” cannot see images:
+it has no projector (mmproj)...").
 """
 
 TAIL = """## Other endpoints

@@ -111,6 +111,7 @@ class Consent:
     send: bool
     always: bool = False  # "Always send hard prompts": the mode becomes Automatic
     never_this_chat: bool = False  # "Never send this chat": the chat is marked
+    never_images: bool = False  # "Never send this chat's images": marked; the text still goes
 
 
 def apply_consent(cloud: CloudSettings, consent: Consent) -> tuple[CloudSettings, bool]:

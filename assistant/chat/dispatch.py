@@ -13,12 +13,13 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Literal, Sequence
 
 from assistant import keys, model_settings, network
 from assistant.chat import cloud_route, cost, router_semantic
 from assistant.chat.cloud_route import Consent, key_id
-from assistant.chat.privacy import outgoing_messages, redact_messages
+from assistant.chat.images import StoredImage
+from assistant.chat.privacy import OutgoingMessages, outgoing_messages, redact_messages, withhold_images
 from assistant.chat.router import LocalModelInfo, assess
 from assistant.chat.router_tradeoff import shift_for
 from assistant.chat.store import ChatStore
@@ -118,10 +119,12 @@ class SendPolicy:
         model_path: Path | None,
         mode: str | None = None,
         excerpts: Callable[[list[Message]], list[Message]] | None = None,
+        images: Sequence[StoredImage] = (),
     ) -> Dispatch:
         """Route a prompt that the user did not send to the cloud explicitly. `local` is
         the local model (None: none is loaded); `mode` overrides the chat's routing mode;
-        `excerpts` puts a documents question's excerpts in (documents/answer.py)."""
+        `excerpts` puts a documents question's excerpts in (documents/answer.py); `images`
+        are the prompt's attached images (shown in the consent preview)."""
         conv_mode, never = self.conversation_flags(conversation_id)
         mode = mode or conv_mode
         decision = None
@@ -140,25 +143,34 @@ class SendPolicy:
             name = local.name if local else "the local model"
             consent = ConsentRequest(
                 cloud_route.ask_question(name, self.settings.cloud), r.reason,
-                self.outgoing_preview(text, conversation_id, model_path, excerpts), self.settings.cloud.redact,
+                self.outgoing_preview(text, conversation_id, model_path, excerpts, images), self.settings.cloud.redact,
             )
             return Dispatch("ask", r.reason, consent=consent)
         return Dispatch("cloud" if r.kind == "cloud" else "local", r.reason)
 
     def outgoing_preview(self, text: str | None, conversation_id: int, model_path: Path | None,
-                         excerpts: Callable[[list[Message]], list[Message]] | None = None) -> list[Message]:
-        """Exactly the messages a cloud request for `text` would carry (after redaction):
-        with `excerpts`, the chosen document excerpts too, redacted like any text."""
+                         excerpts: Callable[[list[Message]], list[Message]] | None = None,
+                         images: Sequence[StoredImage] = ()) -> OutgoingMessages:
+        """Exactly the messages a cloud request for `text` (and its `images`) would carry
+        (after redaction): with `excerpts`, the chosen document excerpts too, redacted like
+        any text; without the images when the chat is marked "never send images"."""
         c = self.settings.cloud
         history = history_messages(self.store, conversation_id) if conversation_id else []
         if text is not None:
-            history.append(Message("user", text))
+            history.append(Message("user", text, images=[str(i.path) for i in images]))
+        names = {str(i.path): i.name for i in images}
+        if conversation_id:
+            names.update({str(i.path): i.name for ims in self.store.conversation_images(conversation_id).values()
+                          for i in ims if i.name})
         engine = cloud_engine(c, "preview")  # counting only: no key, no request
         messages = outgoing_messages(history, system_prompt=self.turn_system_prompt(conversation_id, model_path),
                                      n_ctx=engine.context_length, count_tokens=engine.count_tokens,
                                      max_tokens=self.params(model_path).max_tokens, redact=False)
         messages = excerpts(messages) if excerpts is not None else messages
-        return redact_messages(messages)[0] if c.redact else messages
+        withheld = 0
+        if conversation_id and self.store.never_images(conversation_id):
+            messages, withheld = withhold_images(messages)
+        return OutgoingMessages(redact_messages(messages)[0] if c.redact else messages, names, withheld)
 
     def apply_consent(self, conversation_id: int, consent: Consent) -> tuple[Target, bool]:
         """The user's answer to a consent question: where the prompt goes now, and
@@ -166,6 +178,8 @@ class SendPolicy:
         new_cloud, never = cloud_route.apply_consent(self.settings.cloud, consent)
         if never and conversation_id:
             self.store.set_never_cloud(conversation_id, True)
+        if consent.never_images and conversation_id:
+            self.store.set_never_images(conversation_id, True)
         changed = new_cloud != self.settings.cloud
         if changed:
             self.settings.cloud = new_cloud
@@ -173,13 +187,15 @@ class SendPolicy:
 
 
 def _outgoing(excerpts: Callable[[list[Message]], list[Message]] | None,
-              redact: bool) -> Callable[[list[Message]], list[Message]] | None:
-    """Document excerpts first, then redaction over everything (excerpts included)."""
-    if excerpts is None and not redact:
+              redact: bool, never_images: bool = False) -> Callable[[list[Message]], list[Message]] | None:
+    """Document excerpts first, then redaction over everything (excerpts included); no
+    images for a chat marked "never send images"."""
+    if excerpts is None and not redact and not never_images:
         return None
 
     def transform(ms: list[Message]) -> list[Message]:
         ms = excerpts(ms) if excerpts is not None else ms
+        ms = withhold_images(ms)[0] if never_images else ms
         return redact_messages(ms)[0] if redact else ms
 
     return transform
@@ -198,10 +214,12 @@ def run_cloud_turn(
     config_dir: Path | None = None,
     on_thinking: Callable[[str], None] | None = None,
     excerpts: Callable[[list[Message]], list[Message]] | None = None,
+    user_images: Sequence[StoredImage] = (),
 ) -> TurnResult:
     """One cloud turn: the key from the keyring (only handed to the SDK), the price of
-    the answer from the price table, redaction when it is on. Never raises: failures
-    are in the result (and in the stored message once the answer row exists)."""
+    the answer from the price table, redaction when it is on, no images when the chat is
+    marked "never send images". Never raises: failures are in the result (and in the
+    stored message once the answer row exists)."""
     try:
         engine = cloud_engine(cloud, keys.get_key(key_id(cloud), KEY_TIMEOUT_S))
         table = cost.load_prices(config_dir)
@@ -213,13 +231,16 @@ def run_cloud_turn(
             return run_turn(
                 store, engine, conversation_id, system_prompt=system_prompt, params=params,
                 cancel=cancel, model_name=cloud.model, user_text=user_text, on_text=on_text, on_thinking=on_thinking,
-                transform=_outgoing(excerpts, cloud.redact), price=price,
+                transform=_outgoing(excerpts, cloud.redact, store.never_images(conversation_id)), price=price,
+                user_images=user_images,
             )
         finally:
             engine.unload()
     except AssistantError as exc:  # the keyring, the price table or the store before the answer row
         if user_text is not None:
-            store.add_message(conversation_id, "user", user_text)
+            asked = store.add_message(conversation_id, "user", user_text)
+            if user_images:
+                store.attach_images(asked.id, user_images)
         return TurnResult(0, "", "failed", None, exc)
     except Exception as exc:
         log.exception("cloud turn failed")

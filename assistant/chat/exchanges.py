@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.chat.images import IMAGE_COLS
 from assistant.chat.records import MSG_COLS, StoredMessage
 from assistant.chat.store import ChatStore
 from assistant.chat.versions import FIELDS as ANSWER_FIELDS
@@ -50,10 +51,14 @@ def _pack(c: sqlite3.Connection, conversation_id: int, from_id: int) -> dict[str
                         ids).fetchall() if ids else []
     nested = c.execute(f"SELECT anchor_id, created_at, exchange FROM exchange_versions WHERE conversation_id = ?"
                        f" AND anchor_id IN ({marks})", (conversation_id, *ids)).fetchall() if ids else []
+    images = c.execute(f"SELECT {IMAGE_COLS} FROM message_images WHERE message_id IN ({marks})",
+                       ids).fetchall() if ids else []
     return {
         "messages": [dict(zip(["id", *_MSG_FIELDS], tuple(r))) for r in rows],
         "answer_versions": [dict(zip(["question_id", *ANSWER_FIELDS], tuple(r))) for r in answers],
         "exchanges": [{"anchor_id": a, "created_at": t, "exchange": e} for a, t, e in nested],
+        # the rows only: the files stay while a version names them (images.py counts these as uses)
+        "images": [dict(zip(IMAGE_COLS.split(", "), tuple(r))) for r in images],
     }
 
 
@@ -79,6 +84,10 @@ def _unpack(c: sqlite3.Connection, conversation_id: int, packed: dict[str, Any])
         if int(a["question_id"]) in new_id:
             c.execute(f"INSERT INTO answer_versions(question_id, {_ANSWER_COLS}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
                       (new_id[int(a["question_id"])], *(a.get(f) for f in ANSWER_FIELDS)))
+    for im in packed.get("images", []):  # exchanges set aside before images existed have none
+        if int(im["message_id"]) in new_id:
+            c.execute(f"INSERT INTO message_images({IMAGE_COLS}) VALUES ({', '.join('?' * len(im))})",
+                      (new_id[int(im["message_id"])], *(im[k] for k in IMAGE_COLS.split(", ")[1:])))
     for e in packed["exchanges"]:
         if int(e["anchor_id"]) in new_id:
             c.execute("INSERT INTO exchange_versions(conversation_id, anchor_id, created_at, exchange) VALUES (?, ?, ?, ?)",

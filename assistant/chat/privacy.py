@@ -9,13 +9,16 @@ strings that look like API keys or tokens become placeholders such as
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from assistant.chat.context import answer_reserve, build_context
+from assistant.core.image_format import image_info
 from assistant.core.types import Message
+from assistant.errors import AssistantError
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # +44 20 7946 0958, +33 6 12 34 56 78, +49 30 901820, +1 (555) 123-4567, +33612345678,
@@ -141,8 +144,42 @@ def outgoing_messages(
     return redact_messages(messages)[0] if redact else messages
 
 
+class OutgoingMessages(list[Message]):
+    """The messages of a cloud request (a list), with what the preview says about their images:
+    the names they were attached as (path -> name) and how many the chat's "never send
+    images" mark left out. SendPolicy.outgoing_preview gives one; preview_text reads it."""
+
+    def __init__(self, messages: list[Message], image_names: dict[str, str] | None = None,
+                 images_withheld: int = 0) -> None:
+        super().__init__(messages)
+        self.image_names = dict(image_names or {})
+        self.images_withheld = images_withheld
+
+
+def withhold_images(messages: list[Message]) -> tuple[list[Message], int]:
+    """The messages without their images (a chat marked "never send images"), and how many were left out."""
+    n = sum(len(m.images) for m in messages)
+    return ([replace(m, images=[]) for m in messages] if n else messages), n
+
+
+def image_label(path: str, names: dict[str, str] | None = None) -> str:
+    """'photo.jpg (1.2 MB, 640 × 480)': the name it was attached as, its size and pixels."""
+    name = (names or {}).get(path) or os.path.basename(path)
+    try:
+        size = os.path.getsize(path)
+        info = image_info(path)
+    except (OSError, AssistantError):
+        return f"{name} (cannot be read: it would not be sent)"
+    amount = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} kB"
+    return f"{name} ({amount}, {info.width} × {info.height})"
+
+
 def preview_text(messages: list[Message]) -> str:
-    """The outgoing messages as the consent dialog shows them."""
+    """The outgoing messages as the consent dialog shows them: a message's images listed by
+    name, size and pixels; images left out by the chat's "never send images" mark are said to
+    be (both known when `messages` is OutgoingMessages)."""
+    image_names = messages.image_names if isinstance(messages, OutgoingMessages) else None
+    images_withheld = messages.images_withheld if isinstance(messages, OutgoingMessages) else 0
     names = {"system": "System", "user": "You", "assistant": "Assistant"}
     parts = []
     for m in messages:
@@ -152,5 +189,10 @@ def preview_text(messages: list[Message]) -> str:
         text = m.content
         for c in m.tool_calls:
             text += ("\n" if text else "") + f"[calls {c.name} with {c.arguments}]"
+        for path in m.images:
+            text += ("\n" if text else "") + f"[image: {image_label(path, image_names)}]"
         parts.append(f"── {names.get(m.role, m.role)} ──\n{text}")
+    if images_withheld:
+        parts.append(f"({images_withheld} image{'s' if images_withheld > 1 else ''} left out: this chat is marked"
+                     " “Never send images”.)")
     return "\n\n".join(parts)

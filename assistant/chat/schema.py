@@ -180,9 +180,33 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_10(conn: sqlite3.Connection) -> None:
+    # The images of a user message (chat/images.py): the files are in the data folder by
+    # content hash, never here; a row per image, in order, gone with its message. The index
+    # on the hash answers "does any message still use this file?" when messages are deleted.
+    # conversations.never_images: the chat's "never send images" mark (the cloud gets text only).
+    conn.execute("ALTER TABLE conversations ADD COLUMN never_images INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        """CREATE TABLE message_images (
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            format TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            frames INTEGER NOT NULL DEFAULT 1,
+            bytes INTEGER NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (message_id, position)
+        )"""
+    )
+    conn.execute("CREATE INDEX message_images_sha ON message_images(sha256)")
+
+
 # Index i holds the migration to version i + 1. Tests patch this name.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8, _migration_9,
+    _migration_10,
 )
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from assistant.chat.images import ImageRows, ImageStore
 from assistant.chat.records import (
     CONV_COLS,
     MSG_COLS,
@@ -46,14 +49,18 @@ INTERRUPTED_ERROR = "interrupted: the app stopped before this answer finished"
 # --- the store ------------------------------------------------------------------
 
 
-class ChatStore:
-    """Conversations and messages in one SQLite file. Thread-safe."""
+class ChatStore(ImageRows):
+    """Conversations and messages in one SQLite file. Thread-safe. Images: chat/images.py."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         # Use ChatStore.open(); this only wraps a ready connection.
         self.path = path
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
+        # beside the history file; an in-memory history keeps its images in a temporary folder
+        memory = str(path) == ":memory:"
+        self._temp_images = tempfile.mkdtemp(prefix="assistant-images-") if memory else None
+        self.images = ImageStore(Path(self._temp_images) if self._temp_images else Path(path).parent / "images")
 
     # --- opening and closing
 
@@ -96,6 +103,8 @@ class ChatStore:
                 pass  # an optimisation hint; closing matters more
             self._conn.close()
             self._conn = None
+            if self._temp_images:
+                shutil.rmtree(self._temp_images, ignore_errors=True)
 
     def __enter__(self) -> ChatStore:
         return self
@@ -264,14 +273,24 @@ class ChatStore:
         self._update_conversation(conversation_id, "deleted_at = NULL", (), "restore a conversation")
 
     def purge_trash(self) -> int:
-        """Delete for good every trashed conversation; returns how many."""
-        with self._tx("empty the trash") as c:
-            return c.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
+        """Delete for good every trashed conversation (and the images no other chat uses); returns how many."""
+        with self._lock:  # files go after the commit, before another attach can look for them
+            with self._tx("empty the trash") as c:
+                trashed = "conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NOT NULL)"
+                held = self._held_by(c, "m." + trashed, (), trashed)
+                n = c.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
+                unused = self._unused(c, held)
+            self.images.remove(unused)
+            return n
 
     def delete_conversation(self, conversation_id: int) -> None:
-        """Deletes it and its messages. Deleting a missing one is not an error."""
-        with self._tx("delete a conversation") as c:
-            c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        """Deletes it, its messages and the images no other chat uses. Deleting a missing one is not an error."""
+        with self._lock:
+            with self._tx("delete a conversation") as c:
+                held = self._held_by(c, "m.conversation_id = ?", (conversation_id,), "conversation_id = ?")
+                c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+                unused = self._unused(c, held)
+            self.images.remove(unused)
 
     # --- messages
 
@@ -336,14 +355,16 @@ class ChatStore:
         Returns how many were deleted. Relies on ids growing with time, which
         INTEGER PRIMARY KEY guarantees for new rows (max(id) + 1).
         """
-        with self._tx("delete messages") as c:
-            cur = c.execute(
-                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
-                (conversation_id, message_id),
-            )
-            if cur.rowcount:
-                self._touch(c, conversation_id, time.time())
-            return cur.rowcount
+        with self._lock:
+            with self._tx("delete messages") as c:
+                held = self._held_by(c, "m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
+                n = c.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?",
+                              (conversation_id, message_id)).rowcount
+                if n:
+                    self._touch(c, conversation_id, time.time())
+                unused = self._unused(c, held)
+            self.images.remove(unused)
+            return n
 
     # --- streaming answers
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from assistant.chat.context import answer_reserve, build_context
+from assistant.chat.images import StoredImage
 from assistant.chat.records import StoredMessage
 from assistant.chat.store import ChatStore
 from assistant.core.types import Chunk, GenParams, Message, Usage
@@ -64,11 +65,12 @@ def history_messages(store: ChatStore, conversation_id: int) -> list[Message]:
     turns in a row."""
     out: list[Message] = []
     tools = store.conversation_tools(conversation_id)
+    images = store.conversation_images(conversation_id)
     for m in store.messages(conversation_id):
         if m.role == "user":
             if out and out[-1].role == "user":
                 out.pop()
-            out.append(Message("user", m.content))
+            out.append(Message("user", m.content, images=[str(i.path) for i in images.get(m.id, [])]))
         elif m.role == "assistant":
             answer = _answer_only(m.content)
             records = [ToolRecord.from_dict(d) for d in tools.get(m.id, [])]
@@ -101,15 +103,19 @@ def run_turn(
     price: Callable[[Usage | None], float | None] | None = None,
     on_thinking: Callable[[str], None] | None = None,
     continue_answer: bool = False,
+    user_images: Sequence[StoredImage] = (),
 ) -> TurnResult:
     """With `user_text` None, answers the conversation's last user message again
     (regenerate); with `continue_answer`, writes on from the last answer (one cut off
     while thinking), which it replaces. Errors end up in the result and in the stored
     message. `transform` rewrites the outgoing context (cloud redaction); `price` gives a
     cloud answer's cost from its usage. A cloud engine's answers are marked origin "cloud".
-    Thinking streams to `on_thinking` and is stored apart from the answer."""
+    Thinking streams to `on_thinking` and is stored apart from the answer. `user_images`
+    (kept by `store.images.add_*` first) go with the user message."""
     if user_text is not None:
-        store.add_message(conversation_id, "user", user_text)
+        asked = store.add_message(conversation_id, "user", user_text)
+        if user_images:
+            store.attach_images(asked.id, user_images)
     prev = _answer_to_continue(store, conversation_id) if continue_answer else None
     history = history_messages(store, conversation_id)
     cloud = engine.name == "cloud"

@@ -49,6 +49,8 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 }
 
 _TOKENS_PER_MESSAGE = 4  # role and separators
+# an image, as the providers bill a large one (OpenAI high detail ~765-1105, Anthropic up to ~1600)
+IMAGE_TOKENS = 1000
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -134,8 +136,8 @@ class CloudEngine:
             sdk.close()
 
     def count_tokens(self, messages: list[Message]) -> int:
-        """An estimate (characters / 4 plus a little per message): no local tokenizer."""
-        return sum(estimate_tokens(m.content) + _TOKENS_PER_MESSAGE for m in messages)
+        """An estimate (characters / 4 plus a little per message, IMAGE_TOKENS an image): no local tokenizer."""
+        return sum(estimate_tokens(m.content) + _TOKENS_PER_MESSAGE + IMAGE_TOKENS * len(m.images) for m in messages)
 
     def stream_chat(self, messages: list[Message], params: GenParams, cancel: threading.Event) -> Iterator[Chunk]:
         self._refuse_offline()

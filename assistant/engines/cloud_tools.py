@@ -5,9 +5,11 @@ assistant's calls and the tools' results, and the calls read back from the strea
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+from assistant.core.image_format import image_info
 from assistant.core.types import GenParams, Message, ToolCall
 
 
@@ -18,11 +20,24 @@ def _args(text: str) -> Any:
         return {}
 
 
+def image_payload(path: str) -> tuple[str, str]:
+    """(media type, base64 of the original bytes) of an image file; ImageError when it cannot be used."""
+    info = image_info(path)
+    with open(path, "rb") as f:
+        return info.media_type, base64.b64encode(f.read()).decode("ascii")
+
+
 # -- OpenAI ---------------------------------------------------------------------------------
 def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:  # never thinking
-        if m.role == "tool":
+        if m.role == "user" and m.images:  # the text, then the images as data: URLs
+            parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+            for path in m.images:
+                media, data = image_payload(path)
+                parts.append({"type": "image_url", "image_url": {"url": f"data:{media};base64,{data}"}})
+            out.append({"role": "user", "content": parts})
+        elif m.role == "tool":
             out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
         elif m.role == "assistant" and m.tool_calls:
             out.append({"role": "assistant", "content": m.content or None, "tool_calls": [
@@ -75,6 +90,9 @@ def anthropic_turns(messages: list[Message]) -> list[dict[str, Any]]:
         if m.role == "tool":
             blocks.append({"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content})
         else:
+            for path in m.images if m.role == "user" else []:  # images first, as Anthropic advises
+                media, data = image_payload(path)
+                blocks.append({"type": "image", "source": {"type": "base64", "media_type": media, "data": data}})
             if m.content:
                 blocks.append({"type": "text", "text": m.content})
             for c in m.tool_calls:

@@ -7,6 +7,7 @@ import os
 from assistant import hardware
 from assistant.core.gguf_meta import read_gguf
 from assistant.core.types import LoadOptions, ModelRef
+from assistant.core.vision import projector_for
 from assistant.engines.base import Engine
 from assistant.engines.private import engine_for
 from assistant.settings import Settings
@@ -67,6 +68,9 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
         # while the server is on; one otherwise (the single-stream context, as before)
         parallel=max(1, int(settings.server.parallel)) if settings.server.enabled else 1,
     )
+    if model.format == "gguf":  # a projector beside the weights: the model sees (core/vision.py decides)
+        projector = projector_for(model)
+        options.mmproj = str(projector) if projector is not None else None
     # the power-user options: only those the model's settings set; LoadOptions has the defaults
     for key in model_settings.SPEED_KEYS:
         if getattr(own, key) is not None:

@@ -4,13 +4,9 @@ leave them out, and say what they are, until the app takes images."""
 
 from __future__ import annotations
 
-import re
+from assistant.core.vision import is_projector
 
-_PROJECTOR = re.compile(r"(^|[-_.])mmproj([-_.]|$)", re.IGNORECASE)
-
-
-def is_projector(filename: str) -> bool:
-    return bool(_PROJECTOR.search(filename.replace("\\", "/").rsplit("/", 1)[-1]))
+__all__ = ["is_projector", "projector_note"]
 
 
 def projector_note(filenames: list[str]) -> str:

@@ -22,6 +22,7 @@ from assistant.errors import AssistantError
 from assistant.server import tool_calls as tc
 from assistant.server.anthropic_protocol import CountTokensRequest, MessagesRequest
 from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
+from assistant.server.images import RequestImages, require_vision
 from assistant.server.models import Job, ModelHost, PromptCount
 from assistant.server.protocol import BadRequest, parse, stops
 from assistant.server.structured import anthropic_grammar, check_engine
@@ -54,28 +55,32 @@ def error_body(status: int, message: str, headers: dict[str, str] | None = None)
                         status_code=status, headers=headers)
 
 
-def _messages(req: MessagesRequest | CountTokensRequest) -> list[Message]:
+def _messages(req: MessagesRequest | CountTokensRequest, sink: RequestImages) -> list[Message]:
     out: list[Message] = []
     if req.system:
         out.append(Message("system", text_of(req.system, "system")))
     for i, m in enumerate(req.messages):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             raise BadRequest(f"messages[{i}]: the role must be user or assistant.")
-        out += tc.anthropic_message(m, f"messages[{i}]")
+        out += tc.anthropic_message(m, f"messages[{i}]", sink)
     return out
 
 
 async def count_tokens(request: Request) -> Response:
     """POST /v1/messages/count_tokens: the prompt's tokens as the model's template renders it."""
     host: ModelHost = request.app.state.host
+    sink = RequestImages()
     try:
         req = parse(CountTokensRequest, await read_json(request))
         model = host.find(req.model)
         anthropic_grammar(req.output_config)  # a schema this server cannot hold: the same 400 here
-        messages = _messages(req)
+        messages = await asyncio.to_thread(_messages, req, sink)
+        require_vision(model, messages)
         n = await asyncio.to_thread(_count, host, model, messages)
     except AssistantError as exc:
         return error(exc)
+    finally:
+        sink.close()
     return JSONResponse({"input_tokens": n})
 
 
@@ -86,18 +91,22 @@ def _count(host: ModelHost, model: Any, messages: list[Message]) -> int:
 
 async def messages(request: Request) -> Response:
     host: ModelHost = request.app.state.host
+    sink = RequestImages()  # the request's images, until its job is over
     try:
         req = parse(MessagesRequest, await read_json(request))
         model = host.find(req.model)
+        messages = await asyncio.to_thread(_messages, req, sink)
+        require_vision(model, messages)
         params = base_params(host, model, req, max_tokens=req.max_tokens, stop=stops(req.stop_sequences),
                              thinking=req.thinking_switch)
         params.grammar = anthropic_grammar(req.output_config)
         check_engine(model, params.grammar, "output_config")
         tools = tc.anthropic_tools(req.tools)
         tc.set_tools(params, model, tools, *tc.anthropic_choice(req.tool_choice, tools))
-        job = Job(model, _messages(req), params, count_prompt=True)
+        job = Job(model, messages, params, count_prompt=True, on_end=sink.close)
         items = await start(host, job, request)
     except AssistantError as exc:
+        sink.close()
         return error(exc)
     if items is None:
         return client_left()

@@ -14,7 +14,8 @@ from starlette.responses import Response
 
 from assistant import model_settings
 from assistant.core.types import GenParams, ModelRef
-from assistant.errors import AssistantError, GrammarError, ModelNotFoundError, PromptTooLongError
+from assistant.errors import AssistantError, GrammarError, ImageError, ModelNotFoundError, PromptTooLongError
+from assistant.server.images import RequestImages, anthropic_block, openai_part
 from assistant.server.models import _END_LEFT, ClientLeft, Job, ModelHost, ServerBusy
 from assistant.server.protocol import BadRequest
 
@@ -22,7 +23,7 @@ from assistant.server.protocol import BadRequest
 def status_for(exc: AssistantError) -> int:
     if isinstance(exc, ModelNotFoundError):
         return 404
-    if isinstance(exc, (BadRequest, PromptTooLongError, GrammarError)):
+    if isinstance(exc, (BadRequest, PromptTooLongError, GrammarError, ImageError)):
         return 400
     if isinstance(exc, ServerBusy):
         return 429
@@ -139,6 +140,24 @@ async def _next(items: AsyncIterator[Any]) -> Any:
         return _OVER
 
 
+def text_and_images(content: Any, where: str, sink: RequestImages) -> tuple[str, list[str]]:
+    """A user message's content: its text, and its images (OpenAI image_url parts,
+    Anthropic image blocks) kept in `sink`, as paths, in order."""
+    if not isinstance(content, list):
+        return text_of(content, where), []
+    texts: list[Any] = []
+    images: list[str] = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "image_url" and isinstance(part, dict):
+            images.append(openai_part(part, f"{where}.content[{j}]", sink))
+        elif kind == "image" and isinstance(part, dict):
+            images.append(anthropic_block(part, f"{where}.content[{j}]", sink))
+        else:
+            texts.append(part)
+    return text_of(texts, where), images
+
+
 def text_of(content: Any, where: str) -> str:
     """A message's content: a string, or a list of text parts (OpenAI and Anthropic both)."""
     if content is None:
@@ -152,8 +171,11 @@ def text_of(content: Any, where: str) -> str:
                 parts.append(part)
             elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                 parts.append(part["text"])
-            elif isinstance(part, dict) and part.get("type") in ("image", "image_url", "input_audio", "document"):
-                raise BadRequest(f"{where}: only text is understood here; {part.get('type')} parts are not.")
+            elif isinstance(part, dict) and part.get("type") in ("image", "image_url"):
+                raise BadRequest(f"{where}: images are understood in user messages only, not here.",
+                                 "Move the image to a user message.")
+            elif isinstance(part, dict) and part.get("type") in ("input_audio", "document", "file"):
+                raise BadRequest(f"{where}: only text and images are understood; {part.get('type')} parts are not.")
             elif not isinstance(part, dict) or part.get("type") == "text":  # a number, or a text part without text
                 raise BadRequest(f"{where}: each part of the content must be text or a text part.")
         return "".join(parts)

@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,7 @@ class Job:
     n: int = 1  # answers to the same messages (OpenAI's n), each its own slot and seed
     cancel: threading.Event = field(default_factory=threading.Event)
     finish_reason: str | None = None  # set by the worker: stop / length / cancelled / error
+    on_end: Callable[[], None] | None = None  # when the job is over (the request's images go)
     _loop: asyncio.AbstractEventLoop | None = None
     _queue: asyncio.Queue[Any] | None = None
 
@@ -311,6 +312,8 @@ class ModelHost:
                 self._jobs.remove(job)
                 self._cond.notify_all()
             self.finished.append(job.finish_reason or "cancelled")
+            if job.on_end is not None:
+                job.on_end()
             job.emit(_END)
 
     def _answer(self, engine: Any, job: Job, params: GenParams, index: int | None) -> None:

@@ -12,6 +12,7 @@ user turn: the engines answer conversations, not raw text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -25,7 +26,18 @@ from starlette.responses import JSONResponse, Response
 from assistant.core.types import Chunk, Message, TokenLogprob
 from assistant.errors import AssistantError
 from assistant.server import tool_calls as tc
-from assistant.server.common import base_params, client_left, error_headers, read_json, start, status_for, text_of, whole_answer
+from assistant.server.common import (
+    base_params,
+    client_left,
+    error_headers,
+    read_json,
+    start,
+    status_for,
+    text_and_images,
+    text_of,
+    whole_answer,
+)
+from assistant.server.images import RequestImages, require_vision
 from assistant.server.models import Choice, Job, ModelHost
 from assistant.server.protocol import BadRequest, ChatCompletionRequest, CompletionRequest, logit_bias, parse, stops
 from assistant.server.structured import check_engine, openai_grammar
@@ -59,7 +71,7 @@ async def list_models(request: Request) -> Response:
     return JSONResponse({"object": "list", "data": data})
 
 
-def _messages(raw: list[dict[str, Any]]) -> list[Message]:
+def _messages(raw: list[dict[str, Any]], sink: RequestImages) -> list[Message]:
     out: list[Message] = []
     for i, m in enumerate(raw):
         if not isinstance(m, dict) or m.get("role") not in _ROLES:
@@ -69,6 +81,9 @@ def _messages(raw: list[dict[str, Any]]) -> list[Message]:
             out.append(tc.openai_assistant(m, where))
         elif m["role"] == "tool":
             out.append(tc.openai_tool_result(m, where))
+        elif m["role"] == "user":
+            text, images = text_and_images(m.get("content"), where, sink)
+            out.append(Message("user", text, images=images))
         else:
             out.append(Message("system" if m["role"] == "developer" else m["role"], text_of(m.get("content"), where)))
     return out
@@ -84,11 +99,14 @@ async def completions(request: Request) -> Response:
 
 async def _answer(request: Request, *, chat: bool) -> Response:
     host: ModelHost = request.app.state.host
+    sink = RequestImages()  # the request's images, until its job is over
     try:
         body = await read_json(request)
         req: Any = parse(ChatCompletionRequest if chat else CompletionRequest, body)
         model = host.find(req.model)
-        messages = _messages(req.messages) if chat else [Message("user", req.text)]
+        # on a thread: an image URL is fetched (and every image read and hashed) there
+        messages = await asyncio.to_thread(_messages, req.messages, sink) if chat else [Message("user", req.text)]
+        require_vision(model, messages)
         if chat:
             max_tokens = req.max_completion_tokens or req.max_tokens
             top = (req.top_logprobs or 0) if req.logprobs else None
@@ -103,9 +121,10 @@ async def _answer(request: Request, *, chat: bool) -> Response:
         if chat:
             tools = tc.openai_tools(req.tools)
             tc.set_tools(params, model, tools, tc.openai_choice(req.tool_choice, tools), req.parallel_tool_calls)
-        job = Job(model, messages, params, n=req.n)
+        job = Job(model, messages, params, n=req.n, on_end=sink.close)
         items = await start(host, job, request)
     except AssistantError as exc:
+        sink.close()
         return error(exc)
     if items is None:
         return client_left()

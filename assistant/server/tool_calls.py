@@ -22,6 +22,7 @@ from typing import Any
 
 from assistant.core.types import GenParams, Message, ModelRef, ToolCall
 from assistant.server.common import text_of
+from assistant.server.images import RequestImages, anthropic_block
 from assistant.server.protocol import BadRequest
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # OpenAI's and Anthropic's rule for a tool's name
@@ -150,12 +151,14 @@ def anthropic_choice(raw: dict[str, Any] | None, tools: list[dict[str, Any]]) ->
     return choice, parallel
 
 
-def anthropic_message(m: dict[str, Any], where: str) -> list[Message]:
+def anthropic_message(m: dict[str, Any], where: str, sink: RequestImages) -> list[Message]:
     """One Anthropic message as Messages: tool_use blocks become the assistant's calls,
-    tool_result blocks become tool messages (before the user's own text)."""
+    tool_result blocks become tool messages (before the user's own text), a user's image
+    blocks its images (kept in `sink`)."""
     content = m.get("content")
     if not isinstance(content, list):
         return [Message(m["role"], text_of(content, where))]
+    images: list[str] = []
     calls, results, rest = [], [], []
     for j, block in enumerate(content):
         kind = block.get("type") if isinstance(block, dict) else None
@@ -169,12 +172,14 @@ def anthropic_message(m: dict[str, Any], where: str) -> list[Message]:
             results.append(Message("tool", text, tool_call_id=str(block.get("tool_use_id") or "")))
         elif kind in ("thinking", "redacted_thinking"):
             continue  # thinking is not sent back to the model
+        elif kind == "image" and m["role"] == "user":
+            images.append(anthropic_block(block, f"{where}.content[{j}]", sink))
         else:
             rest.append(block)
     out = results
     text = text_of(rest, where) if rest else ""
-    if calls or text or not results:
-        out.append(Message(m["role"], text, tool_calls=calls))
+    if calls or text or images or not results:
+        out.append(Message(m["role"], text, tool_calls=calls, images=images))
     return out
 
 

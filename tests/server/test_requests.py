@@ -146,9 +146,14 @@ def test_each_wrong_value_is_a_400_that_names_it(client: TestClient, engine: Rec
     assert engine.calls == []  # nothing reached the engine
 
 
-def test_an_image_part_is_refused_in_words(client: TestClient) -> None:
-    r = _chat(client, messages=[{"role": "user", "content": [{"type": "image", "source": {}}]}])
-    assert "only text is understood here; image parts are not" in r.json()["error"]["message"]
+def test_an_image_for_a_model_that_cannot_see_is_refused_in_words(client: TestClient, engine: Recorder) -> None:
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+    r = _chat(client, messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}}]}])
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith("“tiny-model” cannot see images: it has no projector (mmproj)")
+    r = _chat(client, messages=[{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}])
+    assert "only text and images are understood; input_audio parts are not" in r.json()["error"]["message"]
+    assert engine.calls == []
 
 
 # -- what reaches the engine --------------------------------------------------------------------------

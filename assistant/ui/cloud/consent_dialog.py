@@ -1,9 +1,10 @@
-"""Asks before a prompt goes to the cloud, and shows exactly what would be sent."""
+"""Asks before a prompt goes to the cloud, and shows exactly what would be sent: the
+text, and thumbnails of the images (each with its name, size and pixels as a tooltip)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImageReader, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.chat.cloud_route import Consent
-from assistant.chat.privacy import preview_text
+from assistant.chat.privacy import OutgoingMessages, image_label, preview_text
 from assistant.core.types import Message
 from assistant.ui.common.window_size import fit_to_screen, room_on_screen
 
@@ -45,6 +46,19 @@ class ConsentDialog(QDialog):
         self.preview.setReadOnly(True)
         self.preview.setAccessibleName("Messages that will be sent")
         self.preview.setMinimumSize(320, 120)
+        names = messages.image_names if isinstance(messages, OutgoingMessages) else {}
+        paths = [p for m in messages for p in m.images]
+        self.thumbnails = QWidget()
+        self.thumbnails.setAccessibleName(f"{len(paths)} images that will be sent")
+        strip = QHBoxLayout(self.thumbnails)
+        strip.setContentsMargins(0, 0, 0, 0)
+        for path in paths:
+            strip.addWidget(_thumbnail(path, image_label(path, names)))
+        strip.addStretch(1)
+        self.thumbnails.setVisible(bool(paths))
+        self.never_images = QCheckBox("Never send this chat's &images (the text still goes)")
+        self.never_images.setAccessibleName("Never send this chat's images")
+        self.never_images.setVisible(bool(paths))
         self.always = QCheckBox("&Always send hard prompts (Automatic mode)")
         self.always.setAccessibleName("Always send hard prompts")
         self.never = QCheckBox("&Never send this chat to the cloud")
@@ -66,7 +80,9 @@ class ConsentDialog(QDialog):
         for w in (self.question, self.reason, what):
             lay.addWidget(w)
         lay.addWidget(self.preview, 1)
+        lay.addWidget(self.thumbnails)
         lay.addWidget(self.always)
+        lay.addWidget(self.never_images)
         lay.addWidget(self.never)
         lay.addLayout(row)
         # as tall as the wrapped text needs at a comfortable width, within the screen (a
@@ -84,11 +100,33 @@ class ConsentDialog(QDialog):
             return
         self._sent = True
         send = send and not self.never.isChecked()
-        self.decided.emit(Consent(send=send, always=self.always.isChecked() and send, never_this_chat=self.never.isChecked()))
+        self.decided.emit(Consent(send=send, always=self.always.isChecked() and send, never_this_chat=self.never.isChecked(),
+                                  never_images=self.never_images.isChecked()))
         self.accept() if send else self.reject()
 
     def reject(self) -> None:  # Escape or the close button: keep local
         if not self._sent:
             self._sent = True
-            self.decided.emit(Consent(send=False, never_this_chat=self.never.isChecked()))
+            self.decided.emit(Consent(send=False, never_this_chat=self.never.isChecked(),
+                                      never_images=self.never_images.isChecked()))
         super().reject()
+
+
+THUMB = 96  # pixels, the longer side
+
+
+def _thumbnail(path: str, label: str) -> QLabel:
+    """A small picture of an image (decoded at thumbnail size: a large photo costs little)."""
+    reader = QImageReader(path)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > THUMB:
+        reader.setScaledSize(size.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    thumb = QLabel()
+    if image.isNull():
+        thumb.setText("[image]")
+    else:
+        thumb.setPixmap(QPixmap.fromImage(image))
+    thumb.setToolTip(label)
+    thumb.setAccessibleName(f"Image: {label}")
+    return thumb
