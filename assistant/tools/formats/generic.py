@@ -25,8 +25,8 @@ from assistant.tools.formats.base import (
     gbnf_literal,
     json_arguments,
     load_json_prefix,
-    tool_name,
 )
+from assistant.tools.formats.shared import name_and, per_tool
 
 START = '{"tool_calls"'
 
@@ -64,12 +64,7 @@ class GenericFormat(ToolFormat):
     def grammar(self, tools: list[dict[str, Any]], parallel: bool) -> str:
         g = Grammar()
         sp = g.space()
-        alts = []
-        for tool in tools:
-            args = g.arguments(tool)
-            head = gbnf_literal('{"name": ' + gbnf_literal(tool_name(tool)) + ', "arguments": ')
-            alts.append(g.rule(f"{tool_name(tool)}-call", f'{head} {args} "}}"'))
-        call = g.rule("tool-call", f'( {" | ".join(alts)} )')
+        call = per_tool(g, tools, name_and("arguments"))
         return g.text(f'{gbnf_literal(START + ": [")} {sp} {calls_rule(call, parallel, sep=chr(34) + "," + chr(34) + " " + sp)} {sp} "]}}"')
 
     def system_messages(self, messages: list[Message], tools: list[dict[str, Any]], parallel: bool) -> list[Message]:

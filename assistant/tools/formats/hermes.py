@@ -20,11 +20,10 @@ from assistant.tools.formats.base import (
     ToolFormat,
     call_id,
     calls_rule,
-    gbnf_literal,
     json_arguments,
     load_json_prefix,
-    tool_name,
 )
+from assistant.tools.formats.shared import name_and, per_tool
 
 _BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 
@@ -52,10 +51,6 @@ class HermesFormat(ToolFormat):
     def grammar(self, tools: list[dict[str, Any]], parallel: bool) -> str:
         g = Grammar()
         sp = g.space()
-        alts = []
-        for tool in tools:
-            args = g.arguments(tool)
-            head = gbnf_literal('{"name": ' + gbnf_literal(tool_name(tool)) + ', "arguments": ')
-            alts.append(g.rule(f"{tool_name(tool)}-call", f'{head} {args} "}}"'))
-        call = g.rule("tool-call", f'"<tool_call>" {sp} ( {" | ".join(alts)} ) {sp} "</tool_call>"')
+        one = per_tool(g, tools, name_and("arguments"))
+        call = g.rule("tool-block", f'"<tool_call>" {sp} {one} {sp} "</tool_call>"')
         return g.text(calls_rule(call, parallel, sep=sp))

@@ -22,11 +22,10 @@ from assistant.tools.formats.base import (
     ToolFormat,
     call_id,
     calls_rule,
-    gbnf_literal,
     json_arguments,
     regex_escape,
 )
-from assistant.tools.formats.shared import per_tool, python_calls
+from assistant.tools.formats.shared import name_and, per_tool, python_calls
 
 PYTHON_TAG = "<|python_tag|>"
 _BUILTIN = re.compile(r"^\s*([A-Za-z_]\w*)\.call\((.*)\)\s*$", re.S)
@@ -75,9 +74,5 @@ class Llama3Format(ToolFormat):
     def grammar(self, tools: list[dict[str, Any]], parallel: bool) -> str:
         g = Grammar()
 
-        def one(name: str, args: str) -> str:
-            head = '{"name": ' + gbnf_literal(name) + ', "parameters": '
-            return f'{gbnf_literal(head)} {args} "}}"'
-
-        call = per_tool(g, tools, one)
+        call = per_tool(g, tools, name_and("parameters"))
         return g.text(calls_rule(call, parallel, sep='"; "'))

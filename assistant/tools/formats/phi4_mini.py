@@ -22,7 +22,7 @@ from assistant.tools.formats.base import (
     json_arguments,
     load_json_prefix,
 )
-from assistant.tools.formats.shared import per_tool
+from assistant.tools.formats.shared import name_and, per_tool
 
 START = "functools["
 
@@ -53,9 +53,5 @@ class Phi4MiniFormat(ToolFormat):
         g = Grammar()
         sp = g.space()
 
-        def one(name: str, args: str) -> str:
-            head = '{"name": ' + gbnf_literal(name) + ', "arguments": '
-            return f'{gbnf_literal(head)} {args} "}}"'
-
-        call = per_tool(g, tools, one)
+        call = per_tool(g, tools, name_and("arguments"))
         return g.text(f'{gbnf_literal(START)} {sp} {calls_rule(call, parallel, sep=chr(34) + "," + chr(34) + " " + sp)} {sp} "]"')

@@ -12,7 +12,7 @@ import string
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from assistant.tools.formats.base import CallParseError, Grammar, tool_name, tool_parameters
+from assistant.tools.formats.base import CallParseError, Grammar, gbnf_literal, tool_name, tool_parameters
 
 
 def blocks(pattern: re.Pattern[str], section: str, what: str) -> Iterator[re.Match[str]]:
@@ -99,6 +99,16 @@ def python_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
             raise CallParseError(f"The arguments of {name} are not literals.") from None
         calls.append((name, args))
     return calls
+
+
+def name_and(key: str) -> Callable[[str, str], str]:
+    """`per_tool`'s builder for a call written `{"name": "NAME", "<key>": {ARGS}}` (Hermes,
+    Generic, Llama 3's "parameters", Mistral's and Phi-4-mini's "arguments")."""
+    def one(name: str, args: str) -> str:
+        head = '{"name": ' + gbnf_literal(name) + f', "{key}": '
+        return f'{gbnf_literal(head)} {args} "}}"'
+
+    return one
 
 
 def per_tool(g: Grammar, tools: list[dict[str, Any]], build: Callable[[str, str], str], rule: str = "call") -> str:

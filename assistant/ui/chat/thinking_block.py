@@ -3,8 +3,9 @@ opened with its arrow, growing live while the model thinks ("Thinking…")."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
+
+from assistant.ui.common.collapsed import CollapsedBlock
 
 
 def thinking_title(streaming: bool, seconds: float | None) -> str:
@@ -17,37 +18,13 @@ def thinking_title(streaming: bool, seconds: float | None) -> str:
     return f"Thought for {seconds:.0f} s" if seconds < 90 else f"Thought for {seconds / 60:.0f} min"
 
 
-class ThinkingBlock(QWidget):
+class ThinkingBlock(CollapsedBlock):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("thinking")
-        self.toggle = QToolButton(self)
-        self.toggle.setObjectName("thinkingToggle")
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setCheckable(True)
-        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.toggle.toggled.connect(self._on_toggled)
-        self.body = QLabel(self)
-        self.body.setObjectName("thinkingText")
-        self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.TextFormat.PlainText)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        super().__init__("thinking", "the thinking", parent)
         self.body.setAccessibleName("The model's thinking")
-        self.body.hide()
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        lay.addWidget(self.body)
         self._text = ""
         self._shown = ""  # what the label holds: only filled while open (long thinking is costly to lay out)
         self._on_toggled(False)
-
-    @property
-    def expanded(self) -> bool:
-        return self.toggle.isChecked()
 
     def text(self) -> str:
         return self._text
@@ -65,8 +42,6 @@ class ThinkingBlock(QWidget):
             self.body.setText(self._text)
 
     def _on_toggled(self, on: bool) -> None:
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.toggle.setAccessibleName("Hide the thinking" if on else "Show the thinking")
+        super()._on_toggled(on)
         if on:
             self._fill()
-        self.body.setVisible(on)

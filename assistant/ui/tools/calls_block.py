@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from assistant.tools.loop import DENIED, DONE, FAILED, SKIPPED, STOPPED, ToolRecord
+from assistant.ui.common.collapsed import CollapsedBlock
 
 RESULT_CHARS = 1200  # shown per result; a longer one ends with how much was left out
 _STATUS = {DONE: "", DENIED: "declined", FAILED: "failed", STOPPED: "stopped", SKIPPED: "not run (round limit)"}
@@ -52,45 +52,16 @@ def details(records: list[ToolRecord]) -> str:
     return "\n\n".join(parts)
 
 
-class ToolCallsBlock(QWidget):
+class ToolCallsBlock(CollapsedBlock):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("toolCalls")
-        self.toggle = QToolButton(self)
-        self.toggle.setObjectName("toolCallsToggle")
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setAutoRaise(True)
-        self.toggle.setCheckable(True)
-        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.toggle.toggled.connect(self._on_toggled)
-        self.body = QLabel(self)
-        self.body.setObjectName("toolCallsText")
-        self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.TextFormat.PlainText)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        super().__init__("toolCalls", "the tool calls", parent)
         self.body.setAccessibleName("The tool calls and their results")
-        self.body.hide()
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        lay.addWidget(self.body)
         self.records: list[ToolRecord] = []
         self._on_toggled(False)
         self.hide()
-
-    @property
-    def expanded(self) -> bool:
-        return self.toggle.isChecked()
 
     def set_records(self, data: list[dict[str, Any]]) -> None:
         self.records = [ToolRecord.from_dict(d) for d in data]
         self.setVisible(bool(self.records))
         self.toggle.setText(summary(self.records))
         self.body.setText(details(self.records))
-
-    def _on_toggled(self, on: bool) -> None:
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.toggle.setAccessibleName("Hide the tool calls" if on else "Show the tool calls")
-        self.body.setVisible(on)
