@@ -24,13 +24,14 @@ import openai
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
+from support.api_server import running
 
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Usage
 from assistant.core.vision import has_vision, projector_for, vision_models
 from assistant.library.installed import model_ref_for_path
 from assistant.server.app import build_app
-from assistant.server.runner import ApiServer, ServerConfig
+from assistant.server.runner import ApiServer
 from assistant.settings import ServerSettings, Settings
 
 TOKEN = "images-token-" + "k4" * 12
@@ -88,19 +89,12 @@ def seer() -> Seer:
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, vision_model: Path, seer: Seer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    from assistant.engines.shared import SharedEngines
 
     settings = Settings(context_length=2048, n_threads=2, extra_models=[str(vision_model)],
                         server=ServerSettings(parallel=2, queue=4))
-    srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings,
-                    tmp_path_factory.mktemp("models"), TOKEN)
-    srv.host.engines = SharedEngines(prepare=lambda model, s: (seer, LoadOptions(), None), idle_unload_s=None)
-    srv.start()
-    try:
+    with running(model_ref_for_path(gemma_path), settings, tmp_path_factory.mktemp("models"), TOKEN,
+                 prepare=lambda model, s: (seer, LoadOptions(), None)) as srv:
         yield srv
-    finally:
-        srv.stop()
-        srv.host.engines.close()
 
 
 def oai(srv: ApiServer) -> openai.OpenAI:

@@ -15,9 +15,10 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from support.api_server import running
 
 from assistant.library.installed import model_ref_for_path
-from assistant.server.runner import ApiServer, ServerConfig
+from assistant.server.runner import ApiServer
 from assistant.settings import ServerSettings, Settings
 from tests.support import image_files as imgs
 from tests.support.tiny_mmproj import N_IMAGE_TOKENS, mmproj_path
@@ -28,21 +29,13 @@ MODEL = "seer-270m"
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    from assistant.engines.shared import SharedEngines
 
     folder = tmp_path_factory.mktemp("seer")
     (folder / f"{MODEL}.gguf").symlink_to(gemma_path)
     (folder / "mmproj-seer-270m.gguf").symlink_to(mmproj_path())
     settings = Settings(context_length=1024, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=1, queue=4))
-    srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(folder / f"{MODEL}.gguf")), settings,
-                    tmp_path_factory.mktemp("models"), TOKEN)
-    srv.host.engines = SharedEngines(idle_unload_s=None)
-    srv.start()
-    try:
+    with running(model_ref_for_path(folder / f"{MODEL}.gguf"), settings, tmp_path_factory.mktemp("models"), TOKEN) as srv:
         yield srv
-    finally:
-        srv.stop()
-        srv.host.engines.close()
 
 
 def png_url(seed: int, tmp: Path) -> str:

@@ -14,13 +14,13 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from support.api_server import running
 
 from assistant.core.types import GenParams, Message, ModelRef
-from assistant.engines.shared import SharedEngines
 from assistant.errors import GrammarError
 from assistant.library.installed import model_ref_for_path
 from assistant.server.protocol import BadRequest
-from assistant.server.runner import ApiServer, ServerConfig
+from assistant.server.runner import ApiServer
 from assistant.server.structured import anthropic_grammar, check_engine, openai_grammar
 from assistant.settings import ServerSettings, Settings
 
@@ -39,15 +39,8 @@ ASK_MSG = [Message("user", "Describe a sailor.")]
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=4, queue=4))
-    srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings,
-                    tmp_path_factory.mktemp("models"), TOKEN)
-    srv.host.engines = SharedEngines(idle_unload_s=None)
-    srv.start()
-    try:
+    with running(model_ref_for_path(gemma_path), settings, tmp_path_factory.mktemp("models"), TOKEN) as srv:
         yield srv
-    finally:
-        srv.stop()
-        srv.host.engines.close()
 
 
 def client(srv: ApiServer) -> openai.OpenAI:

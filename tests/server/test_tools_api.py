@@ -15,9 +15,10 @@ import anthropic
 import jsonschema
 import openai
 import pytest
+from support.api_server import running
 
 from assistant.library.installed import model_ref_for_path
-from assistant.server.runner import ApiServer, ServerConfig
+from assistant.server.runner import ApiServer
 from assistant.settings import ServerSettings, Settings
 
 TOKEN = "tools-token-" + "q7" * 12
@@ -37,18 +38,9 @@ ASK: Any = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 @pytest.fixture(scope="module")
 def server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    from assistant.engines.shared import SharedEngines
-
     settings = Settings(context_length=2048, n_threads=2, n_gpu_layers=0, server=ServerSettings(parallel=2, queue=4))
-    srv = ApiServer(ServerConfig("127.0.0.1", 0, model_ref_for_path(gemma_path)), settings,
-                    tmp_path_factory.mktemp("models"), TOKEN)
-    srv.host.engines = SharedEngines(idle_unload_s=None)
-    srv.start()
-    try:
+    with running(model_ref_for_path(gemma_path), settings, tmp_path_factory.mktemp("models"), TOKEN) as srv:
         yield srv
-    finally:
-        srv.stop()
-        srv.host.engines.close()
 
 
 def client(srv: ApiServer) -> openai.OpenAI:
