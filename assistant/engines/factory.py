@@ -71,7 +71,16 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
     for key in model_settings.SPEED_KEYS:
         if getattr(own, key) is not None:
             setattr(options, key, getattr(own, key))
+    if model.format == "gguf":  # a vision model's projector beside it (library/projectors.py): it sees images
+        options.mmproj = _projector(model)
     engine = plan.engine
     if own.engine and own.engine in model_settings.engine_choices(model.format, hardware.detect()):
         engine = own.engine
     return make_engine(engine), options, plan
+
+
+def _projector(model: ModelRef) -> str | None:
+    from assistant.core.projectors import projector_for
+
+    found = projector_for(model.path)
+    return str(found) if found is not None else None

@@ -132,6 +132,12 @@ class CatalogEntry:
         """Q4_K_M when there is one (the usual quality/size balance), else the first listed."""
         return next((f for f in self.files if f.quant.upper() == DEFAULT_QUANT), self.files[0])
 
+    def download_files(self, file: CatalogFile, projector: bool = True) -> list[str]:
+        """What a download of `file` fetches: its files, then a vision model's projector
+        (it lands beside the weights, where the engine's factory finds it)."""
+        extra = list(self.projector.filenames) if projector and self.vision and self.projector is not None else []
+        return list(file.filenames) + extra
+
     def file(self, quant: str) -> CatalogFile | None:
         return next((f for f in self.files if f.quant.upper() == quant.upper()), None)
 

@@ -113,7 +113,7 @@ class RecommendedTab(QWidget):
 
         if not self._ctx.license_ok(entry.name, entry.license_name, entry.license_url, entry.license_note, entry.restrictions):
             return None
-        req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
+        req = DownloadRequest(entry.gguf_repo, entry.download_files(file), catalog_id=entry.id,
                               license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
         return self._ctx.enqueue(req)
 
@@ -129,8 +129,8 @@ def describe_abilities(e: Any) -> str:
     if e.tools:
         bits.append("Can use tools.")
     if e.vision and e.projector is not None:
-        bits.append(f"Reads pictures with its projector file ({e.projector.filenames[0]}, "
-                    f"{format_bytes(e.projector.size_bytes)}), which this app does not use yet.")
+        bits.append(f"Reads pictures: its projector file ({e.projector.filenames[0]}, "
+                    f"{format_bytes(e.projector.size_bytes)}) downloads with it.")
     if not e.verified:
         what = [UNVERIFIED_WORDS.get(u, u) for u in e.unverified] or ["file sizes"]
         bits.append("Not checked against the model's page yet: " + ", ".join(dict.fromkeys(what)) + ".")
