@@ -211,7 +211,7 @@ def estimate_fit(entry: CatalogEntry, file: CatalogFile, hw: HardwareInfo, conte
                  cpu_bps: float | None = None, calibration: Calibration | None = None) -> FitEstimate:
     """How this catalog file runs here at `context_length` (clamped to the model's window)."""
     ctx = max(1, min(context_length, entry.context_length))
-    projector = entry.projector.size_bytes if entry.vision and entry.projector is not None else 0
+    projector = entry.projector.size_bytes if entry.reads_pictures and entry.projector is not None else 0
     fit = estimate_fit_bytes(file.size_bytes, entry.n_layers, hw, ctx, entry.kv_bytes_per_token, projector_bytes=projector,
                              active_share=entry.active_b / entry.params_b, cpu_bps=cpu_bps, calibration=calibration)
     if entry.is_moe and fit.fits:

@@ -68,7 +68,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
                 marks.append("★ Recommended")
             elif row.good_first:  # the recommended pick is always a good first model: say it once
                 marks.append("Good first model")
-            eye = f" {VISION_MARK}" if e.vision else ""  # reads pictures (its projector downloads with it)
+            eye = f" {VISION_MARK}" if e.reads_pictures else ""  # reads pictures (its projector downloads with it)
             return e.name + eye + (f"  ·  {' · '.join(marks)}" if marks else "")
         if column == self.SIZE_COLUMN:
             return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
@@ -86,7 +86,7 @@ class CatalogModel(RowTableModel[CatalogRow]):
             if column == self.LICENCE_COLUMN:
                 return row.entry.license_note + ("\n" + "\n".join(row.entry.restrictions) if row.entry.restrictions else "")
             if column == 0:
-                seeing = f"{VISION_MARK} Reads pictures: attach an image in the chat.\n" if row.entry.vision else ""
+                seeing = f"{VISION_MARK} Reads pictures: attach an image in the chat.\n" if row.entry.reads_pictures else ""
                 return seeing + row.entry.summary
             if column == self.STRENGTHS_COLUMN:
                 return ", ".join(row.entry.strengths)
