@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
 from assistant.core.gguf_meta import SHARD_RE
 
 _PROJECTOR = re.compile(r"(^|[-_.])mmproj([-_.]|$)", re.IGNORECASE)

@@ -6,8 +6,8 @@ Hub search offered) lands next to the weights."""
 
 from __future__ import annotations
 
-from assistant.core.units import format_bytes
 from assistant.core.projectors import choose_projector, is_projector, projector_for
+from assistant.core.units import format_bytes
 
 __all__ = ["choose_projector", "is_projector", "projector_for", "projector_note"]
 
