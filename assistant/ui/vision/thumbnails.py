@@ -119,6 +119,7 @@ class ThumbnailStrip(QWidget):
             t.opened.connect(lambda p, w=t: show_full_size(p, w.name, self))
             t.removed.connect(self.removed)
             self._flow.addWidget(t)
+            t.show()  # at once, in a message already on screen (the layout would show it later)
             self.thumbnails.append(t)
         self.setVisible(bool(items))
 
