@@ -36,7 +36,7 @@ from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.flow_layout import flow_box
 from assistant.ui.vision.attachments import Attached, is_image_name, prepare, save_png, sees_images, store_images, vision_models
-from assistant.ui.vision.thumbnails import ThumbnailStrip
+from assistant.ui.vision.thumbnails import ThumbnailStrip, picture_icon
 
 SHORTCUT = "Ctrl+Shift+I"
 FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.heic *.heif *.avif);;All files (*)"
@@ -76,6 +76,8 @@ class ChatImages(QObject):
         self.button.setAccessibleName("Attach an image")
         self.button.setToolTip(f"Attach an image for the model to look at ({SHORTCUT}); you can also drop or paste one")
         self.button.clicked.connect(self.choose_files)
+        self.button.setIcon(picture_icon(self.button))
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         host.input_row.insertWidget(min(2, host.input_row.count()), self.button, 0, Qt.AlignmentFlag.AlignBottom)
         add_action(host.window, host.chat_menu, "Attach an &image…", self.choose_files, SHORTCUT)
 
@@ -113,6 +115,7 @@ class ChatImages(QObject):
         s.model_loaded.connect(lambda _loaded: self._refresh())
         s.conversation_changed.connect(lambda _cid: self._refresh())
         host.chat.images_for = self.images_for
+        host.chat.installEventFilter(self)  # a narrow chat: the button shows its picture only
         for w in (host.prompt.viewport(), host.chat.viewport()):
             w.setAcceptDrops(True)
             w.installEventFilter(self)  # after Documents': images are taken here first
@@ -255,8 +258,24 @@ class ChatImages(QObject):
         return []
 
     # -- drops ---------------------------------------------------------------------------------
+    def _fit_button(self) -> None:
+        """"Image…" beside its picture when the row has room, else the picture only (the
+        tooltip, the accessible name, Alt+I and Ctrl+Shift+I stay)."""
+        b = self.button
+        text = b.fontMetrics().horizontalAdvance(b.text().replace("&", "")) + b.iconSize().width() + 6
+        now = b.sizeHint().width() if b.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon \
+            else b.sizeHint().width() + text
+        wanted = self.h.input_row.minimumSize().width() - b.sizeHint().width() + now
+        style = Qt.ToolButtonStyle.ToolButtonTextBesideIcon if wanted <= self.h.chat.width() \
+            else Qt.ToolButtonStyle.ToolButtonIconOnly
+        if style != b.toolButtonStyle():
+            b.setToolButtonStyle(style)
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         kind = event.type()
+        if obj is self.h.chat and kind == QEvent.Type.Resize:
+            self._fit_button()
+            return False
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop) and isinstance(event, QDropEvent):
             mime = event.mimeData()
             files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QImageReader, QKeyEvent, QMouseEvent, QPixmap
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QGuiApplication,
+    QIcon,
+    QImageReader,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,6 +36,27 @@ THUMB = 72  # pixels at the default font; scaled with the font
 
 def thumb_size(widget: QWidget) -> int:
     return max(THUMB, widget.fontMetrics().height() * 4)
+
+
+def picture_icon(widget: QWidget) -> QIcon:
+    """A framed landscape (sun, hills) in the widget's text colour: the Image… button's picture."""
+    size = max(16, widget.fontMetrics().height())
+    pix = QPixmap(size * 2, size * 2)  # drawn at twice the size: sharp on a high-DPI screen
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    colour = widget.palette().color(QPalette.ColorRole.ButtonText)
+    s = size * 2
+    p.setPen(QPen(colour, max(2, s // 12)))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawRoundedRect(QRectF(s * 0.08, s * 0.16, s * 0.84, s * 0.68), s * 0.08, s * 0.08)
+    p.setBrush(colour)
+    p.drawEllipse(QRectF(s * 0.6, s * 0.26, s * 0.16, s * 0.16))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawPolygon(QPolygonF([QPointF(s * 0.12, s * 0.8), QPointF(s * 0.38, s * 0.46), QPointF(s * 0.58, s * 0.8)]))
+    p.drawPolygon(QPolygonF([QPointF(s * 0.42, s * 0.8), QPointF(s * 0.64, s * 0.58), QPointF(s * 0.88, s * 0.8)]))
+    p.end()
+    return QIcon(pix)
 
 
 def load_scaled(path: str | Path, box: int) -> QPixmap:

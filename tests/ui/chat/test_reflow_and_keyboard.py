@@ -103,9 +103,11 @@ def test_tab_order_reads_naturally(qtbot, window: MainWindow) -> None:  # type: 
         seen.append(w)
         qtbot.keyClick(w, Qt.Key.Key_Tab)
     assert seen[:5] == [window.prompt, window.cloud.ask_button, window.send_button, window.panel.new_button, window.panel.search]
-    window.prompt.setFocus()  # Shift+Tab from the box: Documents, before it in the row
+    window.prompt.setFocus()  # Shift+Tab from the box: Image…, then Documents, before it in the row
     qtbot.waitUntil(lambda: window.prompt.hasFocus())
     qtbot.keyClick(window.prompt, Qt.Key.Key_Backtab)
+    assert window.focusWidget() is window.images.button
+    qtbot.keyClick(window.images.button, Qt.Key.Key_Backtab)
     assert window.focusWidget() is window.documents.button
 
 
