@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("ASSISTANT_HOME", tempfile.mkdtemp(prefix="assistant-shots-"))
 
-from PySide6.QtCore import QPointF, QRectF, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPolygonF  # noqa: E402
 
 from assistant.chat.store import ChatStore  # noqa: E402
@@ -84,9 +84,10 @@ def main() -> None:
     wait(app, lambda: not w.session.busy, 120)
     shot(app, w, out / "vision-answer.png")
 
-    w.session.new_conversation()
     w.session.load_model(ModelRef(text_model, "gguf"))
     wait(app, lambda: w.session.loaded is not None and w.session.loaded.model.path == text_model, 60)
+    w.session.new_conversation()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # the old chat's widgets (processEvents leaves them)
     w.images.attach([pic])
     w.prompt.setPlainText("Describe this photo")
     shot(app, w, out / "vision-no-vision.png")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -77,6 +77,8 @@ class ChatImages(QObject):
         self.button.setToolTip(f"Attach an image for the model to look at ({SHORTCUT}); you can also drop or paste one")
         self.button.clicked.connect(self.choose_files)
         self.button.setIcon(picture_icon(self.button))
+        side = self.button.fontMetrics().height()
+        self.button.setIconSize(QSize(side, side))
         self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         host.input_row.insertWidget(min(2, host.input_row.count()), self.button, 0, Qt.AlignmentFlag.AlignBottom)
         add_action(host.window, host.chat_menu, "Attach an &image…", self.choose_files, SHORTCUT)
@@ -89,7 +91,13 @@ class ChatImages(QObject):
         lay.setSpacing(4)
         self.strip = ThumbnailStrip(True, self.tray)
         self.strip.removed.connect(self.remove)
-        lay.addWidget(self.strip)
+        top = QHBoxLayout()  # the thumbnails, and "Remove the images" at the right
+        top.addWidget(self.strip, 1)
+        self.clear_button = QPushButton("Remove the images", self.tray)
+        self.clear_button.setAccessibleName("Remove all the images from the message")
+        self.clear_button.clicked.connect(self.clear)
+        top.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignBottom)
+        lay.addLayout(top)
         self.notice = QLabel(self.tray)
         self.notice.setObjectName("imageNotice")
         self.notice.setWordWrap(True)
@@ -97,14 +105,8 @@ class ChatImages(QObject):
         self.notice.setAccessibleName("About the images")
         lay.addWidget(self.notice)
         self.offer_box, self.offer = flow_box(self.tray)  # a button per vision model to switch to
+        self.offer.left_aligned = True  # under the sentence that offers them
         lay.addWidget(self.offer_box)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.clear_button = QPushButton("Remove the images", self.tray)
-        self.clear_button.setAccessibleName("Remove all the images from the message")
-        self.clear_button.clicked.connect(self.clear)
-        row.addWidget(self.clear_button)
-        lay.addLayout(row)
         host.chat_layout.insertWidget(host.chat_layout.count() - 1, self.tray)
         host.chat.column_changed.connect(lambda side: lay.setContentsMargins(max(12, side - 4), 4, max(12, side - 4), 0))
         self._errors: list[str] = []

@@ -133,6 +133,7 @@ class ThumbnailStrip(QWidget):
         self.setAccessibleName("Images")
         self._removable = removable
         self._box, self._flow = flow_box(self)
+        self._flow.left_aligned = True
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self._box)
