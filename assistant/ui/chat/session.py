@@ -72,10 +72,7 @@ class ChatSession(QObject):
         # again with their results, by chat/tool_turn.py on the engine's thread
         self.tools_for: Callable[[int, DocumentsTurn | None], ToolSession | None] | None = None
         self._tools: ToolSession | None = None  # the running turn's
-        # the images attached to a message (ui/vision/chat_images.py): (text, target) -> stored image
-        # paths, [] for none, None when they cannot go with it (it says why)
-        self.image_gate: Callable[[str, str | None], list[str] | None] | None = None
-        self._images: list[str] = []  # the message being sent's, for the engine
+        self.image_gate: Callable[[str, str | None], list[str] | None] | None = None  # ui/vision/chat_images.py
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
@@ -193,11 +190,9 @@ class ChatSession(QObject):
         if self.loaded is None and target != "cloud":
             self.error_occurred.emit("Choose a model first: no model is loaded.")
             return False
-        # vision (ui/vision/chat_images.py): the attached images, kept; None: they cannot go (it says why)
-        images = self.image_gate(text, target) if self.image_gate is not None else []
+        images = self.image_gate(text, target) if self.image_gate is not None else []  # vision: None when they cannot go
         if images is None:
             return False
-        self._images = images
         if not self.conversation_id:
             conv = self.store.create_conversation(
                 title=_title_from(text), system_prompt=self.system_prompt() or None,
@@ -207,7 +202,7 @@ class ChatSession(QObject):
             self.conversation_changed.emit(conv.id)
         self.messages.append(self._placeholder("user", text, "complete"))
         if images:  # to the local vision model: the router could pick the cloud, which would leave them out
-            self._start(text, "local")
+            self._start(text, "local", images=images)
         else:
             self._route(text, target)
         return True
@@ -292,7 +287,7 @@ class ChatSession(QObject):
         return StoredMessage(0, self.conversation_id, role, content, status, engine, model,
                              None, None, None, None, None, None, time.time())
 
-    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None) -> None:
+    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None, images: list[str] | None = None) -> None:
         placeholder = self._placeholder("assistant", "", "streaming")
         if resume is not None:
             placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)
@@ -318,7 +313,6 @@ class ChatSession(QObject):
             if tools is not None:
                 documents = None
             self._tools = tools
-            images, self._images = (self._images if user_text is not None else []), []
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
                                              continue_answer=resume is not None, documents=documents, tools=tools,
                                              images=images)
