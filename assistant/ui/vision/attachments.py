@@ -50,7 +50,8 @@ def prepare(path: str | Path) -> Attached:
     """Check an image for attaching; ImageError says what is wrong and what to do."""
     path = Path(path)
     try:
-        head = path.open("rb").read(64)
+        with path.open("rb") as f:
+            head = f.read(64)
     except OSError as exc:
         raise ImageError(f"The image {path.name} cannot be opened: {exc.strerror or exc}.", "Attach it again.") from exc
     kind = images.sniff(head)
