@@ -16,7 +16,7 @@ import argparse
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import network
@@ -97,7 +97,7 @@ def plan_pull(spec: str, settings: Settings, hub: HubClient, *, projector: bool 
     if "/" not in name:
         raise RepoNotFoundError(f"No model in the catalog is called {name!r}.",
                                 "`assistant models search WORDS` lists them; a Hugging Face repo looks like org/name.")
-    return _hub_plan(name, quant, settings, hub)
+    return _hub_plan(name, quant, settings, hub, projector)
 
 
 def _catalog_plan(entry: CatalogEntry, quant: str | None, projector: bool) -> Plan:
@@ -105,18 +105,19 @@ def _catalog_plan(entry: CatalogEntry, quant: str | None, projector: bool) -> Pl
     if file is None:
         quants = ", ".join(f.quant for f in entry.files)
         raise RepoNotFoundError(f"{entry.name} has no {quant} version.", f"Choose one of: {quants}.")
-    names = list(file.filenames)
+    names = entry.download_files(file, projector)  # a vision model's image reader beside the weights
     size = file.size_bytes
-    if projector and entry.vision and entry.projector is not None:
-        names += list(entry.projector.filenames)  # the image reader beside the weights
+    if len(names) > len(file.filenames) and entry.projector is not None:
         size += entry.projector.size_bytes
     req = DownloadRequest(entry.gguf_repo, names, catalog_id=entry.id, license_id=entry.license_id,
                           license_name=entry.license_name, quant=file.quant)
     return Plan(req, f"{entry.name} {file.quant}", size, entry.license_name, entry.restrictions, entry.kind)
 
 
-def _hub_plan(repo_id: str, quant: str | None, settings: Settings, hub: HubClient) -> Plan:
+def _hub_plan(repo_id: str, quant: str | None, settings: Settings, hub: HubClient, projector: bool = True) -> Plan:
     quants = hub.quants(repo_id)
+    if not projector:
+        quants = [replace(q, projector=None) for q in quants]
     if not quants:
         raise RepoNotFoundError(f"{repo_id} holds no GGUF or MLX model files.", "Pick another repository.")
     chosen = _pick(quants, quant, settings) if quant else _default_quant(quants, settings)
@@ -125,8 +126,8 @@ def _hub_plan(repo_id: str, quant: str | None, settings: Settings, hub: HubClien
         raise RepoNotFoundError(f"{repo_id} has no {quant} version.", f"Choose one of: {listed}.")
     lic = hub.repo_license(repo_id)
     fmt = "gguf" if chosen.files[0].filename.lower().endswith(".gguf") else "mlx"
-    req = DownloadRequest(repo_id, [f.filename for f in chosen.files], license_id=lic, quant=chosen.quant, format=fmt)
-    return Plan(req, f"{repo_id} {chosen.quant or chosen.files[0].filename}", chosen.size, lic or "not stated",
+    req = DownloadRequest(repo_id, chosen.download_files, license_id=lic, quant=chosen.quant, format=fmt)
+    return Plan(req, f"{repo_id} {chosen.quant or chosen.files[0].filename}", chosen.total_size, lic or "not stated",
                 license_restrictions(lic))
 
 

@@ -68,13 +68,13 @@ def prepare(model: ModelRef, settings: Settings) -> tuple[Engine, LoadOptions, h
         # while the server is on; one otherwise (the single-stream context, as before)
         parallel=max(1, int(settings.server.parallel)) if settings.server.enabled else 1,
     )
-    if model.format == "gguf":  # a projector beside the weights: the model sees (core/vision.py decides)
-        projector = projector_for(model)
-        options.mmproj = str(projector) if projector is not None else None
     # the power-user options: only those the model's settings set; LoadOptions has the defaults
     for key in model_settings.SPEED_KEYS:
         if getattr(own, key) is not None:
             setattr(options, key, getattr(own, key))
+    if model.format == "gguf":  # a projector beside the weights: the model sees (core/vision.py decides)
+        projector = projector_for(model)
+        options.mmproj = str(projector) if projector is not None else None
     engine = plan.engine
     if own.engine and own.engine in model_settings.engine_choices(model.format, hardware.detect()):
         engine = own.engine

@@ -21,6 +21,9 @@ ARCHS_PATH = Path(__file__).resolve().parents[1] / "resources" / "llama_archs.tx
 DEFAULT_QUANT = "Q4_K_M"
 REASONING = ("no", "always", "switchable")  # does it think out loud before answering?
 KINDS = ("chat", "embedding")  # embedding: turns text into vectors for Documents, never a chat model
+# vision models whose projector places image tokens by M-RoPE (several positions per token):
+# the llama.cpp engine refuses their images for now (engines/llamacpp_vision.py)
+MROPE_ARCHITECTURES = frozenset({"qwen2vl", "qwen25vl", "qwen3vl", "qwen3vlmoe", "qwen35", "qwen35moe"})
 DEFAULT_EMBEDDING_ID = "bge-small-en-v1.5"  # the first use of Documents offers this one
 
 # ---------------------------------------------------------------- licences
@@ -131,6 +134,17 @@ class CatalogEntry:
     def default_file(self) -> CatalogFile:
         """Q4_K_M when there is one (the usual quality/size balance), else the first listed."""
         return next((f for f in self.files if f.quant.upper() == DEFAULT_QUANT), self.files[0])
+
+    @property
+    def reads_pictures(self) -> bool:
+        """A vision model whose images this app's engine reads (not the M-RoPE ones yet)."""
+        return self.vision and self.projector is not None and self.architecture not in MROPE_ARCHITECTURES
+
+    def download_files(self, file: CatalogFile, projector: bool = True) -> list[str]:
+        """What a download of `file` fetches: its files, then a vision model's projector
+        (it lands beside the weights, where the engine's factory finds it)."""
+        extra = list(self.projector.filenames) if projector and self.reads_pictures and self.projector else []
+        return list(file.filenames) + extra
 
     def file(self, quant: str) -> CatalogFile | None:
         return next((f for f in self.files if f.quant.upper() == quant.upper()), None)

@@ -66,6 +66,7 @@ class FitEstimate:
     label: str
     detail: str  # one plain sentence with numbers
     speed: SpeedEstimate | None = None  # decode speed here, when it fits
+    projector_bytes: int = 0  # a vision model's projector (mmproj), loaded beside the weights
 
     @property
     def fits(self) -> bool:
@@ -115,10 +116,13 @@ def estimate_fit_bytes(
     active_share: float = 1.0,
     cpu_bps: float | None = None,
     calibration: Calibration | None = None,
+    projector_bytes: int = 0,
 ) -> FitEstimate:
     """How a model of this size runs here, and how fast; for Hub files and installed files too.
-    `kv_cache_type`: the model's KV cache setting (q8_0 / q4_0 take less memory)."""
-    fit = _fit_bytes(weights_bytes, n_layers, hw, context_length, kv_bytes_per_token, kv_cache_type)
+    `kv_cache_type`: the model's KV cache setting (q8_0 / q4_0 take less memory).
+    `projector_bytes`: a vision model's projector, in memory beside the weights (decoding
+    never reads it, so the speed is the weights')."""
+    fit = _fit_bytes(weights_bytes, n_layers, hw, context_length, kv_bytes_per_token, kv_cache_type, projector_bytes)
     if not fit.fits:
         return fit
     kv_per_token = fit.kv_bytes // max(1, context_length)  # after a quantized cache's saving
@@ -137,26 +141,31 @@ def _fit_bytes(
     context_length: int,
     kv_bytes_per_token: int | None = None,
     kv_cache_type: str = "f16",
+    projector_bytes: int = 0,
 ) -> FitEstimate:
     layers = n_layers or 0
-    needed = estimate_memory(weights_bytes, layers, context_length, kv_bytes_per_token)
+    loaded = weights_bytes + projector_bytes  # the projector is in memory as the weights are
+    needed = estimate_memory(loaded, layers, context_length, kv_bytes_per_token)
     # hardware.estimate_memory is (weights + kv) * 1.1 + fixed; without the KV size per
     # token, recover the part its own guess gave (overhead takes the rounding)
     if kv_bytes_per_token is not None:
         kv = context_length * kv_bytes_per_token
     else:
-        kv = round((needed - estimate_memory(weights_bytes, layers, 0, None)) / 1.1)
+        kv = round((needed - estimate_memory(loaded, layers, 0, None)) / 1.1)
     saved = kv - kv_bytes(kv, kv_cache_type)
     needed, kv = needed - round(saved * 1.1), kv - saved
-    overhead = needed - weights_bytes - kv
+    overhead = needed - loaded - kv
     ctx = f"{context_length:,} tokens of context"
+    if projector_bytes:  # each picture it reads takes its image tokens out of that context
+        ctx += f", pictures included; {_gb(projector_bytes)} for the vision projector"
     need = f"Needs about {_gb(needed)} ({_gb(weights_bytes)} of weights, {_gb(kv)} for {ctx}"
     need += f"; the {kv_cache_type} KV cache saves {_gb(saved)})" if saved > 0 else ")"
     ram = usable_ram(hw)
     budget = gpu_budget(hw)
 
     def est(level: FitLevel, share: float, detail: str) -> FitEstimate:
-        return FitEstimate(level, needed, weights_bytes, kv, overhead, share, LABELS[level], detail)
+        return FitEstimate(level, needed, weights_bytes, kv, overhead, share, LABELS[level], detail,
+                           projector_bytes=projector_bytes)
 
     def cpu_or_none(why: str) -> FitEstimate:
         if needed <= ram:
@@ -202,7 +211,8 @@ def estimate_fit(entry: CatalogEntry, file: CatalogFile, hw: HardwareInfo, conte
                  cpu_bps: float | None = None, calibration: Calibration | None = None) -> FitEstimate:
     """How this catalog file runs here at `context_length` (clamped to the model's window)."""
     ctx = max(1, min(context_length, entry.context_length))
-    fit = estimate_fit_bytes(file.size_bytes, entry.n_layers, hw, ctx, entry.kv_bytes_per_token,
+    projector = entry.projector.size_bytes if entry.reads_pictures and entry.projector is not None else 0
+    fit = estimate_fit_bytes(file.size_bytes, entry.n_layers, hw, ctx, entry.kv_bytes_per_token, projector_bytes=projector,
                              active_share=entry.active_b / entry.params_b, cpu_bps=cpu_bps, calibration=calibration)
     if entry.is_moe and fit.fits:
         # every expert must be loaded, but each token only runs through the active ones

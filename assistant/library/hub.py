@@ -35,7 +35,7 @@ from assistant import network
 from assistant.core import gguf_meta
 from assistant.errors import HubError, NetworkBlockedError, RepoNotFoundError
 from assistant.library.hub_access import MAX_RATE_WAIT_S, gated_message, retry_after
-from assistant.library.projectors import is_projector, projector_note
+from assistant.library.projectors import choose_projector, is_projector, projector_note
 
 HUB_PURPOSE = "Hugging Face Hub"
 # names from the Hub: the local shard pattern, in any case (".GGUF" exists out there)
@@ -100,6 +100,17 @@ class HubQuant:
     quant: str | None
     files: tuple[HubFile, ...]  # one file, or the shards in order
     size: int
+    projector: HubFile | None = None  # the vision projector that downloads with it (projectors.choose_projector)
+
+    @property
+    def download_files(self) -> list[str]:
+        """The files to download: the model's, then its projector's."""
+        return [f.filename for f in self.files] + ([self.projector.filename] if self.projector else [])
+
+    @property
+    def total_size(self) -> int:
+        """Bytes on disk and in memory: the weights and the projector."""
+        return self.size + (self.projector.size if self.projector else 0)
 
 
 @dataclass(frozen=True)
@@ -137,10 +148,13 @@ def group_quants(files: list[HubFile], repo_id: str = "") -> list[HubQuant]:
     groups: dict[str, list[HubFile]] = {}
     for f in ggufs:
         groups.setdefault(SHARD_RE.sub("", f.filename).lower(), []).append(f)
+    projectors = {f.filename: f for f in files if is_projector(f.filename) and f.filename.lower().endswith(".gguf")}
     out = []
     for members in groups.values():
         members.sort(key=lambda f: (f.shard_index or 0, f.filename))
-        out.append(HubQuant(members[0].quant, tuple(members), sum(f.size for f in members)))
+        chosen = choose_projector(list(projectors), members[0].filename)
+        out.append(HubQuant(members[0].quant, tuple(members), sum(f.size for f in members),
+                            projectors[chosen] if chosen else None))
     out.sort(key=lambda q: (q.size, q.files[0].filename))
     return out
 
@@ -402,9 +416,13 @@ class HubClient:
         return self.quants_and_note(repo_id)[0]
 
     def quants_and_note(self, repo_id: str) -> tuple[list[HubQuant], str]:
-        """The downloadable models, and a sentence about the files left out (vision projectors)."""
+        """The downloadable models (each with its vision projector, when the repo holds one),
+        and a sentence about the projector ("" when none)."""
         files = self.list_files(repo_id)
-        return group_quants(files, repo_id), projector_note([f.filename for f in files])
+        quants = group_quants(files, repo_id)
+        projector = next((q.projector for q in quants if q.projector is not None), None)
+        return quants, projector_note([f.filename for f in files], projector.filename if projector else None,
+                                      projector.size if projector else None)
 
     def file_metadata(self, repo_id: str, filename: str, revision: str = "main") -> RemoteFile:
         """HEAD on the file's resolve URL: size, LFS sha256, commit. Pinned to the commit."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -59,6 +60,7 @@ from assistant.ui.settings.dialog import SettingsDialog
 from assistant.ui.settings.network_view import NetworkActivityDialog
 from assistant.ui.tools.chat_tools import ChatToolsBinding, ChatToolsHost
 from assistant.ui.tools.controls import ToolsControls
+from assistant.ui.vision.chat_images import ChatImages, ChatImagesHost
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,13 @@ class MainWindow(QMainWindow):
             window=self, session=self.session, store=store, chat=self.chat, input_row=self.input_row,
             chat_menu=self.chat_menu, status_bar=self.statusBar(), collections=lambda _cid: self.documents.chosen()),
             self.tools)
+        # vision: Image… beside the box, drops and pastes of pictures, thumbnails (ui/vision)
+        self.images = ChatImages(ChatImagesHost(
+            window=self, session=self.session, chat=self.chat, prompt=self.prompt, input_row=self.input_row,
+            chat_layout=self._chat_layout, chat_menu=self.chat_menu, data_dir=paths.data_dir,
+            installed=lambda: [e.ref for r in range(self.installed.rowCount()) if (e := self.installed.entry_at(r))],
+            choose_model=self._on_model_chosen, other_files=lambda files: self.documents.attach(list(map(Path, files))),
+            offer_files=lambda files: self.documents.offer(files)))
         self.statusBar().showMessage("Offline mode is on" if settings.offline_mode else "", 0)
         self.nav = Navigation(self, self.view_menu, self.session, self.panel, self.header, self.chat,
                               self.prompt, self.send_button)

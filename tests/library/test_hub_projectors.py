@@ -1,5 +1,6 @@
 """Vision projectors (mmproj-*.gguf) are not offered as models: not in a repo's quants
-from the Hub, not among the installed models; the listing says what they are."""
+from the Hub, not among the installed models; each quant carries the one that downloads
+with it, and the listing says so."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def test_hub_listing_of_a_repo_with_a_projector() -> None:
         quants, note = client.quants_and_note("acme/Vision-GGUF")
     assert [q.quant for q in quants] == ["Q4_K_M", "Q8_0"]  # the smallest (preselected) is a model
     assert all(not is_projector(f.filename) for q in quants for f in q.files)
-    assert "vision projector (mmproj-vision-f16.gguf)" in note and "images" in note
+    assert "vision projector (mmproj-vision-f16.gguf, 104 B) downloads with it" in note and "reads pictures" in note
+    assert all(q.projector is not None and q.projector.filename == "mmproj-vision-f16.gguf" for q in quants)
     assert projector_note(["a.gguf"]) == ""
 
 

@@ -48,6 +48,8 @@ class ChatView(QScrollArea):
         # an answer's document sources, by message id (ui/documents/chat_documents.py sets it)
         self.sources_for: Callable[[int], list[dict[str, Any]]] | None = None
         self.tools_for: Callable[[int], list[dict[str, Any]]] | None = None  # an answer's tool calls (ChatStore.tools)
+        # a user message's images, (path, name, note) each (ui/vision/chat_images.py sets it)
+        self.images_for: Callable[[Any], list[tuple[str, str, str]]] | None = None
 
         self._inner = QWidget()
         self._inner.setObjectName("chatColumn")
@@ -110,6 +112,8 @@ class ChatView(QScrollArea):
         if w.role == "assistant" and self.tools_for is not None:
             mid = idx.data(M.IdRole)
             w.set_tool_calls(self.tools_for(mid) if mid and mid > 0 else [])
+        if w.role == "user" and self.images_for is not None:
+            w.set_images(self.images_for(self._model.message_at(row)))
 
     def _insert_widget(self, pos: int, w: MessageWidget) -> None:
         # layout: [more button, widgets..., stretch]

@@ -26,6 +26,7 @@ from assistant.errors import AssistantError, EngineError
 from assistant.settings import Settings
 from assistant.tools.loop import ToolSession
 from assistant.ui.common.thread_host import ThreadHost
+from assistant.ui.vision.turn_images import EngineWithImages
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class TurnRequest:
     continue_answer: bool = False  # write on from the last answer (cut off while thinking)
     documents: DocumentsTurn | None = None  # a question about the chat's documents
     tools: ToolSession | None = None  # the chat's tools: answers that call them run again with the results
+    images: tuple[str, ...] = ()  # vision: image files shown with the new user message (ui/vision)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,13 @@ class InferenceWorker(QObject):
 
     def _run(self, request: TurnRequest, rid: int) -> TurnResult:
         assert self._engine is not None and self._model is not None
+        if request.images:  # vision: the new message's images, on its way to the engine (ui/vision/turn_images.py)
+            # TODO(images store, merge): pass them to run_turn, where the user message is stored, instead
+            engine, self._engine = self._engine, EngineWithImages(self._engine, list(request.images))  # type: ignore[assignment]
+            try:
+                return self._run(replace(request, images=()), rid)
+            finally:
+                self._engine = engine
         d = request.documents
         if d is not None and not request.continue_answer:  # the turn logic is documents/turn.py's
             return self._documents_turn(request, d, rid)
@@ -219,10 +228,11 @@ class EngineHost(ThreadHost):
         return self.worker.cancel_load()  # direct: the worker's thread is inside the load
 
     def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
-            continue_answer: bool = False, documents: DocumentsTurn | None = None, tools: ToolSession | None = None) -> int:
+            continue_answer: bool = False, documents: DocumentsTurn | None = None, tools: ToolSession | None = None,
+            images: list[str] | None = None) -> int:
         rid = self.next_request()
         self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer,
-                                             documents, tools))
+                                             documents, tools, tuple(images or ())))
         return rid
 
     def _before_quit(self) -> None:

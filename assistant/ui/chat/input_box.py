@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtGui import QImage, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 PLACEHOLDER = "Message the assistant (Enter to send, Shift+Enter for a new line)"
@@ -15,6 +15,7 @@ SHORT_PLACEHOLDER = "Message the assistant"  # a narrow box: the keys are in the
 class PromptEdit(QPlainTextEdit):
     prompt_submitted = Signal(str)
     paths_pasted = Signal(list)  # the pasted text named files (str paths): offered as attachments
+    image_pasted = Signal(QImage)  # a picture from the clipboard (ui/vision attaches it)
 
     MAX_LINES = 8
 
@@ -44,7 +45,13 @@ class PromptEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt override)
+        return source.hasImage() or super().canInsertFromMimeData(source)
+
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
+        if source.hasImage() and not source.hasUrls():  # vision: a picture, not text
+            self.image_pasted.emit(QImage(source.imageData()))
+            return
         super().insertFromMimeData(source)
         if source.hasUrls():
             paths = [u.toLocalFile() for u in source.urls() if u.isLocalFile()]

@@ -24,6 +24,7 @@ from assistant.ui.common.flow_layout import flow_box
 from assistant.ui.common.markdown_view import MarkdownView
 from assistant.ui.documents.sources_view import SourcesView
 from assistant.ui.tools.calls_block import ToolCallsBlock
+from assistant.ui.vision.thumbnails import ThumbnailStrip
 
 STATUS_TEXT = {"stopped": "Stopped", "failed": "Failed", "streaming": "Writing…"}
 
@@ -99,6 +100,7 @@ class MessageWidget(QFrame):
 
         self.sources: SourcesView | None = None  # an answer from documents: [1], [2] under it
         self.tool_calls: ToolCallsBlock | None = None  # the tools this answer called
+        self.images: ThumbnailStrip | None = None  # a user message's pictures, under its text
         self._editor: QPlainTextEdit | None = None
         self._editor_buttons: list[QPushButton] = []
         self._editor_box = QWidget(self)
@@ -190,6 +192,17 @@ class MessageWidget(QFrame):
             if records and not self.body.plain_text().strip():
                 self.body.hide()  # an answer that only called tools: the block is its content
 
+    def set_images(self, images: list[tuple[str, str, str]]) -> None:
+        """A user message's pictures, (path, name, note) each: thumbnails under its text (ui/vision)."""
+        if self.images is None and images:
+            self.images = ThumbnailStrip(False, self)
+            lay = self.layout()
+            lay.insertWidget(lay.indexOf(self.body) + 1, self.images)  # type: ignore[attr-defined]
+            self._sources_at += 1
+            self.controls_added.emit()
+        if self.images is not None:
+            self.images.set_images(images)
+
     def set_streaming_text(self, text: str, thinking: str = "", thinking_s: float | None = None) -> None:
         self.thinking.set_thinking(thinking, streaming=not text, seconds=thinking_s)
         self.body.setVisible(bool(text) or not thinking)
@@ -224,7 +237,8 @@ class MessageWidget(QFrame):
         editor = [self._editor, *self._editor_buttons] if self._editor is not None else []
         sources = self.sources.buttons if self.sources is not None else []
         calls = [self.tool_calls.toggle] if self.tool_calls is not None else []
-        return [self.thinking.toggle, self.body, *editor, *calls, *sources, self.versions.prev_button, self.versions.next_button,
+        pictures: list[QWidget] = list(self.images.thumbnails) if self.images is not None else []
+        return [self.thinking.toggle, self.body, *pictures, *editor, *calls, *sources, self.versions.prev_button, self.versions.next_button,
                 self._continue, self._copy, self._edit, self._regen, self._retry_cloud, self._retry_local]
 
     # -- editing ---------------------------------------------------------------------

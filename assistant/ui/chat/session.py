@@ -72,6 +72,7 @@ class ChatSession(QObject):
         # again with their results, by chat/tool_turn.py on the engine's thread
         self.tools_for: Callable[[int, DocumentsTurn | None], ToolSession | None] | None = None
         self._tools: ToolSession | None = None  # the running turn's
+        self.image_gate: Callable[[str, str | None], list[str] | None] | None = None  # ui/vision/chat_images.py
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
@@ -189,6 +190,9 @@ class ChatSession(QObject):
         if self.loaded is None and target != "cloud":
             self.error_occurred.emit("Choose a model first: no model is loaded.")
             return False
+        images = self.image_gate(text, target) if self.image_gate is not None else []  # vision: None when they cannot go
+        if images is None:
+            return False
         if not self.conversation_id:
             conv = self.store.create_conversation(
                 title=_title_from(text), system_prompt=self.system_prompt() or None,
@@ -197,7 +201,10 @@ class ChatSession(QObject):
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
         self.messages.append(self._placeholder("user", text, "complete"))
-        self._route(text, target)
+        if images:  # to the local vision model: the router could pick the cloud, which would leave them out
+            self._start(text, "local", images=images)
+        else:
+            self._route(text, target)
         return True
 
     def regenerate(self, target: str | None = None) -> bool:
@@ -280,7 +287,7 @@ class ChatSession(QObject):
         return StoredMessage(0, self.conversation_id, role, content, status, engine, model,
                              None, None, None, None, None, None, time.time())
 
-    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None) -> None:
+    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None, images: list[str] | None = None) -> None:
         placeholder = self._placeholder("assistant", "", "streaming")
         if resume is not None:
             placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)
@@ -307,7 +314,8 @@ class ChatSession(QObject):
                 documents = None
             self._tools = tools
             self._request_id = self.host.run(self.conversation_id, user_text, system, self.params(),
-                                             continue_answer=resume is not None, documents=documents, tools=tools)
+                                             continue_answer=resume is not None, documents=documents, tools=tools,
+                                             images=images)
         self._sources_for = (self._request_id, excerpts)
         self._timer.start()
         self.busy_changed.emit(True)

@@ -13,6 +13,7 @@ class FlowLayout(QLayout):
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self._spacing = spacing
+        self.left_aligned = False  # thumbnails read from the left; buttons sit right
         self.setContentsMargins(QMargins(0, 0, 0, 0))
 
     # -- QLayout's item list ------------------------------------------------------------
@@ -81,7 +82,7 @@ class FlowLayout(QLayout):
                 continue
             height = max(h.height() for _i, h in row)
             width = sum(h.width() for _i, h in row) + self._spacing * (len(row) - 1)
-            x = area.x() + max(0, area.width() - width)  # right-aligned
+            x = area.x() + (0 if self.left_aligned else max(0, area.width() - width))  # right-aligned by default
             for item, hint in row:
                 if move:
                     item.setGeometry(QRect(QPoint(x, y + (height - hint.height()) // 2), hint))

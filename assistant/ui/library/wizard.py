@@ -263,7 +263,7 @@ class FirstRunWizard(QDialog):
             host.progress_changed.connect(self._on_progress)
             host.download_finished.connect(self._on_finished)
             host.download_failed.connect(self._on_download_failed)
-        req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
+        req = DownloadRequest(entry.gguf_repo, entry.download_files(file), catalog_id=entry.id,
                               license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
         self.download_id = host.enqueue(req)
         self.progress.setRange(0, 100)

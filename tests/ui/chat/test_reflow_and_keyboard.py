@@ -103,10 +103,13 @@ def test_tab_order_reads_naturally(qtbot, window: MainWindow) -> None:  # type: 
         seen.append(w)
         qtbot.keyClick(w, Qt.Key.Key_Tab)
     assert seen[:5] == [window.prompt, window.cloud.ask_button, window.send_button, window.panel.new_button, window.panel.search]
-    window.prompt.setFocus()  # Shift+Tab from the box: Documents, before it in the row
+    window.prompt.setFocus()  # Shift+Tab from the box: Image…, Tools, Documents, before it in the row
     qtbot.waitUntil(lambda: window.prompt.hasFocus())
-    qtbot.keyClick(window.prompt, Qt.Key.Key_Backtab)
-    assert window.focusWidget() is window.documents.button
+    back = []
+    for _ in range(3):
+        qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Backtab)
+        back.append(window.focusWidget())
+    assert back == [window.images.button, window.chat_tools.button, window.documents.button]
 
 
 def test_f2_renames_from_the_chat_list_and_the_title_follows(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from assistant import hardware, network
@@ -127,10 +127,12 @@ def test_search_lists_results_and_files_from_a_local_hub(qtbot, qtmodeltester, g
         qtbot.waitUntil(lambda: s.hub_files.rowCount() == 1 and not w.busy, timeout=WAIT)
         qtmodeltester.check(s.hub_files)
         assert s.hub_files.index(0, 0).data() == "Q4_K_M"
-        assert s.hub_files.index(0, 3).data() == "tiny-Q4_K_M.gguf"
+        assert s.hub_files.index(0, 3).data() == "tiny-Q4_K_M.gguf + mmproj-tiny-f16.gguf"  # it downloads with it
+        assert s.hub_files.index(0, 1).data().endswith("+ 516 B 👁")
         assert any(s.hub_files.index(0, 2).data().startswith(lab) for lab in LABELS.values())
         assert "words a second" in s.hub_files.index(0, 2).data()  # the speed beside the fit
-        assert "vision projector (mmproj-tiny-f16.gguf)" in s.search_status.text()
+        assert "vision projector (mmproj-tiny-f16.gguf, 516 B) downloads with it" in s.search_status.text()
+        assert "for the vision projector" in s.hub_files.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def _put(models: Path, gemma_path: Path, name: str) -> Path:

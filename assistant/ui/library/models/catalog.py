@@ -46,6 +46,9 @@ def _params(e: CatalogEntry) -> str:
     return f"{text} ({e.active_params_b:g}B active)" if e.is_moe else text
 
 
+VISION_MARK = "👁"  # a model that reads pictures
+
+
 class CatalogModel(RowTableModel[CatalogRow]):
     # how it runs here second: visible without scrolling on a small screen
     columns = ("Model", "On this computer", "Size", "Licence", "Good at")
@@ -65,7 +68,8 @@ class CatalogModel(RowTableModel[CatalogRow]):
                 marks.append("★ Recommended")
             elif row.good_first:  # the recommended pick is always a good first model: say it once
                 marks.append("Good first model")
-            return e.name + (f"  ·  {' · '.join(marks)}" if marks else "")
+            eye = f" {VISION_MARK}" if e.reads_pictures else ""  # reads pictures (its projector downloads with it)
+            return e.name + eye + (f"  ·  {' · '.join(marks)}" if marks else "")
         if column == self.SIZE_COLUMN:
             return f"{_params(e)}, {format_bytes(d[0].size_bytes)}" if d else _params(e)
         if column == self.LICENCE_COLUMN:
@@ -82,7 +86,8 @@ class CatalogModel(RowTableModel[CatalogRow]):
             if column == self.LICENCE_COLUMN:
                 return row.entry.license_note + ("\n" + "\n".join(row.entry.restrictions) if row.entry.restrictions else "")
             if column == 0:
-                return row.entry.summary
+                seeing = f"{VISION_MARK} Reads pictures: attach an image in the chat.\n" if row.entry.reads_pictures else ""
+                return seeing + row.entry.summary
             if column == self.STRENGTHS_COLUMN:
                 return ", ".join(row.entry.strengths)
             return None

@@ -53,14 +53,19 @@ class HubFilesModel(RowTableModel[QuantRow]):
             return q.quant or "unknown"
         if column == 3:
             first = q.files[0].filename if q.files else ""
-            return first + (f" (+{len(q.files) - 1} parts)" if len(q.files) > 1 else "")
-        if column == 1:
-            return format_bytes(q.size)
+            first += f" (+{len(q.files) - 1} parts)" if len(q.files) > 1 else ""
+            return first + (f" + {q.projector.filename.rsplit('/', 1)[-1]}" if q.projector else "")
+        if column == 1:  # with a vision projector: both, since both download and load
+            proj = getattr(q, "projector", None)
+            return f"{format_bytes(q.size)} + {format_bytes(proj.size)} 👁" if proj else format_bytes(q.size)
         return row.fit.label_short if row.fit else "unknown"
 
     def role_value(self, row: QuantRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.fit:
             return row.fit.detail
+        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 3) and getattr(row.quant, "projector", None):
+            p = row.quant.projector
+            return f"Reads pictures: its vision projector {p.filename} ({format_bytes(p.size)}) downloads with it."
         if role == Qt.ItemDataRole.ForegroundRole and column == 2 and row.fit:
             return QColor(FIT_COLORS[row.fit.level])
         return {self.QuantRole: row.quant, self.FitRole: row.fit}.get(role)

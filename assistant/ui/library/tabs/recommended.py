@@ -113,7 +113,7 @@ class RecommendedTab(QWidget):
 
         if not self._ctx.license_ok(entry.name, entry.license_name, entry.license_url, entry.license_note, entry.restrictions):
             return None
-        req = DownloadRequest(entry.gguf_repo, list(file.filenames), catalog_id=entry.id,
+        req = DownloadRequest(entry.gguf_repo, entry.download_files(file), catalog_id=entry.id,
                               license_id=entry.license_id, license_name=entry.license_name, quant=file.quant)
         return self._ctx.enqueue(req)
 
@@ -128,9 +128,12 @@ def describe_abilities(e: Any) -> str:
     bits = [e.reasoning_text + "."]
     if e.tools:
         bits.append("Can use tools.")
-    if e.vision and e.projector is not None:
-        bits.append(f"Reads pictures with its projector file ({e.projector.filenames[0]}, "
-                    f"{format_bytes(e.projector.size_bytes)}), which this app does not use yet.")
+    if e.vision and e.projector is not None and not e.reads_pictures:
+        bits.append("Can read pictures, but not in this app yet (its image positions use M-RoPE): its "
+                    "projector file is not downloaded.")
+    elif e.vision and e.projector is not None:
+        bits.append(f"Reads pictures: its projector file ({e.projector.filenames[0]}, "
+                    f"{format_bytes(e.projector.size_bytes)}) downloads with it.")
     if not e.verified:
         what = [UNVERIFIED_WORDS.get(u, u) for u in e.unverified] or ["file sizes"]
         bits.append("Not checked against the model's page yet: " + ", ".join(dict.fromkeys(what)) + ".")

@@ -140,7 +140,9 @@ class SearchTab(QWidget):
             cal = load_calibration(data_dir, h)
             quants, note = self._hub().quants_and_note(repo.repo_id)  # note: what the vision projectors are
             # unknown architecture: counted as a dense model, so a mixture of experts is faster than shown
-            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx, calibration=cal)) for q in quants], note
+            # a vision model's projector downloads with it and is in memory beside the weights
+            return [QuantRow(q, estimate_fit_bytes(q.size, None, h, ctx, calibration=cal,
+                                                    projector_bytes=q.total_size - q.size)) for q in quants], note
 
         self.search_status.setText(f"Listing the files of {repo.repo_id}…")
         self._ctx.run(work, self._on_files_done, self._on_search_failed)
@@ -161,6 +163,6 @@ class SearchTab(QWidget):
         if not self._ctx.license_ok(repo.repo_id, lic, f"https://huggingface.co/{repo.repo_id}", "",
                                     license_restrictions(repo.license_id)):
             return
-        req = DownloadRequest(repo.repo_id, [f.filename for f in q.quant.files], license_id=repo.license_id,
+        req = DownloadRequest(repo.repo_id, q.quant.download_files, license_id=repo.license_id,
                               quant=q.quant.quant)
         self._ctx.enqueue(req)
