@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from assistant.chat.images import StoredImage
 from assistant.chat.store import ChatStore
 from assistant.chat.tool_turn import run_with_tools
 from assistant.chat.turn import TurnResult, run_turn
@@ -26,7 +27,6 @@ from assistant.errors import AssistantError, EngineError
 from assistant.settings import Settings
 from assistant.tools.loop import ToolSession
 from assistant.ui.common.thread_host import ThreadHost
-from assistant.ui.vision.turn_images import EngineWithImages
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class TurnRequest:
     continue_answer: bool = False  # write on from the last answer (cut off while thinking)
     documents: DocumentsTurn | None = None  # a question about the chat's documents
     tools: ToolSession | None = None  # the chat's tools: answers that call them run again with the results
-    images: tuple[str, ...] = ()  # vision: image files shown with the new user message (ui/vision)
+    images: tuple[StoredImage, ...] = ()  # vision: the new user message's images (chat/images.py's store)
 
 
 @dataclass(frozen=True)
@@ -158,18 +158,12 @@ class InferenceWorker(QObject):
 
     def _run(self, request: TurnRequest, rid: int) -> TurnResult:
         assert self._engine is not None and self._model is not None
-        if request.images:  # vision: the new message's images, on its way to the engine (ui/vision/turn_images.py)
-            # TODO(images store, merge): pass them to run_turn, where the user message is stored, instead
-            engine, self._engine = self._engine, EngineWithImages(self._engine, list(request.images))  # type: ignore[assignment]
-            try:
-                return self._run(replace(request, images=()), rid)
-            finally:
-                self._engine = engine
         d = request.documents
-        if d is not None and not request.continue_answer:  # the turn logic is documents/turn.py's
+        # a question with images is the model's to answer (the images go with it), not the documents'
+        if d is not None and not request.continue_answer and not request.images:  # documents/turn.py's turn
             return self._documents_turn(request, d, rid)
         turn = dict(system_prompt=request.system_prompt, params=request.params, cancel=self.cancel,
-                    model_name=self._model.display_name, user_text=request.user_text,
+                    model_name=self._model.display_name, user_text=request.user_text, user_images=request.images,
                     on_text=lambda text: self.token_received.emit(rid, text),
                     on_thinking=lambda text: self.thinking_received.emit(rid, text))
         if request.tools is not None and not request.continue_answer:
@@ -229,7 +223,7 @@ class EngineHost(ThreadHost):
 
     def run(self, conversation_id: int, user_text: str | None, system_prompt: str | None, params: GenParams,
             continue_answer: bool = False, documents: DocumentsTurn | None = None, tools: ToolSession | None = None,
-            images: list[str] | None = None) -> int:
+            images: list[StoredImage] | None = None) -> int:
         rid = self.next_request()
         self._run_requested.emit(TurnRequest(rid, conversation_id, user_text, system_prompt, params, continue_answer,
                                              documents, tools, tuple(images or ())))

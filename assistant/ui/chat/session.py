@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -72,7 +72,7 @@ class ChatSession(QObject):
         # again with their results, by chat/tool_turn.py on the engine's thread
         self.tools_for: Callable[[int, DocumentsTurn | None], ToolSession | None] | None = None
         self._tools: ToolSession | None = None  # the running turn's
-        self.image_gate: Callable[[str, str | None], list[str] | None] | None = None  # ui/vision/chat_images.py
+        self.image_gate: Callable[[str, str | None], list[Any] | None] | None = None  # ui/vision/chat_images.py
         self._cloud_excerpts: tuple[DocumentsTurn, DocumentContext] | None = None  # consented to, for the cloud
         self._sources_for: tuple[int, tuple[DocumentsTurn, DocumentContext] | None] | None = None  # the request's
         self._pending: str | None = None  # the prompt awaiting the user's consent
@@ -287,7 +287,7 @@ class ChatSession(QObject):
         return StoredMessage(0, self.conversation_id, role, content, status, engine, model,
                              None, None, None, None, None, None, time.time())
 
-    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None, images: list[str] | None = None) -> None:
+    def _start(self, user_text: str | None, target: str = "local", resume: StoredMessage | None = None, images: list[Any] | None = None) -> None:
         placeholder = self._placeholder("assistant", "", "streaming")
         if resume is not None:
             placeholder = replace(placeholder, content=resume.content, thinking=resume.thinking)

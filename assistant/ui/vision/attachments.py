@@ -10,14 +10,13 @@ picture (the clipboard's QImage) is saved as PNG.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from assistant.core import images
+from assistant.core import image_format, images
 from assistant.core.projectors import projector_for
 from assistant.core.types import ModelRef
 from assistant.errors import ImageError
@@ -54,7 +53,7 @@ def prepare(path: str | Path) -> Attached:
             head = f.read(64)
     except OSError as exc:
         raise ImageError(f"The image {path.name} cannot be opened: {exc.strerror or exc}.", "Attach it again.") from exc
-    kind = images.sniff(head)
+    kind = image_format.sniff(head) or ("tiff" if head[:4] in (b"II*\x00", b"MM\x00*") else None)
     if kind in _CONVERTED:
         return _converted(path, _CONVERTED[kind])
     info = images.probe(path)
@@ -88,28 +87,6 @@ def save_png(image: QImage, stem: str = "pasted") -> Path:
     final = staging_dir() / f"{stem}-{digest}.png"
     tmp.replace(final)
     return final
-
-
-def store_images(paths: list[Path], data_dir: Path) -> list[str]:
-    """Keep a message's images in the data folder by content hash; the paths the turn uses.
-
-    TODO(images store, merge): call the content-hashed store of assistant/chat/images.py
-    here instead (it records which messages use each image, so deleting a chat deletes the
-    images no other chat uses); until then the files are copied to the same place by hand.
-    """
-    out = []
-    folder = data_dir / "images"
-    folder.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        data = p.read_bytes()
-        kind = images.sniff(data[:64]) or "png"
-        target = folder / f"{hashlib.sha256(data).hexdigest()}.{_EXT.get(kind, kind)}"
-        if not target.exists():
-            tmp = target.with_suffix(".part")
-            shutil.copyfile(p, tmp)
-            tmp.replace(target)
-        out.append(str(target))
-    return out
 
 
 def sees_images(model: ModelRef | None) -> bool:

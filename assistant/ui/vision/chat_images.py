@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.chat.images import StoredImage
 from assistant.chat.store import StoredMessage
 from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
@@ -35,7 +36,7 @@ from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.flow_layout import flow_box
-from assistant.ui.vision.attachments import Attached, is_image_name, prepare, save_png, sees_images, store_images, vision_models
+from assistant.ui.vision.attachments import Attached, is_image_name, prepare, save_png, sees_images, vision_models
 from assistant.ui.vision.thumbnails import ThumbnailStrip, picture_icon
 
 SHORTCUT = "Ctrl+Shift+I"
@@ -67,8 +68,6 @@ class ChatImages(QObject):
         self.h = host
         self.attached: list[Attached] = []
         # the images of messages sent from this window, by message id (0: the one being sent)
-        # TODO(images store, merge): images_for reads the stored message's images instead
-        self._sent: dict[int, list[tuple[str, str, str]]] = {}
         self._sending: tuple[str, list[tuple[str, str, str]]] | None = None  # (text, images) not yet stored
 
         self.button = QToolButton(host.window)
@@ -219,7 +218,7 @@ class ChatImages(QObject):
         self.tray.setVisible(bool(self.attached or self._errors))
 
     # -- sending -----------------------------------------------------------------------------
-    def gate(self, text: str, target: str | None) -> list[str] | None:
+    def gate(self, text: str, target: str | None) -> list[StoredImage] | None:
         """Called by the session as a message is sent: the images to send with it (stored by
         content), [] when none, None when the message must wait (the reason is shown)."""
         if not self.attached:
@@ -234,28 +233,24 @@ class ChatImages(QObject):
             self._refresh()
             self.tray.show()
             return None
-        try:
-            paths = store_images([a.path for a in self.attached], self.h.data_dir)
-        except OSError as exc:
-            self._errors = [f"The images could not be kept in the data folder: {exc.strerror or exc}."]
+        try:  # kept by content in the chat history's image store (chat/images.py), with the message
+            stored = [self.h.session.store.images.add_file(a.path, a.name) for a in self.attached]
+        except (OSError, AssistantError) as exc:
+            self._errors = [f"The images could not be kept in the data folder: {getattr(exc, 'message', None) or exc}."]
             self._refresh()
             return None
-        self._sending = (text.strip(), [(p, a.name, a.note) for p, a in zip(paths, self.attached)])
+        self._sending = (text.strip(), [(str(s.path), a.name, a.note) for s, a in zip(stored, self.attached)])
         self.clear()
-        return paths
+        return stored  # the turn attaches them to the message it stores
 
     def images_for(self, message: StoredMessage | None) -> list[tuple[str, str, str]]:
-        """A message's images for the history: (path, name, note) each."""
+        """A message's images for the history: (path, name, note) each, from the store; the
+        message being sent (not stored yet) shows the ones just attached."""
         if message is None or message.role != "user":
             return []
-        if message.id in self._sent and message.id > 0:
-            return self._sent[message.id]
+        if message.id > 0:
+            return [(str(s.path), s.name, s.note) for s in self.h.session.store.message_images(message.id)]
         if self._sending is not None and message.content.strip() == self._sending[0]:
-            if message.id > 0:  # the stored row of the message just sent
-                self._sent[message.id] = self._sending[1]
-                images = self._sending[1]
-                self._sending = None
-                return images
             return self._sending[1]
         return []
 

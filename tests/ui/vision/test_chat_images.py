@@ -164,9 +164,9 @@ def test_bad_images_say_what_is_wrong(qtbot, blind: MainWindow, tmp_path: Path) 
     assert QImage(imgs.write_png(tmp_path / "src.png", imgs.noise(4))).save(str(webp), "WEBP")
     w.images.attach([tmp_path / n for n in ("cut.png", "junk.jpg", "photo.heic", "huge.png", "anim.gif", "pic.webp")])
     text = w.images.notice.text()
-    assert "cut.png is truncated" in text
-    assert "junk.jpg is not an image in a format the model can read" in text
-    assert "photo.heic is a HEIC/HEIF photo" in text
+    assert "cut.png is a damaged or incomplete PNG" in text
+    assert "junk.jpg is not an image this app reads" in text
+    assert "photo.heic is not supported: HEIC" in text
     assert "20,000 x 20,000 pixels" in text
     assert "anim.gif: It is an animated GIF: the model sees its first frame only." in text
     assert "pic.webp: It is a WebP image: the model reads a PNG copy of it." in text
