@@ -44,6 +44,7 @@ from assistant.ui.cloud.controls import CloudControls, CloudControlsHost
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.dialogs import choose_model_file
 from assistant.ui.common.icons import app_icon
+from assistant.ui.common.row_fit import RowFit, page_icon, tool_icon
 from assistant.ui.common.saved_state import state_from_text, state_to_text
 from assistant.ui.common.theme import apply_theme, notifier
 from assistant.ui.common.window_size import fit_to_screen
@@ -154,6 +155,8 @@ class MainWindow(QMainWindow):
             window=self, session=self.session, store=store, chat=self.chat, input_row=self.input_row,
             chat_menu=self.chat_menu, status_bar=self.statusBar(), collections=lambda _cid: self.documents.chosen()),
             self.tools)
+        self.row_fit = RowFit(self.input_row, self.chat, [  # Documents and Tools fold to icons when narrow
+            (self.documents.button, page_icon(self)), (self.chat_tools.button, tool_icon(self))])
         # vision: Image… beside the box, drops and pastes of pictures, thumbnails (ui/vision)
         self.images = ChatImages(ChatImagesHost(
             window=self, session=self.session, chat=self.chat, prompt=self.prompt, input_row=self.input_row,
