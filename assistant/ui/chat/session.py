@@ -201,8 +201,8 @@ class ChatSession(QObject):
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
         self.messages.append(self._placeholder("user", text, "complete"))
-        if images:  # to the local vision model: the router could pick the cloud, which would leave them out
-            self._start(text, "local", images=images)
+        if images:  # asked of the cloud, or the local vision model (the router does not move images)
+            self._start(text, "cloud" if target == "cloud" else "local", images=images)
         else:
             self._route(text, target)
         return True
@@ -306,7 +306,7 @@ class ChatSession(QObject):
             self._request_id = self.cloud_host.run(dict(
                 conversation_id=self.conversation_id, user_text=user_text, system_prompt=system,
                 params=self.params(), cloud=replace(self.settings.cloud), config_dir=self.config_dir,
-                excerpts=excerpt_transform(excerpts[1]) if excerpts else None))
+                excerpts=excerpt_transform(excerpts[1]) if excerpts else None, user_images=tuple(images or ())))
         else:
             # with tools on, the chat's documents are one of them (search_documents), not a documents turn
             tools = self.tools_for(self.conversation_id, documents) if self.tools_for and resume is None else None

@@ -38,6 +38,7 @@ class CloudTurnRequest:
     cloud: CloudSettings
     config_dir: Path | None
     excerpts: Callable[[list[Message]], list[Message]] | None = None  # a documents question's, consented to
+    user_images: tuple[Any, ...] = ()  # the new message's images (chat/images.py's StoredImage)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class CloudWorker(QObject):
             self._store, req.cloud, req.conversation_id, user_text=req.user_text, system_prompt=req.system_prompt,
             params=req.params, cancel=self.cancel, on_text=lambda text: self.token_received.emit(req.request_id, text),
             config_dir=req.config_dir, on_thinking=lambda text: self.thinking_received.emit(req.request_id, text),
-            excerpts=req.excerpts,
+            excerpts=req.excerpts, user_images=req.user_images,
         )
         self.turn_finished.emit(req.request_id, result)
 

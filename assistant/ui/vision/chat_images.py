@@ -223,16 +223,15 @@ class ChatImages(QObject):
         content), [] when none, None when the message must wait (the reason is shown)."""
         if not self.attached:
             return []
-        if target == "cloud":
-            # TODO(images store, merge): the cloud's image parts and the consent preview
-            self._errors = ["Images are not sent to the cloud model from here yet: ask the local vision model, "
-                            "or remove the images."]
-            self._refresh()
-            return None
+        if target == "cloud":  # "Ask <cloud model>": the images go in its API's image parts (not for a chat
+            return self._store_attached(text)  # marked "never send images": chat/dispatch.py leaves them out)
         if self.blocked():
             self._refresh()
             self.tray.show()
             return None
+        return self._store_attached(text)
+
+    def _store_attached(self, text: str) -> list[StoredImage] | None:
         try:  # kept by content in the chat history's image store (chat/images.py), with the message
             stored = [self.h.session.store.images.add_file(a.path, a.name) for a in self.attached]
         except (OSError, AssistantError) as exc:

@@ -189,3 +189,37 @@ def test_the_full_size_view_fits_the_screen(qtbot, tmp_path: Path) -> None:  # t
     qtbot.addWidget(small)
     assert small.label.pixmap().size().width() == 48  # at its own size
 
+
+
+def test_ask_cloud_sends_the_images_in_its_api_shape(qtbot, gemma_path: Path, home: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                     secret_service: None) -> None:
+    """"Ask <cloud model>" with an image attached: the image goes with the question as an
+    image_url part (the test server records the request body), and the chat keeps it."""
+    import base64
+
+    from support.openai_server import OpenAIServer
+
+    from assistant import keys
+    from assistant.chat.dispatch import key_id
+    from assistant.settings import CloudSettings
+
+    key = "sk-vision-cloud-4e5f6a7b8c9d0e1f2a3b"
+    pic = imgs.write_png(tmp_path / "dog.png", imgs.noise(6))
+    with OpenAIServer(api_key=key) as server:
+        s = gemma_settings(gemma_path, max_tokens=4)
+        s.cloud = CloudSettings(provider="openai-compatible", model="vision-cloud", base_url=server.base_url,
+                                routing_mode="ask")
+        keys.set_key(key_id(s.cloud), key)
+        w = open_window(qtbot, s)
+        try:
+            w.images.attach([pic])
+            assert w.session.send("What is in this picture?", "cloud")
+            qtbot.waitUntil(lambda: not w.session.busy and w.session.messages.rowCount() == 2, timeout=TURN_TIMEOUT)
+            user = server.last_body["messages"][-1]
+            parts = user["content"]
+            assert [p["type"] for p in parts] == ["text", "image_url"]
+            assert parts[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(pic.read_bytes()).decode()
+            rows = w.store.messages(w.session.conversation_id)
+            assert [im.name for im in w.store.message_images(rows[0].id)] == ["dog.png"]
+        finally:
+            close_window(w)
