@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="end with one JSON line of usage and speed")
     ask.add_argument("--no-history", action="store_true", help="do not save this exchange")
     ask.add_argument("--cloud", action="store_true", help="send this prompt to the cloud model set up in the app")
+    ask.add_argument("--image", action="append", metavar="FILE",
+                     help="show the model a picture (PNG, JPEG, GIF, BMP; repeat for several): a vision model's projector "
+                          "must be beside it")
     _routing_args(ask)
     add_docs_ask_args(ask)
     add_tools_ask_args(ask)

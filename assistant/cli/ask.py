@@ -52,12 +52,14 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         # before anything is stored: a refused --cloud says why (choose_target raises) and stops
         target = choose_target(policy, prompt, 0, model, explicit_cloud=args.cloud, mode=args.route, yes=args.yes)
         name = model.display_name if model is not None and target == "local" else settings.cloud.model
+        # --image: kept by content in the history's image store, sent with the prompt
+        pictures = [store.images.add_file(p) for p in getattr(args, "image", None) or []]
         conv = store.create_conversation(title=title_from(prompt), system_prompt=system, model=name)
         if target == "cloud":
             with ctrl_c_stops(cancel):
                 result = run_cloud_turn(store, replace(settings.cloud), conv.id, user_text=prompt, system_prompt=system,
                                         params=params, cancel=cancel, on_text=print_text, config_dir=paths.config_dir,
-                                        on_thinking=print_thinking)
+                                        on_thinking=print_thinking, user_images=pictures)
             print()
             return _report(result, "cloud", settings.cloud.provider, name, as_json=args.json)
         assert model is not None
@@ -67,7 +69,7 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
             try:
                 with ctrl_c_stops(cancel):
                     turn = dict(system_prompt=system, params=params, cancel=cancel, model_name=model.display_name,
-                                user_text=prompt, on_text=print_text, on_thinking=print_thinking)
+                                user_text=prompt, on_text=print_text, on_thinking=print_thinking, user_images=pictures)
                     if tools is not None:
                         result = run_with_tools(store, engine, conv.id, session=tools.session, **turn)  # type: ignore[arg-type]
                     else:
