@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.core.types import ToolCall
 from assistant.errors import McpServerError, NetworkBlockedError, ToolError, ToolTimeoutError
@@ -18,7 +19,7 @@ from assistant.tools.approval import ApprovalPolicy, ApprovalRequest, Approver, 
 from assistant.tools.mcp_client import McpServer
 from assistant.tools.mcp_config import McpConfig
 from assistant.tools.mcp_results import ToolResult
-from assistant.tools.registry import ToolInfo, ToolRegistry
+from assistant.tools.registry import EnabledTools, ToolInfo, ToolRegistry
 
 OK, ERROR, DECLINED, TIMEOUT = "ok", "error", "declined", "timeout"
 
@@ -78,6 +79,19 @@ class McpTools:
         except (McpServerError, NetworkBlockedError) as exc:
             return CallOutcome(call, f"Error: {exc.message}", ERROR, tool)
         return CallOutcome(call, result.text, ERROR if result.is_error else OK, tool, result)
+
+    # the registry as the chat's thread reads it while a refresh may run on another
+    def listed(self) -> list[ToolInfo]:
+        with self._lock:
+            return self.registry.tools()
+
+    def tool(self, name: str) -> ToolInfo | None:
+        with self._lock:
+            return self.registry.get(name)
+
+    def openai_tools(self, enabled: EnabledTools) -> list[dict[str, Any]]:
+        with self._lock:
+            return self.registry.openai_tools(enabled)
 
     def close(self) -> None:
         for server in self.servers.values():

@@ -40,18 +40,18 @@ class ChatTools:
         thread that answers: it may take seconds). Returns a problem per server that failed."""
         if self.mcp is None:
             return {}
-        known = {t.server for t in self.mcp.registry.tools()}
+        known = {t.server for t in self.mcp.listed()}
         missing = [n for n in self.servers() if n not in known]
         return self.mcp.refresh(missing) if missing else {}
 
     def specs(self) -> list[dict[str, Any]]:
         self.problems = self.ensure_listed()
-        mcp = self.mcp.registry.openai_tools(self.enabled) if self.mcp is not None else []
+        mcp = self.mcp.openai_tools(self.enabled) if self.mcp is not None else []
         return mcp + [b.spec() for b in self.builtins.values()]
 
     def info(self, name: str) -> ToolInfo | None:
         """The MCP tool a call names, if it is one the chat has switched on."""
-        tool = self.mcp.registry.get(name) if self.mcp is not None else None
+        tool = self.mcp.tool(name) if self.mcp is not None else None
         return tool if tool is not None and self.enabled.is_on(tool) else None
 
     def server_of(self, name: str) -> str:
