@@ -38,11 +38,11 @@ def _free_port() -> int:
 class LlamaServer:
     """llama-server on 127.0.0.1; `stream` returns the arrival time of each streamed token."""
 
-    def __init__(self, model: Path, threads: int, n_ctx: int) -> None:
+    def __init__(self, model: Path, threads: int, n_ctx: int, extra: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         self.proc = subprocess.Popen(
             [str(tool("llama-server")), "-m", str(model), "-t", str(threads), "-tb", str(threads), "-c", str(n_ctx),
-             "-np", "1", "--host", "127.0.0.1", "--port", str(self.port)],
+             "-np", "1", "--host", "127.0.0.1", "--port", str(self.port), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 120

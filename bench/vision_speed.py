@@ -23,7 +23,6 @@ import base64
 import http.client
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,8 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_llama_tools import tool  # type: ignore[import-not-found]  # noqa: E402
-from llama_ref import _free_port  # type: ignore[import-not-found]  # noqa: E402
+from llama_ref import LlamaServer  # type: ignore[import-not-found]  # noqa: E402
 
 from assistant.core.types import GenParams, LoadOptions, Message, ModelRef  # noqa: E402
 from assistant.engines.host import EngineProxy  # noqa: E402
@@ -71,25 +69,11 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-class Server:
+class Server(LlamaServer):
+    """llama-server with the projector, the image sent as a data URL."""
+
     def __init__(self, threads: int, n_ctx: int) -> None:
-        self.port = _free_port()
-        self.proc = subprocess.Popen(
-            [str(tool("llama-server")), "-m", str(MODEL), "--mmproj", str(mmproj_path()), "-t", str(threads),
-             "-tb", str(threads), "-c", str(n_ctx), "-np", "1", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-mmproj-offload"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.close()
-        raise RuntimeError("llama-server did not start")
+        super().__init__(MODEL, threads, n_ctx, ("--mmproj", str(mmproj_path()), "--no-mmproj-offload"))
 
     def first_token(self, image: Path) -> float:
         t0 = time.perf_counter()
@@ -110,13 +94,6 @@ class Server:
                 if delta.get("content"):
                     return time.perf_counter() - t0
         return time.perf_counter() - t0
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def ours_first_token(proxy: EngineProxy, image: Path) -> float:
