@@ -207,29 +207,20 @@ def assemble(vision: Vision, pieces: list[tuple[str, bool]], paths: list[str],
              tokenize: Any) -> tuple[list[int], list[ImageSpan]]:
     """A prompt's tokens with each marker in its markup replaced by the image's chunks.
     `tokenize(text, markup, first)`: the engine's tokens of a text piece."""
-    from assistant.engines.templates import MEDIA_MARKER
+    from assistant.engines.templates import image_places
 
     tokens: list[int] = []
     spans: list[ImageSpan] = []
-    left = list(paths)
     vision.notes = []
-    for text, markup in pieces:
-        parts = text.split(MEDIA_MARKER) if markup else [text]
-        for k, part in enumerate(parts):
-            if k > 0:
-                if not left:
-                    raise EngineError("The prompt has more image places than the chat has images.",
-                                      "Set a chat template override for this model in its settings.")
-                owner = vision.chunks(left.pop(0))
-                if owner.note:
-                    vision.notes.append(owner.note)
-                for toks, chunk in owner.pieces:
-                    if chunk is not None:
-                        spans.append(ImageSpan(len(tokens), toks, chunk, owner))
-                    tokens += toks
-            if part:
-                tokens += tokenize(part, markup, not tokens)
-    if left:
-        raise EngineError(f"The model's chat template left out {len(left)} of the chat's images.",
-                          "Set a chat template override for this model in its settings.")
+    for item, markup, image in image_places(pieces, paths):
+        if not image:
+            tokens += tokenize(item, markup, not tokens)
+            continue
+        owner = vision.chunks(item)
+        if owner.note:
+            vision.notes.append(owner.note)
+        for toks, chunk in owner.pieces:
+            if chunk is not None:
+                spans.append(ImageSpan(len(tokens), toks, chunk, owner))
+            tokens += toks
     return tokens, spans

@@ -211,31 +211,22 @@ class MlxVision:
     def assemble(self, pieces: list[tuple[str, bool]], paths: list[str], tokenize: Any) -> Encoded:
         """A prompt's ids and keys with each marker in its markup replaced by an image.
         `tokenize(text, markup, first)`: the engine's tokens of a text piece."""
-        from assistant.engines.templates import MEDIA_MARKER
+        from assistant.engines.templates import image_places
 
         enc = Encoded()
-        left = list(paths)
         self.notes = []
-        for text, markup in pieces:
-            parts = text.split(MEDIA_MARKER) if markup else [text]
-            for k, part in enumerate(parts):
-                if k > 0:
-                    if not left:
-                        raise EngineError("The prompt has more image places than the chat has images.",
-                                          "Set a chat template override for this model in its settings.")
-                    img = self.image(left.pop(0))
-                    if img.note:
-                        self.notes.append(img.note)
-                    enc.images.append((len(enc.ids), img))
-                    enc.ids += img.ids
-                    enc.keys += img.keys
-                if part:
-                    toks = tokenize(part, markup, not enc.ids)
-                    enc.ids += toks
-                    enc.keys += toks
-        if left:
-            raise EngineError(f"The model's chat template left out {len(left)} of the chat's images.",
-                              "Set a chat template override for this model in its settings.")
+        for item, markup, image in image_places(pieces, paths):
+            if not image:
+                toks = tokenize(item, markup, not enc.ids)
+                enc.ids += toks
+                enc.keys += toks
+                continue
+            img = self.image(item)
+            if img.note:
+                self.notes.append(img.note)
+            enc.images.append((len(enc.ids), img))
+            enc.ids += img.ids
+            enc.keys += img.keys
         return enc
 
     # -- generation ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from assistant.core.template_syntax import invalid
 from assistant.core.types import Message, ToolCall
 from assistant.engines.template_env import ChatTemplateEnvironment
-from assistant.errors import ChatTemplateError
+from assistant.errors import ChatTemplateError, EngineError
 
 CHATML = (
     "{% for message in messages %}"
@@ -110,6 +110,25 @@ def _compile(source: str) -> Any:
 # text part holding the marker, as llama-server passes image parts to templates; a
 # template that reads only string content gets the markers before the text instead.
 MEDIA_MARKER = "<__media__>"
+
+
+def image_places(pieces: list[tuple[str, bool]], paths: list[str]) -> Iterator[tuple[str, bool, bool]]:
+    """A rendered prompt's pieces split at each image place (the marker, in markup only),
+    in order: (text, is_markup, False) for text, (path, True, True) for the next image.
+    EngineError when the places and the chat's images do not match (the template's doing)."""
+    left = list(paths)
+    for text, markup in pieces:
+        for k, part in enumerate(text.split(MEDIA_MARKER) if markup else [text]):
+            if k > 0:
+                if not left:
+                    raise EngineError("The prompt has more image places than the chat has images.",
+                                      "Set a chat template override for this model in its settings.")
+                yield left.pop(0), True, True
+            if part:
+                yield part, markup, False
+    if left:
+        raise EngineError(f"The model's chat template left out {len(left)} of the chat's images.",
+                          "Set a chat template override for this model in its settings.")
 
 
 def image_content(m: Message, as_parts: bool = True) -> Any:
