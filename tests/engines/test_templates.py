@@ -90,3 +90,19 @@ def test_fallbacks() -> None:
 def test_raise_exception_in_a_template_is_a_clear_error() -> None:
     with pytest.raises(ChatTemplateError, match="roles must alternate"):
         templates.render("{{ raise_exception('roles must alternate') }}", [Message("user", "x")])
+
+
+def test_image_places_split_markup_only_and_match_the_images() -> None:
+    import pytest as _pytest
+
+    from assistant.engines.templates import MEDIA_MARKER, image_places
+    from assistant.errors import EngineError
+
+    pieces = [(f"<u>{MEDIA_MARKER}look", True), (f"typed {MEDIA_MARKER}", False), (f"{MEDIA_MARKER}</u>", True)]
+    assert list(image_places(pieces, ["a.png", "b.png"])) == [
+        ("<u>", True, False), ("a.png", True, True), ("look", True, False),
+        (f"typed {MEDIA_MARKER}", False, False), ("b.png", True, True), ("</u>", True, False)]
+    with _pytest.raises(EngineError, match="more image places"):
+        list(image_places(pieces, ["a.png"]))
+    with _pytest.raises(EngineError, match="left out 1 of"):
+        list(image_places(pieces, ["a.png", "b.png", "c.png"]))
