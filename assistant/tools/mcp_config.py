@@ -238,7 +238,11 @@ def parse_server(name: str, entry: Any) -> ServerConfig:
             raise _bad(name, "it uses the older SSE transport, which this app does not support (Streamable HTTP is)")
         if not isinstance(url, str) or not url.strip():
             raise _bad(name, "\"url\" should be the server's address")
-        if urlsplit(url.strip()).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url.strip()).scheme
+        except ValueError:  # an unclosed [ of an IPv6 host and the like
+            raise _bad(name, "its \"url\" cannot be read as an address") from None
+        if scheme not in ("http", "https"):
             raise _bad(name, "\"url\" should start with http:// or https://")
         return ServerConfig(name, url=url.strip(), headers=_str_map(name, entry, "headers"),
                             no_network=no_network, extra=extra)

@@ -252,6 +252,65 @@ def document_file(data: bytes) -> None:
             assert isinstance(section.text, str)
 
 
+# -- images (core/image_format.py, read before any decoder; core/images.py, the local engines' check) --------
+def image_file(data: bytes) -> None:
+    """An attached or API-sent picture: its format and size, or an ImageError; what the
+    local engines' check lets through is what their decoder reads, within its bound."""
+    from assistant.core import image_format, images
+
+    try:
+        info = image_format.info_of(data, "fuzzed")
+    except AssistantError:
+        info = None
+    if info is not None:
+        assert info.format in image_format.MEDIA_TYPES and info.frames >= 1
+        assert 0 < info.width <= image_format.MAX_SIDE and 0 < info.height <= image_format.MAX_SIDE
+    try:
+        seen = images.check(data, Path("fuzzed.img"))
+    except AssistantError:
+        return
+    assert info is not None and seen.format in ("png", "jpeg", "gif", "bmp")
+    assert (seen.width, seen.height) == (info.width, info.height) and seen.width * seen.height <= images.MAX_PIXELS
+
+
+# -- tool calls in a model's answer (tools/formats/: every family's stream splitter) ---------------------
+def tool_calls(data: bytes) -> None:
+    """Byte 0: the family; then where the text is cut into tokens; the answer after a NUL.
+    Cut anywhere, the answer text, the calls and the reason are the same as whole, and the
+    answer's characters are never lost (text plus the call section is the input)."""
+    from assistant.tools.formats import FORMATS
+
+    head, _, rest = data.partition(b"\0")
+    fmt = FORMATS[(head[0] if head else 0) % len(FORMATS)]()
+    fmt.template_variables([{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}])
+    text = rest.decode("utf-8", "replace")
+
+    def run(pieces: list[str]) -> tuple[str, list[Any], str | None]:
+        stream = fmt.stream()
+        shown = "".join(stream.feed(p) for p in pieces)
+        tail, calls, error = stream.finish()
+        return shown + tail, [(c.name, json.loads(c.arguments)) for c in calls], error
+
+    whole = run([text] if text else [])
+    assert run(_pieces(text, head[1:])) == whole, whole
+    shown, calls, _ = whole
+    assert calls or shown == text  # without calls nothing of the answer is dropped
+
+
+# -- mcp.json, ours or another app's (tools/mcp_config.py) ----------------------------------------------
+def mcp_json(data: bytes) -> None:
+    """Servers or an McpConfigError; a server that is read has a command or a URL."""
+    from assistant.tools.mcp_config import parse_config
+
+    try:
+        config = parse_config(data.decode("utf-8", "replace"), "fuzzed.json")
+    except AssistantError:
+        return
+    for name, server in config.servers.items():
+        assert isinstance(name, str) and (server.command or server.url)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "gguf_header": gguf_header,
     "chat_template": chat_template,
@@ -259,6 +318,9 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "api_request": api_request,
     "thinking_stream": thinking_stream,
     "document_file": document_file,
+    "image_file": image_file,
+    "tool_calls": tool_calls,
+    "mcp_json": mcp_json,
 }
 
 

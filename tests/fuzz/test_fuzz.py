@@ -137,3 +137,44 @@ def test_thinking_stream(head: bytes, text: str) -> None:
 @given(st.one_of(_edited(targets.corpus("document_file")), st.binary(max_size=64)))
 def test_document_file(data: bytes) -> None:
     _run("document_file", data)
+
+
+@settings(max_examples=400, **_BOUNDED)
+@given(st.one_of(_edited(targets.corpus("image_file")), st.binary(max_size=64)),
+       st.lists(st.tuples(st.integers(0, 64), _INTS, st.sampled_from([1, 2, 4])), max_size=3))
+def test_image_file(data: bytes, numbers: list[tuple[int, int, int]]) -> None:
+    b = bytearray(data)
+    for pos, n, size in numbers:  # sizes and lengths in the headers set to the values that break readers
+        b[pos:pos + size] = n.to_bytes(8, "big")[-size:] if n < 2**64 else bytes(size)
+    _run("image_file", bytes(b))
+
+
+_CALLS = ["<tool_call>", "</tool_call>", "<function=", "<parameter=", "</parameter>", "</function>", "[TOOL_CALLS]",
+          "[ARGS]", "[CALL_ID]", '{"tool_calls": [', '{"name": "get_weather", "arguments": ', '{"city": "Paris"}', "}",
+          "]", "{", '"', ",", "<|channel|>", "commentary to=functions.get_weather", "<|message|>", "<|call|>",
+          "<|python_tag|>", "functools[", "<|tool_call_start|>", "<|tool_call_end|>", "get_weather(city='Paris')",
+          "<|START_ACTION|>", "<|END_ACTION|>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>", "\n", " ",
+          "Paris", "é", "🙂"]
+
+
+@settings(max_examples=800, **_BOUNDED)
+@given(st.binary(min_size=1, max_size=12), st.lists(st.sampled_from(_CALLS), max_size=24).map("".join))
+def test_tool_calls(head: bytes, text: str) -> None:
+    _run("tool_calls", head.replace(b"\0", b"\1") + b"\0" + text.encode())
+
+
+_MCP = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 2**40), st.text(max_size=10),
+              st.sampled_from(["uvx", "npx", "http://127.0.0.1:1/mcp", "https://x.example/mcp", "--token", ""])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(
+        st.sampled_from(["mcpServers", "command", "args", "env", "url", "headers", "cwd", "no_network", "type", "time"]),
+        inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, **_BOUNDED)
+@given(st.one_of(_MCP.map(lambda v: json.dumps({"mcpServers": v}).encode()), _MCP.map(lambda v: json.dumps(v).encode()),
+                 _edited(targets.corpus("mcp_json"))))
+def test_mcp_json(data: bytes) -> None:
+    _run("mcp_json", data)

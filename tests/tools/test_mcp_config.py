@@ -274,3 +274,9 @@ def test_secret_arguments_are_hidden_from_the_command_line_shown() -> None:
     assert server.describe() == "npx -y @acme/mcp --api-key [hidden] --token=[hidden] --path /home/me [hidden]"
     assert sorted(server.secrets()) == sorted(["sk-arg-s3cret", "tok-s3cret", "Zx81Zx81Zx81Zx81Zx81"])
     assert "s3cret" not in repr(server)
+
+
+def test_an_address_that_cannot_be_read_leaves_its_server_out_with_the_reason() -> None:
+    config = parse_config('{"mcpServers": {"web": {"url": "https://[example.com/mcp"}, "t": {"command": "uvx"}}}')
+    assert list(config.servers) == ["t"]
+    assert config.problems == ['The MCP server "web" was left out: its "url" cannot be read as an address.']
