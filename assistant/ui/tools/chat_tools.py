@@ -25,6 +25,7 @@ from assistant.ui.chat.chat_view import ChatView
 from assistant.ui.chat.engine_host import DocumentsTurn
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
+from assistant.ui.tools.approval_dialog import GuiApprover
 from assistant.ui.tools.controls import ToolsControls
 
 SHORTCUT = "Ctrl+Shift+T"
@@ -50,6 +51,7 @@ class ChatToolsBinding(QObject):
         self.h, self.controls = host, controls
         self._pending: EnabledTools | None = None  # chosen for a chat not saved yet
         self.tool_choice = "auto"  # the first answer's (chat/tool_turn.py forces a call once at most)
+        self._approver: GuiApprover | None = None
         self.button = QToolButton(host.window)
         self.button.setAccessibleName("Tools for this chat")
         self.button.setToolTip(f"Choose the tools (MCP servers) this chat's model may call ({SHORTCUT})")
@@ -111,7 +113,9 @@ class ChatToolsBinding(QObject):
         host = self.controls.host
         builtins = [DocumentsTool(lambda: nullcontext(documents.docs), documents.names)] if documents is not None else []
         box = ChatTools(host.mcp, enabled, builtins)  # the host's McpTools now: mcp.json may have changed since
-        approver = self.controls.approver(self.h.window, self.h.session.host.worker.cancel)
+        if self._approver is None:  # one for the window: the worker's Stop event does not change
+            self._approver = self.controls.approver(self.h.window, self.h.session.host.worker.cancel)
+        approver = self._approver
         return ToolSession(box, box.approval(host.policy, approver), max_rounds=host.settings.tools.max_rounds,
                            tool_choice=self.tool_choice)
 
