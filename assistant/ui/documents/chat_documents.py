@@ -83,6 +83,10 @@ class ChatDocuments(QObject):
         self._pending: list[str] = []  # collections chosen for a chat not saved yet
         self.job: DocumentsJob | None = None
         self._again = False  # more files came while indexing: index once more after it
+        # indexing lasts until its result has been shown, not until the thread ends: the result
+        # comes as a queued signal, and a window closed in between must not show it
+        self._job_done = True
+        self._closed = False
         self._offer: list[Path] = []  # a pasted path, offered as an attachment
 
         self.button = QToolButton(host.window)
@@ -287,7 +291,7 @@ class ChatDocuments(QObject):
         self.attach([path])
 
     def start_index(self, name: str) -> None:
-        if self.job is not None and self.job.isRunning():
+        if self.indexing():
             self._again = True
             return
         if needs_model(self.docs()):
@@ -300,6 +304,9 @@ class ChatDocuments(QObject):
         self.job.progressed.connect(self._on_progressed)
         self.job.succeeded.connect(lambda report: self._on_indexed(name, report))
         self.job.failed.connect(self._on_index_failed)
+        job = self.job
+        self.job.finished.connect(lambda: self._on_job_finished(job))
+        self._job_done = False
         self._busy(True)
         self.progress.setRange(0, 0)
         self._say("Indexing the attached files… (starting the embedding model)")
@@ -311,19 +318,31 @@ class ChatDocuments(QObject):
         if name is not None:
             self.start_index(name)
 
+    def _on_job_finished(self, job: DocumentsJob) -> None:
+        # also a thread that ended with no result (an unexpected error, already logged)
+        if job is self.job and not self._job_done:
+            self._job_done = True
+            if not self._closed:
+                self._busy(False)
+
     def stop_indexing(self) -> None:
-        if self.job is not None and self.job.isRunning():
+        if self.indexing() and self.job is not None:
             self.job.cancel.set()
             self._again = False
             self._say("Stopping after the current file… what is done is kept.")
 
     def _on_progressed(self, done: int, total: int, current: str) -> None:
+        if self._closed:
+            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         if current:
             self._say(f"Reading {current} ({done + 1} of {total})")
 
     def _on_indexed(self, name: str, report: Any) -> None:
+        self._job_done = True
+        if self._closed:  # the window closed while the result was on its way
+            return
         self._busy(False)
         lines = [report.summary()] + [f"Not read: {Path(p).name}: {why}" for p, why in report.failed[:3]]
         lines += [f"{Path(p).name}: page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))} "
@@ -336,6 +355,9 @@ class ChatDocuments(QObject):
             self.start_index(name)
 
     def _on_index_failed(self, message: str) -> None:
+        self._job_done = True
+        if self._closed:
+            return
         self._busy(False)
         self._again = False
         self._say(message)
@@ -350,7 +372,7 @@ class ChatDocuments(QObject):
         self.stop_button.setVisible(busy)
 
     def indexing(self) -> bool:
-        return self.job is not None and self.job.isRunning()
+        return self.job is not None and not self._job_done
 
     # -- a question's status ------------------------------------------------------------------
     def _on_turn_status(self, text: str) -> None:
@@ -415,6 +437,7 @@ class ChatDocuments(QObject):
         return super().eventFilter(obj, event)
 
     def shutdown(self) -> None:
+        self._closed = True
         self.model_offer.shutdown()
         if self.job is not None and self.job.isRunning():
             self.job.cancel.set()

@@ -42,6 +42,7 @@ from assistant.ui.documents.worker import DocumentsJob
 class DocumentsDialog(QDialog):
     def __init__(self, docs: Documents, parent: Any = None, *, endpoint: Callable[[], str | None] | None = None) -> None:
         super().__init__(parent)
+        self._ended = False
         self.setWindowTitle("Documents")
         self.docs = docs
         self.job: DocumentsJob | None = None
@@ -229,12 +230,16 @@ class DocumentsDialog(QDialog):
         self.job.start()
 
     def _on_progressed(self, done: int, total: int, current: str) -> None:
+        if self._ended:  # a result queued before the dialog closed: its store is closed now
+            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         if current:
             self.status.setText(f"Reading {current} ({done + 1} of {total})")
 
     def _on_indexed(self, report: Any) -> None:
+        if self._ended:  # a result queued before the dialog closed: its store is closed now
+            return
         self._busy(False)
         if self._queue and not report.cancelled:
             self._reembed_next(report.summary())
@@ -255,6 +260,8 @@ class DocumentsDialog(QDialog):
         self.refresh()
 
     def _on_failed(self, message: str) -> None:
+        if self._ended:  # a result queued before the dialog closed: its store is closed now
+            return
         self._queue = []
         self._busy(False)
         self.status.setText(message)
@@ -294,6 +301,8 @@ class DocumentsDialog(QDialog):
         self.job.start()
 
     def _on_found(self, retrieval: Any) -> None:
+        if self._ended:  # a result queued before the dialog closed: its store is closed now
+            return
         self._busy(False)
         self.passages.set_rows(retrieval.candidates[:8])
         self.status.setText("No passage matched well: the collection does not seem to contain this." if retrieval.weak
@@ -357,6 +366,7 @@ class DocumentsDialog(QDialog):
         self.status.setText((done + "\n" if done else "") + f"Embedding “{name}” again with the new model…")
 
     def done(self, r: int) -> None:  # closing while indexing stops the run; what is done is kept
+        self._ended = True
         if self.job is not None and self.job.isRunning():
             self.job.cancel.set()
             self.job.wait()

@@ -221,3 +221,14 @@ def test_every_collection_is_embedded_again_in_turn_and_stop_leaves_the_rest(  #
         assert f"Not embedded again yet: “{left}”; the new model embeds it when next indexed." in d.status.text()
     finally:
         _close(d)
+
+
+def test_a_result_queued_when_the_dialog_closes_is_not_shown(qtbot, hub: LocalHub, indexed: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the thread has ended, its result is a queued signal, and the dialog closes with its store
+    (tmp_path / "notes" / "tide.md").write_text("# Tide\n\nHigh tide is at noon.\n", encoding="utf-8")
+    d = _dialog(qtbot, hub)
+    d.start_index("notes")
+    assert d.job is not None and d.job.wait(WAIT)
+    _close(d)
+    qtbot.wait(100)  # delivered now: nothing reads the closed store
+    assert d.status.text().startswith("Indexing")
