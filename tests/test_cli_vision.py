@@ -33,6 +33,13 @@ def test_ask_with_an_image(run_cli, gemma_path: Path, tmp_path: Path) -> None:  
     n_plain = json.loads(plain.stdout.strip().splitlines()[-1])["prompt_tokens"]
     n_seen = json.loads(seen.stdout.strip().splitlines()[-1])["prompt_tokens"]
     assert n_seen >= n_plain + N_IMAGE_TOKENS  # the image's tokens went into the prompt
+    # 20,000 x 20,000 pixels: a 4,096-pixel copy is kept and read, and stderr says so
+    poster = tmp_path / "poster.png"
+    imgs.write_poster(poster)
+    big = run_cli("ask", "--model", str(model), "--max-tokens", "2", "--json", "--image", str(poster), "What is this?")
+    assert big.returncode == 0, big.stderr
+    assert "poster.png: Scaled down from 20,000 × 20,000 to 4,096 × 4,096 pixels to be read." in big.stderr
+    assert json.loads(big.stdout.strip().splitlines()[-1])["prompt_tokens"] == n_seen
 
 
 def test_a_text_only_model_and_a_bad_picture_are_said(run_cli, gemma_path: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

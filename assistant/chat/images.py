@@ -25,17 +25,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.image_format import EXTENSIONS, MAX_IMAGE_BYTES, ImageInfo, image_info, info_of, too_big
+from assistant.core.image_shrink import MAX_PIXELS, needs_shrink, shrink
 from assistant.errors import ImageError, StorageError
 
 __all__ = ["MAX_IMAGE_BYTES", "ImageInfo", "ImageRows", "ImageStore", "StoredImage", "image_info"]
@@ -51,15 +53,27 @@ class StoredImage:
     size: int  # bytes
     name: str  # the name it was attached as (shown to the user; not part of its identity)
     path: Path
+    scaled_from: tuple[int, int] | None = None  # the original's size, when a scaled-down copy was kept
 
     @property
     def note(self) -> str:
+        if self.scaled_from is not None:
+            w, h = self.scaled_from
+            return f"Scaled down from {w:,} × {h:,} to {self.width:,} × {self.height:,} pixels to be read."
         return ImageInfo(self.format, self.width, self.height, self.frames).note
 
     @property
     def label(self) -> str:
         """'photo.jpg (1.2 MB, 4000 × 3000)', for previews and lists."""
         return f"{self.name or self.path.name} ({human_size(self.size)}, {self.width} × {self.height})"
+
+
+def _many_pixels(data: bytes) -> bool:
+    try:
+        info = info_of(data)
+    except ImageError:
+        return False  # said by the caller's own check
+    return info.width * info.height > MAX_PIXELS
 
 
 def human_size(n: int) -> str:
@@ -76,8 +90,14 @@ class ImageStore:
         return self.folder / f"{sha256}.{EXTENSIONS.get(fmt, fmt)}"
 
     def add_file(self, path: Path | str, name: str | None = None) -> StoredImage:
-        """Check and keep an image file; ImageError when it cannot be used."""
+        """Check and keep an image file; ImageError when it cannot be used. A picture too
+        large to read whole (core/image_shrink.py) is kept as a scaled-down copy."""
         p = Path(path)
+        if needs_shrink(p) is not None:
+            with tempfile.TemporaryDirectory(prefix="assistant-scaling-") as tmp:
+                s = shrink(p, tmp)
+                kept = self.add_file(s.path, name or p.name)
+            return replace(kept, scaled_from=(s.from_width, s.from_height))
         try:
             size = p.stat().st_size
             if size > MAX_IMAGE_BYTES:  # refused before a byte is read
@@ -90,6 +110,11 @@ class ImageStore:
 
     def add_bytes(self, data: bytes, name: str = "") -> StoredImage:
         """Check and keep an image given as bytes (a paste, an API request)."""
+        if len(data) > MAX_IMAGE_BYTES or _many_pixels(data):  # scaled down from a file, as add_file does
+            with tempfile.TemporaryDirectory(prefix="assistant-scaling-") as tmp:
+                whole = Path(tmp) / (re.sub(r"[^\w.-]", "_", Path(name).name)[:80] or "image")
+                whole.write_bytes(data)
+                return self.add_file(whole, name)
         info = info_of(data, name or "The image")
         sha = hashlib.sha256(data).hexdigest()
         target = self.path_for(sha, info.format)

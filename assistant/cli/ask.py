@@ -54,6 +54,9 @@ def run_ask(args: argparse.Namespace, paths: Paths, settings: Settings) -> int:
         name = model.display_name if model is not None and target == "local" else settings.cloud.model
         # --image: kept by content in the history's image store, sent with the prompt
         pictures = [store.images.add_file(p) for p in getattr(args, "image", None) or []]
+        for p in pictures:
+            if p.scaled_from is not None:  # what was done to it, said once on stderr
+                print(f"{p.name}: {p.note}", file=sys.stderr)
         conv = store.create_conversation(title=title_from(prompt), system_prompt=system, model=name)
         if target == "cloud":
             with ctrl_c_stops(cancel):

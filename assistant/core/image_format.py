@@ -85,6 +85,34 @@ def info_of(data: bytes, name: str = "the image") -> ImageInfo:
     return ImageInfo(kind, width, height, max(1, frames))
 
 
+def head_info(head: bytes, name: str = "the image") -> ImageInfo:
+    """Format and size from a file's first bytes only (a file too large to read whole,
+    which is scaled down by core/image_shrink.py; its reader checks the rest). Frames
+    are not counted: 1."""
+    kind = sniff(head)
+    if kind is None:
+        return info_of(head, name)  # what it is, said the usual way
+    try:
+        if kind == "bmp":
+            width, height, _ = _bmp(head, whole=False)
+        elif kind == "png":
+            if head[12:16] != b"IHDR":
+                raise ValueError("it does not begin with its header chunk")
+            width, height = struct.unpack(">II", head[16:24])
+        elif kind == "jpeg":
+            width, height = _jpeg_size(head)
+        elif kind == "gif":
+            width, height = struct.unpack("<HH", head[6:10])
+        else:
+            width, height, _ = _webp(head, whole=False)
+    except (struct.error, IndexError, ValueError) as exc:
+        why = str(exc) if type(exc) is ValueError else "it ends too soon"
+        raise damaged(name, kind, why) from None
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise damaged(name, kind, f"its header says {width} × {height} pixels")
+    return ImageInfo(kind, width, height, 1)
+
+
 def damaged(name: str, kind: str, why: str) -> ImageError:
     return ImageError(f"{name} is a damaged or incomplete {kind.upper()} file ({why}).",
                       "Open it in an image viewer and save it again, or attach another copy.")
@@ -153,7 +181,12 @@ def _png(d: bytes) -> tuple[int, int, int]:
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def _jpeg(d: bytes) -> tuple[int, int, int]:
+def _jpeg_size(d: bytes) -> tuple[int, int]:
+    """The size in the first frame header (the segments before it walked, not the rest)."""
+    return _jpeg(d, whole=False)[:2]
+
+
+def _jpeg(d: bytes, whole: bool = True) -> tuple[int, int, int]:
     pos, size = 2, None
     while True:
         while pos < len(d) and d[pos] == 0xFF and pos + 1 < len(d) and d[pos + 1] == 0xFF:
@@ -170,6 +203,8 @@ def _jpeg(d: bytes) -> tuple[int, int, int]:
         if marker in _SOF:
             height, width = struct.unpack(">HH", d[pos + 5:pos + 9])
             size = (width, height)
+            if not whole:
+                return width, height, 1
         if marker == 0xDA:  # start of scan: the picture data follows, up to the end marker
             if size is None:
                 raise ValueError("it has no frame header")
@@ -210,9 +245,9 @@ def _gif(d: bytes) -> tuple[int, int, int]:
     return width, height, frames
 
 
-def _webp(d: bytes) -> tuple[int, int, int]:
+def _webp(d: bytes, whole: bool = True) -> tuple[int, int, int]:
     (riff_size,) = struct.unpack("<I", d[4:8])
-    if riff_size + 8 > len(d):
+    if whole and riff_size + 8 > len(d):
         raise ValueError("it is shorter than its header says")
     kind = d[12:16]
     if kind == b"VP8X":
@@ -220,7 +255,7 @@ def _webp(d: bytes) -> tuple[int, int, int]:
         width = 1 + int.from_bytes(d[24:27], "little")
         height = 1 + int.from_bytes(d[27:30], "little")
         frames = 0
-        if flags & 0x02:
+        if flags & 0x02 and whole:
             pos = 12
             while pos + 8 <= riff_size + 8:
                 name, size = d[pos:pos + 4], struct.unpack("<I", d[pos + 4:pos + 8])[0]
@@ -240,7 +275,7 @@ def _webp(d: bytes) -> tuple[int, int, int]:
     raise ValueError("an unknown WebP kind")
 
 
-def _bmp(d: bytes) -> tuple[int, int, int]:
+def _bmp(d: bytes, whole: bool = True) -> tuple[int, int, int]:
     (file_size,) = struct.unpack("<I", d[2:6])
     (offset,) = struct.unpack("<I", d[10:14])
     (header,) = struct.unpack("<I", d[14:18])
@@ -250,6 +285,6 @@ def _bmp(d: bytes) -> tuple[int, int, int]:
         width, height = struct.unpack("<ii", d[18:26])
     else:
         raise ValueError("an unknown header")
-    if len(d) < max(file_size, offset + 1) or offset < 14 + header:
+    if (whole and len(d) < max(file_size, offset + 1)) or offset < 14 + header:
         raise ValueError("it is shorter than its header says")
     return width, abs(height), 1

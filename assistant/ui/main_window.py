@@ -492,6 +492,7 @@ class MainWindow(QMainWindow):
             # the worker thread must end even if saving failed, or Qt aborts at exit
             self.session.shutdown()
             self.documents.shutdown()
+            self.images.shutdown()  # a picture being scaled down
             self.servers.shutdown()
             self.tools.shutdown()  # the MCP servers' processes
             if self._download_host is not None:

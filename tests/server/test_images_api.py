@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 from support.api_server import running
+from support.image_files import png_bytes_claiming
 
 from assistant import network
 from assistant.core.types import Chunk, GenParams, LoadOptions, Message, ModelRef, Usage
@@ -169,6 +170,7 @@ def test_a_model_without_a_projector_gets_a_400_that_names_the_problem(server: A
     (data_url(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "image/heic"), "not supported: HEIC; convert it to JPEG or PNG"),
     (data_url(b"plain text, not a picture"), "is not an image this app reads"),
     ("ftp://example.com/cat.png", "only data:, http: and https: image URLs are understood"),
+    (data_url(png_bytes_claiming(20_000, 20_000)), "(20,000 × 20,000 pixels) could not be read to scale it down"),
 ])
 def test_bad_images_are_a_400_that_says_what_is_wrong(server: ApiServer, url: str, says: str) -> None:
     with pytest.raises(openai.BadRequestError) as got:

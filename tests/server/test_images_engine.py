@@ -72,3 +72,17 @@ def test_anthropic_image_block_on_the_real_engine(server: ApiServer, tmp_path: P
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(data).decode()}},
         {"type": "text", "text": "Describe it."}]}])
     assert r.usage.input_tokens >= N_IMAGE_TOKENS and r.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_a_20000_pixel_picture_is_scaled_down_and_seen(server: ApiServer, tmp_path: Path) -> None:
+    # 400 megapixels in an 11 MB PNG: kept as a 4,096-pixel copy (core/image_shrink.py), then
+    # read by the projector like any other picture: as many image tokens as a small one
+    before = set(Path(tempfile.gettempdir()).glob("assistant-images-*"))
+    poster = tmp_path / "poster.png"
+    imgs.write_poster(poster)
+    url = "data:image/png;base64," + base64.b64encode(poster.read_bytes()).decode()
+    big = ask(server, [{"type": "text", "text": "What is in this picture?"}, {"type": "image_url", "image_url": {"url": url}}])
+    small = ask(server, [{"type": "text", "text": "What is in this picture?"},
+                         {"type": "image_url", "image_url": {"url": png_url(1, tmp_path)}}])
+    assert big.usage.prompt_tokens == small.usage.prompt_tokens
+    assert set(Path(tempfile.gettempdir()).glob("assistant-images-*")) - before == set()

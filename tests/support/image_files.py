@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,11 +34,15 @@ def noise(seed: int, w: int = 48, h: int = 40) -> np.ndarray:
 
 def png_header_claiming(path: Path, w: int, h: int) -> Path:
     """A small file whose PNG header says w x h (a "decompression bomb" as it reaches a decoder)."""
+    path.write_bytes(png_bytes_claiming(w, h))
+    return path
+
+
+def png_bytes_claiming(w: int, h: int) -> bytes:
     row = b"\0" + b"\0" * (w * 3)
     body = zlib.compress(row * 4)  # a few rows: the header alone is what is checked
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + _chunk(b"IDAT", body) + _chunk(b"IEND", b""))
-    return path
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", body) + _chunk(b"IEND", b""))
 
 
 def gif_bytes(frames: int, w: int = 8, h: int = 8) -> bytes:
@@ -76,3 +81,19 @@ def _lzw_one_colour(n: int, index: int) -> bytes:
         out.append(bits & 0xFF)
     data = bytes(out)
     return b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255] for i in range(0, len(data), 255))
+
+
+def halves(side: int) -> Any:
+    """A pyvips picture, white on the left half and black on the right (what a scaled copy
+    must still show); lazily computed, so 20,000 × 20,000 costs no memory until it is saved."""
+    import pyvips
+
+    x = pyvips.Image.xyz(side, side)[0]
+    left = (x < side // 2).ifthenelse(255, 0).cast("uchar")
+    return left.bandjoin([left, left])
+
+
+def write_poster(path: Path, side: int = 20_000) -> Path:
+    """A PNG of `side` × `side` pixels (400 megapixels by default) in about 12 MB."""
+    halves(side).pngsave(str(path), compression=1)
+    return path

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from assistant.chat.images import StoredImage
 from assistant.chat.store import StoredMessage
+from assistant.core.image_shrink import Shrunk, needs_shrink
 from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
 from assistant.errors import AssistantError
@@ -36,11 +37,21 @@ from assistant.ui.chat.input_box import PromptEdit
 from assistant.ui.chat.session import ChatSession
 from assistant.ui.common.actions import add_action
 from assistant.ui.common.flow_layout import flow_box
-from assistant.ui.vision.attachments import Attached, is_image_name, prepare, save_png, sees_images, vision_models
+from assistant.ui.vision.attachments import (
+    Attached,
+    is_image_name,
+    prepare,
+    save_png,
+    sees_images,
+    staging_dir,
+    vision_models,
+)
+from assistant.ui.vision.scaling import ScaleJob
 from assistant.ui.vision.thumbnails import ThumbnailStrip, picture_icon
 
 SHORTCUT = "Ctrl+Shift+I"
 FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.heic *.heif *.avif);;All files (*)"
+_STILL_SCALING = " is still being scaled down: send the message when it shows above the box."
 MAX_IMAGES = 8  # the engine keeps this many images' chunks for the next turns
 
 
@@ -67,6 +78,7 @@ class ChatImages(QObject):
         super().__init__(host.window)
         self.h = host
         self.attached: list[Attached] = []
+        self._scaling: dict[Path, tuple[ScaleJob, str]] = {}  # pictures being scaled down: the job, its size
         # the images of messages sent from this window, by message id (0: the one being sent)
         self._sending: tuple[str, list[tuple[str, str, str]]] | None = None  # (text, images) not yet stored
 
@@ -133,10 +145,14 @@ class ChatImages(QObject):
         """Check each file; the good ones join the message, the others are said why."""
         self._errors = []
         for p in paths:
-            if len(self.attached) >= MAX_IMAGES:
+            if len(self.attached) + len(self._scaling) >= MAX_IMAGES:
                 self._errors.append(f"At most {MAX_IMAGES} images go with one message; {Path(p).name} was left out.")
                 continue
             try:
+                big = needs_shrink(p)  # too large to read whole: a scaled-down copy is made first
+                if big is not None:
+                    self._scale(Path(p), f"{big.width:,} × {big.height:,} pixels")
+                    continue
                 a = prepare(p)
             except AssistantError as exc:
                 self._errors.append(str(exc))
@@ -144,6 +160,44 @@ class ChatImages(QObject):
             if all(x.path != a.path for x in self.attached):
                 self.attached.append(a)
         self._refresh()
+
+    def _scale(self, path: Path, size: str) -> None:
+        if path in self._scaling:
+            return
+        job = ScaleJob(path, staging_dir(), self)
+        job.succeeded.connect(lambda shrunk, p=path: self._on_scaled(p, shrunk))
+        job.failed.connect(lambda message, p=path: self._on_scale_failed(p, message))
+        self._scaling[path] = (job, size)
+        job.start()
+
+    def _on_scaled(self, path: Path, shrunk: Shrunk) -> None:
+        if self._scaling.pop(path, None) is None:  # removed (or the window closed) meanwhile
+            return
+        self._errors = [e for e in self._errors if not e.endswith(_STILL_SCALING)]
+        try:
+            prepare(shrunk.path)  # the copy gets the checks every picture gets
+        except AssistantError as exc:
+            self._errors.append(str(exc))
+        else:
+            self.attached.append(Attached(shrunk.path, path.name, shrunk.note))
+        self._refresh()
+
+    def _on_scale_failed(self, path: Path, message: str) -> None:
+        if self._scaling.pop(path, None) is not None:
+            self._errors.append(message)
+            self._refresh()
+
+    def scaling(self) -> list[str]:
+        """The names of the pictures being scaled down."""
+        return [p.name for p in self._scaling]
+
+    def shutdown(self) -> None:
+        """Stop the scaling (the window closes): its process ends, nothing is kept."""
+        jobs, self._scaling = [job for job, _size in self._scaling.values()], {}
+        for job in jobs:
+            job.cancel.set()
+        for job in jobs:
+            job.wait()
 
     def paste(self, image: QImage) -> None:
         """A picture from the clipboard (a screenshot): saved as PNG and attached."""
@@ -174,7 +228,9 @@ class ChatImages(QObject):
         self._refresh()
 
     def clear(self) -> None:
-        self.attached, self._errors = [], []
+        for job, _size in self._scaling.values():
+            job.cancel.set()  # its result is not taken: it is no longer in _scaling
+        self.attached, self._errors, self._scaling = [], [], {}
         self._refresh()
 
     # -- what the model can do --------------------------------------------------------------
@@ -196,6 +252,7 @@ class ChatImages(QObject):
         self.strip.set_images([(str(a.path), a.name, a.note) for a in self.attached])
         why = self.blocked()
         notes = [f"{a.name}: {a.note}" for a in self.attached if a.note]
+        notes += [f"Scaling down {p.name} ({size}) to a size the model can read…" for p, (_j, size) in self._scaling.items()]
         self.notice.setText("\n".join([*self._errors, *([why] if why else []), *notes]))
         self.notice.setVisible(bool(self.notice.text()))
         for b in self.offer_box.findChildren(QPushButton):
@@ -214,13 +271,17 @@ class ChatImages(QObject):
             self.notice.setText(self.notice.text() + "\nNo vision model is installed: the Model library lists those "
                                 "marked 👁 (Gemma 3 4B and larger, Mistral Small 3.2), with their projector.")
         self.offer_box.setVisible(bool(models))
-        self.clear_button.setVisible(bool(self.attached))
-        self.tray.setVisible(bool(self.attached or self._errors))
+        self.clear_button.setVisible(bool(self.attached or self._scaling))
+        self.tray.setVisible(bool(self.attached or self._errors or self._scaling))
 
     # -- sending -----------------------------------------------------------------------------
     def gate(self, text: str, target: str | None) -> list[StoredImage] | None:
         """Called by the session as a message is sent: the images to send with it (stored by
         content), [] when none, None when the message must wait (the reason is shown)."""
+        if self._scaling:  # sent with the picture, or not at all: never silently without it
+            self._errors = [f"{', '.join(self.scaling())}{_STILL_SCALING}"]
+            self._refresh()
+            return None
         if not self.attached:
             return []
         if target == "cloud":  # "Ask <cloud model>": the images go in its API's image parts (not for a chat

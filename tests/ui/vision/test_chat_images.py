@@ -167,12 +167,41 @@ def test_bad_images_say_what_is_wrong(qtbot, blind: MainWindow, tmp_path: Path) 
     assert "cut.png is a damaged or incomplete PNG" in text
     assert "junk.jpg is not an image this app reads" in text
     assert "photo.heic is not supported: HEIC" in text
-    assert "20,000 x 20,000 pixels" in text
+    assert "Scaling down huge.png (20,000 × 20,000 pixels) to a size the model can read…" in text
+    qtbot.waitUntil(lambda: not w.images.scaling(), timeout=30_000)  # its header lies: the reader says so
+    text = w.images.notice.text()
+    assert "huge.png (20,000 × 20,000 pixels) could not be read to scale it down" in text
     assert "anim.gif: It is an animated GIF: the model sees its first frame only." in text
     assert "pic.webp: It is a WebP image: the model reads a PNG copy of it." in text
     assert _tray_names(w) == ["anim.gif", "pic.webp"]  # only what the model can read is attached
     converted = w.images.attached[1].path
     assert converted.suffix == ".png" and converted.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_20000_pixel_picture_is_scaled_down_off_the_gui_thread_and_reaches_the_model(
+        qtbot, seeing: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = seeing
+    poster = tmp_path / "poster.png"
+    imgs.write_poster(poster)
+    w.images.attach([poster])
+    assert w.images.scaling() == ["poster.png"] and _tray_names(w) == []
+    assert "Scaling down poster.png (20,000 × 20,000 pixels)" in w.images.notice.text() and w.images.tray.isVisible()
+    # a message sent meanwhile waits: never sent without its picture
+    w.prompt.setPlainText("What is on this poster?")
+    qtbot.keyClick(w.prompt, Qt.Key.Key_Return)
+    if w.images.scaling():
+        assert w.session.messages.rowCount() == 0 and "still being scaled down" in w.images.notice.text()
+        assert w.prompt.toPlainText() == "What is on this poster?"
+    qtbot.waitUntil(lambda: _tray_names(w) == ["poster.png"], timeout=60_000)
+    assert "still being scaled down" not in w.images.notice.text()
+    assert "poster.png: Scaled down from 20,000 × 20,000 to 4,096 × 4,096 pixels" in w.images.notice.text()
+    if w.session.messages.rowCount() == 0:
+        qtbot.keyClick(w.prompt, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not w.session.busy and w.session.messages.rowCount() == 2, timeout=TURN_TIMEOUT)
+    answer = w.store.messages(w.session.conversation_id)[-1]
+    assert answer.status == "complete", answer.error
+    kept = w.store.message_images(w.store.messages(w.session.conversation_id)[0].id)
+    assert [(k.name, k.width, k.height, k.format) for k in kept] == [("poster.png", 4096, 4096, "png")]
 
 
 def test_the_full_size_view_fits_the_screen(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
