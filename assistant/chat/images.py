@@ -9,7 +9,10 @@ store's lock, so an image being attached meanwhile is never lost (attach_images 
 the file is there).
 
 Validation on the way in (core/image_format.py): PNG, JPEG, GIF, WebP, BMP by their
-magic bytes; HEIC, AVIF, TIFF, SVG, PDF named and refused; at most 50 MB; damaged or
+magic bytes; HEIC, AVIF, TIFF, SVG, PDF named and refused; a picture over 50 megapixels or
+a file over 50 MiB (up to 256 MiB) is kept as a copy scaled down to 4,096 pixels
+(core/image_shrink.py: libvips in a process of its own), `StoredImage.scaled_from` says from
+what size; damaged or
 cut-short files refused with an ImageError that says so. An animated image is kept;
 `StoredImage.note` says that models see its first frame.
 
