@@ -1,6 +1,6 @@
 """Screenshots of images in a chat: a picture attached in the message box, an answered
 image in the history, and a text-only model's message with the vision model to switch to
-(run under Xvfb).
+(run under Xvfb); a 20,000 x 20,000 scan being scaled down, then attached.
 
     xvfb-run -a -s "-screen 0 1280x800x24" sh -c 'openbox & python tools/screenshots_vision.py OUT_DIR'
 
@@ -83,6 +83,19 @@ def main() -> None:
     wait(app, lambda: w.session.busy, 5)
     wait(app, lambda: not w.session.busy, 120)
     shot(app, w, out / "vision-answer.png")
+
+    # a 20,000 x 20,000 scan: scaled down off the GUI thread, then shown like any picture
+    from support.image_files import write_poster
+
+    w.session.new_conversation()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    poster = write_poster(pic.parent / "scan.png")
+    w.images.attach([poster])
+    w.prompt.setPlainText("What does this scan show?")
+    shot(app, w, out / "vision-scaling.png")
+    wait(app, lambda: not w.images.scaling(), 60)
+    shot(app, w, out / "vision-scaled.png")
+    w.images.clear()
 
     w.session.load_model(ModelRef(text_model, "gguf"))
     wait(app, lambda: w.session.loaded is not None and w.session.loaded.model.path == text_model, 60)

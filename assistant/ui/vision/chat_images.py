@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QProgressBar,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -104,6 +105,12 @@ class ChatImages(QObject):
         self.strip.removed.connect(self.remove)
         top = QHBoxLayout()  # the thumbnails, and "Remove the images" at the right
         top.addWidget(self.strip, 1)
+        self.progress = QProgressBar(self.tray)  # while a picture is scaled down (ui/vision/scaling.py)
+        self.progress.setRange(0, 0)
+        self.progress.setAccessibleName("Scaling down a picture")
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        top.addWidget(self.progress, 1, Qt.AlignmentFlag.AlignVCenter)
         self.clear_button = QPushButton("Remove the images", self.tray)
         self.clear_button.setAccessibleName("Remove all the images from the message")
         self.clear_button.clicked.connect(self.clear)
@@ -271,6 +278,7 @@ class ChatImages(QObject):
             self.notice.setText(self.notice.text() + "\nNo vision model is installed: the Model library lists those "
                                 "marked 👁 (Gemma 3 4B and larger, Mistral Small 3.2), with their projector.")
         self.offer_box.setVisible(bool(models))
+        self.progress.setVisible(bool(self._scaling))
         self.clear_button.setVisible(bool(self.attached or self._scaling))
         self.tray.setVisible(bool(self.attached or self._errors or self._scaling))
 

@@ -186,6 +186,7 @@ def test_a_20000_pixel_picture_is_scaled_down_off_the_gui_thread_and_reaches_the
     w.images.attach([poster])
     assert w.images.scaling() == ["poster.png"] and _tray_names(w) == []
     assert "Scaling down poster.png (20,000 × 20,000 pixels)" in w.images.notice.text() and w.images.tray.isVisible()
+    assert w.images.progress.isVisibleTo(w)
     # a message sent meanwhile waits: never sent without its picture
     w.prompt.setPlainText("What is on this poster?")
     qtbot.keyClick(w.prompt, Qt.Key.Key_Return)
@@ -193,7 +194,7 @@ def test_a_20000_pixel_picture_is_scaled_down_off_the_gui_thread_and_reaches_the
         assert w.session.messages.rowCount() == 0 and "still being scaled down" in w.images.notice.text()
         assert w.prompt.toPlainText() == "What is on this poster?"
     qtbot.waitUntil(lambda: _tray_names(w) == ["poster.png"], timeout=60_000)
-    assert "still being scaled down" not in w.images.notice.text()
+    assert "still being scaled down" not in w.images.notice.text() and not w.images.progress.isVisibleTo(w)
     assert "poster.png: Scaled down from 20,000 × 20,000 to 4,096 × 4,096 pixels" in w.images.notice.text()
     if w.session.messages.rowCount() == 0:
         qtbot.keyClick(w.prompt, Qt.Key.Key_Return)
