@@ -20,6 +20,13 @@ the checkpoint there; that costs one more pass over the weights per prompt (~20 
 a 550-token prompt here, bench/engine_throughput.py). Restoring costs a copy of the
 window, not the whole prompt. Without a usable checkpoint the prompt is evaluated again
 from the start.
+
+Positions (M-RoPE vision models, Qwen2-VL and later): the record holds one entry per
+cell, but an image of N tokens there advances the position by its chunk's n_pos
+(max(rows, columns) of its patches), not N, as libmtmd places it. `pos(n)` is the
+position of the n-th cell; every decode and every cut (llama_memory_seq_rm takes
+positions) goes through it, and a cut never falls inside an image (it moves to its
+start). With no such image, positions are the indexes.
 """
 
 from __future__ import annotations
@@ -113,6 +120,7 @@ class KvCache:
         self._batch = batch or TokenBatch(lib, n_batch)
         self.on_wipe: Callable[[], None] | None = None  # set by the answer loop: forget every slot
         self.tokens: list[int] = []  # tokens whose K/V are in the cache, in order
+        self._images: list[tuple[int, int, int]] = []  # M-RoPE images in it: (start, end, n_pos)
         self._checkpoints: list[Checkpoint] = []
         self._spare: Any = None  # an evicted checkpoint's buffer, for the next one
         self.restored = 0  # checkpoints restored (tests and benchmarks read it)
@@ -122,6 +130,35 @@ class KvCache:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    # -- positions ---------------------------------------------------------------------
+    def pos(self, n: int) -> int:
+        """The position of the n-th cell (the one after the first n tokens)."""
+        return n - sum(end - start - n_pos for start, end, n_pos in self._images if end <= n)
+
+    @property
+    def next_pos(self) -> int:
+        """Where the next token goes."""
+        return self.pos(len(self.tokens))
+
+    def add_image(self, tokens: list[int], n_pos: int) -> None:
+        """An image's cells, decoded at next_pos by libmtmd; it advanced n_pos positions."""
+        start = len(self.tokens)
+        self.tokens.extend(tokens)
+        if n_pos != len(tokens):
+            self._images.append((start, len(self.tokens), n_pos))
+
+    def _cut_point(self, n: int) -> int:
+        """n, or the start of an image it would cut through."""
+        for start, end, _n_pos in self._images:
+            if start < n < end:
+                return start
+        return n
+
+    def _drop_after(self, n: int) -> None:
+        del self.tokens[n:]
+        self._images = [im for im in self._images if im[1] <= n]
+        self._cut_checkpoints(n)
 
     def clear(self, wipe: bool = False) -> None:
         """Forget this sequence's cells. Their data stays, as in llama-server: no cell that
@@ -140,17 +177,18 @@ class KvCache:
     def forget(self) -> None:
         """The record only: the cells are gone already (a wipe of the whole cache)."""
         self.tokens = []
+        self._images = []
         self._let_go(self._checkpoints)
         self._checkpoints = []
 
     def trim(self, n: int) -> None:
         """Drop the cache after its first n tokens (rejected draft tokens: always within the window)."""
+        n = self._cut_point(n)
         if n < len(self.tokens):
-            if not self._lib.llama_memory_seq_rm(self._mem(), self.seq, n, -1):
+            if not self._lib.llama_memory_seq_rm(self._mem(), self.seq, self.pos(n), -1):
                 self.clear()
                 return
-            del self.tokens[n:]
-            self._cut_checkpoints(n)
+            self._drop_after(n)
 
     def _cut_checkpoints(self, n: int) -> None:
         """The record now ends at n: a checkpoint's cells after n are of other tokens."""
@@ -170,7 +208,7 @@ class KvCache:
     # -- reuse ---------------------------------------------------------------------
     def reuse_prefix(self, tokens: list[int]) -> int:
         """Trim the cache to the common prefix with `tokens`; return its length."""
-        n = reusable_prefix(self.tokens, tokens)
+        n = self._cut_point(reusable_prefix(self.tokens, tokens))
         if n >= len(self.tokens):
             return n
         if n > 0 and self.n_swa > 0 and not self._window_held(n):
@@ -179,16 +217,15 @@ class KvCache:
                 self.clear()
                 return 0
             return n
-        if n <= 0 or not self._lib.llama_memory_seq_rm(self._mem(), self.seq, n, -1):
+        if n <= 0 or not self._lib.llama_memory_seq_rm(self._mem(), self.seq, self.pos(n), -1):
             self.clear()
             return 0
-        del self.tokens[n:]
-        self._cut_checkpoints(n)
+        self._drop_after(n)
         return n
 
     def _window_held(self, n: int) -> bool:
         """Does the SWA cache still hold the window that token n attends to?"""
-        return window_held(int(self._lib.llama_memory_seq_pos_min(self._mem(), self.seq)), n, self.n_swa)
+        return window_held(int(self._lib.llama_memory_seq_pos_min(self._mem(), self.seq)), self.pos(n), self.n_swa)
 
     def save_checkpoint(self) -> None:
         lib, n = self._lib, len(self.tokens)
@@ -221,14 +258,13 @@ class KvCache:
             m = min(n, c.n)
             if not c.holds_window(m, self.n_swa):
                 continue
-            if not lib.llama_memory_seq_rm(mem, self.seq, m, -1):
+            if not lib.llama_memory_seq_rm(mem, self.seq, self.pos(m), -1):
                 return 0
             if lib.llama_state_seq_set_data_ext(self._ctx, c.buf, c.size, self.seq, lib.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != c.size:
                 return 0
-            if not lib.llama_memory_seq_rm(mem, self.seq, m, -1):  # the checkpoint's cells after the prefix
+            if not lib.llama_memory_seq_rm(mem, self.seq, self.pos(m), -1):  # the checkpoint's cells after the prefix
                 return 0
-            del self.tokens[m:]
-            self._cut_checkpoints(m)
+            self._drop_after(m)
             self.restored += 1
             return m
         return 0
@@ -253,7 +289,7 @@ class KvCache:
                     return False
                 end = min(len(tokens), i + self.n_batch)
                 part = tokens[i:end]
-                rc = lib.llama_decode(self._ctx, self._batch.prompt(part, len(self.tokens), self.seq))
+                rc = lib.llama_decode(self._ctx, self._batch.prompt(part, self.next_pos, self.seq))
                 if rc == 2 and cancel is not None and cancel.is_set():
                     self._resync(part)  # aborted: some of the batch may be in the cache
                     return False
@@ -280,8 +316,9 @@ class KvCache:
         except (AttributeError, TypeError):
             held = -1
         full = self.tokens + part
-        if 0 < held <= len(full) and lib.llama_memory_seq_rm(self._mem(), self.seq, held, -1):
-            self.tokens = full[:held]
-            self._cut_checkpoints(held)
+        n = len(self.tokens) + held - self.next_pos  # the part is text: one position a cell
+        if 0 < n <= len(full) and held >= self.next_pos and lib.llama_memory_seq_rm(self._mem(), self.seq, held, -1):
+            self.tokens = full
+            self._drop_after(n)
         else:
             self.clear()

@@ -258,11 +258,11 @@ class AnswerLoop:
             return False
         kv, vision = seq.kv, self.engine.vision
         assert kv is not None and vision is not None
-        rc = vision.evaluate(self._lib, self._ctx, span, len(kv.tokens), kv.seq, self.n_batch)
+        rc = vision.evaluate(self._lib, self._ctx, span, kv.next_pos, kv.seq, self.n_batch)
         if rc != 0:  # no room: what the image got into the cache goes
-            self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(self._ctx), kv.seq, len(kv.tokens), -1)
+            self._lib.llama_memory_seq_rm(self._lib.llama_get_memory(self._ctx), kv.seq, kv.next_pos, -1)
             raise KvFullError(len(kv.tokens) + len(span.tokens))
-        kv.tokens.extend(span.tokens)
+        kv.add_image(span.tokens, span.n_pos)
         seq.fed = span.end
         return True
 
@@ -303,7 +303,7 @@ class AnswerLoop:
         tok = seq.next_token
         pos0 = len(kv.tokens)
         seq.steps += 1
-        if self._lib.llama_decode(self._ctx, self._drafts.fill([tok, *draft], pos0, kv.seq)) != 0:
+        if self._lib.llama_decode(self._ctx, self._drafts.fill([tok, *draft], kv.next_pos, kv.seq)) != 0:
             self._failed(kv)
             return True
         kv.tokens.append(tok)
@@ -349,7 +349,7 @@ class AnswerLoop:
         for _slot, seq in running:
             if not seq.prefilling:
                 assert seq.kv is not None
-                decoding.append((seq, batch.add(seq.next_token, len(seq.kv.tokens), seq.kv.seq, True)))
+                decoding.append((seq, batch.add(seq.next_token, seq.kv.next_pos, seq.kv.seq, True)))
         budget = self.n_batch - batch.n
         filling: list[tuple[Sequence, int, int]] = []  # sequence, tokens added, index of the last
         for _slot, seq in running:
@@ -358,7 +358,7 @@ class AnswerLoop:
             if seq.prefilling and budget > 0:
                 assert seq.kv is not None
                 part = seq.tokens[seq.fed: min(seq.fed + budget, seq.text_end(seq.fed))]
-                pos0 = len(seq.kv.tokens)
+                pos0 = seq.kv.next_pos
                 last = seq.fed + len(part) == len(seq.tokens)
                 idx = -1
                 for i, t in enumerate(part):

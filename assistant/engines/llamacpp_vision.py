@@ -13,7 +13,9 @@ past its first token, and no pseudo-token is ever decoded as a token.
 Prefill (llamacpp_gen.py): text runs are decoded as before; an image span is encoded by
 the projector and its embeddings decoded into the sequence's slot at its positions with
 `mtmd_helper_eval_chunk_single` (the slot's seq_id and position; non-causal attention
-over the image where the model wants it, Gemma 3). The engine's process is the boundary:
+over the image where the model wants it, Gemma 3). M-RoPE models (Qwen2-VL, Qwen2.5-VL,
+Qwen3-VL) give an image's tokens 2-D positions that advance by `ImageSpan.n_pos`, fewer
+than its tokens: the slot's cache maps cells to positions (llamacpp_cache.KvCache.pos). The engine's process is the boundary:
 a hostile image or projector that crashes libmtmd costs that process, not the app.
 """
 
@@ -61,9 +63,6 @@ class ImageChunks:
                 self.pieces.append(([int(toks[j]) for j in range(n.value)], None))
             else:
                 n_tok = int(mtmd.mtmd_input_chunk_get_n_tokens(chunk))
-                if int(mtmd.mtmd_input_chunk_get_n_pos(chunk)) != n_tok:
-                    raise ImageError("This model places image tokens in a way the app does not support yet (M-RoPE: "
-                                     "Qwen-VL models).", "Use another vision model, for example Gemma 3.")
                 self.pieces.append((pseudo_tokens(mtmd.mtmd_input_chunk_get_id(chunk) or b"", n_tok), chunk))
 
     @property
@@ -88,6 +87,11 @@ class ImageSpan:
     @property
     def end(self) -> int:
         return self.start + len(self.tokens)
+
+    @property
+    def n_pos(self) -> int:
+        """Positions the image advances: its tokens, or fewer with M-RoPE (Qwen-VL: max(rows, columns))."""
+        return int(self.owner._mtmd.mtmd_input_chunk_get_n_pos(self.chunk))
 
 
 class Vision:
