@@ -21,9 +21,6 @@ ARCHS_PATH = Path(__file__).resolve().parents[1] / "resources" / "llama_archs.tx
 DEFAULT_QUANT = "Q4_K_M"
 REASONING = ("no", "always", "switchable")  # does it think out loud before answering?
 KINDS = ("chat", "embedding")  # embedding: turns text into vectors for Documents, never a chat model
-# vision models whose projector places image tokens by M-RoPE (several positions per token):
-# the llama.cpp engine refuses their images for now (engines/llamacpp_vision.py)
-MROPE_ARCHITECTURES = frozenset({"qwen2vl", "qwen25vl", "qwen3vl", "qwen3vlmoe", "qwen35", "qwen35moe"})
 DEFAULT_EMBEDDING_ID = "bge-small-en-v1.5"  # the first use of Documents offers this one
 
 # ---------------------------------------------------------------- licences
@@ -137,8 +134,9 @@ class CatalogEntry:
 
     @property
     def reads_pictures(self) -> bool:
-        """A vision model whose images this app's engine reads (not the M-RoPE ones yet)."""
-        return self.vision and self.projector is not None and self.architecture not in MROPE_ARCHITECTURES
+        """A vision model whose images this app's engines read: one with its projector
+        (M-RoPE ones too, Qwen-VL and Qwen3.5: engines/llamacpp_cache.py maps their positions)."""
+        return self.vision and self.projector is not None
 
     def download_files(self, file: CatalogFile, projector: bool = True) -> list[str]:
         """What a download of `file` fetches: its files, then a vision model's projector

@@ -251,8 +251,9 @@ def recommend(
 
     Only models that fit with headroom and answer at a comfortable speed (COMFORTABLE_TPS)
     are candidates; when none is that fast, the fastest one is. Among them: when even the
-    quickest is slow (SLOW_TPS), one that does not think out loud; then one marked good for
-    a first model, then a permissive licence, then the largest (by `quality`).
+    quickest is slow (SLOW_TPS), one that does not think out loud; then one whole on the GPU
+    (not split with the CPU); then one marked good for a first model, then a permissive
+    licence, then the largest (by `quality`).
     """
     pool: list[tuple[CatalogEntry, CatalogFile, FitEstimate]] = []
     for entry in entries:
@@ -272,11 +273,14 @@ def recommend(
 
     slow = max(tps(c) for c in fast) < SLOW_TPS  # even the quickest answers at a slow pace here
 
-    def key(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> tuple[int, bool, bool, float]:
+    def key(c: tuple[CatalogEntry, CatalogFile, FitEstimate]) -> tuple[int, bool, bool, bool, float]:
         e = c[0]
         # on a slow machine thinking out loud is a long wait: answers straight away first, then
         # models whose thinking can be switched off, then the ones that always think
         plain = {"no": 2, "switchable": 1}.get(e.reasoning, 0) if slow else 2
-        return plain, e.good_first, not e.restrictive, quality(e)
+        # a model whole on the GPU before one split with the CPU (a vision model's projector
+        # counts: Qwen3.5 9B and its 0.9 GB projector do not fit an 8 GB card whole)
+        whole = c[2].level is not FitLevel.GPU_PARTIAL
+        return plain, whole, e.good_first, not e.restrictive, quality(e)
 
     return max(fast, key=key)

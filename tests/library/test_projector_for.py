@@ -98,10 +98,10 @@ def test_the_projector_counts_in_the_fit() -> None:
     assert with_proj.speed.tokens_per_s == pytest.approx(without.speed.tokens_per_s)  # decoding never reads it
 
 
-def test_m_rope_vision_models_do_not_download_a_projector_the_engine_refuses() -> None:
+def test_m_rope_vision_models_download_their_projector_too() -> None:
     entry = next(e for e in load_catalog() if e.id == "qwen3.5-4b")
-    assert entry.vision and not entry.reads_pictures
-    assert entry.download_files(entry.default_file()) == list(entry.default_file().filenames)
+    assert entry.vision and entry.reads_pictures and entry.projector is not None
+    assert entry.download_files(entry.default_file()) == [*entry.default_file().filenames, entry.projector.filenames[0]]
 
 
 def test_factory_loads_the_projector_beside_the_model_and_the_engine_sees(gemma_path: Path, tmp_path: Path) -> None:

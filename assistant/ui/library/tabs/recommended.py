@@ -128,10 +128,7 @@ def describe_abilities(e: Any) -> str:
     bits = [e.reasoning_text + "."]
     if e.tools:
         bits.append("Can use tools.")
-    if e.vision and e.projector is not None and not e.reads_pictures:
-        bits.append("Can read pictures, but not in this app yet (its image positions use M-RoPE): its "
-                    "projector file is not downloaded.")
-    elif e.vision and e.projector is not None:
+    if e.vision and e.projector is not None:
         bits.append(f"Reads pictures: its projector file ({e.projector.filenames[0]}, "
                     f"{format_bytes(e.projector.size_bytes)}) downloads with it.")
     if not e.verified:
