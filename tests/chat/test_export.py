@@ -42,3 +42,36 @@ def test_json_round_trips_the_conversation(tmp_path: Path) -> None:
     text = md.read_text()
     assert text.startswith("# Tables\n") and all(m.content in text for m in store.messages(conv.id))
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_chat_s_pictures_go_with_its_export(tmp_path: Path) -> None:
+    from support.image_files import noise, png_bytes
+
+    store, conv = make(tmp_path)
+    msgs = store.messages(conv.id)
+    cat = store.images.add_bytes(png_bytes(noise(1)), "my cat.png")
+    dog = store.images.add_bytes(png_bytes(noise(2)), "dog.png")
+    store.attach_images(msgs[0].id, [cat, dog])
+    store.attach_images(msgs[2].id, [cat])
+    images = {m.id: store.message_images(m.id) for m in msgs if m.role == "user"}
+    out = tmp_path / "export" / "Tables.md"
+    out.parent.mkdir()
+    write_export(out, conv, msgs, images)
+    text = out.read_text()
+    first = "![my cat.png](Tables-images/1-my_cat.png)\n![dog.png](Tables-images/2-dog.png)"
+    assert first in text and "![my cat.png](Tables-images/3-my_cat.png)" in text
+    assert text.index(first) < text.index("| 1 | 2 |") < text.index("3-my_cat.png")  # under their message
+    assert (out.parent / "Tables-images" / "1-my_cat.png").read_bytes() == cat.path.read_bytes()
+    assert (out.parent / "Tables-images" / "2-dog.png").read_bytes() == dog.path.read_bytes()
+    assert str(store.images.folder) not in text  # never the data folder's copies
+    data = json.loads(_export_json(tmp_path, conv, msgs, images))
+    got = data["messages"][0]["images"]
+    assert [(g["file"], g["name"], g["width"], g["height"], g["sha256"]) for g in got] == [
+        ("chat-images/1-my_cat.png", "my cat.png", 48, 40, cat.sha256), ("chat-images/2-dog.png", "dog.png", 48, 40, dog.sha256)]
+    assert "images" not in data["messages"][1] and data["messages"][2]["images"][0]["file"] == "chat-images/3-my_cat.png"
+    assert (tmp_path / "chat-images" / "3-my_cat.png").is_file()
+
+
+def _export_json(tmp_path: Path, conv, msgs, images) -> str:  # type: ignore[no-untyped-def]
+    write_export(tmp_path / "chat.json", conv, msgs, images)
+    return (tmp_path / "chat.json").read_text()

@@ -21,7 +21,9 @@ def export_conversation(parent: QWidget, store: ChatStore, conversation_id: int,
     if not path:
         return
     try:
-        write_export(Path(path), conv, store.messages(conv.id))
+        messages = store.messages(conv.id)
+        images = {m.id: store.message_images(m.id) for m in messages if m.role == "user"}
+        write_export(Path(path), conv, messages, {k: v for k, v in images.items() if v})
     except OSError as exc:
         QMessageBox.warning(parent, "Export failed", f"Could not write {path}: {exc.strerror}.")
         return
