@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from assistant.core.types import Chunk, Message, TokenLogprob
+from assistant.core.vision import has_vision
 from assistant.errors import AssistantError
 from assistant.server import tool_calls as tc
 from assistant.server.common import (
@@ -66,8 +67,10 @@ async def list_models(request: Request) -> Response:
     for ref in host.models():
         n = host.context_length(ref)
         # context_length as LM Studio and OpenRouter name it; max_model_len as vLLM does
+        # what it can take, as Ollama's /api/show names it: clients pick a model for a picture
+        capabilities = ["completion", "tools", *(["vision"] if has_vision(ref) else [])]
         data.append({"id": ref.display_name, "object": "model", "created": 0, "owned_by": "assistant",
-                     "context_length": n, "max_model_len": n})
+                     "context_length": n, "max_model_len": n, "capabilities": capabilities})
     return JSONResponse({"object": "list", "data": data})
 
 

@@ -270,3 +270,9 @@ def test_offline_an_image_url_is_refused_and_nothing_is_fetched(vision_model: Pa
     assert r.status_code == 400
     assert r.json()["error"]["message"].startswith("Offline mode is on: the image at 127.0.0.1 was not fetched.")
     assert seer.calls == [] and not [e for e in network.entries() if e.purpose == "API server: image download"]
+
+
+def test_models_say_which_can_see(server: ApiServer) -> None:
+    listed = {m.id: m.model_extra for m in oai(server).models.list()}
+    assert listed["seer-1b-q4_k_m"]["capabilities"] == ["completion", "tools", "vision"]  # type: ignore[index]
+    assert listed[TEXT_ONLY]["capabilities"] == ["completion", "tools"]  # type: ignore[index]
