@@ -95,10 +95,13 @@ def needs_shrink(path: Path | str) -> ImageInfo | None:
 
 
 def shrink(path: Path | str, dest_dir: Path | str, *, cancel: threading.Event | None = None,
-           max_side: int = TARGET_SIDE, timeout: float = TIMEOUT_S, memory_bound: int = MEMORY_BOUND) -> Shrunk:
+           max_side: int = TARGET_SIDE, max_bytes: int = image_format.MAX_IMAGE_BYTES, timeout: float = TIMEOUT_S,
+           memory_bound: int = MEMORY_BOUND) -> Shrunk:
     """Scale the picture down to at most `max_side` pixels on its longer side, as a new
-    PNG (pictures from PNG and GIF files) or JPEG file in `dest_dir`. ImageError when it
-    cannot be read, is cut short, or the scaling process fails, is stopped or times out."""
+    PNG (pictures from PNG and GIF files) or JPEG file in `dest_dir` of at most
+    `max_bytes` (a PNG that would be larger is saved as JPEG, at a lower quality if need
+    be). ImageError when it cannot be read, is cut short, or the scaling process fails,
+    is stopped or times out."""
     src = Path(path)
     info = needs_shrink(src) or image_format.image_info(src)
     dest = Path(dest_dir)
@@ -107,7 +110,7 @@ def shrink(path: Path | str, dest_dir: Path | str, *, cancel: threading.Event | 
     os.close(fd)
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, str(src), tmp, info.format, max_side, memory_bound),
+    proc = ctx.Process(target=_child, args=(child, str(src), tmp, info.format, max_side, max_bytes, memory_bound),
                        name="image scaling", daemon=True)
     try:
         proc.start()
@@ -154,7 +157,7 @@ def _wait(conn: multiprocessing.connection.Connection, proc: multiprocessing.pro
 
 
 def _child(conn: multiprocessing.connection.Connection, src: str, dest: str, kind: str, max_side: int,
-           bound: int) -> None:
+           max_bytes: int, bound: int) -> None:
     """The scaling process: one picture, then it ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
@@ -168,25 +171,30 @@ def _child(conn: multiprocessing.connection.Connection, src: str, dest: str, kin
 
         pyvips.cache_set_max(0)
         image = pyvips.Image.thumbnail(src, max_side, height=max_side, size="down", fail_on="truncated")
-        conn.send(_save(image, kind, dest))
+        conn.send(_save(image, kind, dest, max_bytes))
     except Exception as exc:  # noqa: BLE001 - said to the parent, which raises an ImageError
         conn.send(("error", _reason(exc)))
     finally:
         conn.close()
 
 
-def _save(image: Any, kind: str, dest: str) -> tuple[str, str, int, int]:
-    """Encode the scaled picture (a pyvips.Image, untyped) to `dest`."""
-    im = image
+def _save(image: Any, kind: str, dest: str, max_bytes: int) -> tuple[str, str, int, int]:
+    """Encode the scaled picture (a pyvips.Image, untyped) to `dest`, within max_bytes."""
+    im = image.copy_memory()  # the scaled picture (at most 67 MB): a streamed one cannot be encoded twice
     if kind in ("png", "gif"):  # lossless in, lossless out, unless that is too large to keep
-        im = im.copy_memory()  # the scaled picture (at most 67 MB): a streamed one cannot be encoded twice
         data = im.write_to_buffer(".png[compression=6]")
-        if len(data) <= image_format.MAX_IMAGE_BYTES:
+        if len(data) <= max_bytes:
             Path(dest).write_bytes(data)
             return ("done", "png", im.width, im.height)
     if im.hasalpha():
         im = im.flatten(background=[255, 255, 255])
-    Path(dest).write_bytes(im.write_to_buffer(".jpg[Q=90]"))
+    for quality in (90, 80, 70, 60, 50, 40):
+        data = im.write_to_buffer(f".jpg[Q={quality}]")
+        if len(data) <= max_bytes:
+            break
+    else:
+        raise ValueError(f"it is still over {max_bytes / 1e6:.1f} MB as a JPEG of quality 40")
+    Path(dest).write_bytes(data)
     return ("done", "jpeg", im.width, im.height)
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from typing import Any
 
-from assistant.core.image_format import image_info
+from assistant.core.image_format import MEDIA_TYPES, image_info
+from assistant.core.image_shrink import SHRINKABLE, shrink
 from assistant.core.types import GenParams, Message, ToolCall
 
 
@@ -20,9 +23,22 @@ def _args(text: str) -> Any:
         return {}
 
 
+# what the providers read: OpenAI scales a picture to fit 2048 x 2048 (then 768 on its short
+# side) and Anthropic recommends 1568 on the long side, at most 5 MB an image (its base64):
+# a larger picture is sent as a copy scaled to that, never as what they would throw away
+CLOUD_SIDE = 2048
+CLOUD_BYTES = 3_750_000  # 5 MB as base64
+
+
 def image_payload(path: str) -> tuple[str, str]:
-    """(media type, base64 of the original bytes) of an image file; ImageError when it cannot be used."""
+    """(media type, base64) of an image file: its bytes, or a copy scaled to CLOUD_SIDE and
+    CLOUD_BYTES when it is larger; ImageError when it cannot be used."""
     info = image_info(path)
+    big = max(info.width, info.height) > CLOUD_SIDE or os.path.getsize(path) > CLOUD_BYTES
+    if big and info.format in SHRINKABLE:
+        with tempfile.TemporaryDirectory(prefix="assistant-cloud-image-") as tmp:
+            s = shrink(path, tmp, max_side=CLOUD_SIDE, max_bytes=CLOUD_BYTES)
+            return MEDIA_TYPES[s.format], base64.b64encode(s.path.read_bytes()).decode("ascii")
     with open(path, "rb") as f:
         return info.media_type, base64.b64encode(f.read()).decode("ascii")
 

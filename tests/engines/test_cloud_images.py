@@ -155,3 +155,27 @@ def test_the_preview_lists_the_images_or_says_they_are_left_out(store: ChatStore
     text = preview_text(out)
     assert "[image:" not in text and text.endswith("(2 images left out: this chat is marked “Never send images”.)")
     assert policy.decide("Now this one.", conv, local=None, model_path=None, images=[new]).target == "local"
+
+
+def test_a_picture_larger_than_the_providers_read_is_sent_scaled(oai_server: OpenAIServer, tmp_path: Path) -> None:
+    import numpy as np
+    from support.image_files import halves, write_png
+
+    from assistant.engines.cloud_tools import CLOUD_BYTES, CLOUD_SIDE
+
+    poster = tmp_path / "poster.jpg"
+    halves(4096).jpegsave(str(poster))  # 4,096 pixels: OpenAI would scale it to 2,048
+    heavy = write_png(tmp_path / "heavy.png", np.random.default_rng(3).integers(0, 256, (1500, 1500, 3), dtype=np.uint8))
+    assert heavy.stat().st_size > CLOUD_BYTES  # few pixels, too many bytes for Anthropic
+    engine = CloudEngine("openai-compatible", "vision-model", "", base_url=oai_server.base_url)
+    drain(engine, [Message("user", "What is this?", images=[str(poster), str(heavy)])])
+    assert oai_server.last_body is not None
+    parts = oai_server.last_body["messages"][0]["content"][1:]
+    assert len(parts) == 2
+    urls = [p["image_url"]["url"] for p in parts]
+    sent = [Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))) for u in urls[:2]]
+    assert urls[0].startswith("data:image/jpeg;base64,") and sent[0].size == (CLOUD_SIDE, CLOUD_SIDE)
+    assert sent[0].getpixel((100, 1000))[0] > 240 and sent[0].getpixel((2000, 1000))[0] < 15  # the same picture
+    # a PNG of noise over the byte limit: the same pixels count, sent as a JPEG under it
+    assert urls[1].startswith("data:image/jpeg;base64,") and sent[1].size == (1500, 1500)
+    assert len(base64.b64decode(urls[1].split(",", 1)[1])) <= CLOUD_BYTES
