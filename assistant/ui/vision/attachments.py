@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QImageReader
 
 from assistant.core import image_format, images
 from assistant.core.projectors import projector_for
@@ -64,6 +64,11 @@ _CONVERTED = {"webp": "a WebP image", "tiff": "a TIFF image"}  # Qt reads them; 
 
 
 def _converted(path: Path, what: str) -> Attached:
+    size = QImageReader(str(path)).size()  # from the header: nothing decoded yet
+    if size.width() * size.height() > images.MAX_PIXELS:
+        raise ImageError(f"The image {path.name} is {size.width():,} x {size.height():,} pixels, too large to convert "
+                         f"from {what}.", "Save it as JPEG or PNG (any image viewer can) and attach it again: it is "
+                         "then scaled down for the model.")
     image = QImage(str(path))
     if image.isNull():  # Qt reads WebP and TIFF through its image-format plugins
         raise ImageError(f"{path.name} is {what} that could not be read to convert it (damaged?).",

@@ -162,7 +162,9 @@ def test_bad_images_say_what_is_wrong(qtbot, blind: MainWindow, tmp_path: Path) 
     (tmp_path / "anim.gif").write_bytes(imgs.gif_bytes(3))
     webp = tmp_path / "pic.webp"
     assert QImage(imgs.write_png(tmp_path / "src.png", imgs.noise(4))).save(str(webp), "WEBP")
-    w.images.attach([tmp_path / n for n in ("cut.png", "junk.jpg", "photo.heic", "huge.png", "anim.gif", "pic.webp")])
+    imgs.halves(8000).tiffsave(str(tmp_path / "scan.tif"), compression="deflate")  # 64 MP: Qt would decode it whole
+    w.images.attach([tmp_path / n for n in ("cut.png", "junk.jpg", "photo.heic", "huge.png", "anim.gif", "pic.webp",
+                                            "scan.tif")])
     text = w.images.notice.text()
     assert "cut.png is a damaged or incomplete PNG" in text
     assert "junk.jpg is not an image this app reads" in text
@@ -173,6 +175,7 @@ def test_bad_images_say_what_is_wrong(qtbot, blind: MainWindow, tmp_path: Path) 
     assert "huge.png (20,000 × 20,000 pixels) could not be read to scale it down" in text
     assert "anim.gif: It is an animated GIF: the model sees its first frame only." in text
     assert "pic.webp: It is a WebP image: the model reads a PNG copy of it." in text
+    assert "scan.tif is 8,000 x 8,000 pixels, too large to convert from a TIFF image" in text
     assert _tray_names(w) == ["anim.gif", "pic.webp"]  # only what the model can read is attached
     converted = w.images.attached[1].path
     assert converted.suffix == ".png" and converted.read_bytes().startswith(b"\x89PNG")
