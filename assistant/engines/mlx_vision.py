@@ -15,7 +15,9 @@ prefix reuse across turns compares images like tokens.
 Generation runs mlx-vlm's generate_step on the suffix of the prompt the cache does not
 hold. A suffix with images is prefilled from the start with all of the prompt's images
 (the image features are scattered into the image-token positions of the ids fed), so a
-new image costs a full prefill; text after the same images reuses the cache.
+new image costs a full prefill; text after the same images reuses the cache. A model that
+places positions itself (M-RoPE: Qwen-VL, whose image tokens take fewer positions than
+tokens) is given its own positions of the whole prompt with such a suffix (_positions).
 
 Every image is checked first (core/images.py: format by signature, size bound,
 truncation) and decoded from the bytes read then, with Pillow (which mlx-vlm needs).
@@ -239,6 +241,21 @@ class MlxVision:
         """Whether the suffix from `cached` holds an image (its features go in with the whole prompt)."""
         return any(start + len(img.ids) > cached for start, img in enc.images)
 
+    def _positions(self, enc: Encoded) -> dict[str, Any]:
+        """A model that places positions itself (M-RoPE: Qwen-VL) computes them from the ids it
+        is fed, from 0 and blind to the images in the cache: fed a suffix, it would read it at the
+        wrong positions. Its own index of the whole prompt, with its rope deltas (how far the text
+        after the images runs behind its token count), is what generate_step takes from a caller
+        instead; the model slices the suffix's positions out by the cache's offset."""
+        rope_index = getattr(self.model.language_model, "get_rope_index", None)
+        if rope_index is None:
+            return {}
+        import mlx.core as mx
+
+        grids = [img.arrays["image_grid_thw"] for _, img in enc.images if "image_grid_thw" in img.arrays]
+        position_ids, deltas = rope_index(mx.array([enc.ids]), image_grid_thw=mx.concatenate(grids) if grids else None)
+        return {"position_ids": position_ids, "rope_deltas": deltas}
+
     def stream(self, enc: Encoded, cached: int, tokenizer: Any, *, max_tokens: int, sampler: Any,
                logits_processors: Any, prompt_cache: list[Any]) -> Generator[Response, None, None]:
         """mlx-vlm's generate_step on the prompt from `cached` (0 where an image is in the
@@ -255,6 +272,8 @@ class MlxVision:
                 kwargs[name] = parts[0] if len(parts) == 1 else mx.concatenate(parts, axis=0)
             pixels = kwargs.pop("pixel_values")
             mask = mx.ones((1, len(enc.ids)), dtype=mx.int32)
+        elif cached:
+            kwargs.update(self._positions(enc))
         eos = set(tokenizer.eos_token_ids)
         detok = tokenizer.detokenizer
         detok.reset()
