@@ -96,6 +96,10 @@ class MlxVision:
         self.placeholder = self._find_placeholder()
         self.notes: list[str] = []  # what the model was shown of the last prompt's images (first frames)
         self._recent: dict[str, ImageInput] = {}  # sha256 -> the image processed (a chat's recent ones)
+        # M-RoPE (Qwen-VL): the model places positions itself, from the image grids
+        rope_index = getattr(model.language_model, "get_rope_index", None)
+        self._own_positions = rope_index is not None
+        self._rope_index = rope_index if _takes(rope_index, "image_grid_thw") else None
 
     # -- load -----------------------------------------------------------------
     @classmethod
@@ -238,7 +242,10 @@ class MlxVision:
         return list(make_prompt_cache(self.model.language_model))
 
     def needs_full_prefill(self, enc: Encoded, cached: int) -> bool:
-        """Whether the suffix from `cached` holds an image (its features go in with the whole prompt)."""
+        """Whether the suffix from `cached` holds an image (its features go in with the whole
+        prompt), or the model places positions in a way _positions cannot give it."""
+        if self._own_positions and self._rope_index is None:
+            return True
         return any(start + len(img.ids) > cached for start, img in enc.images)
 
     def _positions(self, enc: Encoded) -> dict[str, Any]:
@@ -247,13 +254,12 @@ class MlxVision:
         wrong positions. Its own index of the whole prompt, with its rope deltas (how far the text
         after the images runs behind its token count), is what generate_step takes from a caller
         instead; the model slices the suffix's positions out by the cache's offset."""
-        rope_index = getattr(self.model.language_model, "get_rope_index", None)
-        if rope_index is None:
+        if self._rope_index is None:
             return {}
         import mlx.core as mx
 
         grids = [img.arrays["image_grid_thw"] for _, img in enc.images if "image_grid_thw" in img.arrays]
-        position_ids, deltas = rope_index(mx.array([enc.ids]), image_grid_thw=mx.concatenate(grids) if grids else None)
+        position_ids, deltas = self._rope_index(mx.array([enc.ids]), image_grid_thw=mx.concatenate(grids) if grids else None)
         return {"position_ids": position_ids, "rope_deltas": deltas}
 
     def stream(self, enc: Encoded, cached: int, tokenizer: Any, *, max_tokens: int, sampler: Any,
@@ -300,6 +306,15 @@ class MlxVision:
 def _first_row(ids: Any) -> list[int]:
     rows = ids.tolist() if hasattr(ids, "tolist") else list(ids)
     return list(rows[0]) if rows and isinstance(rows[0], list) else list(rows)
+
+
+def _takes(fn: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return fn is not None and name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _image_token_id(config: dict[str, Any], processor: Any) -> int:

@@ -143,3 +143,30 @@ def test_a_new_image_after_an_image_turn_equals_a_fresh_engine(tiny_qwen: Path, 
     answer(warm, turn2)
     answer(new_engine(tiny_qwen), turn2)
     np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+
+
+def test_text_after_two_images_on_the_cache_equals_a_fresh_engine(tiny_qwen: Path, pics: dict[str, Path],
+                                                                  firsts: list[np.ndarray]) -> None:
+    """Both images' grids place the positions: each advances them by its own grid, not its tokens."""
+    warm = new_engine(tiny_qwen)
+    first, _ = answer(warm, seen_(pics["a"], pics["b"]))
+    turn2 = seen_(pics["a"], pics["b"]) + [Message("assistant", first), Message("user", "Which is brighter?")]
+    _, last = answer(warm, turn2)
+    assert last.usage is not None and last.usage.cached_tokens > 2 * QWEN_IMAGE_TOKENS
+    answer(new_engine(tiny_qwen), turn2)
+    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+
+
+def test_positions_it_cannot_give_mean_a_prefill_from_the_start(tiny_qwen: Path, pics: dict[str, Path],
+                                                                firsts: list[np.ndarray]) -> None:
+    """A model that places positions itself, by an index that takes no image grids (another
+    mlx-vlm model's): no suffix is fed on its own, the whole prompt is, as mlx-vlm's generate does."""
+    warm = new_engine(tiny_qwen)
+    assert warm._vision is not None and warm._vision._rope_index is not None  # Qwen2-VL's takes image_grid_thw
+    warm._vision._rope_index = None
+    first, _ = answer(warm, seen_(pics["a"]))
+    turn2 = seen_(pics["a"]) + [Message("assistant", first), Message("user", "And the colours?")]
+    _, last = answer(warm, turn2)
+    assert last.usage is not None and last.usage.cached_tokens == 0
+    answer(new_engine(tiny_qwen), turn2)
+    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
