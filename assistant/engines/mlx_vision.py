@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 _REDOWNLOAD = "Download the model again from the model library."
 _TEXT_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
+# mlx-vlm's language models (0.7.10) that take positions for the whole prompt with a suffix
+# and slice the suffix's out by the cache's offset (GLM-4V's, for one, does not)
+_WHOLE_PROMPT_POSITIONS = frozenset(f"mlx_vlm.models.{m}.language" for m in (
+    "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_omni_moe"))
 _PROBE = "\ue000"  # a text no template changes, to find where the image goes around it
 
 
@@ -97,9 +101,11 @@ class MlxVision:
         self.notes: list[str] = []  # what the model was shown of the last prompt's images (first frames)
         self._recent: dict[str, ImageInput] = {}  # sha256 -> the image processed (a chat's recent ones)
         # M-RoPE (Qwen-VL): the model places positions itself, from the image grids
-        rope_index = getattr(model.language_model, "get_rope_index", None)
+        lm = model.language_model
+        rope_index = getattr(lm, "get_rope_index", None)
         self._own_positions = rope_index is not None
-        self._rope_index = rope_index if _takes(rope_index, "image_grid_thw") else None
+        known = any(c.__module__ in _WHOLE_PROMPT_POSITIONS for c in type(lm).__mro__)
+        self._rope_index = rope_index if known and _takes(rope_index, "image_grid_thw") else None
 
     # -- load -----------------------------------------------------------------
     @classmethod
@@ -243,7 +249,8 @@ class MlxVision:
 
     def needs_full_prefill(self, enc: Encoded, cached: int) -> bool:
         """Whether the suffix from `cached` holds an image (its features go in with the whole
-        prompt), or the model places positions in a way _positions cannot give it."""
+        prompt), or the model places positions itself in a way _positions cannot give it
+        (prefilled from the start, as mlx-vlm's own generate does)."""
         if self._own_positions and self._rope_index is None:
             return True
         return any(start + len(img.ids) > cached for start, img in enc.images)
