@@ -101,7 +101,7 @@ class MlxVision:
         self.notes: list[str] = []  # what the model was shown of the last prompt's images (first frames)
         self._recent: dict[str, ImageInput] = {}  # sha256 -> the image processed (a chat's recent ones)
         # M-RoPE (Qwen-VL): the model places positions itself, from the image grids
-        lm = model.language_model
+        lm = getattr(model, "language_model", model)
         rope_index = getattr(lm, "get_rope_index", None)
         self._own_positions = rope_index is not None
         known = any(c.__module__ in _WHOLE_PROMPT_POSITIONS for c in type(lm).__mro__)
