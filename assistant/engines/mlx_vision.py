@@ -15,7 +15,9 @@ prefix reuse across turns compares images like tokens.
 Generation runs mlx-vlm's generate_step on the suffix of the prompt the cache does not
 hold. A suffix with images is prefilled from the start with all of the prompt's images
 (the image features are scattered into the image-token positions of the ids fed), so a
-new image costs a full prefill; text after the same images reuses the cache.
+new image costs a full prefill; text after the same images reuses the cache. A model that
+places positions itself (M-RoPE: Qwen-VL, whose image tokens take fewer positions than
+tokens) is given its own positions of the whole prompt with such a suffix (_positions).
 
 Every image is checked first (core/images.py: format by signature, size bound,
 truncation) and decoded from the bytes read then, with Pillow (which mlx-vlm needs).
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 
 _REDOWNLOAD = "Download the model again from the model library."
 _TEXT_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
+# mlx-vlm's language models (0.7.10) that take positions for the whole prompt with a suffix
+# and slice the suffix's out by the cache's offset (GLM-4V's, for one, does not)
+_WHOLE_PROMPT_POSITIONS = frozenset(f"mlx_vlm.models.{m}.language" for m in (
+    "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_omni_moe"))
 _PROBE = "\ue000"  # a text no template changes, to find where the image goes around it
 
 
@@ -94,6 +100,12 @@ class MlxVision:
         self.placeholder = self._find_placeholder()
         self.notes: list[str] = []  # what the model was shown of the last prompt's images (first frames)
         self._recent: dict[str, ImageInput] = {}  # sha256 -> the image processed (a chat's recent ones)
+        # M-RoPE (Qwen-VL): the model places positions itself, from the image grids
+        lm = getattr(model, "language_model", model)
+        rope_index = getattr(lm, "get_rope_index", None)
+        self._own_positions = rope_index is not None
+        known = any(c.__module__ in _WHOLE_PROMPT_POSITIONS for c in type(lm).__mro__)
+        self._rope_index = rope_index if known and _takes(rope_index, "image_grid_thw") else None
 
     # -- load -----------------------------------------------------------------
     @classmethod
@@ -236,8 +248,26 @@ class MlxVision:
         return list(make_prompt_cache(self.model.language_model))
 
     def needs_full_prefill(self, enc: Encoded, cached: int) -> bool:
-        """Whether the suffix from `cached` holds an image (its features go in with the whole prompt)."""
+        """Whether the suffix from `cached` holds an image (its features go in with the whole
+        prompt), or the model places positions itself in a way _positions cannot give it
+        (prefilled from the start, as mlx-vlm's own generate does)."""
+        if self._own_positions and self._rope_index is None:
+            return True
         return any(start + len(img.ids) > cached for start, img in enc.images)
+
+    def _positions(self, enc: Encoded) -> dict[str, Any]:
+        """A model that places positions itself (M-RoPE: Qwen-VL) computes them from the ids it
+        is fed, from 0 and blind to the images in the cache: fed a suffix, it would read it at the
+        wrong positions. Its own index of the whole prompt, with its rope deltas (how far the text
+        after the images runs behind its token count), is what generate_step takes from a caller
+        instead; the model slices the suffix's positions out by the cache's offset."""
+        if self._rope_index is None:
+            return {}
+        import mlx.core as mx
+
+        grids = [img.arrays["image_grid_thw"] for _, img in enc.images if "image_grid_thw" in img.arrays]
+        position_ids, deltas = self._rope_index(mx.array([enc.ids]), image_grid_thw=mx.concatenate(grids) if grids else None)
+        return {"position_ids": position_ids, "rope_deltas": deltas}
 
     def stream(self, enc: Encoded, cached: int, tokenizer: Any, *, max_tokens: int, sampler: Any,
                logits_processors: Any, prompt_cache: list[Any]) -> Generator[Response, None, None]:
@@ -255,6 +285,8 @@ class MlxVision:
                 kwargs[name] = parts[0] if len(parts) == 1 else mx.concatenate(parts, axis=0)
             pixels = kwargs.pop("pixel_values")
             mask = mx.ones((1, len(enc.ids)), dtype=mx.int32)
+        elif cached:
+            kwargs.update(self._positions(enc))
         eos = set(tokenizer.eos_token_ids)
         detok = tokenizer.detokenizer
         detok.reset()
@@ -281,6 +313,15 @@ class MlxVision:
 def _first_row(ids: Any) -> list[int]:
     rows = ids.tolist() if hasattr(ids, "tolist") else list(ids)
     return list(rows[0]) if rows and isinstance(rows[0], list) else list(rows)
+
+
+def _takes(fn: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return fn is not None and name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _image_token_id(config: dict[str, Any], processor: Any) -> int:
