@@ -265,27 +265,28 @@ def test_map_reduce_says_its_plan_and_progress_and_stops(qtbot, gemma_path: Path
 def test_a_result_on_its_way_when_the_window_closes_is_not_shown(qtbot, gemma_path: Path, embedder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # the indexing thread has ended but its result is still a queued signal: the chat is still
     # "indexing" until it is shown, and a window closed in between never touches the closed store
-    note = tmp_path / "note.md"
-    note.write_text("# Note\n\nThe spare key is under the blue flower pot.", encoding="utf-8")
-    w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8))
-    d = w.documents
-    assert d.attach([note])
-    assert d.job is not None and d.job.wait(INDEX_TIMEOUT)  # ended, no event handled since
-    assert d.indexing() and d.stop_button.isVisibleTo(w)
+    w, d = _indexed_unshown(qtbot, gemma_path, tmp_path)
+    assert d.stop_button.isVisibleTo(w)
     close_window(w)
     qtbot.wait(100)  # the queued result and the thread's end are delivered now: nothing raises
     assert not d.indexing()
 
 
 def test_indexing_ends_with_its_result(qtbot, gemma_path: Path, embedder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w, d = _indexed_unshown(qtbot, gemma_path, tmp_path)
+    qtbot.waitUntil(lambda: not d.indexing(), timeout=5_000)
+    assert "1 file indexed." in d.status.text() and d.chip_texts() == ["note.md  ✕"]
+    assert not d.stop_button.isVisibleTo(w)
+    close_window(w)
+
+
+def _indexed_unshown(qtbot, gemma_path: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A window whose note has been indexed by the thread, its result not yet handled."""
     note = tmp_path / "note.md"
     note.write_text("# Note\n\nThe spare key is under the blue flower pot.", encoding="utf-8")
     w = open_window(qtbot, gemma_settings(gemma_path, max_tokens=8))
     d = w.documents
     assert d.attach([note])
-    assert d.job is not None and d.job.wait(INDEX_TIMEOUT)
+    assert d.job is not None and d.job.wait(INDEX_TIMEOUT)  # ended, no event handled since
     assert d.indexing()
-    qtbot.waitUntil(lambda: not d.indexing(), timeout=5_000)
-    assert "1 file indexed." in d.status.text() and d.chip_texts() == ["note.md  ✕"]
-    assert not d.stop_button.isVisibleTo(w)
-    close_window(w)
+    return w, d
