@@ -80,6 +80,7 @@ def test_chat_and_four_server_streams_share_one_process_without_gui_stalls(qtbot
         threads = [threading.Thread(target=stream, args=(i,)) for i in range(4)]
         meter = StallMeter()
         meter.start()
+        cpu0 = psutil.cpu_times()
         for t in threads:
             t.start()
         qtbot.waitUntil(lambda: server.host.busy[0] >= 2, timeout=60_000)  # type: ignore[union-attr]
@@ -87,6 +88,8 @@ def test_chat_and_four_server_streams_share_one_process_without_gui_stalls(qtbot
         qtbot.waitUntil(lambda: not session.busy, timeout=300_000)
         qtbot.waitUntil(lambda: all(not t.is_alive() for t in threads), timeout=300_000)
         meter.stop()
+        cpu1 = psutil.cpu_times()
+        spare = (cpu1.idle - cpu0.idle) / max(1e-9, sum(cpu1) - sum(cpu0)) * (psutil.cpu_count() or 1)
         # one engine process for the model: the server's requests went to the chat's
         assert shared_engines().engine_for(model) is chat_engine
         now = {p.pid for p in psutil.Process().children(recursive=True) if "multiprocessing" in " ".join(p.cmdline())}
@@ -97,9 +100,11 @@ def test_chat_and_four_server_streams_share_one_process_without_gui_stalls(qtbot
         worst = max(meter.gaps[1:])
         worst_busy = max(meter.busy[1:])
         print(f"longest GUI stall {worst} ms (wall) over {len(meter.gaps)} ticks while the chat and 4 server streams ran; "
-              f"the GUI thread's own work between two ticks: at most {worst_busy:.1f} ms; load {psutil.getloadavg()[0]:.1f}")
+              f"the GUI thread's own work between two ticks: at most {worst_busy:.1f} ms; cores idle {spare:.2f}")
         assert worst_busy < 50, worst_busy  # the app never keeps the GUI thread busy that long
-        if psutil.getloadavg()[0] < psutil.cpu_count():  # a machine with a core to spare: the wall gap too
+        # a machine with a core to spare over the run (measured, not the lagging load average):
+        # the wall gap too; else the GUI thread waited for a core, which says nothing of the app
+        if spare >= 1.0:
             assert worst < 50, worst
     finally:
         if server is not None:
