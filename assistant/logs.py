@@ -13,7 +13,9 @@ def setup_logging(log_file: Path, *, verbose: bool = False) -> None:
     root = logging.getLogger()
     if getattr(root, "_assistant_configured", False):
         return
-    root.setLevel(logging.DEBUG)
+    # DEBUG records only when they are written: a library's per-event debug call (sse-starlette
+    # logs every chunk it streams) otherwise costs a record that no handler takes
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fh = _file_handler(log_file)
     if fh is not None:
         fh.setLevel(logging.DEBUG if verbose else logging.INFO)
