@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from assistant.chat.router_semantic import PROBE, instruction_text  # noqa: E402
+from assistant.chat.router_semantic import MAX_TOKENS, PROBE, instruction_text  # noqa: E402
 from assistant.engines.embedding_host import EmbeddingProxy  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
@@ -59,7 +59,7 @@ def main() -> None:
     proxy = EmbeddingProxy(niceness=10)
     proxy.load(args.model)
     try:
-        vectors = proxy.embed(items)
+        vectors = proxy.embed(items, max_tokens=MAX_TOKENS)  # as the router embeds them
         probe = proxy.embed([PROBE])[0]
     finally:
         proxy.unload()

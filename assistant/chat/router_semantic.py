@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -58,6 +59,10 @@ SEMANTIC_PATH = Path(__file__).resolve().parents[1] / "resources" / "router_sema
 PROBE = "Fix the typo in this sentence, then prove that the sum of two odd numbers is even."
 PROBE_MATCH = 0.98  # cosine between the stored and the loaded model's probe vectors
 MAX_CHARS = 1_500  # the instruction embedded: its start (a longer one is long anyway)
+# ...and of that its first tokens: the embedding's time grows with them (~0.2 ms each on 2
+# cores), and a WordPiece vocabulary spends a token per letter on Arabic or Cyrillic text
+# and per sign on a formula, so a cap in characters would not bound it (p99 under 20 ms)
+MAX_TOKENS = 32
 CACHE_SIZE = 64
 RETRY_S = 60.0  # no model, or none that fits: look again after this long
 
@@ -108,7 +113,8 @@ def match_head(probe_vector: np.ndarray, path: Path = SEMANTIC_PATH) -> Head | N
 
 
 def instruction_text(prompt: str) -> str:
-    """What is embedded: the request without its pasted material, at most MAX_CHARS."""
+    """What is embedded: the request without its pasted material, at most MAX_CHARS (and
+    of that, the engine embeds the first MAX_TOKENS tokens)."""
     return split(prompt).instruction[:MAX_CHARS] or prompt[:MAX_CHARS]
 
 
@@ -119,7 +125,7 @@ def semantic_feature(logit: float) -> float:
 
 class Embedder(Protocol):
     def load(self, path: Path, *, n_threads: int = 0) -> None: ...
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray: ...
     def unload(self) -> None: ...
 
 
@@ -193,7 +199,7 @@ class InstructionEmbedder:
                 self._unavailable()
                 return
             engine = self._make()
-            engine.load(path)
+            engine.load(path, n_threads=os.cpu_count() or 1)  # a decision waits for it: every core
             head = match_head(engine.embed([PROBE])[0], self._path)
             if head is None:
                 log.info("router: no semantic head fits the embedding model %s; structural model only", path.name)
@@ -209,7 +215,7 @@ class InstructionEmbedder:
         if self._state != "ready" or self._engine is None:
             return None
         try:
-            return np.asarray(self._engine.embed([text])[0], dtype=np.float32)
+            return np.asarray(self._engine.embed([text], max_tokens=MAX_TOKENS)[0], dtype=np.float32)
         except Exception as exc:
             log.warning("router: embedding failed (%s); structural model only", exc)
             return None

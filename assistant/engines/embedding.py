@@ -70,16 +70,27 @@ class LlamaEmbedder:
         self.model_name = str(meta.name or path.stem)
         self.path = path
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
+        """Unit vectors; with `max_tokens`, each text's first max_tokens tokens only."""
         if self._llm is None:
             raise EngineError("No embedding model is loaded.", "Load one first.")
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if max_tokens is not None:
+            texts = [self._head(t, max_tokens) for t in texts]
         # an empty text would be a sequence of [CLS][SEP] only: keep it defined
         vecs = self._llm.embed([t if t.strip() else " " for t in texts], normalize=False, truncate=True)
         out = np.asarray(vecs, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
+
+    def _head(self, text: str, n: int) -> str:
+        """The text of its first n tokens (the text itself when it has no more)."""
+        assert self._llm is not None
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False)
+        if len(tokens) <= n:
+            return text
+        return self._llm.detokenize(tokens[:n]).decode("utf-8", errors="ignore")
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if self._llm is None:

@@ -93,7 +93,7 @@ def _child(conn: multiprocessing.connection.Connection, config: _Config) -> None
                 embeds += 1
                 if crash_at and embeds >= crash_at:
                     os.kill(os.getpid(), signal.SIGSEGV)
-                conn.send(("result", rid, engine.embed(msg[2])))
+                conn.send(("result", rid, engine.embed(msg[2], msg[3] if len(msg) > 3 else None)))
             elif kind == "count":
                 conn.send(("result", rid, engine.count_tokens(msg[2])))
         except BaseException as exc:
@@ -239,24 +239,25 @@ class EmbeddingProxy:
             self._start_and_load()
 
     # -- calls -----------------------------------------------------------------------
-    def _call(self, kind: str, texts: list[str]) -> Any:
+    def _call(self, kind: str, texts: list[str], *extra: Any) -> Any:
         self._ensure()
         self._ids += 1
         rid = self._ids
-        self._send((kind, rid, texts))
+        self._send((kind, rid, texts, *extra))
         return self._wait_for("result", CALL_TIMEOUT_S, "embedding" if kind == "embed" else "counting", rid)[2]
 
     def embed(self, texts: list[str], *, cancel: threading.Event | None = None,
-              progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Unit-length vectors, one row per text. With `cancel` set between batches, raises
-        nothing and returns the rows done so far (the caller checks the event)."""
+              progress: Callable[[int], None] | None = None, max_tokens: int | None = None) -> np.ndarray:
+        """Unit-length vectors, one row per text (of its first `max_tokens` tokens, if given).
+        With `cancel` set between batches, raises nothing and returns the rows done so far
+        (the caller checks the event)."""
         with self._lock:
             parts: list[np.ndarray] = []
             done = 0
             for i in range(0, len(texts), BATCH_TEXTS):
                 if cancel is not None and cancel.is_set():
                     break
-                parts.append(self._call("embed", texts[i:i + BATCH_TEXTS]))
+                parts.append(self._call("embed", texts[i:i + BATCH_TEXTS], max_tokens))
                 done += len(parts[-1])
                 if progress is not None:
                     progress(done)

@@ -48,6 +48,18 @@ def test_the_head_reads_the_instruction_not_the_paste(router_embedder: Instructi
     assert float(alone.vector @ meaning(router_embedder, prompt).vector) > 0.999
 
 
+def test_only_the_instructions_first_tokens_are_embedded(router_embedder: InstructionEmbedder) -> None:
+    # the embedding's time grows with its tokens: a decision's p99 stays under 20 ms
+    from assistant.chat.router_semantic import MAX_TOKENS
+
+    start = "Напиши подробное эссе о влиянии Петра Первого на развитие российской науки и " * 2
+    one, other = start + "приведи примеры.", start + "сравни с Францией, Англией и Голландией."
+    assert len(start) > MAX_TOKENS  # a Cyrillic letter is about a token: a character cap would not do
+    assert float(meaning(router_embedder, one).vector @ meaning(router_embedder, other).vector) > 0.9999
+    short_one, short_other = "Prove this lemma.", "Prove this theorem."
+    assert float(meaning(router_embedder, short_one).vector @ meaning(router_embedder, short_other).vector) < 0.99
+
+
 def test_assess_with_meaning_uses_the_semantic_model(router_embedder: InstructionEmbedder) -> None:
     for p in HARD:
         d = assess(p, [], TINY, meaning=meaning(router_embedder, p))

@@ -35,6 +35,12 @@ def test_vectors_are_the_models_own(minilm: Path) -> None:
         assert np.min(np.sum(got * want, axis=1)) > 0.999  # llama.cpp's F16 run vs numpy in F32
         assert 0.7 < float(got[0] @ got[1]) < 0.8 and float(got[0] @ got[2]) < 0.1  # paraphrase vs unrelated
         assert proxy.count_tokens(["hello world"]) == [4]  # [CLS] hello world [SEP]
+        # max_tokens: each text's first tokens only (the router's bound on its time)
+        long = "The harbour master writes every ship into the log before the tide turns. " * 4
+        head = proxy.embed([long, TEXTS[0]], max_tokens=8)
+        want_head = reference_embeddings(["the harbour master writes every ship into the", TEXTS[0]])
+        assert np.min(np.sum(head * want_head, axis=1)) > 0.999  # the first 8 tokens; a shorter text whole
+        assert float(head[0] @ proxy.embed([long])[0]) < 0.99
     finally:
         proxy.unload()
 
