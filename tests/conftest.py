@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -77,3 +78,23 @@ def secret_service():  # type: ignore[no-untyped-def]
 
     with running_secret_service():  # waits until the new keyring takes writes
         yield
+
+
+@pytest.fixture
+def app_root_logger(home: Path) -> Iterator[logging.Logger]:
+    """The root logger, put back as it was after a test that ran the app's logging set-up
+    (its handlers, level, the set-up's flag and the key redaction)."""
+    from assistant import keys
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        yield root
+    finally:
+        for h in list(root.handlers):
+            if h not in saved_handlers:
+                root.removeHandler(h)
+                h.close()
+        root.setLevel(saved_level)
+        root._assistant_configured = False  # type: ignore[attr-defined]
+        keys.uninstall_log_redaction()

@@ -5,34 +5,15 @@ the API server's streams otherwise)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from assistant import keys
 from assistant.logs import setup_logging
 from assistant.paths import get_paths
 
 
-@pytest.fixture
-def restore_root(home: Path) -> Iterator[logging.Logger]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    try:
-        yield root
-    finally:
-        for h in list(root.handlers):
-            if h not in saved_handlers:
-                root.removeHandler(h)
-                h.close()
-        root.setLevel(saved_level)
-        root._assistant_configured = False  # type: ignore[attr-defined]
-        keys.uninstall_log_redaction()
-
-
 @pytest.mark.parametrize("verbose", [False, True])
-def test_debug_records_are_made_only_when_written(restore_root: logging.Logger, verbose: bool) -> None:
+def test_debug_records_are_made_only_when_written(app_root_logger: logging.Logger, verbose: bool) -> None:
     paths = get_paths().ensure()
     setup_logging(paths.log_file, verbose=verbose)
     chatty = logging.getLogger("sse_starlette.sse")
@@ -45,7 +26,7 @@ def test_debug_records_are_made_only_when_written(restore_root: logging.Logger, 
     finally:
         logging.setLogRecordFactory(factory)
     assert [r.levelname for r in made] == (["DEBUG", "INFO"] if verbose else ["INFO"])
-    for h in restore_root.handlers:
+    for h in app_root_logger.handlers:
         h.flush()
     text = paths.log_file.read_text()
     assert "an info line" in text and (("chunk: data: {}" in text) is verbose)

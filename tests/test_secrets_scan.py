@@ -19,7 +19,7 @@ from support.anthropic_server import AnthropicServer
 from support.llama_server import ALIAS, running_llama_server
 from support.secret_service import running_secret_service
 
-from assistant import keys, network
+from assistant import network
 from assistant.chat.store import ChatStore
 from assistant.logs import setup_logging
 from assistant.paths import get_paths
@@ -35,12 +35,10 @@ TIMEOUT = 120_000
 
 
 @pytest.fixture
-def debug_logging(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def debug_logging(app_root_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The app's own logging set-up (file + redaction), then every SDK logger at DEBUG."""
     monkeypatch.setenv("OPENAI_LOG", "debug")
     monkeypatch.setenv("ANTHROPIC_LOG", "debug")
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
     saved = {n: logging.getLogger(n).level for n in DEBUG_LOGGERS}
     paths = get_paths().ensure()
     setup_logging(paths.log_file, verbose=True)
@@ -49,13 +47,6 @@ def debug_logging(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     try:
         yield paths.log_file
     finally:
-        for h in list(root.handlers):
-            if h not in saved_handlers:
-                root.removeHandler(h)
-                h.close()
-        root.setLevel(saved_level)
-        root._assistant_configured = False  # type: ignore[attr-defined]
-        keys.uninstall_log_redaction()
         for n, level in saved.items():
             logging.getLogger(n).setLevel(level)
 

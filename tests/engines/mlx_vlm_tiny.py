@@ -23,23 +23,33 @@ SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn
 TEMPLATE = Path(__file__).parent / "templates" / "google-gemma-3-4b-it.jinja"
 
 
-def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
-    import mlx.core as mx
-    from mlx.utils import tree_flatten
-    from mlx_vlm.models import gemma3
+def _tokenizer(folder: Path, specials: list[str]) -> tuple[int, dict[str, int], list[int]]:
+    """A byte-level BPE trained on mlx_tiny's text with these special tokens, saved in the
+    folder: (vocabulary size, the specials' ids, the ids of specials and non-printable
+    tokens, whose embedding rows the builders zero so greedy answers are printable text)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator([_TEXT] * 4, trainer=trainers.BpeTrainer(
-        vocab_size=512, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=512, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False))
     tok.save(str(folder / "tokenizer.json"))
     vocab = tok.get_vocab_size()
-    ids = {t: tok.token_to_id(t) for t in SPECIALS}
+    ids = {t: tok.token_to_id(t) for t in specials}
+    banned = [i for i in range(vocab) if not _plain_text(tok.decode([i], skip_special_tokens=False))]
+    return vocab, ids, banned + [i for i in ids.values() if i is not None]
+
+
+def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_vlm.models import gemma3
+
+    folder = Path(folder)
+    vocab, ids, banned = _tokenizer(folder, SPECIALS)
 
     text = {"model_type": "gemma3_text", "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128,
             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "query_pre_attn_scalar": 16,
@@ -68,8 +78,6 @@ def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
                for k, v in weights.items()}
     # as mlx_tiny: zero embedding rows (tied: logit 0) for specials and non-printable tokens, so
     # greedy answers are printable text that runs to max_tokens
-    banned = [i for i in range(vocab) if not _plain_text(tok.decode([i], skip_special_tokens=False))]
-    banned += [i for i in ids.values() if i is not None]
     mask = mx.zeros((vocab,), dtype=mx.bool_)
     mask[mx.array(banned)] = True
     emb_key = "language_model.model.embed_tokens.weight"
@@ -114,21 +122,11 @@ def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0) -> Path:
     import mlx.core as mx
     from mlx.utils import tree_flatten
     from mlx_vlm.models import qwen2_vl
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     from tests.support.tiny_qwen2vl import CHAT_TEMPLATE, SPECIAL
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator([_TEXT] * 4, trainer=trainers.BpeTrainer(
-        vocab_size=512, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
-    tok.save(str(folder / "tokenizer.json"))
-    vocab = tok.get_vocab_size()
-    ids = {t: tok.token_to_id(t) for t in SPECIAL}
+    vocab, ids, banned = _tokenizer(folder, SPECIAL)
 
     vision = {"model_type": "qwen2_vl", "depth": 1, "embed_dim": 32, "hidden_size": 64, "num_heads": 2,
               "mlp_ratio": 2, "in_channels": 3, "patch_size": 14, "spatial_patch_size": 14,
@@ -152,8 +150,6 @@ def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0) -> Path:
     weights = {k: (v * 3.0 if ".layers." in k and "language_model" in k and "norm" not in k else v)
                for k, v in weights.items()}
     # as for Gemma: zero embedding rows (tied: logit 0) for specials and non-printable tokens
-    banned = [i for i in range(vocab) if not _plain_text(tok.decode([i], skip_special_tokens=False))]
-    banned += [i for i in ids.values() if i is not None]
     mask = mx.zeros((vocab,), dtype=mx.bool_)
     mask[mx.array(banned)] = True
     emb_key = "language_model.model.embed_tokens.weight"
