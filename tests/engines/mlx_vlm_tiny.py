@@ -43,6 +43,22 @@ def _tokenizer(folder: Path, specials: list[str]) -> tuple[int, dict[str, int], 
     return vocab, ids, banned + [i for i in ids.values() if i is not None]
 
 
+def _save_weights(folder: Path, weights: dict, vocab: int, banned: list[int]) -> None:  # type: ignore[type-arg]
+    """The language model's layer weights times 3 (norms left as they are), the
+    embedding rows of `banned` zeroed (tied: logit 0, as mlx_tiny: greedy answers are
+    printable text that runs to max_tokens), saved as model.safetensors."""
+    import mlx.core as mx
+
+    weights = {k: (v * 3.0 if ".layers." in k and "language_model" in k and "norm" not in k else v)
+               for k, v in weights.items()}
+    mask = mx.zeros((vocab,), dtype=mx.bool_)
+    mask[mx.array(banned)] = True
+    emb_key = "language_model.model.embed_tokens.weight"
+    weights[emb_key] = mx.where(mask[:, None], mx.zeros_like(weights[emb_key]), weights[emb_key])
+    mx.eval(weights)
+    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+
+
 def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
     import mlx.core as mx
     from mlx.utils import tree_flatten
@@ -74,16 +90,7 @@ def build_tiny_vlm(folder: Path, *, seed: int = 0) -> Path:
     # the projector starts as all ones (every image the same to the model); random, an image counts
     proj = "multi_modal_projector.mm_input_projection_weight"
     weights[proj] = mx.random.normal(weights[proj].shape)
-    weights = {k: (v * 3.0 if ".layers." in k and "language_model" in k and "norm" not in k else v)
-               for k, v in weights.items()}
-    # as mlx_tiny: zero embedding rows (tied: logit 0) for specials and non-printable tokens, so
-    # greedy answers are printable text that runs to max_tokens
-    mask = mx.zeros((vocab,), dtype=mx.bool_)
-    mask[mx.array(banned)] = True
-    emb_key = "language_model.model.embed_tokens.weight"
-    weights[emb_key] = mx.where(mask[:, None], mx.zeros_like(weights[emb_key]), weights[emb_key])
-    mx.eval(weights)
-    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+    _save_weights(folder, weights, vocab, banned)
 
     special = {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"}
     images = {"boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>"}
@@ -147,15 +154,7 @@ def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0) -> Path:
     mx.random.seed(seed)
     model = qwen2_vl.Model(mc)
     weights = dict(tree_flatten(model.parameters()))
-    weights = {k: (v * 3.0 if ".layers." in k and "language_model" in k and "norm" not in k else v)
-               for k, v in weights.items()}
-    # as for Gemma: zero embedding rows (tied: logit 0) for specials and non-printable tokens
-    mask = mx.zeros((vocab,), dtype=mx.bool_)
-    mask[mx.array(banned)] = True
-    emb_key = "language_model.model.embed_tokens.weight"
-    weights[emb_key] = mx.where(mask[:, None], mx.zeros_like(weights[emb_key]), weights[emb_key])
-    mx.eval(weights)
-    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+    _save_weights(folder, weights, vocab, banned)
 
     special = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"}
     tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": None, **special,
