@@ -77,6 +77,15 @@ def answer(engine: MlxEngine, messages: list[Message], params: GenParams = PLAIN
     return "".join(c.text for c in chunks), chunks[-1]
 
 
+def fresh_equals(path: Path, messages: list[Message], firsts: list[np.ndarray], warm: int):  # type: ignore[no-untyped-def]
+    """A fresh engine answers `messages`: its first log-probabilities (the run after firsts[warm])
+    equal the warm engine's, firsts[warm]. Its (text, last chunk)."""
+    got = answer(new_engine(path), messages)
+    assert len(firsts) == warm + 2
+    np.testing.assert_allclose(firsts[warm], firsts[warm + 1], atol=1e-5)
+    return got
+
+
 def seen_(*images: Path, text: str = QUESTION) -> list[Message]:
     return [Message("user", text, images=[str(p) for p in images])]
 
@@ -106,15 +115,13 @@ def test_a_second_turn_on_the_cache_equals_a_fresh_engine(tiny_qwen: Path, pics:
     turn2 = seen_(pics["a"]) + [Message("assistant", first), Message("user", "And the colours?")]
     text, last = answer(warm, turn2)
     assert last.usage is not None and last.usage.cached_tokens >= len(warm.prompt_tokens(seen_(pics["a"])))
-    cold_text, cold = answer(new_engine(tiny_qwen), turn2)
+    cold_text, cold = fresh_equals(tiny_qwen, turn2, firsts, 1)
     assert cold.usage is not None and cold.usage.cached_tokens == 0
-    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
     assert text == cold_text
     # a third turn on the same cache, still at the image's positions
     turn3 = turn2 + [Message("assistant", text), Message("user", "Anything else?")]
     answer(warm, turn3)
-    answer(new_engine(tiny_qwen), turn3)
-    np.testing.assert_allclose(firsts[3], firsts[4], atol=1e-5)
+    fresh_equals(tiny_qwen, turn3, firsts, 3)
 
 
 def test_text_after_an_image_turn_equals_a_fresh_engine(tiny_qwen: Path, pics: dict[str, Path],
@@ -125,14 +132,12 @@ def test_text_after_an_image_turn_equals_a_fresh_engine(tiny_qwen: Path, pics: d
     plain = [Message("user", "Tell me about the weather.")]
     text, last = answer(warm, plain)
     assert last.usage is not None and last.usage.cached_tokens > 0  # the system prompt's tokens are reused
-    assert answer(new_engine(tiny_qwen), plain)[0] == text
-    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+    assert fresh_equals(tiny_qwen, plain, firsts, 1)[0] == text
     # the next turn reuses the answer's tokens, written into the cache at the positions decoding gave them
     turn2 = plain + [Message("assistant", text), Message("user", "And tomorrow?")]
     _, last = answer(warm, turn2)
     assert last.usage is not None and last.usage.cached_tokens >= len(warm.prompt_tokens(plain))
-    answer(new_engine(tiny_qwen), turn2)
-    np.testing.assert_allclose(firsts[3], firsts[4], atol=1e-5)
+    fresh_equals(tiny_qwen, turn2, firsts, 3)
 
 
 def test_a_new_image_after_an_image_turn_equals_a_fresh_engine(tiny_qwen: Path, pics: dict[str, Path],
@@ -141,8 +146,7 @@ def test_a_new_image_after_an_image_turn_equals_a_fresh_engine(tiny_qwen: Path, 
     first, _ = answer(warm, seen_(pics["a"]))
     turn2 = seen_(pics["a"]) + [Message("assistant", first), Message("user", "And this one?", images=[str(pics["b"])])]
     answer(warm, turn2)
-    answer(new_engine(tiny_qwen), turn2)
-    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+    fresh_equals(tiny_qwen, turn2, firsts, 1)
 
 
 def test_text_after_two_images_on_the_cache_equals_a_fresh_engine(tiny_qwen: Path, pics: dict[str, Path],
@@ -153,8 +157,7 @@ def test_text_after_two_images_on_the_cache_equals_a_fresh_engine(tiny_qwen: Pat
     turn2 = seen_(pics["a"], pics["b"]) + [Message("assistant", first), Message("user", "Which is brighter?")]
     _, last = answer(warm, turn2)
     assert last.usage is not None and last.usage.cached_tokens > 2 * QWEN_IMAGE_TOKENS
-    answer(new_engine(tiny_qwen), turn2)
-    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+    fresh_equals(tiny_qwen, turn2, firsts, 1)
 
 
 def test_positions_it_cannot_give_mean_a_prefill_from_the_start(tiny_qwen: Path, pics: dict[str, Path],
@@ -168,5 +171,4 @@ def test_positions_it_cannot_give_mean_a_prefill_from_the_start(tiny_qwen: Path,
     turn2 = seen_(pics["a"]) + [Message("assistant", first), Message("user", "And the colours?")]
     _, last = answer(warm, turn2)
     assert last.usage is not None and last.usage.cached_tokens == 0
-    answer(new_engine(tiny_qwen), turn2)
-    np.testing.assert_allclose(firsts[1], firsts[2], atol=1e-5)
+    fresh_equals(tiny_qwen, turn2, firsts, 1)
