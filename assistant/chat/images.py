@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.image_format import EXTENSIONS, MAX_IMAGE_BYTES, ImageInfo, image_info, info_of, too_big
-from assistant.core.image_shrink import MAX_PIXELS, needs_shrink, shrink
+from assistant.core.image_shrink import needs_shrink, shrink
+from assistant.core.images import MAX_PIXELS
 from assistant.errors import ImageError, StorageError
 
 __all__ = ["MAX_IMAGE_BYTES", "ImageInfo", "ImageRows", "ImageStore", "StoredImage", "image_info"]
@@ -71,14 +72,6 @@ class StoredImage:
         return f"{self.name or self.path.name} ({human_size(self.size)}, {self.width} × {self.height})"
 
 
-def _many_pixels(data: bytes) -> bool:
-    try:
-        info = info_of(data)
-    except ImageError:
-        return False  # said by the caller's own check
-    return info.width * info.height > MAX_PIXELS
-
-
 def human_size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(1, round(n / 1e3))} kB"
 
@@ -96,11 +89,9 @@ class ImageStore:
         """Check and keep an image file; ImageError when it cannot be used. A picture too
         large to read whole (core/image_shrink.py) is kept as a scaled-down copy."""
         p = Path(path)
-        if needs_shrink(p) is not None:
-            with tempfile.TemporaryDirectory(prefix="assistant-scaling-") as tmp:
-                s = shrink(p, tmp)
-                kept = self.add_file(s.path, name or p.name)
-            return replace(kept, scaled_from=(s.from_width, s.from_height))
+        big = needs_shrink(p)
+        if big is not None:
+            return self._add_scaled(p, big, name or p.name)
         try:
             size = p.stat().st_size
             if size > MAX_IMAGE_BYTES:  # refused before a byte is read
@@ -113,12 +104,12 @@ class ImageStore:
 
     def add_bytes(self, data: bytes, name: str = "") -> StoredImage:
         """Check and keep an image given as bytes (a paste, an API request)."""
-        if len(data) > MAX_IMAGE_BYTES or _many_pixels(data):  # scaled down from a file, as add_file does
+        info = info_of(data, name or "The image") if len(data) <= MAX_IMAGE_BYTES else None
+        if info is None or info.width * info.height > MAX_PIXELS:  # scaled down from a file, as add_file does
             with tempfile.TemporaryDirectory(prefix="assistant-scaling-") as tmp:
                 whole = Path(tmp) / (re.sub(r"[^\w.-]", "_", Path(name).name)[:80] or "image")
                 whole.write_bytes(data)
-                return self.add_file(whole, name)
-        info = info_of(data, name or "The image")
+                return self.add_file(whole, name) if info is None else self._add_scaled(whole, info, name or whole.name)
         sha = hashlib.sha256(data).hexdigest()
         target = self.path_for(sha, info.format)
         if not target.exists():
@@ -136,6 +127,13 @@ class ImageStore:
                 raise StorageError(f"Could not keep the image in {self.folder} ({exc.strerror or exc}).",
                                    "Free some disk space, or check that the data folder is writable.") from exc
         return StoredImage(sha, info.format, info.width, info.height, info.frames, len(data), name, target)
+
+    def _add_scaled(self, path: Path, info: ImageInfo, name: str) -> StoredImage:
+        """Keep a scaled-down copy of a picture too large to read whole (`info`: its header)."""
+        with tempfile.TemporaryDirectory(prefix="assistant-scaling-") as tmp:
+            s = shrink(path, tmp, info=info)
+            kept = self.add_file(s.path, name)
+        return replace(kept, scaled_from=(s.from_width, s.from_height))
 
     def remove(self, files: Iterable[tuple[str, str]]) -> None:
         """Delete the files of these (sha256, format) pairs; one already gone is fine."""

@@ -35,10 +35,10 @@ from typing import Any
 
 from assistant.core import image_format
 from assistant.core.image_format import ImageInfo
+from assistant.core.images import MAX_PIXELS  # the local engines' bound: more is scaled down
 from assistant.errors import ImageError
 
 MAX_SOURCE_BYTES = 256 * 1024 * 1024  # a file larger than this is refused before it is read
-MAX_PIXELS = 50_000_000  # more than this is scaled down (150 MB as decoded RGB)
 TARGET_SIDE = 4096  # the copy's longer side: more than any projector reads
 MEMORY_BOUND = 2 * 1024 ** 3  # the scaling process's address space (Linux); it needs ~200 MB
 TIMEOUT_S = 300.0
@@ -81,11 +81,21 @@ def needs_shrink(path: Path | str) -> ImageInfo | None:
                          "can be attached (larger ones are scaled down first).",
                          "Save a smaller copy (a JPEG, or fewer pixels) and attach that.")
     try:
-        info = image_format.head_info(head, p.name) if big_file else image_format.info_of(p.read_bytes(), p.name)
-    except OSError:
-        return None
-    if not big_file and info.width * info.height <= MAX_PIXELS:
-        return None
+        info: ImageInfo | None = image_format.head_info(head, p.name)
+    except ImageError:
+        if big_file:
+            raise
+        info = None  # a header past the first MiB: the whole file says
+    if not big_file and info is not None and info.width * info.height <= MAX_PIXELS:
+        return None  # read as it is: the usual checks read the whole file once
+    if not big_file:  # to be scaled: the whole file is checked first (cut short, damaged)
+        try:
+            info = image_format.info_of(p.read_bytes(), p.name)
+        except OSError:
+            return None
+        if info.width * info.height <= MAX_PIXELS:
+            return None
+    assert info is not None
     if kind not in SHRINKABLE:
         raise ImageError(f"The image {p.name} is {info.width:,} × {info.height:,} pixels ({size / 1e6:,.0f} MB), "
                          f"too large to read as a {kind.upper()} file.",
@@ -94,16 +104,17 @@ def needs_shrink(path: Path | str) -> ImageInfo | None:
     return info
 
 
-def shrink(path: Path | str, dest_dir: Path | str, *, cancel: threading.Event | None = None,
-           max_side: int = TARGET_SIDE, max_bytes: int = image_format.MAX_IMAGE_BYTES, timeout: float = TIMEOUT_S,
+def shrink(path: Path | str, dest_dir: Path | str, *, info: ImageInfo | None = None,
+           cancel: threading.Event | None = None, max_side: int = TARGET_SIDE,
+           max_bytes: int = image_format.MAX_IMAGE_BYTES, timeout: float = TIMEOUT_S,
            memory_bound: int = MEMORY_BOUND) -> Shrunk:
     """Scale the picture down to at most `max_side` pixels on its longer side, as a new
     PNG (pictures from PNG and GIF files) or JPEG file in `dest_dir` of at most
     `max_bytes` (a PNG that would be larger is saved as JPEG, at a lower quality if need
     be). ImageError when it cannot be read, is cut short, or the scaling process fails,
-    is stopped or times out."""
+    is stopped or times out. `info`: what needs_shrink said of it (else it is read again)."""
     src = Path(path)
-    info = needs_shrink(src) or image_format.image_info(src)
+    info = info or needs_shrink(src) or image_format.image_info(src)
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest, prefix=".scaled-")

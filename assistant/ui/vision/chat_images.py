@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from assistant.chat.images import StoredImage
 from assistant.chat.store import StoredMessage
+from assistant.core.image_format import ImageInfo
 from assistant.core.image_shrink import Shrunk, needs_shrink
 from assistant.core.names import short_model_name
 from assistant.core.types import ModelRef
@@ -79,7 +80,7 @@ class ChatImages(QObject):
         super().__init__(host.window)
         self.h = host
         self.attached: list[Attached] = []
-        self._scaling: dict[Path, tuple[ScaleJob, str]] = {}  # pictures being scaled down: the job, its size
+        self._scaling: dict[Path, ScaleJob] = {}  # pictures being scaled down
         # the images of messages sent from this window, by message id (0: the one being sent)
         self._sending: tuple[str, list[tuple[str, str, str]]] | None = None  # (text, images) not yet stored
 
@@ -158,7 +159,7 @@ class ChatImages(QObject):
             try:
                 big = needs_shrink(p)  # too large to read whole: a scaled-down copy is made first
                 if big is not None:
-                    self._scale(Path(p), f"{big.width:,} × {big.height:,} pixels")
+                    self._scale(Path(p), big)
                     continue
                 a = prepare(p)
             except AssistantError as exc:
@@ -168,13 +169,13 @@ class ChatImages(QObject):
                 self.attached.append(a)
         self._refresh()
 
-    def _scale(self, path: Path, size: str) -> None:
+    def _scale(self, path: Path, info: ImageInfo) -> None:
         if path in self._scaling:
             return
-        job = ScaleJob(path, staging_dir(), self)
+        job = ScaleJob(path, staging_dir(), info, self)
         job.succeeded.connect(lambda shrunk, p=path: self._on_scaled(p, shrunk))
         job.failed.connect(lambda message, p=path: self._on_scale_failed(p, message))
-        self._scaling[path] = (job, size)
+        self._scaling[path] = job
         job.start()
 
     def _on_scaled(self, path: Path, shrunk: Shrunk) -> None:
@@ -200,7 +201,7 @@ class ChatImages(QObject):
 
     def shutdown(self) -> None:
         """Stop the scaling (the window closes): its process ends, nothing is kept."""
-        jobs, self._scaling = [job for job, _size in self._scaling.values()], {}
+        jobs, self._scaling = list(self._scaling.values()), {}
         for job in jobs:
             job.cancel.set()
         for job in jobs:
@@ -235,7 +236,7 @@ class ChatImages(QObject):
         self._refresh()
 
     def clear(self) -> None:
-        for job, _size in self._scaling.values():
+        for job in self._scaling.values():
             job.cancel.set()  # its result is not taken: it is no longer in _scaling
         self.attached, self._errors, self._scaling = [], [], {}
         self._refresh()
@@ -259,7 +260,8 @@ class ChatImages(QObject):
         self.strip.set_images([(str(a.path), a.name, a.note) for a in self.attached])
         why = self.blocked()
         notes = [f"{a.name}: {a.note}" for a in self.attached if a.note]
-        notes += [f"Scaling down {p.name} ({size}) to a size the model can read…" for p, (_j, size) in self._scaling.items()]
+        notes += [f"Scaling down {p.name} ({j.info.width:,} × {j.info.height:,} pixels) to a size the model can read…"
+                  for p, j in self._scaling.items()]
         self.notice.setText("\n".join([*self._errors, *([why] if why else []), *notes]))
         self.notice.setVisible(bool(self.notice.text()))
         for b in self.offer_box.findChildren(QPushButton):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
+from assistant.core.image_format import ImageInfo
 from assistant.core.image_shrink import shrink
 from assistant.errors import AssistantError
 
@@ -16,14 +17,14 @@ class ScaleJob(QThread):
     succeeded = Signal(object)  # core.image_shrink.Shrunk
     failed = Signal(str)
 
-    def __init__(self, path: Path, dest: Path, parent: object = None) -> None:
+    def __init__(self, path: Path, dest: Path, info: ImageInfo, parent: object = None) -> None:
         super().__init__(parent)  # type: ignore[arg-type]
-        self.path, self.dest = path, dest
+        self.path, self.dest, self.info = path, dest, info
         self.cancel = threading.Event()
 
     def run(self) -> None:
         try:
-            result = shrink(self.path, self.dest, cancel=self.cancel)
+            result = shrink(self.path, self.dest, info=self.info, cancel=self.cancel)
         except AssistantError as exc:
             self.failed.emit(str(exc))
             return
