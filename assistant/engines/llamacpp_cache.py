@@ -134,6 +134,8 @@ class KvCache:
     # -- positions ---------------------------------------------------------------------
     def pos(self, n: int) -> int:
         """The position of the n-th cell (the one after the first n tokens)."""
+        if not self._images:  # every model but an M-RoPE one with an image: each decode step asks
+            return n
         return n - sum(end - start - n_pos for start, end, n_pos in self._images if end <= n)
 
     @property
