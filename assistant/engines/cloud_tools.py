@@ -37,7 +37,7 @@ def image_payload(path: str) -> tuple[str, str]:
     big = max(info.width, info.height) > CLOUD_SIDE or os.path.getsize(path) > CLOUD_BYTES
     if big and info.format in SHRINKABLE:
         with tempfile.TemporaryDirectory(prefix="assistant-cloud-image-") as tmp:
-            s = shrink(path, tmp, max_side=CLOUD_SIDE, max_bytes=CLOUD_BYTES)
+            s = shrink(path, tmp, info=info, max_side=CLOUD_SIDE, max_bytes=CLOUD_BYTES)
             return MEDIA_TYPES[s.format], base64.b64encode(s.path.read_bytes()).decode("ascii")
     with open(path, "rb") as f:
         return info.media_type, base64.b64encode(f.read()).decode("ascii")
