@@ -58,6 +58,7 @@ def image_files(images: Images | None, folder: str) -> dict[tuple[int, int], str
 def to_markdown(conv: Conversation, messages: list[StoredMessage], images: Images | None = None,
                 folder: str = "images") -> str:
     out = [f"# {conv.title}", "", f"*Exported {_when(time.time())}; started {_when(conv.created_at)}.*", ""]
+    files = image_files(images, folder)
     if conv.system_prompt:
         out += [f"> System prompt: {conv.system_prompt}", ""]
     for m in messages:
@@ -69,7 +70,6 @@ def to_markdown(conv: Conversation, messages: list[StoredMessage], images: Image
         out += [m.content.rstrip(), ""]
         pictures = (images or {}).get(m.id, ())
         if pictures:
-            files = image_files(images, folder)
             out += [f"![{im.name or 'image'}]({files[(m.id, i)]})" for i, im in enumerate(pictures)] + [""]
     return "\n".join(out).rstrip() + "\n"
 
