@@ -254,8 +254,9 @@ def document_file(data: bytes) -> None:
 
 # -- images (core/image_format.py, read before any decoder; core/images.py, the local engines' check) --------
 def image_file(data: bytes) -> None:
-    """An attached or API-sent picture: its format and size, or an ImageError; what the
-    local engines' check lets through is what their decoder reads, within its bound."""
+    """An attached or API-sent picture: its format and size, or an ImageError; its header
+    alone agrees; what the local engines' check lets through is what their decoder reads,
+    within its bound."""
     from assistant.core import image_format, images
 
     try:
@@ -265,6 +266,16 @@ def image_file(data: bytes) -> None:
     if info is not None:
         assert info.format in image_format.MEDIA_TYPES and info.frames >= 1
         assert 0 < info.width <= image_format.MAX_SIDE and 0 < info.height <= image_format.MAX_SIDE
+    # the header alone (a file too large to read whole, which is scaled down): a size or an ImageError
+    try:
+        head = image_format.head_info(data[:1024 * 1024], "fuzzed")
+    except AssistantError:
+        head = None
+    if head is not None:
+        assert head.format in image_format.MEDIA_TYPES and head.frames == 1
+        assert 0 < head.width <= image_format.MAX_SIDE and 0 < head.height <= image_format.MAX_SIDE
+    if info is not None and info.format != "jpeg":  # a JPEG's walk may meet a later frame header
+        assert head is not None and (head.format, head.width, head.height) == (info.format, info.width, info.height)
     try:
         seen = images.check(data, Path("fuzzed.img"))
     except AssistantError:
