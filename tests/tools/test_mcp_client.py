@@ -78,7 +78,7 @@ def test_cancel_ends_the_call_at_once_and_the_server_hears_of_it(server: McpServ
     started = time.monotonic()
     with pytest.raises(ToolCancelledError):
         server.call_tool("sleep", {"seconds": 30, "marker": str(marker)}, timeout_s=60, cancel=cancel)
-    assert time.monotonic() - started < 1.3
+    assert time.monotonic() - started < 2.5  # against 30 s; slack for a loaded 2-core CI machine
     # the SDK sent notifications/cancelled: the server's handler was cancelled
     deadline = time.monotonic() + 5
     while not marker.exists() and time.monotonic() < deadline:
@@ -200,7 +200,7 @@ def test_stop_while_a_server_starts_ends_the_start() -> None:
     started = time.monotonic()
     with pytest.raises(ToolCancelledError, match="start of the MCP server slow was stopped"):
         s.call_tool("echo", {"text": "x"}, cancel=cancel)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # slack for a loaded 2-core CI machine
     assert not s.running
 
 
