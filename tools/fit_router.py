@@ -1,10 +1,10 @@
 """Fit the router's weights (development time only; the app never imports this).
 
 Reads the train and validation splits (tests/chat/router_data/: train.jsonl,
-train2.jsonl, train3.jsonl and the original tests/chat/router_prompts.jsonl; and
-validation.jsonl). The old test splits (test.jsonl, test2.jsonl) are validation
-figures now: --select reports them, nothing is fitted on them. The held-out test
-split (test3.jsonl) is never read here.
+train2.jsonl, train3.jsonl, train4.jsonl and the original tests/chat/router_prompts.jsonl;
+and validation.jsonl). The old test splits (test.jsonl, test2.jsonl, test3.jsonl) are
+validation figures now: --select reports them, nothing is fitted on them. The held-out
+test split (test4.jsonl) is never read here.
 
     python3 -m venv /tmp/router-venv && /tmp/router-venv/bin/pip install scikit-learn numpy
     PYTHONPATH=. .venv/bin/python tools/router_embed.py          # the prompts' vectors, once
@@ -256,12 +256,12 @@ def main() -> None:
     ap.add_argument("--head-C", type=float, default=1.0, help="inverse L2 strength of the semantic head")
     args = ap.parse_args()
 
-    train = load(DATA / "train.jsonl") + load(DATA / "train2.jsonl") + load(DATA / "train3.jsonl") + load(OLD)
+    train = [row for n in ("train", "train2", "train3", "train4") for row in load(DATA / f"{n}.jsonl")] + load(OLD)
     val = load(DATA / "validation.jsonl")
     vectors = Vectors()
 
     if args.select:
-        checks = {"validation": val, "old-test": load(DATA / "test.jsonl"), "old-test2": load(DATA / "test2.jsonl")}
+        checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3")}}
         fitted = Fitted(train, vectors, args.C, args.head_C)
         for kind in ("semantic", "structural"):
             print(f"{kind}: C={args.C} head C={args.head_C} thresholds {fitted.thresholds[kind]}")

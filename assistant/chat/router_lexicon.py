@@ -96,6 +96,7 @@ CODE_TASK = lex(
     r"server|api|cli|app|application|cache|queue|pool|tree|trie|regex|regular expression|query|"
     r"compiler|interpreter|emulator|clone|game|tool|bot|service)|"
     r"with (unit |integration )?tests|pytest|unit tests?|"
+    r"rewrite (it|this)(?: \w+){0,2} for (speed|performance)|make (it|this)(?: \w+){0,2} faster|speed (it|this) up|"
     r"(fix|find) (the |this |my )?(bug|leak|race|deadlock|crash)|why (does|is) (this|my) (code|query|function|script)|"
     r"doesn't compile|won't compile|fails on|breaks for|keeps (crashing|restarting)|"
     r"écris (un|une) (programme|script|fonction|api)|escribe (un|una) (programa|script|función|api)|"
@@ -118,7 +119,7 @@ TECH_DEEP = lex(
     r"stream\w*|out of memory|doesn't fit in memory|oomkilled|502|reverse proxy|resumable|"
     r"sql injection|xss|csrf|jwt|oauth\w*|refresh tokens?|encryption|diffie|backfill|dual writes|"
     r"rollback|migration|cohort|rolling|window functions?|consecutive|streak|"
-    r"rfc \d+|ipv[46]|regex|regular expression|edge cases?|"
+    r"rfc \d+|ipv[46]|regex|regular expression|edge cases?|index\w* to add|query plans?|execution plans?|"
     r"потокобезопасн\w*|асинхрон\w*|взаимн\w* блокировк\w*|nebenläufig\w*|thread-sicher\w*|deadlock|"
     r"concurrencia|concorrência|asíncron\w*|assíncron\w*",
     r"线程安全|异步|并发|死锁|超时|重试|スレッド|非同期|race condition|يرسل أكثر|بدون",

@@ -97,9 +97,15 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
     # train3 / test3 (issue 30, second round): test3 written first, before any fitting
     everything = old | k_train2 | k_test2
     assert not (k_test3 & (everything | k_train3)) and not (k_train3 & everything)
+    # train4 / test4 (issue 30, third round): a new pool split by a seeded shuffle before any
+    # fitting; test4 is the held-out split now, test3 a validation figure
+    train4, test4 = load_rows(DATA / "train4.jsonl"), load_rows(DATA / "test4.jsonl")
+    k_train4, k_test4 = {key_of(r) for r in train4}, {key_of(r) for r in test4}
+    everything |= k_train3 | k_test3
+    assert not (k_test4 & (everything | k_train4)) and not (k_train4 & everything)
     # reasons.jsonl may share the issue's own examples with test2 (a validation split now),
-    # never a prompt that anything is fitted on, nor the held-out test3
-    assert not (k_reasons & (old | k_train2 | k_train3 | k_test3))
+    # never a prompt that anything is fitted on, nor a held-out split
+    assert not (k_reasons & (old | k_train2 | k_train3 | k_test3 | k_train4 | k_test4))
     assert {"whats 12 x 12", "give me 5 cute names for a golden retriever puppy",
             "Привет! Посоветуй какой-нибудь лёгкий фильм на вечер."} <= k_reasons
     assert len(reasons) >= 80
@@ -107,7 +113,7 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
     assert len({r["lang"] for r in test3}) >= 10 and sum(bool(r.get("history")) for r in test3) >= 5
     # (rows, easy pastes of that many characters, how many at least, short non-Latin easy prompts)
     for rows, chars, pastes, non_latin in ((train2, 250, 12, 12), (test2, 250, 12, 12), (train3, 250, 25, 20),
-                                           (test3, 150, 10, 10)):
+                                           (test3, 150, 10, 10), (train4, 250, 25, 10), (test4, 250, 20, 10)):
         assert len(rows) >= 80
         for r in rows:
             assert r["label"] in ("hard", "easy") and r["why"] and r["lang"] and r["domain"]
@@ -118,6 +124,17 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
                    and len(r["prompt"]) < 60 for r in rows) >= non_latin  # short non-Latin prompts
         assert sum(r.get("kind") == "hard-looks-easy" for r in rows) >= 12
     assert all(isinstance(r["reasons"], list) for r in reasons) and sum(not r["reasons"] for r in reasons) >= 10
+    assert len(test4) >= 120 and len(train4) >= 150 and len({r["lang"] for r in test4}) >= 10
+
+
+def test_every_hard_row_says_the_largest_size_that_fails_it() -> None:
+    """The 8B model is fitted and measured on these: a hard row without `fails` would count as
+    hard for every size (the older splits got theirs in the third round)."""
+    files = [*sorted(DATA.glob("t*.jsonl")), DATA / "validation.jsonl", OLD]
+    assert len(files) >= 9
+    for path in files:
+        for r in load_rows(path):
+            assert (r.get("fails") in ("1B", "8B", "32B")) == (r["label"] == "hard"), (path.name, r["prompt"][:60])
 
 
 def test_data_set_is_varied() -> None:
