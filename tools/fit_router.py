@@ -2,9 +2,9 @@
 
 Reads the train and validation splits (tests/chat/router_data/: train.jsonl,
 train2.jsonl, train3.jsonl, train4.jsonl and the original tests/chat/router_prompts.jsonl;
-and validation.jsonl). The old test splits (test.jsonl, test2.jsonl, test3.jsonl) are
-validation figures now: --select reports them, nothing is fitted on them. The held-out
-test split (test4.jsonl) is never read here.
+and validation.jsonl). The old test splits (test.jsonl to test4.jsonl) are validation
+figures now: --select reports them, nothing is fitted on them. The held-out test split
+(test5.jsonl) is never read here.
 
     python3 -m venv /tmp/router-venv && /tmp/router-venv/bin/pip install scikit-learn numpy
     PYTHONPATH=. .venv/bin/python tools/router_embed.py          # the prompts' vectors, once
@@ -53,10 +53,12 @@ STRUCTURAL = TEXT_FEATURES + HISTORY_FEATURES
 SEMANTIC = [*STRUCTURAL, "semantic"]
 SIZES = {"1B": 1, "8B": 8, "32B": 32}
 
-# Target precision when choosing a threshold; a margin above the goal (0.90: in
-# Automatic mode a false "hard" sends the text out) because a fresh set does a little worse.
-MIN_PRECISION = 0.93
+# Out-of-fold precision a threshold keeps (the goal is 0.90: in Automatic mode a false "hard"
+# sends the text out). Chosen on the validation splits (fourth round, 0.90 to 0.93 tried):
+# with 0.90 every one of them keeps >= 0.90 at 1B with the most recall; 0.93 lost recall.
+MIN_PRECISION = 0.90
 MIN_RECALL = 0.5
+min_precision = MIN_PRECISION  # --min-precision: chosen on the validation splits, never the test split
 # a model per anchor size, and the sizes whose thresholds it serves
 ANCHORS = {"1B": ("1B",), "8B": ("8B", "32B")}
 FOLDS = 5
@@ -197,7 +199,7 @@ def choose_threshold(logits: np.ndarray, y: np.ndarray) -> float:
     best, best_f = None, -1.0
     for t in np.arange(6.0, -4.0, -0.05):
         p, r = pr((logits >= t).astype(int), y)
-        if p >= MIN_PRECISION and r >= MIN_RECALL:
+        if p >= min_precision and r >= MIN_RECALL:
             best = float(t)
         f = 1.25 * p * r / max(1e-9, 0.25 * p + r)
         if f > best_f:
@@ -254,14 +256,17 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="fit on train+validation and write the JSON files")
     ap.add_argument("-C", type=float, default=1.0, help="inverse L2 strength of the structural model")
     ap.add_argument("--head-C", type=float, default=1.0, help="inverse L2 strength of the semantic head")
+    ap.add_argument("--min-precision", type=float, default=MIN_PRECISION, help="out-of-fold precision a threshold keeps")
     args = ap.parse_args()
+    global min_precision
+    min_precision = args.min_precision
 
     train = [row for n in ("train", "train2", "train3", "train4") for row in load(DATA / f"{n}.jsonl")] + load(OLD)
     val = load(DATA / "validation.jsonl")
     vectors = Vectors()
 
     if args.select:
-        checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3")}}
+        checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3", "test4")}}
         fitted = Fitted(train, vectors, args.C, args.head_C)
         for kind in ("semantic", "structural"):
             print(f"{kind}: C={args.C} head C={args.head_C} thresholds {fitted.thresholds[kind]}")
@@ -277,7 +282,7 @@ def main() -> None:
                               "logit (router_semantic.json); one model per anchor size, thresholds per size; "
                               "fitted by tools/fit_router.py.",
                      "fitted_on": {"train": len(train), "validation": len(val), "C": args.C, "head_C": args.head_C,
-                                   "min_precision_for_threshold": MIN_PRECISION},
+                                   "min_precision_for_threshold": min_precision},
                      "text_model": linear_json(fitted.stage1)}
         for kind in ("semantic", "structural"):
             out[kind] = {"models": {a: linear_json(m) for a, m in fitted.models[kind].items()},
