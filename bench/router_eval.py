@@ -3,10 +3,10 @@ and whether the reasons it gives are true.
 
 Splits (tests/chat/router_data/): `train` (train.jsonl to train4.jsonl and the original
 tests/chat/router_prompts.jsonl), `validation` (validation.jsonl), `old-test`
-(test.jsonl), `old-test2` (test2.jsonl), `old-test3` (test3.jsonl) and `old-test4` (test4.jsonl): all
-were test splits once and have been looked at, so they are validation figures now (the
-threshold's precision target was chosen on them); `test` (test5.jsonl: written before
-that choice and the last fitting, kept aside and read once). Runs
+(test.jsonl), `old-test2` (test2.jsonl) to `old-test5` (test5.jsonl): all were test splits once and have
+been looked at, so they are validation figures now (the threshold's precision target was
+chosen on them); `test` (test6.jsonl: written before the last features and fitting, kept
+aside and read once). Runs
 `assistant.chat.router.assess`, with the instruction's meaning (router_semantic.py:
 the tests' all-MiniLM-L6-v2 GGUF, or --embedding-model) unless --no-embedding, and prints: per-split precision/recall for a 1B
 model, a per-size table (1B / 8B / 32B) and the confusion matrix on the report
@@ -24,7 +24,7 @@ is right when the reasons the router would show (its first three) are all true,
 and at least one is named when there are true ones; the generic "looks demanding"
 is counted apart, as neither.
 
-    uv run python bench/router_eval.py [--show] [--split test|old-test4|old-test3|old-test2|old-test|validation|train]
+    uv run python bench/router_eval.py [--show] [--split test|old-test5|old-test4|old-test3|old-test2|old-test|validation|train]
                                        [--no-embedding] [--embedding-model PATH]
 
 Time per decision is measured in interleaved rounds, with the embedding (the engine's
@@ -33,7 +33,7 @@ structural model alone: the baseline), and printed with their ratio.
 
 Last line: `precision: P recall: R` for the 1B model on the report split (two
 decimals; the test split unless --split says otherwise). Any --split other than
-test leaves test5.jsonl out entirely, for use while developing.
+test leaves test6.jsonl out entirely, for use while developing.
 
 Before this data set, the hand-tuned keyword router scored 1.00 / 0.97 on its own
 131 tuning prompts, and on the first test split (test.jsonl) precision 0.92, recall 0.22.
@@ -59,9 +59,10 @@ from assistant.core.types import Message  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 OLD = ROOT / "tests" / "chat" / "router_prompts.jsonl"
-SPLITS = ("train", "validation", "old-test", "old-test2", "old-test3", "old-test4", "test")
+SPLITS = ("train", "validation", "old-test", "old-test2", "old-test3", "old-test4", "old-test5", "test")
 FILES = {"train": ("train", "train2", "train3", "train4"), "validation": ("validation",), "old-test": ("test",),
-         "old-test2": ("test2",), "old-test3": ("test3",), "old-test4": ("test4",), "test": ("test5",)}
+         "old-test2": ("test2",), "old-test3": ("test3",), "old-test4": ("test4",),
+         "old-test5": ("test5",), "test": ("test6",)}
 SIZES = {"1B": 1, "8B": 8, "32B": 32}
 MODELS = {
     "1B": LocalModelInfo("Gemma 3 1B", 1.0, 8192),
@@ -177,7 +178,7 @@ def write_tradeoff(cases: list[Case]) -> None:
     if EMBEDDER is None:
         raise SystemExit("--write-tradeoff measures both routers: leave out --no-embedding")
     data = {"about": "Router precision/recall per 'send to the cloud' level on the held-out test split "
-                     "(tests/chat/router_data/test5.jsonl), with the embedding model (sizes) and without "
+                     "(tests/chat/router_data/test6.jsonl), with the embedding model (sizes) and without "
                      "(sizes_structural), written by bench/router_eval.py --write-tradeoff.",
             "prompts": len(cases), "sizes": _levels(cases, True), "sizes_structural": _levels(cases, False)}
     TRADEOFF_PATH.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

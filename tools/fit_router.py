@@ -2,9 +2,9 @@
 
 Reads the train and validation splits (tests/chat/router_data/: train.jsonl,
 train2.jsonl, train3.jsonl, train4.jsonl and the original tests/chat/router_prompts.jsonl;
-and validation.jsonl). The old test splits (test.jsonl to test4.jsonl) are validation
+and validation.jsonl). The old test splits (test.jsonl to test5.jsonl) are validation
 figures now: --select reports them, nothing is fitted on them. The held-out test split
-(test5.jsonl) is never read here.
+(test6.jsonl) is never read here.
 
     python3 -m venv /tmp/router-venv && /tmp/router-venv/bin/pip install scikit-learn numpy
     PYTHONPATH=. .venv/bin/python tools/router_embed.py          # the prompts' vectors, once
@@ -55,8 +55,9 @@ SIZES = {"1B": 1, "8B": 8, "32B": 32}
 
 # Out-of-fold precision a threshold keeps (the goal is 0.90: in Automatic mode a false "hard"
 # sends the text out). Chosen on the validation splits (fourth round, 0.90 to 0.93 tried):
-# with 0.90 every one of them keeps >= 0.90 at 1B with the most recall; 0.93 lost recall.
-MIN_PRECISION = 0.90
+# with 0.91 every one of them keeps >= 0.92 at 1B; 0.93 lost recall, 0.90 precision (a
+# fresh split did worse than them all, test5: 0.82, so the margin stays).
+MIN_PRECISION = 0.91
 MIN_RECALL = 0.5
 min_precision = MIN_PRECISION  # --min-precision: chosen on the validation splits, never the test split
 # a model per anchor size, and the sizes whose thresholds it serves
@@ -266,7 +267,7 @@ def main() -> None:
     vectors = Vectors()
 
     if args.select:
-        checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3", "test4")}}
+        checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3", "test4", "test5")}}
         fitted = Fitted(train, vectors, args.C, args.head_C)
         for kind in ("semantic", "structural"):
             print(f"{kind}: C={args.C} head C={args.head_C} thresholds {fitted.thresholds[kind]}")

@@ -4,7 +4,7 @@ Development time only. Runs in the project's environment (llama.cpp), so that th
 fitting environment (scikit-learn) needs no llama.cpp: the vectors of each prompt's
 instruction (router_semantic.instruction_text) and of each earlier user turn, and the
 probe sentence's vector, go to an .npz file that fit_router.py reads. The test split
-(test5.jsonl) is never embedded here.
+(test6.jsonl) is never embedded here.
 
     PYTHONPATH=. .venv/bin/python tools/router_embed.py [--model PATH] [--out FILE]
 
@@ -29,7 +29,7 @@ from assistant.engines.embedding_host import EmbeddingProxy  # noqa: E402
 
 DATA = ROOT / "tests" / "chat" / "router_data"
 # every split but the held-out test split
-FILES = [DATA / f"{n}.jsonl" for n in ("train", "train2", "train3", "train4", "validation", "test", "test2", "test3", "test4")]
+FILES = [DATA / f"{n}.jsonl" for n in ("train", "train2", "train3", "train4", "validation", "test", "test2", "test3", "test4", "test5")]
 FILES.append(ROOT / "tests" / "chat" / "router_prompts.jsonl")
 DEFAULT_OUT = Path.home() / ".cache" / "assistant-bench" / "router_embeddings.npz"
 

@@ -271,7 +271,11 @@ EDIT = lex(
     r"what(?:'s| is) the value|value of|which (port|version|city|process|file|line)|what (version|city|port)|"
     r"who (signed|wrote) this|set to|format (this|it) as|as a (markdown )?table|(numbered|bulleted) list|"
     r"same words|change nothing|nothing else|don't change|tidy|alphabetical order|"
-    r"großschreib\w*|groß|majuscules|mayúsculas|faute de frappe|опечатк\w*",
+    r"(set|change|switch) (the )?[\"'`]?[\w.-]+[\"'`]? (to|from)|bump (the )?\w+|pin \w+ to|give it back|"
+    r"leave (the rest|everything else|the others?|the other \w+)|keep (the rest|everything else)|"
+    r"when is (this|the) \w+ due|who (made|wrote|authored|sent) (the|this)|"
+    r"großschreib\w*|groß|majuscules|mayúsculas|faute de frappe|опечатк\w*|с (большой|заглавной) буквы|"
+    r"ничего (больше |другого )?не меняй",
     r"大写|大文字|拼写",
 )
 # Asking for brevity or simplicity: the answer the user wants is small.

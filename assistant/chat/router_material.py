@@ -30,6 +30,7 @@ _STRUCTURED_LINE = re.compile(
     r"function|public|private|static|select|from|where|join|left|inner|group|order|having|limit|insert|"
     r"update|delete|create|#include|package|fn|pub|impl|module|SELECT|FROM|WHERE|JOIN)\b|"
     r"\d{4}-\d\d-\d\d[ T]\d|[A-Z][a-z]{2} \d\d? \d\d:\d\d|"  # log timestamps
+    r"commit [0-9a-f]{7,40}\b|(?:Author|Date|Merge):\s|"  # git log
     r"[^\s,]*(?:,[^\s,]*){3,}$|"  # CSV (one way to match: no backtracking blow-up)
     r".*[;{}]\s*$|\s{4}\S)",  # a statement, a brace, indented code
 )
@@ -103,12 +104,18 @@ def split(text: str) -> Parts:
             paragraphs = [m.group(1), m.group(2)]
     kept: list[str] = []
     if len(paragraphs) >= 2:
-        # the ask is the first paragraph, or the last one when that is the shorter
+        # the ask is the first paragraph, or the last one when that is the shorter; a short
+        # first paragraph ending in a colon or a question ("When is this invoice due?") asks
         first, last = paragraphs[0], paragraphs[-1]
-        ask = 0 if re.search(r"[:：]\s*$", first) or len(first) <= len(last) else len(paragraphs) - 1
+        opens = re.search(r"[:：]\s*$", first) or (len(first) <= _MIN_MATERIAL and re.search(r"[?？]\s*$", first))
+        ask = 0 if opens or len(first) <= len(last) else len(paragraphs) - 1
         pointed = _points_at_material(paragraphs[ask]) and len(paragraphs[ask]) <= _MAX_INSTRUCTION
+        found = [i for i, p in enumerate(paragraphs) if i != ask and _is_material(p, pointed)]
         for i, p in enumerate(paragraphs):
-            if i != ask and _is_material(p, pointed):
+            # a short line inside what the ask points at (a subject line, "Hi Daniel,") is
+            # part of it: any paragraph before the last piece of material
+            inside = pointed and ask == 0 and found and 0 < i < found[-1]
+            if i in found or inside:
                 pieces.append(p)
             else:
                 kept.append(p)

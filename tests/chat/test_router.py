@@ -108,9 +108,13 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
     test5 = load_rows(DATA / "test5.jsonl")
     k_test5 = {key_of(r) for r in test5}
     assert not (k_test5 & (everything | k_train4 | k_test4))
+    # test6: written after test5 was read, before the features and the fit that test5 led to
+    test6 = load_rows(DATA / "test6.jsonl")
+    k_test6 = {key_of(r) for r in test6}
+    assert not (k_test6 & (everything | k_train4 | k_test4 | k_test5))
     # reasons.jsonl may share the issue's own examples with test2 (a validation split now),
     # never a prompt that anything is fitted on, nor a held-out split
-    assert not (k_reasons & (old | k_train2 | k_train3 | k_test3 | k_train4 | k_test4 | k_test5))
+    assert not (k_reasons & (old | k_train2 | k_train3 | k_test3 | k_train4 | k_test4 | k_test5 | k_test6))
     assert {"whats 12 x 12", "give me 5 cute names for a golden retriever puppy",
             "Привет! Посоветуй какой-нибудь лёгкий фильм на вечер."} <= k_reasons
     assert len(reasons) >= 80
@@ -118,7 +122,8 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
     assert len({r["lang"] for r in test3}) >= 10 and sum(bool(r.get("history")) for r in test3) >= 5
     # (rows, easy pastes of that many characters, how many at least, short non-Latin easy prompts)
     for rows, chars, pastes, non_latin in ((train2, 250, 12, 12), (test2, 250, 12, 12), (train3, 250, 25, 20),
-                                           (test3, 150, 10, 10), (train4, 250, 25, 10), (test4, 250, 20, 10), (test5, 250, 20, 10)):
+                                           (test3, 150, 10, 10), (train4, 250, 25, 10), (test4, 250, 20, 10), (test5, 250, 20, 10),
+                                           (test6, 250, 20, 10)):
         assert len(rows) >= 80
         for r in rows:
             assert r["label"] in ("hard", "easy") and r["why"] and r["lang"] and r["domain"]
@@ -130,7 +135,8 @@ def test_new_splits_are_disjoint_labelled_by_size_and_aimed_at_the_known_misses(
         assert sum(r.get("kind") == "hard-looks-easy" for r in rows) >= 12
     assert all(isinstance(r["reasons"], list) for r in reasons) and sum(not r["reasons"] for r in reasons) >= 10
     assert len(test4) >= 120 and len(train4) >= 150 and len({r["lang"] for r in test4}) >= 10
-    assert len(test5) >= 120 and len({r["lang"] for r in test5}) >= 10 and sum(bool(r.get("history")) for r in test5) >= 4
+    for split in (test5, test6):
+        assert len(split) >= 120 and len({r["lang"] for r in split}) >= 10 and sum(bool(r.get("history")) for r in split) >= 4
 
 
 def test_every_hard_row_says_the_largest_size_that_fails_it() -> None:

@@ -148,6 +148,32 @@ def test_pasted_prose_after_a_short_request_is_material() -> None:
     assert quoted.instruction.startswith("Fix the typo") and LEAFLET in quoted.material
 
 
+INVOICE = ("Thanks again for choosing us for the spring shoot. Please find attached invoice INV-2025-0418 for the "
+           "work completed between 3 and 11 April. The total is 2,840.00 EUR, payable within 30 days.")
+GIT_LOG = "\n\n".join(f"commit {h * 40}\nAuthor: Lina Haddad <lina@example.dev>\nDate:   Thu Jul 10 16:42:11 2025 +0200\n\n"
+                      f"    {msg}" for h, msg in (("a", "Fix timezone handling in the weekly report"), ("b", "Bump")))
+
+
+def test_the_lines_around_a_pasted_letter_are_the_letter_and_a_question_first_asks() -> None:
+    parts = split(f"When is this invoice due?\n\nSubject: Invoice INV-2025-0418\n\nHi Daniel,\n\n{INVOICE}\n\nPriya")
+    assert parts.instruction == "When is this invoice due?\n\nPriya"  # a line after the letter is not inside it
+    assert "Subject: Invoice" in parts.material and "Hi Daniel" in parts.material and INVOICE in parts.material
+    assert text_features(parts.instruction)["numbers"] == 0  # the invoice's figures are not the ask's
+    # a git log is material, and the question before it asks even though the last line is shorter
+    log = split(f"Who made the most recent commit here?\n\n{GIT_LOG}")
+    assert log.instruction.startswith("Who made the most recent commit here?") and "Author: Lina" in log.material
+    assert "commit aaaa" in log.material and log.code_like
+
+
+@pytest.mark.parametrize("prompt", [
+    f"Set \"debug\" to false in this settings file and give it back:\n\n{SQL}",
+    f"Pin requests to 2.32.3 in this file, leave the rest:\n\n{SQL}",
+    f"Напиши с большой буквы все формы «вы» в этом письме, больше ничего не меняй:\n\n{LEAFLET}",
+])
+def test_small_edits_of_pasted_material_are_edits(prompt: str) -> None:
+    assert text_features(prompt)["edit"] == 1.0
+
+
 def test_a_long_request_without_material_stays_a_request() -> None:
     text = ("I am planning a three-week trip through Patagonia in March with my two teenagers. We like "
             "hiking but not camping, we cannot drive, and the budget is tight. Which route, which towns, "

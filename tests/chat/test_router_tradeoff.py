@@ -30,7 +30,7 @@ def test_the_same_prompt_goes_out_more_often_at_often() -> None:
 
 def test_shipped_figures_cover_every_level_and_trade_precision_for_recall() -> None:
     data = json.loads(TRADEOFF_PATH.read_text(encoding="utf-8"))
-    assert "test5.jsonl" in data["about"] and data["prompts"] >= 110
+    assert "test6.jsonl" in data["about"] and data["prompts"] >= 110
     assert set(data["sizes"]) == set(data["sizes_structural"]) == {"1B", "8B", "32B"}
     for semantic in (True, False):
         for size in ("1B", "8B", "32B"):
