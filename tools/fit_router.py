@@ -59,7 +59,6 @@ SIZES = {"1B": 1, "8B": 8, "32B": 32}
 # fresh split did worse than them all, test5: 0.82, so the margin stays).
 MIN_PRECISION = 0.91
 MIN_RECALL = 0.5
-min_precision = MIN_PRECISION  # --min-precision: chosen on the validation splits, never the test split
 # a model per anchor size, and the sizes whose thresholds it serves
 ANCHORS = {"1B": ("1B",), "8B": ("8B", "32B")}
 FOLDS = 5
@@ -194,8 +193,8 @@ def pr(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
-def choose_threshold(logits: np.ndarray, y: np.ndarray) -> float:
-    """The lowest threshold whose precision stays >= MIN_PRECISION with some recall (most
+def choose_threshold(logits: np.ndarray, y: np.ndarray, min_precision: float) -> float:
+    """The lowest threshold whose precision stays >= min_precision with some recall (most
     recall); where no threshold gets there, the one with the best F0.5 (precision first)."""
     best, best_f = None, -1.0
     for t in np.arange(6.0, -4.0, -0.05):
@@ -216,7 +215,8 @@ def pr_text(logits: np.ndarray, y: np.ndarray, t: float) -> str:
 class Fitted:
     """Per size anchor: the semantic head, the model with and without `semantic`, thresholds."""
 
-    def __init__(self, rows: list[dict], vectors: Vectors, c: float, c_head: float) -> None:
+    def __init__(self, rows: list[dict], vectors: Vectors, c: float, c_head: float,
+                 min_precision: float = MIN_PRECISION) -> None:
         self.stage1 = fit_stage1(rows, c)
         self.heads: dict[str, LogisticRegression] = {}
         self.models: dict[str, dict[str, Linear]] = {"semantic": {}, "structural": {}}
@@ -234,7 +234,7 @@ class Fitted:
                     k2, y2 = known(rows, SIZES[size])
                     pos = {id(r): i for i, r in enumerate(kept)}
                     s2 = np.array([oof[pos[id(r)]] for r in k2])
-                    t = choose_threshold(s2, y2)
+                    t = choose_threshold(s2, y2, min_precision)
                     self.thresholds[kind][size] = t
                     self.oof[kind][size] = pr_text(s2, y2, t)
 
@@ -259,8 +259,6 @@ def main() -> None:
     ap.add_argument("--head-C", type=float, default=1.0, help="inverse L2 strength of the semantic head")
     ap.add_argument("--min-precision", type=float, default=MIN_PRECISION, help="out-of-fold precision a threshold keeps")
     args = ap.parse_args()
-    global min_precision
-    min_precision = args.min_precision
 
     train = [row for n in ("train", "train2", "train3", "train4") for row in load(DATA / f"{n}.jsonl")] + load(OLD)
     val = load(DATA / "validation.jsonl")
@@ -268,7 +266,7 @@ def main() -> None:
 
     if args.select:
         checks = {"validation": val, **{f"old-{n}": load(DATA / f"{n}.jsonl") for n in ("test", "test2", "test3", "test4", "test5")}}
-        fitted = Fitted(train, vectors, args.C, args.head_C)
+        fitted = Fitted(train, vectors, args.C, args.head_C, args.min_precision)
         for kind in ("semantic", "structural"):
             print(f"{kind}: C={args.C} head C={args.head_C} thresholds {fitted.thresholds[kind]}")
             print(f"  {'train-oof':<10} " + "  ".join(f"{k} {v}" for k, v in fitted.oof[kind].items()))
@@ -277,13 +275,13 @@ def main() -> None:
 
     if args.write:
         rows = train + val
-        fitted = Fitted(rows, vectors, args.C, args.head_C)
+        fitted = Fitted(rows, vectors, args.C, args.head_C, args.min_precision)
         out: dict = {"about": "Router weights: logistic regressions over readable features "
                               "(assistant/chat/router_features.py) and, in `semantic`, the semantic head's "
                               "logit (router_semantic.json); one model per anchor size, thresholds per size; "
                               "fitted by tools/fit_router.py.",
                      "fitted_on": {"train": len(train), "validation": len(val), "C": args.C, "head_C": args.head_C,
-                                   "min_precision_for_threshold": min_precision},
+                                   "min_precision_for_threshold": args.min_precision},
                      "text_model": linear_json(fitted.stage1)}
         for kind in ("semantic", "structural"):
             out[kind] = {"models": {a: linear_json(m) for a, m in fitted.models[kind].items()},
